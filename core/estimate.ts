@@ -1,0 +1,180 @@
+/**
+ * The estimate of one bucket of work (one original, or the job-level executions) from the
+ * compiled plan and the bucket's executions (DESIGN §3.3). Predicted executions follow the DAG
+ * from the bucket's root; actual result counts replace predictions as executions finish.
+ *
+ * Predictions are kept per MIME type, because `accepts` filters by it. Counts may be fractional
+ * while some executions of a step have finished and others have not: the finished ones
+ * contribute their actual results, the rest a pro-rata share of the predicted results.
+ */
+import { accepts, mimeOrUnknown, ORIGINAL_INPUT, type CompiledPlan, type CompiledStep } from "./plan.ts";
+import { COMPLETED, FAILED, RUNNING, type BucketEstimate, type Execution } from "./state.ts";
+
+type MimeCounts = Map<string, number>;
+
+export interface StepTally {
+  completed: number;
+  failed: number;
+  inFlight: number;
+  fractionSum: number;
+  /** Result MIME → count over completed executions; the key "" stands for "not given". */
+  results: MimeCounts;
+  firstError: { key: string; error: string } | null;
+}
+
+export interface StepCount {
+  step: CompiledStep;
+  predicted: number | null;
+  tally: StepTally;
+}
+
+export interface BucketRoot {
+  /** "job" for the job-level bucket; otherwise the original's MIME and the step it enters through. */
+  kind: "job" | "original";
+  mime: string | null;
+  /** `:original` (uploads) or the name of a source step (imports). */
+  entersAt: string;
+}
+
+function emptyTally(): StepTally {
+  return { completed: 0, failed: 0, inFlight: 0, fractionSum: 0, results: new Map(), firstError: null };
+}
+
+export function tallyExecutions(plan: CompiledPlan, executions: Iterable<[string, Execution]>): (StepTally | undefined)[] {
+  const tallies: (StepTally | undefined)[] = new Array(plan.steps.length);
+  for (const [key, execution] of executions) {
+    const step = plan.byName.get(execution.step);
+    if (step === undefined) continue; // a step the plan does not name: shown in detail, not estimated
+    const tally = (tallies[step.index] ??= emptyTally());
+    if (execution.status === COMPLETED) {
+      tally.completed++;
+      if (execution.resultMimes === null) {
+        addCount(tally.results, "", execution.resultCount);
+      } else {
+        for (const mime of execution.resultMimes) addCount(tally.results, mime ?? "", 1);
+      }
+    } else if (execution.status === FAILED) {
+      tally.failed++;
+      if (tally.firstError === null || key < tally.firstError.key) tally.firstError = { key, error: execution.error ?? "failed" };
+    } else {
+      tally.inFlight++;
+      if (execution.status === RUNNING && execution.report !== null) tally.fractionSum += execution.report.fraction;
+    }
+  }
+  return tallies;
+}
+
+function addCount(counts: MimeCounts, mime: string, count: number): void {
+  if (count !== 0) counts.set(mime, (counts.get(mime) ?? 0) + count);
+}
+
+function total(counts: MimeCounts): number {
+  let sum = 0;
+  for (const count of counts.values()) sum += count;
+  return sum;
+}
+
+function dominantMime(counts: MimeCounts): string {
+  let best = "";
+  let bestCount = -1;
+  for (const [mime, count] of counts) {
+    if (count > bestCount || (count === bestCount && mime < best)) {
+      best = mime;
+      bestCount = count;
+    }
+  }
+  return best === "" ? mimeOrUnknown(null) : best;
+}
+
+const NO_COUNTS: MimeCounts = new Map();
+
+export function estimateBucket(
+  plan: CompiledPlan,
+  root: BucketRoot,
+  executions: Iterable<[string, Execution]>,
+  counts?: StepCount[],
+): BucketEstimate {
+  const tallies = tallyExecutions(plan, executions);
+  const outputs: (MimeCounts | null)[] = new Array(plan.steps.length);
+  const isJob = root.kind === "job";
+  const rootOutput: MimeCounts = isJob ? NO_COUNTS : new Map([[mimeOrUnknown(root.mime), 1]]);
+  let work = 0;
+  let done = 0;
+  let isAvailable = true;
+  let isFinished = true;
+  let error: { key: string; error: string } | null = null;
+
+  for (const step of plan.steps) {
+    const tally = tallies[step.index] ?? emptyTally();
+    if (tally.firstError !== null && (error === null || tally.firstError.key < error.key)) error = tally.firstError;
+    let inputs: MimeCounts | null = NO_COUNTS;
+    let predicted: number | null;
+    if (step.kind === "per-input") {
+      inputs = new Map();
+      for (const used of step.uses) {
+        const source = used === ORIGINAL_INPUT ? (root.entersAt === ":original" ? rootOutput : NO_COUNTS) : outputs[used]!;
+        if (source === null) {
+          inputs = null;
+          break;
+        }
+        for (const [mime, count] of source) if (accepts(step.accepts, mime)) addCount(inputs, mime, count);
+      }
+      predicted = inputs === null ? null : total(inputs);
+    } else {
+      predicted = isJob ? 1 : 0;
+    }
+    counts?.push({ step, predicted, tally });
+
+    const finished = tally.completed + tally.failed;
+    if (predicted === null) {
+      isAvailable = false;
+      isFinished = false;
+      outputs[step.index] = null;
+      continue;
+    }
+    const executions = Math.max(predicted, finished + tally.inFlight);
+    work += step.weight * executions;
+    done += step.weight * (finished + tally.fractionSum);
+    const pending = executions - finished;
+    if (pending > 0) isFinished = false;
+
+    if (pending > 0 && step.resultsPerInput === "unpredictable") {
+      isAvailable = false;
+      outputs[step.index] = null;
+    } else if (step.kind === "source") {
+      outputs[step.index] = !isJob && root.entersAt === step.name ? rootOutput : NO_COUNTS;
+    } else {
+      outputs[step.index] = stepOutput(step, inputs!, tally, executions, pending);
+    }
+  }
+  const isFailed = error !== null && !isJob;
+  if (isFailed) return { work, done: work, isAvailable: true, isFinished: true, isFailed, error: error!.error };
+  return { work, done, isAvailable, isFinished, isFailed: false, error: null };
+}
+
+function stepOutput(step: CompiledStep, inputs: MimeCounts, tally: StepTally, executions: number, pending: number): MimeCounts {
+  const output: MimeCounts = new Map();
+  const fallbackMime = step.outputMime ?? dominantMime(inputs);
+  for (const [mime, count] of tally.results) addCount(output, mime === "" ? fallbackMime : mime, count);
+  if (pending > 0) {
+    const perInput = step.resultsPerInput as number;
+    if (step.kind === "per-job") {
+      addCount(output, fallbackMime, perInput);
+    } else {
+      const share = pending / executions;
+      for (const [mime, count] of inputs) addCount(output, step.outputMime ?? mime, count * perInput * share);
+    }
+  }
+  return output;
+}
+
+export function percentOf(estimate: BucketEstimate): number {
+  return percent(estimate.done, estimate.work, estimate.isFinished);
+}
+
+/** Integer percentage rounded down; 100 only when finished. */
+export function percent(done: number, work: number, isFinished: boolean): number {
+  if (isFinished) return 100;
+  if (work <= 0) return 0;
+  return Math.min(99, Math.max(0, Math.floor((100 * done) / work + 1e-9)));
+}

@@ -1,0 +1,82 @@
+/**
+ * A plan compiled for estimation: steps in topological order with the catalogue's defaults
+ * resolved, so that the estimator's loops touch arrays and numbers, never the raw plan.
+ */
+import type { Plan } from "./contract.ts";
+import { robotDefaults } from "./catalogue.ts";
+import { ORIGINAL, topologicalOrder, usesOf } from "./plan-graph.ts";
+
+/** Where a step's executions are counted. */
+export type StepKind =
+  | "per-input" // one execution per accepted input
+  | "per-job" // `per: "job"`: one execution over all inputs, counted in the combined figure only
+  | "source"; // no `use`: an import that runs once per job; its results are originals
+
+export interface CompiledStep {
+  name: string;
+  index: number;
+  robot: string;
+  kind: StepKind;
+  /** Indices of the steps it uses; `ORIGINAL_INPUT` stands for `:original`. */
+  uses: number[];
+  accepts: string[] | null;
+  resultsPerInput: number | "unpredictable";
+  outputMime: string | null;
+  weight: number;
+}
+
+export const ORIGINAL_INPUT = -1;
+
+export interface CompiledPlan {
+  steps: CompiledStep[];
+  byName: Map<string, CompiledStep>;
+  /** True when some step consumes uploads (`:original`): then the job waits for its upload to complete. */
+  usesOriginals: boolean;
+  sourceSteps: CompiledStep[];
+}
+
+export function compilePlan(plan: Plan): CompiledPlan {
+  const declared = Object.fromEntries(Object.entries(plan.steps).filter(([name]) => name !== ORIGINAL));
+  const topo = topologicalOrder(declared);
+  if ("cycle" in topo) throw new Error(`plan has a cycle: ${topo.cycle.join(" → ")}`); // the contract rejects these first
+  const indexOf = new Map(topo.order.map((name, index) => [name, index]));
+  const steps = topo.order.map((name, index): CompiledStep => {
+    const step = declared[name]!;
+    const defaults = robotDefaults(step);
+    const uses = usesOf(step).map((used) => (used === ORIGINAL ? ORIGINAL_INPUT : indexOf.get(used)!));
+    return {
+      name,
+      index,
+      robot: step.robot,
+      kind: uses.length === 0 ? "source" : step.per === "job" ? "per-job" : "per-input",
+      uses,
+      accepts: step.accepts ?? defaults.accepts ?? null,
+      resultsPerInput: step.results_per_input ?? defaults.resultsPerInput ?? 1,
+      outputMime: step.output_mime ?? defaults.outputMime ?? null,
+      weight: step.weight ?? 1,
+    };
+  });
+  return {
+    steps,
+    byName: new Map(steps.map((step) => [step.name, step])),
+    usesOriginals: steps.some((step) => step.uses.includes(ORIGINAL_INPUT)),
+    sourceSteps: steps.filter((step) => step.kind === "source"),
+  };
+}
+
+const UNKNOWN_MIME = "application/octet-stream";
+
+export function mimeOrUnknown(mime: string | null | undefined): string {
+  return mime ?? UNKNOWN_MIME;
+}
+
+export function accepts(patterns: string[] | null, mime: string): boolean {
+  if (patterns === null) return true;
+  const slash = mime.indexOf("/");
+  const type = mime.slice(0, slash);
+  for (const pattern of patterns) {
+    if (pattern === "*/*" || pattern === mime) return true;
+    if (pattern.endsWith("/*") && pattern.slice(0, -2) === type) return true;
+  }
+  return false;
+}

@@ -1,0 +1,105 @@
+/**
+ * Renders a job's state as the wire snapshot (DESIGN §3.4): the displayed (monotone) values,
+ * with the true estimate beside them in the opt-in detail view. Reads the state, never changes it.
+ */
+import type { FileProgress, JobStatus, Snapshot, SnapshotDetail } from "./contract.ts";
+import { combinedEstimate, fileProgress, isUploadComplete, rootOf } from "./estimator.ts";
+import { estimateBucket, type StepCount } from "./estimate.ts";
+import { COMPLETED, FAILED, RUNNING, type Execution, type JobState } from "./state.ts";
+
+export interface RenderOptions {
+  detail?: boolean;
+}
+
+export function jobStatus(state: JobState): JobStatus {
+  if (state.terminal !== null) return state.terminal.status;
+  if (state.hasWork) return "executing";
+  if (state.originalCount > 0 || state.isSealed) return isUploadComplete(state) ? "executing" : "uploading";
+  return "declared";
+}
+
+function shown(truth: number | null, displayed: number): number | null {
+  return truth === null ? null : Math.max(truth, displayed);
+}
+
+function fileEntries(state: JobState, value: (truth: number | null, displayed: number) => number | null): FileProgress[] {
+  const ids = [...state.originals.keys()].sort();
+  return ids.map((id) => {
+    const original = state.originals.get(id)!;
+    const entry: FileProgress = { original_id: id, progress: value(fileProgress(state, original), original.displayed) };
+    if (original.estimate.isFailed) {
+      entry.status = "failed";
+      entry.error = original.estimate.error ?? "failed";
+    }
+    return entry;
+  });
+}
+
+export function renderSnapshot(state: JobState, options: RenderOptions = {}): Snapshot {
+  const combined = combinedEstimate(state);
+  const snapshot: Snapshot = {
+    v: 1,
+    job_id: state.jobId,
+    status: jobStatus(state),
+    version: state.version,
+    progress_combined: shown(combined.percent, state.displayedCombined),
+    progress_per_original_file: fileEntries(state, shown),
+    indicators: [...state.indicators.values()]
+      .sort((a, b) => (a.label ?? "").localeCompare(b.label ?? "") || Number(a.label !== null) - Number(b.label !== null))
+      .map((label) => ({ label: label.label, done: label.done, total: label.added })),
+    eta_seconds: combined.percent === null ? null : state.eta.seconds,
+    updated_at: state.updatedAtMs === null ? null : new Date(state.updatedAtMs).toISOString(),
+  };
+  if (options.detail === true) snapshot.detail = renderDetail(state, combined.percent);
+  return snapshot;
+}
+
+function renderDetail(state: JobState, truePercent: number | null): SnapshotDetail {
+  const steps = new Map<string, { scope: "original" | "job"; predicted: number | null; completed: number; failed: number; in_flight: number }>();
+  const addCounts = (counts: StepCount[]) => {
+    for (const { step, predicted, tally } of counts) {
+      const row = steps.get(step.name) ?? { scope: step.kind === "per-input" ? "original" : "job", predicted: 0, completed: 0, failed: 0, in_flight: 0 };
+      row.predicted = row.predicted === null || predicted === null ? null : row.predicted + Math.max(predicted, tally.completed + tally.failed + tally.inFlight);
+      row.completed += tally.completed;
+      row.failed += tally.failed;
+      row.in_flight += tally.inFlight;
+      steps.set(step.name, row);
+    }
+  };
+  const inFlight: Execution[] = [];
+  const collect = (executions: Map<string, Execution>) => {
+    for (const execution of executions.values()) if (execution.status !== COMPLETED && execution.status !== FAILED) inFlight.push(execution);
+  };
+  if (state.compiled !== null) {
+    for (const original of state.originals.values()) {
+      const counts: StepCount[] = [];
+      estimateBucket(state.compiled, rootOf(state, original), original.executions, counts);
+      addCounts(counts);
+    }
+    const counts: StepCount[] = [];
+    estimateBucket(state.compiled, { kind: "job", mime: null, entersAt: ":original" }, state.jobExecutions, counts);
+    addCounts(counts);
+  }
+  for (const original of state.originals.values()) collect(original.executions);
+  collect(state.jobExecutions);
+  inFlight.sort((a, b) => (a.step === b.step ? (a.inputId < b.inputId ? -1 : 1) : a.step < b.step ? -1 : 1));
+  return {
+    true_progress_combined: truePercent,
+    true_progress_per_original_file: fileEntries(state, (truth) => truth),
+    steps: [...steps].map(([step, row]) => ({
+      step,
+      ...row,
+      predicted: row.predicted === null ? null : Math.round(row.predicted * 1000) / 1000,
+    })),
+    in_flight: inFlight.map((execution) => ({
+      step: execution.step,
+      input_id: execution.inputId,
+      original_id: execution.originalId,
+      attempt: execution.attempt,
+      step_index: execution.report?.stepIndex ?? null,
+      progress: execution.status === RUNNING && execution.report !== null ? [execution.report.current, execution.report.total] : null,
+      unit: execution.report?.unit ?? null,
+      message: execution.report?.message ?? null,
+    })),
+  };
+}
