@@ -429,8 +429,13 @@ export function isUploadComplete(state: JobState): boolean {
   return typeof expected === "number" && state.originalCount >= expected;
 }
 
+/**
+ * Uploads gate the combined figure when the job takes uploads: its plan uses `:original`, or,
+ * without a plan, originals are known. A plan fed only by imports is gated by its import steps.
+ */
 function isGatedByUpload(state: JobState): boolean {
-  return state.compiled?.usesOriginals === true || state.originalCount > 0 || state.expectOriginals !== null;
+  if (state.expectOriginals !== null) return true;
+  return state.compiled !== null ? state.compiled.usesOriginals : state.originalCount > 0;
 }
 
 export interface CombinedEstimate {
