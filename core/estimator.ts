@@ -15,6 +15,7 @@
 import type { Event, EventOf, IndicatorEvent, StepEvent } from "./contract.ts";
 import { LIMITS } from "./contract.ts";
 import { compilePlan } from "./plan.ts";
+import { partOf } from "./partition.ts";
 import { estimateBucket, percent, percentOf, type BucketRoot } from "./estimate.ts";
 import { updateEta } from "./eta.ts";
 import {
@@ -314,28 +315,40 @@ function joinExecutions(a: Execution, b: Execution): Execution {
   return a.report.fraction >= b.report.fraction ? a : b;
 }
 
+export function labelKeyOf(label: string | null): string {
+  return label === null ? "" : `#${label}`;
+}
+
+export function taskKey(labelKey: string, taskId: string): string {
+  return `${labelKey}\u0000${taskId}`;
+}
+
 function applyIndicator(state: JobState, event: IndicatorEvent): Rejection | null {
   const label = event.label ?? null;
-  const labelKey = label === null ? "" : `#${label}`;
-  let labelState = state.indicators.get(labelKey);
-  if (labelState === undefined) {
-    if (state.indicators.size >= LIMITS.labelsPerJob) {
+  const labelKey = labelKeyOf(label);
+  if (!state.labels.has(labelKey)) {
+    if (state.labels.size >= LIMITS.labelsPerJob) {
       return { event, code: "too_many_labels", message: `a job has at most ${LIMITS.labelsPerJob} indicator labels` };
     }
-    labelState = { label, added: 0, done: 0, tasks: new Map() };
-    state.indicators.set(labelKey, labelState);
+    state.labels.set(labelKey, label);
   }
   state.hasWork = true;
   state.isChanged = true;
-  let task = labelState.tasks.get(event.task_id);
+  const key = taskKey(labelKey, event.task_id);
+  const part = partOf(key, state.taskPartCount);
+  let sums = state.taskSums.get(part);
+  if (sums === undefined) state.taskSums.set(part, (sums = new Map()));
+  let sum = sums.get(labelKey);
+  if (sum === undefined) sums.set(labelKey, (sum = { added: 0, done: 0 }));
+  let task = state.tasks.get(key);
   if (task === undefined) {
     task = { attempt: event.attempt, added: 0, done: 0, seen: new Set() };
-    labelState.tasks.set(event.task_id, task);
+    state.tasks.set(key, task);
   } else if (event.attempt < task.attempt) {
     return null;
   } else if (event.attempt > task.attempt) {
-    labelState.added -= task.added;
-    labelState.done -= task.done;
+    sum.added -= task.added;
+    sum.done -= task.done;
     task.attempt = event.attempt;
     task.added = 0;
     task.done = 0;
@@ -345,12 +358,39 @@ function applyIndicator(state: JobState, event: IndicatorEvent): Rejection | nul
   task.seen.add(event.event_id);
   if (event.type === "indicator.added") {
     task.added += event.amount;
-    labelState.added += event.amount;
+    sum.added += event.amount;
   } else {
     task.done += event.amount;
-    labelState.done += event.amount;
+    sum.done += event.amount;
   }
   return null;
+}
+
+/** Indicator values over every task part: the unnamed label first, then by name. */
+export function indicatorValues(state: JobState): { label: string | null; done: number; total: number }[] {
+  const totals = new Map<string, { done: number; total: number }>();
+  for (const sums of state.taskSums.values()) {
+    for (const [labelKey, sum] of sums) {
+      const total = totals.get(labelKey) ?? { done: 0, total: 0 };
+      total.done += sum.done;
+      total.total += sum.added;
+      totals.set(labelKey, total);
+    }
+  }
+  return [...state.labels]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([labelKey, label]) => ({ label, ...(totals.get(labelKey) ?? { done: 0, total: 0 }) }));
+}
+
+export function totalsOf(state: JobState): { work: number; done: number; unavailable: number; unfinished: number } {
+  const totals = { work: 0, done: 0, unavailable: 0, unfinished: 0 };
+  for (const part of state.partTotals.values()) {
+    totals.work += part.work;
+    totals.done += part.done;
+    totals.unavailable += part.unavailable;
+    totals.unfinished += part.unfinished;
+  }
+  return totals;
 }
 
 // ---------------------------------------------------------------- commit
@@ -388,10 +428,12 @@ export function estimateJobBucket(state: JobState): BucketEstimate {
 /** Brings cached estimates, displayed values, ETA and version up to date. Returns whether anything changed. */
 export function commit(state: JobState, nowMs: number): boolean {
   if (!state.isChanged) return false;
-  const totals = state.totals;
   for (const original of state.dirtyOriginals) {
     const before = original.estimate;
     const after = estimateOriginal(state, original);
+    const part = partOf(original.id, state.partCount);
+    let totals = state.partTotals.get(part);
+    if (totals === undefined) state.partTotals.set(part, (totals = { work: 0, done: 0, unavailable: 0, unfinished: 0 }));
     totals.work += after.work - before.work;
     totals.done += after.done - before.done;
     totals.unavailable += Number(!after.isAvailable) - Number(!before.isAvailable);
@@ -451,14 +493,15 @@ export function combinedEstimate(state: JobState): CombinedEstimate {
   if (state.compiled === null) {
     let added = 0;
     let done = 0;
-    for (const label of state.indicators.values()) {
-      added += label.added;
-      done += label.done;
+    for (const value of indicatorValues(state)) {
+      added += value.total;
+      done += value.done;
     }
     if (added <= 0 || isUploadOpen) return { percent: null, fraction: null };
     return { percent: percent(done, added, done >= added), fraction: Math.min(done / added, 1) };
   }
-  const { totals, jobEstimate } = state;
+  const { jobEstimate } = state;
+  const totals = totalsOf(state);
   if (totals.unavailable > 0 || !jobEstimate.isAvailable || isUploadOpen) return { percent: null, fraction: null };
   const work = totals.work + jobEstimate.work;
   const done = totals.done + jobEstimate.done;

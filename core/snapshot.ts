@@ -3,7 +3,7 @@
  * with the true estimate beside them in the opt-in detail view. Reads the state, never changes it.
  */
 import type { FileProgress, JobStatus, Snapshot, SnapshotDetail } from "./contract.ts";
-import { combinedEstimate, fileProgress, isUploadComplete, rootOf } from "./estimator.ts";
+import { combinedEstimate, fileProgress, indicatorValues, isUploadComplete, rootOf } from "./estimator.ts";
 import { estimateBucket, type StepCount } from "./estimate.ts";
 import { COMPLETED, FAILED, RUNNING, type Execution, type JobState } from "./state.ts";
 
@@ -44,9 +44,7 @@ export function renderSnapshot(state: JobState, options: RenderOptions = {}): Sn
     version: state.version,
     progress_combined: shown(combined.percent, state.displayedCombined),
     progress_per_original_file: fileEntries(state, shown),
-    indicators: [...state.indicators.values()]
-      .sort((a, b) => (a.label ?? "").localeCompare(b.label ?? "") || Number(a.label !== null) - Number(b.label !== null))
-      .map((label) => ({ label: label.label, done: label.done, total: label.added })),
+    indicators: indicatorValues(state),
     eta_seconds: combined.percent === null ? null : state.eta.seconds,
     updated_at: state.updatedAtMs === null ? null : new Date(state.updatedAtMs).toISOString(),
   };

@@ -1,9 +1,13 @@
 /**
  * The estimator's state for one job. It is split the way storage splits it: a small head
- * (declaration, flags, totals, job-level executions, indicators) and one record per original,
- * each carrying its own cached estimate, so that a store can keep originals in separate items
- * and load only the ones a batch touches. Finished work stays as one small record per
- * execution (needed to ignore late and duplicate reports); nothing grows with the event count.
+ * (declaration, flags, job-level executions, known labels, and one summary per part) and parts:
+ * originals grouped by `partOf(id, partCount)`, each original carrying its cached estimate, and
+ * indicator tasks grouped by `partOf(task, taskPartCount)`. A part's summary changes only with
+ * its own contents, so a store can load just the parts a batch touches, write each back as one
+ * item, and copy its summary into the head: the head's figures are then the sum of the parts'
+ * latest summaries, which heals itself if a crash lands between two writes.
+ * Finished work stays as one small record per execution (needed to ignore late and duplicate
+ * reports); nothing grows with the event count.
  */
 import type { CompiledPlan } from "./plan.ts";
 import type { JobStatus, Plan } from "./contract.ts";
@@ -95,12 +99,8 @@ export interface TaskTally {
   seen: Set<string>;
 }
 
-export interface LabelState {
-  label: string | null;
-  added: number;
-  done: number;
-  tasks: Map<string, TaskTally>;
-}
+/** Indicator sums of one task part, by label key. */
+export type LabelSums = Map<string, { added: number; done: number }>;
 
 export interface Totals {
   work: number;
@@ -144,9 +144,16 @@ export interface JobState {
   declaredOriginalCount: number;
   jobExecutions: Map<string, Execution>;
   jobEstimate: BucketEstimate;
-  /** Sums of every original's cached estimate. */
-  totals: Totals;
-  indicators: Map<string, LabelState>;
+  partCount: number;
+  /** Per part of originals, the sum of its originals' cached estimates. */
+  partTotals: Map<number, Totals>;
+  taskPartCount: number;
+  /** Known labels by key ("" is the unnamed label, "#name" a named one), in order of arrival. */
+  labels: Map<string, string | null>;
+  /** Loaded indicator tasks, keyed `labelKey \0 taskId`. */
+  tasks: Map<string, TaskTally>;
+  /** Per task part, its label sums. */
+  taskSums: Map<number, LabelSums>;
   displayedCombined: number;
   eta: EtaState;
   version: number;
@@ -158,7 +165,12 @@ export interface JobState {
   isChanged: boolean;
 }
 
-export function createJobState(jobId: string): JobState {
+export interface Partitioning {
+  partCount: number;
+  taskPartCount: number;
+}
+
+export function createJobState(jobId: string, partitioning: Partitioning = { partCount: 1, taskPartCount: 1 }): JobState {
   return {
     jobId,
     plan: null,
@@ -173,8 +185,12 @@ export function createJobState(jobId: string): JobState {
     declaredOriginalCount: 0,
     jobExecutions: new Map(),
     jobEstimate: EMPTY_ESTIMATE,
-    totals: { work: 0, done: 0, unavailable: 0, unfinished: 0 },
-    indicators: new Map(),
+    partCount: partitioning.partCount,
+    partTotals: new Map(),
+    taskPartCount: partitioning.taskPartCount,
+    labels: new Map(),
+    tasks: new Map(),
+    taskSums: new Map(),
     displayedCombined: -1,
     eta: { lastMs: null, lastFraction: 0, rate: null, seconds: null },
     version: 0,

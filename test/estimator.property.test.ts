@@ -163,6 +163,21 @@ describe("estimator laws", () => {
     );
   });
 
+  it("gives the same snapshot however the state is split into parts", () => {
+    fc.assert(
+      fc.property(streamArbitrary, fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 8 }), (stream, partCount, taskPartCount) => {
+        const events = [stream.declared, ...stream.rest];
+        const split = createJobState("job-p", { partCount, taskPartCount });
+        events.forEach((event, index) => {
+          applyEvents(split, [event]);
+          commit(split, BASE_MS + index);
+        });
+        expect(renderSnapshot(split, { detail: true })).toEqual(foldEach(events).seen.at(-1));
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
   it("never lets an emitted percentage decrease, and shows 100 only when truly finished", () => {
     fc.assert(
       fc.property(
