@@ -1,0 +1,216 @@
+/**
+ * Compact, JSON-safe encodings of the state's pieces for storage: the head, a part of originals,
+ * a part of indicator tasks. Executions and originals are tuples rather than objects because a
+ * DynamoDB write is charged on the whole item: attribute names repeated per execution would
+ * dominate the bill. Decoding trusts its input (it is our own output); versioned by `f`.
+ */
+import type { Plan } from "./contract.ts";
+import { setCompiledPlan } from "./estimator.ts";
+import { partOf } from "./partition.ts";
+import {
+  createJobState,
+  type BucketEstimate,
+  type Declared,
+  type Execution,
+  type ExecutionStatus,
+  type JobState,
+  type LabelSums,
+  type OriginalState,
+  type ProgressReport,
+  type Stamp,
+  type TaskTally,
+  type Totals,
+} from "./state.ts";
+
+const FORMAT = 1;
+
+type StampCode = [number, string];
+type ReportCode = [number, string, number, number | null, number, string | null, [number, number] | null, string | null];
+type ExecutionCode = [string, string, string | null, number, ExecutionStatus, ReportCode | null, number, (string | null)[] | null, string | null, string | null];
+type EstimateCode = [number, number, number, string | null];
+type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], EstimateCode, number];
+
+const stamp = (value: Stamp | null): StampCode | null => (value === null ? null : [value.atMs, value.eventId]);
+const unstamp = (code: StampCode | null): Stamp | null => (code === null ? null : { atMs: code[0], eventId: code[1] });
+
+function encodeExecution(e: Execution): ExecutionCode {
+  const r = e.report;
+  const report: ReportCode | null = r === null ? null : [r.atMs, r.eventId, r.current, r.total, r.fraction, r.unit, r.stepIndex, r.message];
+  return [e.step, e.inputId, e.originalId, e.attempt, e.status, report, e.resultCount, e.resultMimes, e.error, e.decidedBy];
+}
+
+function decodeExecution(c: ExecutionCode): Execution {
+  const r = c[5];
+  const report: ProgressReport | null =
+    r === null ? null : { atMs: r[0], eventId: r[1], current: r[2], total: r[3], fraction: r[4], unit: r[5], stepIndex: r[6], message: r[7] };
+  return { step: c[0], inputId: c[1], originalId: c[2], attempt: c[3], status: c[4], report, resultCount: c[6], resultMimes: c[7], error: c[8], decidedBy: c[9] };
+}
+
+function encodeExecutions(executions: Map<string, Execution>): [string, ExecutionCode][] {
+  return [...executions].map(([key, execution]) => [key, encodeExecution(execution)]);
+}
+
+function decodeExecutions(codes: [string, ExecutionCode][]): Map<string, Execution> {
+  return new Map(codes.map(([key, code]) => [key, decodeExecution(code)]));
+}
+
+const FLAG_AVAILABLE = 1;
+const FLAG_FINISHED = 2;
+const FLAG_FAILED = 4;
+
+function encodeEstimate(e: BucketEstimate): EstimateCode {
+  const flags = (e.isAvailable ? FLAG_AVAILABLE : 0) | (e.isFinished ? FLAG_FINISHED : 0) | (e.isFailed ? FLAG_FAILED : 0);
+  return [e.work, e.done, flags, e.error];
+}
+
+function decodeEstimate(c: EstimateCode): BucketEstimate {
+  return { work: c[0], done: c[1], isAvailable: (c[2] & FLAG_AVAILABLE) !== 0, isFinished: (c[2] & FLAG_FINISHED) !== 0, isFailed: (c[2] & FLAG_FAILED) !== 0, error: c[3] };
+}
+
+function encodeOriginal(o: OriginalState): OriginalCode {
+  return [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, [...o.executions.values()].map(encodeExecution), encodeEstimate(o.estimate), o.displayed];
+}
+
+function decodeOriginal(c: OriginalCode): OriginalState {
+  const executions = new Map<string, Execution>();
+  for (const code of c[6]) {
+    const execution = decodeExecution(code);
+    executions.set(`${execution.step}\u0000${execution.inputId}`, execution);
+  }
+  return { id: c[0], mime: c[1], source: c[2], via: c[3], stamp: unstamp(c[4]), isDeclared: c[5] === 1, executions, estimate: decodeEstimate(c[7]), displayed: c[8] };
+}
+
+const declared = <T>(d: Declared<T> | null): [T, StampCode] | null => (d === null ? null : [d.value, [d.stamp.atMs, d.stamp.eventId]]);
+const undeclared = <T>(c: [T, StampCode] | null): Declared<T> | null => (c === null ? null : { value: c[0], stamp: unstamp(c[1])! });
+
+// ---------------------------------------------------------------- head
+
+export interface HeadCode {
+  f: number;
+  job: string;
+  /** The plan is stored apart (it is large and rarely changes): only its stamp is here. */
+  planStamp: StampCode | null;
+  expect: [number | "unknown", StampCode] | null;
+  emit: [boolean, StampCode] | null;
+  notify: [string, StampCode] | null;
+  sealed: 0 | 1;
+  terminal: [string, StampCode, string | null] | null;
+  work: 0 | 1;
+  originals: number;
+  declaredOriginals: number;
+  jobExecutions: [string, ExecutionCode][];
+  jobEstimate: EstimateCode;
+  parts: number;
+  partTotals: [number, number, number, number, number][];
+  taskParts: number;
+  labels: [string, string | null][];
+  taskSums: [number, [string, number, number][]][];
+  displayed: number;
+  eta: [number | null, number, number | null, number | null];
+  version: number;
+  updatedAt: number | null;
+}
+
+export function encodeHead(s: JobState): HeadCode {
+  return {
+    f: FORMAT,
+    job: s.jobId,
+    planStamp: s.plan === null ? null : stamp(s.plan.stamp),
+    expect: declared(s.expectOriginals),
+    emit: declared(s.emitExecutionProgress),
+    notify: declared(s.notifyUrl),
+    sealed: s.isSealed ? 1 : 0,
+    terminal: s.terminal === null ? null : [s.terminal.status, stamp(s.terminal.stamp)!, s.terminal.error],
+    work: s.hasWork ? 1 : 0,
+    originals: s.originalCount,
+    declaredOriginals: s.declaredOriginalCount,
+    jobExecutions: encodeExecutions(s.jobExecutions),
+    jobEstimate: encodeEstimate(s.jobEstimate),
+    parts: s.partCount,
+    partTotals: [...s.partTotals].map(([part, t]) => [part, t.work, t.done, t.unavailable, t.unfinished]),
+    taskParts: s.taskPartCount,
+    labels: [...s.labels],
+    taskSums: [...s.taskSums].map(([part, sums]) => [part, [...sums].map(([label, sum]): [string, number, number] => [label, sum.added, sum.done])]),
+    displayed: s.displayedCombined,
+    eta: [s.eta.lastMs, s.eta.lastFraction, s.eta.rate, s.eta.seconds],
+    version: s.version,
+    updatedAt: s.updatedAtMs,
+  };
+}
+
+/** A state with the head's contents and no originals or tasks loaded; `plan` comes from where the store keeps it. */
+export function decodeHead(c: HeadCode, plan: Plan | null): JobState {
+  const s = createJobState(c.job, { partCount: c.parts, taskPartCount: c.taskParts });
+  s.plan = plan === null || c.planStamp === null ? null : { value: plan, stamp: unstamp(c.planStamp)! };
+  s.expectOriginals = undeclared(c.expect);
+  s.emitExecutionProgress = undeclared(c.emit);
+  s.notifyUrl = undeclared(c.notify);
+  s.isSealed = c.sealed === 1;
+  s.terminal = c.terminal === null ? null : { status: c.terminal[0] as "completed" | "failed" | "cancelled", stamp: unstamp(c.terminal[1])!, error: c.terminal[2] };
+  s.hasWork = c.work === 1;
+  s.originalCount = c.originals;
+  s.declaredOriginalCount = c.declaredOriginals;
+  s.jobExecutions = decodeExecutions(c.jobExecutions);
+  s.jobEstimate = decodeEstimate(c.jobEstimate);
+  s.partTotals = new Map(c.partTotals.map(([part, work, done, unavailable, unfinished]) => [part, { work, done, unavailable, unfinished }]));
+  s.labels = new Map(c.labels);
+  s.taskSums = new Map(c.taskSums.map(([part, sums]) => [part, new Map(sums.map(([label, added, done]) => [label, { added, done }]))]));
+  s.displayedCombined = c.displayed;
+  s.eta = { lastMs: c.eta[0], lastFraction: c.eta[1], rate: c.eta[2], seconds: c.eta[3] };
+  s.version = c.version;
+  s.updatedAtMs = c.updatedAt;
+  if (s.plan !== null) compileWithoutRehoming(s);
+  return s;
+}
+
+function compileWithoutRehoming(s: JobState): void {
+  // Nothing is loaded yet, so there is nothing to move between buckets; this only compiles.
+  setCompiledPlan(s);
+  s.isJobBucketDirty = false;
+  s.isChanged = false;
+}
+
+// ---------------------------------------------------------------- parts
+
+export interface PartCode {
+  f: number;
+  totals: [number, number, number, number];
+  originals: OriginalCode[];
+}
+
+export function encodePart(s: JobState, part: number): PartCode {
+  const t: Totals = s.partTotals.get(part) ?? { work: 0, done: 0, unavailable: 0, unfinished: 0 };
+  const originals: OriginalCode[] = [];
+  for (const original of s.originals.values()) if (partOf(original.id, s.partCount) === part) originals.push(encodeOriginal(original));
+  return { f: FORMAT, totals: [t.work, t.done, t.unavailable, t.unfinished], originals };
+}
+
+/** Adds a stored part to a state: its originals, and its own totals (which win over the head's copy). */
+export function loadPart(s: JobState, part: number, c: PartCode): void {
+  for (const code of c.originals) {
+    const original = decodeOriginal(code);
+    s.originals.set(original.id, original);
+  }
+  s.partTotals.set(part, { work: c.totals[0], done: c.totals[1], unavailable: c.totals[2], unfinished: c.totals[3] });
+}
+
+export interface TaskPartCode {
+  f: number;
+  sums: [string, number, number][];
+  tasks: [string, number, number, number, string[]][];
+}
+
+export function encodeTaskPart(s: JobState, part: number): TaskPartCode {
+  const sums: LabelSums = s.taskSums.get(part) ?? new Map();
+  const tasks: TaskPartCode["tasks"] = [];
+  for (const [key, task] of s.tasks) if (partOf(key, s.taskPartCount) === part) tasks.push([key, task.attempt, task.added, task.done, [...task.seen]]);
+  return { f: FORMAT, sums: [...sums].map(([label, sum]) => [label, sum.added, sum.done]), tasks };
+}
+
+export function loadTaskPart(s: JobState, part: number, c: TaskPartCode): void {
+  for (const [key, attempt, added, done, seen] of c.tasks) {
+    const task: TaskTally = { attempt, added, done, seen: new Set(seen) };
+    s.tasks.set(key, task);
+  }
+  s.taskSums.set(part, new Map(c.sums.map(([label, added, done]) => [label, { added, done }])));
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import type { Event } from "../core/contract.ts";
+import { decodeHead, encodeHead, encodePart, encodeTaskPart, loadPart, loadTaskPart } from "../core/codec.ts";
+import { applyEvents, commit } from "../core/estimator.ts";
+import { renderSnapshot } from "../core/snapshot.ts";
+import { createJobState } from "../core/state.ts";
+import { partsTouchedBy } from "../core/touched.ts";
+import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
+import { fold } from "./support/fold.ts";
+
+const BASE_MS = Date.parse("2026-11-22T10:00:00.000Z");
+
+/** An in-memory item store: what a real store does, minus DynamoDB. */
+function itemStore() {
+  const items = new Map<string, string>();
+  return {
+    items,
+    /** Loads head + the parts the batch touches, applies, commits, writes back what it loaded. */
+    applyBatch(jobId: string, batch: Event[], nowMs: number, partCount: number, taskPartCount: number) {
+      const headText = items.get("head");
+      const plan = items.has("plan") ? JSON.parse(items.get("plan")!) : null;
+      const state = headText === undefined ? createJobState(jobId, { partCount, taskPartCount }) : decodeHead(JSON.parse(headText), plan);
+      const touched = partsTouchedBy(state, batch);
+      const parts = touched.isEverything ? [...Array(state.partCount).keys()] : [...touched.parts];
+      for (const part of parts) {
+        const text = items.get(`p${part}`);
+        if (text !== undefined) loadPart(state, part, JSON.parse(text));
+      }
+      for (const part of touched.taskParts) {
+        const text = items.get(`t${part}`);
+        if (text !== undefined) loadTaskPart(state, part, JSON.parse(text));
+      }
+      applyEvents(state, batch);
+      commit(state, nowMs);
+      for (const part of parts) items.set(`p${part}`, JSON.stringify(encodePart(state, part)));
+      for (const part of touched.taskParts) items.set(`t${part}`, JSON.stringify(encodeTaskPart(state, part)));
+      if (state.plan !== null) items.set("plan", JSON.stringify(state.plan.value));
+      items.set("head", JSON.stringify(encodeHead(state)));
+    },
+    snapshot(jobId: string) {
+      const state = decodeHead(JSON.parse(items.get("head")!), items.has("plan") ? JSON.parse(items.get("plan")!) : null);
+      for (const [key, text] of items) {
+        if (key.startsWith("p") && key !== "plan") loadPart(state, Number(key.slice(1)), JSON.parse(text));
+        if (key.startsWith("t")) loadTaskPart(state, Number(key.slice(1)), JSON.parse(text));
+      }
+      expect(state.jobId).toBe(jobId);
+      return renderSnapshot(state, { detail: true });
+    },
+  };
+}
+
+describe("storage codec", () => {
+  it("gives the same snapshots when each batch loads only the parts it touches and writes them back", () => {
+    const MIMES = ["video/mp4", "image/png", "application/zip"];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom("thumbs", "encoded", "resized", "stored", "unzipped", "archive"), fc.nat(9), fc.nat(100), fc.constantFrom("progress", "completed", "failed", "done", "added"), fc.integer({ min: 1, max: 2 })), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 7 }),
+        (reports, partCount, taskPartCount, batchSize) => {
+          const e = eventFactory("job-c");
+          const events: Event[] = [e.plan(VIDEO_PLAN)];
+          for (let i = 0; i < 10; i++) events.push(e.original(`f${i}`, MIMES[i % 3]!));
+          events.push(e.sealed());
+          for (const [step, original, amount, kind, attempt] of reports) {
+            const where = step === "archive" ? undefined : `f${original}`;
+            if (kind === "progress") events.push(e.progress(step, where, [amount, 100], { attempt }));
+            if (kind === "completed") events.push(e.completed(step, where, { attempt, result_count: amount % 3 }));
+            if (kind === "failed") events.push(e.failed(step, where, amount % 2 === 0, { attempt }));
+            if (kind === "added") events.push(e.added(amount, `t${original}`, { attempt, label: original % 2 ? "a" : null }));
+            if (kind === "done") events.push(e.done(amount, `t${original}`, { attempt, label: original % 2 ? "a" : null }));
+          }
+          const batches: Event[][] = [];
+          for (let i = 0; i < events.length; i += batchSize) batches.push(events.slice(i, i + batchSize));
+          const store = itemStore();
+          batches.forEach((batch, index) => store.applyBatch("job-c", batch, BASE_MS + index * 1000, partCount, taskPartCount));
+          expect(store.snapshot("job-c")).toEqual(renderSnapshot(fold(batches, "job-c"), { detail: true }));
+        },
+      ),
+      { seed: 7, numRuns: 200 },
+    );
+  });
+});
