@@ -88,8 +88,7 @@ const undeclared = <T>(c: [T, StampCode] | null): Declared<T> | null => (c === n
 export interface HeadCode {
   f: number;
   job: string;
-  /** The plan is stored apart (it is large and rarely changes): only its stamp is here. */
-  planStamp: StampCode | null;
+  plan: [Plan, StampCode] | null;
   expect: [number | "unknown", StampCode] | null;
   emit: [boolean, StampCode] | null;
   notify: [string, StampCode] | null;
@@ -115,7 +114,7 @@ export function encodeHead(s: JobState): HeadCode {
   return {
     f: FORMAT,
     job: s.jobId,
-    planStamp: s.plan === null ? null : stamp(s.plan.stamp),
+    plan: declared(s.plan),
     expect: declared(s.expectOriginals),
     emit: declared(s.emitExecutionProgress),
     notify: declared(s.notifyUrl),
@@ -138,10 +137,10 @@ export function encodeHead(s: JobState): HeadCode {
   };
 }
 
-/** A state with the head's contents and no originals or tasks loaded; `plan` comes from where the store keeps it. */
-export function decodeHead(c: HeadCode, plan: Plan | null): JobState {
+/** A state with the head's contents and no originals or tasks loaded. */
+export function decodeHead(c: HeadCode): JobState {
   const s = createJobState(c.job, { partCount: c.parts, taskPartCount: c.taskParts });
-  s.plan = plan === null || c.planStamp === null ? null : { value: plan, stamp: unstamp(c.planStamp)! };
+  s.plan = undeclared(c.plan);
   s.expectOriginals = undeclared(c.expect);
   s.emitExecutionProgress = undeclared(c.emit);
   s.notifyUrl = undeclared(c.notify);

@@ -258,3 +258,48 @@ export const Snapshot = z.object({
 });
 export type Snapshot = z.infer<typeof Snapshot>;
 export type SnapshotDetail = z.infer<typeof SnapshotDetail>;
+
+// ---------------------------------------------------------------- HTTP API (§3.6)
+
+export const CreateJobRequest = z.object({
+  job_id: Id.optional(),
+  plan: Plan.optional(),
+  originals: z.array(DeclaredOriginal).max(100_000).optional(),
+  expect_originals: z.union([Count, z.literal("unknown")]).optional(),
+  emit_execution_progress: z.boolean().optional(),
+  notify_url: z.url({ protocol: /^https?$/ }).max(2_000).optional(),
+});
+export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
+
+export const CreateJobResponse = z.object({
+  job_id: Id,
+  status_url: z.string(),
+  websocket_url: z.string().nullable(),
+  subscriber_token: z.string().nullable(),
+});
+
+export const IngestResponse = z.object({ accepted: z.int().min(0), messages: z.int().min(0) });
+
+export const Rejection = z.object({
+  code: z.string(),
+  reason: z.string(),
+  source: z.string(),
+  excerpt: z.string(),
+  at: z.iso.datetime(),
+});
+export const RejectionList = z.object({ job_id: Id, rejections: z.array(Rejection) });
+
+export const TokenRequest = z.object({
+  job_ids: z.array(Id).min(1).max(100),
+  expires_in_seconds: z.int().min(1).max(7 * 24 * 3600).default(3600),
+});
+export const TokenResponse = z.object({ token: z.string(), expires_at: z.iso.datetime() });
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    fields: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    request_id: z.string().optional(),
+  }),
+});

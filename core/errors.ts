@@ -57,3 +57,11 @@ export function invalidInput(error: z.core.$ZodError, prefix: readonly PropertyK
   const issues = issuesOf(error, prefix);
   return new HeadwayError("invalid_input", "invalid_input", describeIssues(issues), { issues });
 }
+
+/** A conditional write lost a race: reload and apply again. */
+export class StoreConflict extends HeadwayError {
+  constructor(item: string, options: { cause?: unknown } = {}) {
+    super("conflict", "store_conflict", `item ${item} changed since it was loaded`, options);
+    this.name = "StoreConflict";
+  }
+}

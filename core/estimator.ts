@@ -101,16 +101,20 @@ function applyDeclared(state: JobState, event: EventOf<"job.declared">): void {
   const stamp = stampOf(event);
   if (event.plan !== undefined && (state.plan === null || isNewer(stamp, state.plan.stamp))) {
     state.plan = { value: event.plan, stamp };
+    state.isChanged = true;
     setCompiledPlan(state);
   }
   if (event.expect_originals !== undefined && (state.expectOriginals === null || isNewer(stamp, state.expectOriginals.stamp))) {
     state.expectOriginals = { value: event.expect_originals, stamp };
+    state.isChanged = true;
   }
   if (event.emit_execution_progress !== undefined && (state.emitExecutionProgress === null || isNewer(stamp, state.emitExecutionProgress.stamp))) {
     state.emitExecutionProgress = { value: event.emit_execution_progress, stamp };
+    state.isChanged = true;
   }
   if (event.notify_url !== undefined && (state.notifyUrl === null || isNewer(stamp, state.notifyUrl.stamp))) {
     state.notifyUrl = { value: event.notify_url, stamp };
+    state.isChanged = true;
   }
   for (const declared of event.originals ?? []) {
     const original = ensureOriginal(state, declared.original_id);
@@ -120,7 +124,6 @@ function applyDeclared(state: JobState, event: EventOf<"job.declared">): void {
     }
     mergeOriginal(state, original, stamp, declared.mime ?? null, declared.source ?? null, null);
   }
-  state.isChanged = true;
 }
 
 /** Compiles the plan and moves executions to the bucket the plan says they belong to. */
@@ -162,6 +165,7 @@ function ensureOriginal(state: JobState, originalId: string): OriginalState {
     original = createOriginal(originalId);
     state.originals.set(originalId, original);
     state.originalCount++;
+    state.isChanged = true;
     markDirty(state, original);
   }
   return original;
@@ -175,18 +179,21 @@ function mergeOriginal(
   source: "upload" | "import" | null,
   via: string | null,
 ): void {
-  if (via !== null && (original.via === null || via < original.via)) original.via = via;
+  if (via !== null && (original.via === null || via < original.via)) {
+    original.via = via;
+    state.isChanged = true;
+  }
   if (isNewer(stamp, original.stamp)) {
     original.stamp = stamp;
     original.mime = mime ?? original.mime;
     original.source = source ?? original.source;
+    state.isChanged = true;
   }
   markDirty(state, original);
 }
 
 function markDirty(state: JobState, original: OriginalState): void {
   state.dirtyOriginals.add(original);
-  state.isChanged = true;
 }
 
 export function executionKey(step: string, inputId: string): string {
@@ -202,8 +209,10 @@ function bucketFor(state: JobState, step: string, originalId: string | null, inp
 }
 
 function applyStepEvent(state: JobState, event: StepEvent): void {
-  state.hasWork = true;
-  state.isChanged = true;
+  if (!state.hasWork) {
+    state.hasWork = true;
+    state.isChanged = true;
+  }
   const originalId = event.original_id ?? null;
   const inputId = event.input_id ?? event.original_id ?? "";
   const bucket = bucketFor(state, event.step, originalId, inputId);
@@ -213,25 +222,34 @@ function applyStepEvent(state: JobState, event: StepEvent): void {
   if (execution === undefined) {
     execution = newExecution(event.step, inputId, originalId, event.attempt);
     bucket.set(key, execution);
+    state.isChanged = true;
   } else if (event.attempt < execution.attempt) {
     return; // a late report of a superseded attempt
   } else if (event.attempt > execution.attempt) {
     resetExecution(execution, event.attempt);
+    state.isChanged = true;
   }
-  if (execution.originalId === null && originalId !== null) execution.originalId = originalId;
+  if (execution.originalId === null && originalId !== null) {
+    execution.originalId = originalId;
+    state.isChanged = true;
+  }
   switch (event.type) {
     case "step.started":
       return;
     case "step.progress":
-      mergeProgress(execution, event);
+      if (mergeProgress(execution, event)) state.isChanged = true;
       return;
     case "step.failed":
-      settle(execution, event.will_retry ? RETRYING : FAILED, event.event_id);
-      if (execution.decidedBy === event.event_id) execution.error = event.error;
+      if (settle(execution, event.will_retry ? RETRYING : FAILED, event.event_id)) {
+        execution.error = event.error;
+        state.isChanged = true;
+      }
       return;
     case "step.completed":
-      settle(execution, COMPLETED, event.event_id);
-      if (execution.decidedBy === event.event_id) recordResults(state, execution, event);
+      if (settle(execution, COMPLETED, event.event_id)) {
+        recordResults(state, execution, event);
+        state.isChanged = true;
+      }
       return;
   }
 }
@@ -250,7 +268,8 @@ function resetExecution(execution: Execution, attempt: number): void {
   execution.decidedBy = null;
 }
 
-function settle(execution: Execution, status: ExecutionStatus, eventId: string): void {
+/** Moves the attempt to a terminal status if this report supersedes what it has; true when it did. */
+function settle(execution: Execution, status: ExecutionStatus, eventId: string): boolean {
   if (status > execution.status || (status === execution.status && execution.decidedBy !== null && eventId < execution.decidedBy)) {
     execution.status = status;
     execution.decidedBy = eventId;
@@ -258,20 +277,23 @@ function settle(execution: Execution, status: ExecutionStatus, eventId: string):
     execution.error = null;
     execution.resultCount = 0;
     execution.resultMimes = null;
+    return true;
   }
+  return false;
 }
 
-function mergeProgress(execution: Execution, event: EventOf<"step.progress">): void {
-  if (execution.status !== RUNNING) return; // a terminal report of this attempt supersedes progress
+/** Keeps the winning progress report of the attempt; true when this one won. */
+function mergeProgress(execution: Execution, event: EventOf<"step.progress">): boolean {
+  if (execution.status !== RUNNING) return false; // a terminal report of this attempt supersedes progress
   const [current, total] = event.progress;
   const fraction = total === null || total === 0 ? 0 : Math.min(current / total, 1);
   const atMs = Date.parse(event.at);
   const report = execution.report;
   if (report !== null) {
-    if (atMs < report.atMs) return;
+    if (atMs < report.atMs) return false;
     if (atMs === report.atMs) {
-      if (fraction < report.fraction) return;
-      if (fraction === report.fraction && event.event_id >= report.eventId) return;
+      if (fraction < report.fraction) return false;
+      if (fraction === report.fraction && event.event_id >= report.eventId) return false;
     }
   }
   execution.report = {
@@ -284,6 +306,7 @@ function mergeProgress(execution: Execution, event: EventOf<"step.progress">): v
     stepIndex: event.step_index ?? null,
     message: event.message ?? null,
   };
+  return true;
 }
 
 function recordResults(state: JobState, execution: Execution, event: EventOf<"step.completed">): void {
@@ -333,7 +356,6 @@ function applyIndicator(state: JobState, event: IndicatorEvent): Rejection | nul
     state.labels.set(labelKey, label);
   }
   state.hasWork = true;
-  state.isChanged = true;
   const key = taskKey(labelKey, event.task_id);
   const part = partOf(key, state.taskPartCount);
   let sums = state.taskSums.get(part);
@@ -356,6 +378,7 @@ function applyIndicator(state: JobState, event: IndicatorEvent): Rejection | nul
   }
   if (task.seen.has(event.event_id)) return null;
   task.seen.add(event.event_id);
+  state.isChanged = true;
   if (event.type === "indicator.added") {
     task.added += event.amount;
     sum.added += event.amount;

@@ -30,3 +30,14 @@ export function partCountFor(expectedOriginals: number | null): number {
   while (count < MAX_PARTS && count * ORIGINALS_PER_PART < expectedOriginals) count *= 2;
   return count;
 }
+
+export const TASK_PARTS = 4;
+
+/** The partitioning of a new job, from what its declaration announces. */
+export function partitioningFor(declared: { expect_originals?: number | "unknown" | undefined; originals?: readonly unknown[] | undefined } | null): {
+  partCount: number;
+  taskPartCount: number;
+} {
+  const expected = typeof declared?.expect_originals === "number" ? declared.expect_originals : declared?.originals !== undefined ? declared.originals.length : null;
+  return { partCount: partCountFor(expected), taskPartCount: TASK_PARTS };
+}

@@ -1,5 +1,12 @@
-/**
- * The infra files in dependency order. The storage, queues, API and realtime resources arrive
- * with the pipeline and realtime issues; each file exports what the others link to.
- */
-export const outputs: Record<string, string> = {};
+/** The infra files in dependency order; each exports what the others link to. */
+import { table } from "./storage";
+import "./secrets";
+import { events, eventsDlq } from "./queues";
+import { api } from "./api";
+
+export const outputs = {
+  api: api.url,
+  table: table.name,
+  eventsQueue: events.url,
+  eventsDlq: eventsDlq.url,
+};

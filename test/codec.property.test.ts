@@ -19,8 +19,7 @@ function itemStore() {
     /** Loads head + the parts the batch touches, applies, commits, writes back what it loaded. */
     applyBatch(jobId: string, batch: Event[], nowMs: number, partCount: number, taskPartCount: number) {
       const headText = items.get("head");
-      const plan = items.has("plan") ? JSON.parse(items.get("plan")!) : null;
-      const state = headText === undefined ? createJobState(jobId, { partCount, taskPartCount }) : decodeHead(JSON.parse(headText), plan);
+      const state = headText === undefined ? createJobState(jobId, { partCount, taskPartCount }) : decodeHead(JSON.parse(headText));
       const touched = partsTouchedBy(state, batch);
       const parts = touched.isEverything ? [...Array(state.partCount).keys()] : [...touched.parts];
       for (const part of parts) {
@@ -35,13 +34,12 @@ function itemStore() {
       commit(state, nowMs);
       for (const part of parts) items.set(`p${part}`, JSON.stringify(encodePart(state, part)));
       for (const part of touched.taskParts) items.set(`t${part}`, JSON.stringify(encodeTaskPart(state, part)));
-      if (state.plan !== null) items.set("plan", JSON.stringify(state.plan.value));
       items.set("head", JSON.stringify(encodeHead(state)));
     },
     snapshot(jobId: string) {
-      const state = decodeHead(JSON.parse(items.get("head")!), items.has("plan") ? JSON.parse(items.get("plan")!) : null);
+      const state = decodeHead(JSON.parse(items.get("head")!));
       for (const [key, text] of items) {
-        if (key.startsWith("p") && key !== "plan") loadPart(state, Number(key.slice(1)), JSON.parse(text));
+        if (key.startsWith("p")) loadPart(state, Number(key.slice(1)), JSON.parse(text));
         if (key.startsWith("t")) loadTaskPart(state, Number(key.slice(1)), JSON.parse(text));
       }
       expect(state.jobId).toBe(jobId);

@@ -1,0 +1,56 @@
+/**
+ * The ports the product needs from the outside world, named for what it needs. Adapters in
+ * functions/adapters implement them for AWS (and so for the sandbox's emulators).
+ */
+import type { Event, Message } from "./contract.ts";
+import type { JobState } from "./state.ts";
+
+export interface JobMeta {
+  jobId: string;
+  tenant: string;
+  createdAtMs: number;
+}
+
+/** A job as loaded for one reducer batch: the head and the parts the batch touches. */
+export interface LoadedJob {
+  meta: JobMeta;
+  state: JobState;
+  /** Storage bookkeeping the store needs to write back conditionally; opaque to callers. */
+  handle: unknown;
+}
+
+export interface RejectionRecord {
+  jobId: string;
+  code: string;
+  reason: string;
+  /** Where it came from, e.g. `sqs:<message id>` or `http:<request id>`. */
+  source: string;
+  /** The start of the offending input, for an operator to read. */
+  excerpt: string;
+  atMs: number;
+}
+
+export interface JobStore {
+  /** Writes a new job (meta + state); false when the id is taken. */
+  createJob(meta: JobMeta, state: JobState): Promise<boolean>;
+  getMeta(jobId: string): Promise<JobMeta | null>;
+  /** Loads the head and the parts these events touch (all parts when a new plan must re-home work); null for an unknown job. */
+  loadForBatch(jobId: string, events: readonly Event[]): Promise<LoadedJob | null>;
+  /** Writes back what changed, each item conditional on the revision loaded; throws StoreConflict on a lost race. */
+  save(job: LoadedJob, nowMs: number): Promise<void>;
+  /** The whole job, every part loaded (snapshots). */
+  loadJob(jobId: string): Promise<{ meta: JobMeta; state: JobState } | null>;
+  recordRejections(records: readonly RejectionRecord[]): Promise<void>;
+  listRejections(jobId: string, limit: number): Promise<RejectionRecord[]>;
+}
+
+export interface EventPublisher {
+  /** Enqueues messages (each one event or an envelope of one job's events); resolves once all are accepted. */
+  publish(messages: readonly Message[]): Promise<void>;
+}
+
+export interface ApiKeyStore {
+  /** The tenant of an API key, or null. Keys are stored hashed. */
+  tenantOf(apiKey: string): Promise<string | null>;
+  putKey(apiKey: string, tenant: string, name: string): Promise<void>;
+}

@@ -1,0 +1,307 @@
+/**
+ * JobStore on DynamoDB (one table, keys `pk`/`sk`, TTL on `expires_at`). A job is a handful of
+ * items under `pk = JOB#<id>`:
+ *   HEAD      tenant, creation time, and the state's head: plan, flags, job-level executions,
+ *             one summary per part. Creating a job is this one conditional write, so a job
+ *             either exists whole or not at all.
+ *   P#<n>     a part of originals with their executions and cached estimates
+ *   T#<n>     a part of indicator tasks with its label sums
+ *   REJ#<t>#<source>  a rejected input, for GET /v1/jobs/{id}/rejections
+ * WCU are charged per KB of the whole item, so parts stay small (core/partition.ts), state is a
+ * compact encoding (core/codec.ts), deflated when over 1 KB, and an item is written only when
+ * its bytes changed. No transactions: each write is conditional on the revision loaded, and a
+ * crash between writes heals because the head's copy of a part's summary is refreshed from the
+ * part whenever the part is loaded again (core/state.ts).
+ */
+import {
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  QueryCommand,
+  type AttributeValue,
+  type ConsumedCapacity,
+  type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { decodeHead, encodeHead, encodePart, encodeTaskPart, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
+import { StoreConflict } from "../../core/errors.ts";
+import type { JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/ports.ts";
+import type { JobState } from "../../core/state.ts";
+import { partsTouchedBy } from "../../core/touched.ts";
+
+type Item = Record<string, AttributeValue>;
+
+const COMPRESS_ABOVE_BYTES = 1024;
+const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
+const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
+const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
+const WRITE_CONCURRENCY = 16;
+
+export const jobKey = (jobId: string) => `JOB#${jobId}`;
+const partKey = (part: number) => `P#${String(part).padStart(4, "0")}`;
+const taskPartKey = (part: number) => `T#${String(part).padStart(4, "0")}`;
+
+export interface StoreMetrics {
+  writes: number;
+  writeUnits: number;
+  maxItemBytes: number;
+}
+
+interface Handle {
+  /** Revision and stored bytes of every item loaded, by sort key; absent = did not exist. */
+  loaded: Map<string, { rev: number; bytes: string }>;
+  parts: number[];
+  taskParts: number[];
+}
+
+export function createDynamoStore(options: { client: DynamoDBClient; tableName: string }): JobStore & { metrics: StoreMetrics } {
+  const { client, tableName } = options;
+  const metrics: StoreMetrics = { writes: 0, writeUnits: 0, maxItemBytes: 0 };
+
+  const countWrite = (capacity: ConsumedCapacity | undefined, bytes: number) => {
+    metrics.writes++;
+    metrics.writeUnits += capacity?.CapacityUnits ?? 0;
+    metrics.maxItemBytes = Math.max(metrics.maxItemBytes, bytes);
+  };
+
+  async function batchGet(jobId: string, sortKeys: string[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    for (let i = 0; i < sortKeys.length; i += 100) {
+      let keys: Item[] | undefined = sortKeys.slice(i, i + 100).map((sk) => ({ pk: { S: jobKey(jobId) }, sk: { S: sk } }));
+      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const result: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of result.Responses?.[tableName] ?? []) found.set(item.sk!.S!, item);
+        keys = result.UnprocessedKeys?.[tableName]?.Keys;
+      }
+    }
+    return found;
+  }
+
+  async function putConditional(jobId: string, sk: string, body: string, previous: { rev: number } | undefined, extra: Item = {}, ttlSeconds = ACTIVE_TTL_SECONDS, nowMs = Date.now()) {
+    const item: Item = {
+      pk: { S: jobKey(jobId) },
+      sk: { S: sk },
+      rev: { N: String((previous?.rev ?? 0) + 1) },
+      expires_at: { N: String(Math.floor(nowMs / 1000) + ttlSeconds) },
+      ...encodeBody(body),
+      ...extra,
+    };
+    const bytes = itemBytes(item);
+    try {
+      const result = await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: item,
+          ConditionExpression: previous === undefined ? "attribute_not_exists(pk)" : "rev = :rev",
+          ExpressionAttributeValues: previous === undefined ? undefined : { ":rev": { N: String(previous.rev) } },
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      );
+      countWrite(result.ConsumedCapacity, bytes);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as Error).name === "ConditionalCheckFailedException") {
+        throw new StoreConflict(`${jobKey(jobId)}/${sk}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Writes every loaded item whose bytes changed, each conditional on the revision loaded. Parts
+   * go first and the head last, so that a crash in between leaves the head's copy of a part's
+   * summary stale (healed on the part's next load) rather than ahead of the part. A new job
+   * writes its head first: its creation is that one conditional write.
+   */
+  async function writeItems(job: LoadedJob, nowMs: number, options: { headFirst: boolean }): Promise<void> {
+    const handle = job.handle as Handle;
+    const { state, meta } = job;
+    const ttl = state.terminal === null ? ACTIVE_TTL_SECONDS : FINISHED_TTL_SECONDS;
+    const writeHead = async () => {
+      const body = JSON.stringify(encodeHead(state));
+      const previous = handle.loaded.get("HEAD");
+      if (previous?.bytes !== body) await putConditional(meta.jobId, "HEAD", body, previous, { ...metaAttributes(meta), version: { N: String(state.version) } }, ttl, nowMs);
+    };
+    if (options.headFirst) await writeHead();
+    const writes: (() => Promise<void>)[] = [];
+    const queue = (sk: string, body: string) => {
+      const previous = handle.loaded.get(sk);
+      if (previous?.bytes !== body) writes.push(() => putConditional(meta.jobId, sk, body, previous, {}, ttl, nowMs));
+    };
+    for (const part of handle.parts) queue(partKey(part), JSON.stringify(encodePart(state, part)));
+    for (const part of handle.taskParts) queue(taskPartKey(part), JSON.stringify(encodeTaskPart(state, part)));
+    await runBounded(writes, WRITE_CONCURRENCY);
+    if (!options.headFirst) await writeHead();
+  }
+
+  function metaOf(item: Item): JobMeta {
+    return { jobId: item.pk!.S!.slice(4), tenant: item.tenant!.S!, createdAtMs: Number(item.created_at!.N) };
+  }
+
+  function metaAttributes(meta: JobMeta): Item {
+    return { tenant: { S: meta.tenant }, created_at: { N: String(meta.createdAtMs) } };
+  }
+
+  function loadInto(state: JobState, sk: string, item: Item): void {
+    if (sk.startsWith("P#")) loadPart(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
+    else if (sk.startsWith("T#")) loadTaskPart(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
+  }
+
+  const store: JobStore & { metrics: StoreMetrics } = {
+    metrics,
+
+    async createJob(meta, state) {
+      try {
+        const handle: Handle = { loaded: new Map(), parts: [...state.partTotals.keys()], taskParts: [...state.taskSums.keys()] };
+        await writeItems({ meta, state, handle }, meta.createdAtMs, { headFirst: true });
+        return true;
+      } catch (error) {
+        if (error instanceof StoreConflict) return false;
+        throw error;
+      }
+    },
+
+    async getMeta(jobId) {
+      const item = (await batchGet(jobId, ["HEAD"])).get("HEAD");
+      return item === undefined ? null : metaOf(item);
+    },
+
+    async loadForBatch(jobId, events) {
+      const headItem = (await batchGet(jobId, ["HEAD"])).get("HEAD");
+      if (headItem === undefined) return null;
+      const meta = metaOf(headItem);
+      const headBody = decodeBody(headItem);
+      const state = decodeHead(JSON.parse(headBody) as HeadCode);
+      const touched = partsTouchedBy(state, events);
+      const parts = touched.isEverything ? [...Array(state.partCount).keys()] : [...touched.parts];
+      const taskParts = [...touched.taskParts];
+      const handle: Handle = { loaded: new Map([["HEAD", { rev: Number(headItem.rev!.N), bytes: headBody }]]), parts, taskParts };
+      const items = await batchGet(jobId, [...parts.map(partKey), ...taskParts.map(taskPartKey)]);
+      for (const [sk, item] of items) {
+        loadInto(state, sk, item);
+        handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item) });
+      }
+      return { meta, state, handle };
+    },
+
+    async save(job, nowMs) {
+      await writeItems(job, nowMs, { headFirst: false });
+    },
+
+    async loadJob(jobId) {
+      const items = await queryAll(client, tableName, jobId);
+      const headItem = items.find((item) => item.sk!.S === "HEAD");
+      if (headItem === undefined) return null;
+      const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
+      for (const item of items) loadInto(state, item.sk!.S!, item);
+      return { meta: metaOf(headItem), state };
+    },
+
+    async recordRejections(records) {
+      await runBounded(
+        records.map((record) => async () => {
+          const item: Item = {
+            pk: { S: jobKey(record.jobId) },
+            sk: { S: `REJ#${String(record.atMs).padStart(15, "0")}#${record.source}` },
+            code: { S: record.code },
+            reason: { S: record.reason.slice(0, 2000) },
+            source: { S: record.source },
+            excerpt: { S: record.excerpt.slice(0, 1000) },
+            at: { N: String(record.atMs) },
+            expires_at: { N: String(Math.floor(record.atMs / 1000) + REJECTION_TTL_SECONDS) },
+          };
+          const result = await client.send(new PutItemCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: "TOTAL" }));
+          countWrite(result.ConsumedCapacity, itemBytes(item));
+        }),
+        WRITE_CONCURRENCY,
+      );
+    },
+
+    async listRejections(jobId, limit) {
+      const result = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": { S: jobKey(jobId) }, ":prefix": { S: "REJ#" } },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      return (result.Items ?? []).map((item) => ({
+        jobId,
+        code: item.code!.S!,
+        reason: item.reason!.S!,
+        source: item.source!.S!,
+        excerpt: item.excerpt!.S!,
+        atMs: Number(item.at!.N),
+      }));
+    },
+  };
+  return store;
+}
+
+async function queryAll(client: DynamoDBClient, tableName: string, jobId: string): Promise<Item[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const result = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": { S: jobKey(jobId) } },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(result.Items ?? []));
+    start = result.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
+}
+
+function encodeBody(body: string): Item {
+  if (body.length <= COMPRESS_ABOVE_BYTES) return { d: { S: body } };
+  return { z: { B: deflateRawSync(body) } };
+}
+
+function decodeBody(item: Item): string {
+  if (item.d?.S !== undefined) return item.d.S;
+  const compressed = item.z?.B;
+  if (compressed === undefined) throw new Error(`item ${item.pk?.S}/${item.sk?.S} has no body`);
+  return inflateRawSync(compressed).toString("utf8");
+}
+
+/** Item size as DynamoDB bills it: attribute names plus values. */
+function itemBytes(item: Item): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
+    else if (value.N !== undefined) bytes += value.N.length;
+    else if (value.B !== undefined) bytes += value.B.length;
+  }
+  return bytes;
+}
+
+async function runBounded(tasks: (() => Promise<void>)[], concurrency: number): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < tasks.length) {
+      const task = tasks[next++]!;
+      try {
+        await task();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+  if (errors.length > 0) throw errors.find((error) => error instanceof StoreConflict) ?? errors[0];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+

@@ -1,0 +1,57 @@
+/**
+ * EventPublisher on SQS: events go out as envelopes of one job (≤ 500 events, ≤ 256 KB each so
+ * any queue configuration takes them), ten messages per SendMessageBatch; entries SQS refuses
+ * are retried, and a publish resolves only once every message was accepted.
+ */
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { LIMITS, type Event, type Message } from "../../core/contract.ts";
+import type { EventPublisher } from "../../core/ports.ts";
+
+const MAX_BODY_BYTES = 256 * 1024;
+const MAX_ATTEMPTS = 5;
+
+/** Packs one job's events into as few envelopes as the limits allow, keeping their order. */
+export function envelopesOf(events: readonly Event[]): Message[] {
+  const messages: Message[] = [];
+  let current: Event[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = Buffer.byteLength(JSON.stringify(event)) + 1;
+    const isFull = current.length === LIMITS.eventsPerEnvelope || bytes + size > MAX_BODY_BYTES - 64;
+    const isOtherJob = current.length > 0 && current[0]!.job_id !== event.job_id;
+    if (current.length > 0 && (isFull || isOtherJob)) {
+      messages.push({ v: 1, events: current });
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) messages.push({ v: 1, events: current });
+  return messages;
+}
+
+export function createSqsPublisher(options: { client: SQSClient; queueUrl: string }): EventPublisher & {
+  delay(receiptHandle: string, seconds: number): Promise<void>;
+} {
+  const { client, queueUrl } = options;
+  return {
+    async publish(messages) {
+      for (let i = 0; i < messages.length; i += 10) {
+        let entries = messages.slice(i, i + 10).map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) }));
+        for (let attempt = 1; entries.length > 0; attempt++) {
+          const result = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+          const failedIds = new Set((result.Failed ?? []).map((failure) => failure.Id));
+          entries = entries.filter((entry) => failedIds.has(entry.Id));
+          if (entries.length > 0 && attempt >= MAX_ATTEMPTS) {
+            throw new Error(`SQS refused ${entries.length} message(s): ${(result.Failed ?? []).map((f) => f.Message).join("; ")}`);
+          }
+          if (entries.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        }
+      }
+    },
+    async delay(receiptHandle, seconds) {
+      await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.round(seconds) }));
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The HTTP API (DESIGN §3.6) as one hono app: on Lambda behind a Function URL with response
+ * streaming (`streamHandle`), in the sandbox on @hono/node-server. Producers authenticate with
+ * `Authorization: Bearer <api key>`; every error is JSON naming the offending fields.
+ */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { handle, streamHandle } from "hono/aws-lambda";
+import { randomUUID } from "node:crypto";
+import { CreateJobRequest, eventsOf, Message, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
+import { HeadwayError, invalidInput, type ErrorKind } from "../core/errors.ts";
+import { applyEvents, commit } from "../core/estimator.ts";
+import { openApiDocument } from "../core/openapi.ts";
+import { partitioningFor } from "../core/partition.ts";
+import type { ApiKeyStore, EventPublisher, JobStore } from "../core/ports.ts";
+import { renderSnapshot } from "../core/snapshot.ts";
+import { createJobState } from "../core/state.ts";
+import { mintToken } from "../core/token.ts";
+import { envelopesOf } from "./adapters/sqs-publisher.ts";
+import type { Log } from "./config.ts";
+
+export interface ApiDeps {
+  store: JobStore;
+  apiKeys: ApiKeyStore;
+  publisher: EventPublisher;
+  log: Log;
+  now: () => number;
+  /** Base URL clients reach this API at (for `status_url`); the request's own origin when absent. */
+  publicUrl?: string | undefined;
+  websocketUrl?: string | null;
+  tokenSecret: string;
+  newJobId?: () => string;
+}
+
+type Env = { Variables: { tenant: string; requestId: string } };
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const REJECTIONS_LIMIT = 100;
+
+const STATUS_OF: Record<ErrorKind, 400 | 401 | 404 | 409 | 413 | 503> = {
+  invalid_input: 400,
+  unauthorized: 401,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unavailable: 503,
+};
+
+export function createApp(deps: ApiDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const newJobId = deps.newJobId ?? (() => `job_${randomUUID().replaceAll("-", "")}`);
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const started = deps.now();
+    await next();
+    deps.log("info", "request", { request_id: c.get("requestId"), method: c.req.method, path: c.req.path, status: c.res.status, ms: deps.now() - started });
+  });
+  app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HeadwayError("too_large", "body_too_large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
+
+  app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
+
+  app.use("/v1/*", async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const tenant = match === null ? null : await deps.apiKeys.tenantOf(match[1]!);
+    if (tenant === null) throw new HeadwayError("unauthorized", "unauthorized", "send a valid API key as `Authorization: Bearer <key>`");
+    c.set("tenant", tenant);
+    await next();
+  });
+
+  const jobOf = async (c: Context<Env>, jobId: string) => {
+    const meta = await deps.store.getMeta(jobId);
+    if (meta === null || meta.tenant !== c.get("tenant")) throw new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
+    return meta;
+  };
+
+  app.post("/v1/jobs", async (c) => {
+    const body = CreateJobRequest.safeParse(await jsonBody(c));
+    if (!body.success) throw invalidInput(body.error);
+    const request = body.data;
+    const jobId = request.job_id ?? newJobId();
+    const nowMs = deps.now();
+    const { job_id: _ignored, ...declaration } = request;
+    const declared: Event = { v: 1, type: "job.declared", job_id: jobId, event_id: `create-${jobId}`, at: new Date(nowMs).toISOString(), ...declaration };
+    const state = createJobState(jobId, partitioningFor(request));
+    applyEvents(state, [declared]);
+    commit(state, nowMs);
+    const isCreated = await deps.store.createJob({ jobId, tenant: c.get("tenant"), createdAtMs: nowMs }, state);
+    if (!isCreated) throw new HeadwayError("conflict", "job_exists", `job ${jobId} already exists`);
+    const base = deps.publicUrl ?? new URL(c.req.url).origin;
+    const token = mintToken({ tenant: c.get("tenant"), jobIds: [jobId], expiresAtMs: nowMs + 24 * 3600 * 1000 }, deps.tokenSecret);
+    return c.json(
+      { job_id: jobId, status_url: `${base}/v1/jobs/${jobId}`, websocket_url: deps.websocketUrl ?? null, subscriber_token: token },
+      201,
+    );
+  });
+
+  app.get("/v1/jobs/:id", async (c) => {
+    const jobId = c.req.param("id");
+    const loaded = await deps.store.loadJob(jobId);
+    if (loaded === null || loaded.meta.tenant !== c.get("tenant")) throw new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
+    const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true" });
+    return c.json(snapshot);
+  });
+
+  app.post("/v1/jobs/:id/events", async (c) => {
+    const jobId = c.req.param("id");
+    const parsed = Message.safeParse(await jsonBody(c));
+    if (!parsed.success) throw invalidInput(parsed.error);
+    const events = eventsOf(parsed.data);
+    const strangers = events.flatMap((event, index) => (event.job_id === jobId ? [] : [{ field: "events" in parsed.data ? `events[${index}].job_id` : "job_id", message: `must be ${jobId}, the job in the path` }]));
+    if (strangers.length > 0) throw new HeadwayError("invalid_input", "invalid_input", strangers.map((s) => `${s.field}: ${s.message}`).join("; "), { issues: strangers });
+    await jobOf(c, jobId);
+    const messages = envelopesOf(events);
+    await deps.publisher.publish(messages);
+    return c.json({ accepted: events.length, messages: messages.length }, 202);
+  });
+
+  app.get("/v1/jobs/:id/rejections", async (c) => {
+    const jobId = c.req.param("id");
+    await jobOf(c, jobId);
+    const records = await deps.store.listRejections(jobId, REJECTIONS_LIMIT);
+    return c.json({
+      job_id: jobId,
+      rejections: records.map((r) => ({ code: r.code, reason: r.reason, source: r.source, excerpt: r.excerpt, at: new Date(r.atMs).toISOString() })),
+    });
+  });
+
+  app.post("/v1/tokens", async (c) => {
+    const body = TokenRequest.safeParse(await jsonBody(c));
+    if (!body.success) throw invalidInput(body.error);
+    for (const jobId of body.data.job_ids) await jobOf(c, jobId);
+    const expiresAtMs = deps.now() + body.data.expires_in_seconds * 1000;
+    const token = mintToken({ tenant: c.get("tenant"), jobIds: body.data.job_ids, expiresAtMs }, deps.tokenSecret);
+    return c.json({ token, expires_at: new Date(Math.floor(expiresAtMs / 1000) * 1000).toISOString() }, 201);
+  });
+
+  app.notFound((c) => c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}`, request_id: c.get("requestId") } }, 404));
+
+  app.onError((error, c) => {
+    const request_id = c.get("requestId");
+    if (error instanceof HeadwayError) {
+      const fields = error.issues.length > 0 ? error.issues : undefined;
+      return c.json({ error: { code: error.code, message: error.message, ...(fields === undefined ? {} : { fields }), request_id } }, STATUS_OF[error.kind]);
+    }
+    deps.log("error", "request failed", { request_id, error: String(error), stack: (error as Error).stack });
+    return c.json({ error: { code: "internal", message: "internal error", request_id } }, 500);
+  });
+
+  return app;
+}
+
+async function jsonBody(c: Context<Env>): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HeadwayError("invalid_input", "invalid_json", `the body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+let appFromEnvironment: Hono<Env> | undefined;
+
+async function environmentApp(): Promise<Hono<Env>> {
+  if (appFromEnvironment === undefined) {
+    const { environmentConfig, jsonLog } = await import("./config.ts");
+    const { createAwsClients } = await import("./adapters/aws-clients.ts");
+    const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
+    const { createDynamoApiKeys } = await import("./adapters/dynamo-api-keys.ts");
+    const { createSqsPublisher } = await import("./adapters/sqs-publisher.ts");
+    const config = environmentConfig();
+    const clients = createAwsClients(config);
+    appFromEnvironment = createApp({
+      store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
+      apiKeys: createDynamoApiKeys({ client: clients.dynamodb, tableName: config.tableName }),
+      publisher: createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl }),
+      log: jsonLog,
+      now: Date.now,
+      publicUrl: config.publicUrl,
+      websocketUrl: config.websocketUrl,
+      tokenSecret: config.tokenSecret(),
+    });
+  }
+  return appFromEnvironment;
+}
+
+/** Builds the real app on the first request, so that importing this module reads no environment. */
+const lazyApp = new Hono<Env>().all("*", async (c) => (await environmentApp()).fetch(c.req.raw));
+
+/**
+ * The Lambda entry point behind a Function URL. Response streaming (for the SSE endpoint) needs
+ * the handler wrapped by Lambda's `awslambda.streamifyResponse` at load time, which only exists
+ * inside Lambda's Node runtime; elsewhere (tests, the sandbox) it is a buffered handler.
+ */
+const isLambdaStreamingRuntime = typeof (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda?.streamifyResponse === "function";
+export const handler = isLambdaStreamingRuntime ? streamHandle(lazyApp) : handle(lazyApp);

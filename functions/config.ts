@@ -1,0 +1,57 @@
+/**
+ * Configuration from the environment, read in one place. The same variables point the handlers
+ * at AWS (set by infra/) or at the sandbox's emulators (set by sandbox/).
+ */
+export interface Config {
+  region: string;
+  tableName: string;
+  eventsQueueUrl: string;
+  dynamodbEndpoint: string | undefined;
+  sqsEndpoint: string | undefined;
+  defaultTenant: string;
+  maxReceiveCount: number;
+  pendingUnknownJobSeconds: number;
+  publicUrl: string | undefined;
+  websocketUrl: string | null;
+  /** The subscriber-token signing key (an sst.Secret in the cloud); read only by the functions that sign or check tokens. */
+  tokenSecret: () => string;
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === "") throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+function numberOr(name: string, fallback: number): number {
+  const value = process.env[name];
+  return value === undefined || value === "" ? fallback : Number(value);
+}
+
+export function environmentConfig(): Config {
+  return {
+    region: process.env.AWS_REGION ?? "us-east-1",
+    tableName: required("HEADWAY_TABLE_NAME"),
+    eventsQueueUrl: required("HEADWAY_EVENTS_QUEUE_URL"),
+    dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
+    sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS,
+    defaultTenant: process.env.HEADWAY_DEFAULT_TENANT ?? "default",
+    maxReceiveCount: numberOr("HEADWAY_MAX_RECEIVE_COUNT", 10),
+    pendingUnknownJobSeconds: numberOr("HEADWAY_PENDING_UNKNOWN_JOB_SECONDS", 180),
+    publicUrl: process.env.HEADWAY_PUBLIC_URL,
+    websocketUrl: process.env.HEADWAY_WEBSOCKET_URL ?? null,
+    tokenSecret: () => required("HEADWAY_TOKEN_SECRET"),
+  };
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type Log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+/** One JSON object per line: what CloudWatch Logs Insights (and `jq`) read best. */
+export const jsonLog: Log = (level, message, fields = {}) => {
+  const line = JSON.stringify({ level, msg: message, ...fields, time: new Date().toISOString() });
+  if (level === "error" || level === "warn") console.error(line);
+  else console.log(line);
+};
+
+export const silentLog: Log = () => {};

@@ -1,0 +1,21 @@
+/**
+ * The HTTP API: one hono app behind a Lambda Function URL with response streaming (the SSE
+ * endpoint streams; API Gateway HTTP APIs cannot).
+ */
+import { events } from "./queues";
+import { tokenSigningKey } from "./secrets";
+import { table } from "./storage";
+
+export const api = new sst.aws.Function("Api", {
+  handler: "functions/api.handler",
+  url: true,
+  streaming: true,
+  timeout: "15 minutes",
+  memory: "1024 MB",
+  link: [table, events, tokenSigningKey],
+  environment: {
+    HEADWAY_TABLE_NAME: table.name,
+    HEADWAY_EVENTS_QUEUE_URL: events.url,
+    HEADWAY_TOKEN_SECRET: tokenSigningKey.value,
+  },
+});

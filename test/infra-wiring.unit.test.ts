@@ -1,0 +1,96 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { TABLE_SHAPE } from "../functions/adapters/dynamo-table.ts";
+import { installSstRecorder, type Recorded } from "./support/sst-recorder.ts";
+
+const root = join(import.meta.dirname, "..");
+let components: Recorded[];
+let appConfig: { name: string; home: string; removal: string };
+
+beforeAll(async () => {
+  const recorder = installSstRecorder();
+  // Imported by path so that the type checker does not follow it: sst.config.ts is checked against
+  // SST's real types by ../shared/tools/sst-typecheck, not by the project's tsconfig.
+  const configPath = join(root, "sst.config.ts");
+  const config = ((await import(configPath)) as { default: unknown }).default as unknown as { app(input: { stage: string }): typeof appConfig; run(): Promise<unknown> };
+  appConfig = config.app({ stage: "dev" });
+  await config.run();
+  components = recorder.components;
+});
+
+const ofType = (type: string) => components.filter((component) => component.type === type);
+const named = (name: string) => components.find((component) => component.name === name)!;
+
+function handlers(): { handler: string; args: Record<string, unknown> }[] {
+  const found: { handler: string; args: Record<string, unknown> }[] = [];
+  for (const component of components) {
+    if (typeof component.args.handler === "string") found.push({ handler: component.args.handler, args: component.args });
+    for (const { subscriber } of component.subscriptions) found.push({ handler: subscriber.handler as string, args: subscriber });
+    for (const { handler } of component.routes) found.push({ handler: handler.handler as string, args: handler });
+    const fn = component.args.function as Record<string, unknown> | undefined;
+    if (fn !== undefined) found.push({ handler: fn.handler as string, args: fn });
+  }
+  return found;
+}
+
+describe("sst.config.ts wiring", () => {
+  it("names the app, keeps production data and removes the rest", () => {
+    expect(appConfig).toMatchObject({ name: "headway", home: "aws", removal: "remove" });
+  });
+
+  it("points every handler at a file that exports it", async () => {
+    const all = handlers();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    for (const { handler } of all) {
+      const [file, exported] = [handler.slice(0, handler.lastIndexOf(".")), handler.slice(handler.lastIndexOf(".") + 1)];
+      const path = join(root, `${file}.ts`);
+      expect(existsSync(path), `${path} exists`).toBe(true);
+      const module = (await import(path)) as Record<string, unknown>;
+      expect(typeof module[exported], `${handler} is exported`).toBe("function");
+    }
+  });
+
+  it("runs every Lambda on nodejs24.x", () => {
+    for (const fn of ofType("sst.aws.Function")) expect(fn.args.runtime).toBe("nodejs24.x");
+  });
+
+  it("subscribes the reducer to the events queue with partial batch responses and a DLQ", () => {
+    const events = named("Events");
+    expect(events.subscriptions).toHaveLength(1);
+    const [{ subscriber, args }] = events.subscriptions as [Recorded["subscriptions"][number]];
+    expect(subscriber.handler).toBe("functions/reducer.handler");
+    expect(args.batch).toMatchObject({ partialResponses: true });
+    expect((events.args.dlq as { queue: string }).queue).toBe("${EventsDlq.arn}");
+  });
+
+  it("gives the events queue a visibility timeout of at least 6× the reducer's timeout", () => {
+    const events = named("Events");
+    const seconds = (text: string) => Number(/^(\d+) seconds?$/.exec(text)?.[1]);
+    const timeout = seconds(events.subscriptions[0]!.subscriber.timeout as string);
+    expect(seconds(events.args.visibilityTimeout as string)).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it("declares the table with the keys and TTL attribute the store uses", () => {
+    const table = named("Progress");
+    expect(table.args.primaryIndex).toEqual({ hashKey: TABLE_SHAPE.partitionKey, rangeKey: TABLE_SHAPE.sortKey });
+    expect(table.args.ttl).toBe(TABLE_SHAPE.ttlAttribute);
+  });
+
+  it("serves the HTTP API through a streaming Function URL", () => {
+    const api = named("Api");
+    expect(api.args).toMatchObject({ handler: "functions/api.handler", url: true, streaming: true });
+  });
+
+  it("gives every function the configuration the code reads", () => {
+    const config = readFileSync(join(root, "functions", "config.ts"), "utf8");
+    const requiredNames = [...config.matchAll(/required\("([A-Z_]+)"\)/g)].map((match) => match[1]!);
+    expect(requiredNames).toContain("HEADWAY_TABLE_NAME");
+    for (const { handler, args } of handlers()) {
+      const environment = (args.environment ?? {}) as Record<string, string>;
+      for (const name of ["HEADWAY_TABLE_NAME", "HEADWAY_EVENTS_QUEUE_URL"]) expect(environment[name], `${handler} gets ${name}`).toBeDefined();
+    }
+    expect((named("Api").args.environment as Record<string, string>).HEADWAY_TOKEN_SECRET).toBe("${TokenSigningKey.value}");
+    expect(named("TokenSigningKey").type).toBe("sst.Secret");
+  });
+});
