@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { verifyToken } from "../core/token.ts";
+import { createDynamoApiKeys } from "../functions/adapters/dynamo-api-keys.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
+import { createSqsPublisher } from "../functions/adapters/sqs-publisher.ts";
+import { createApp } from "../functions/api.ts";
+import { silentLog } from "../functions/config.ts";
+import { newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
+import { startTestQueue, type TestQueue } from "./support/sqs.ts";
+import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
+
+const SECRET = "test-token-secret";
+let dynamo: { endpoint: string; close(): Promise<void> };
+let table: TestTable;
+let queue: TestQueue;
+let app: ReturnType<typeof createApp>;
+let store: ReturnType<typeof createDynamoStore>;
+
+beforeAll(async () => {
+  dynamo = await startDynalite({ port: 0 });
+  table = await newTable(dynamo.endpoint);
+  queue = await startTestQueue();
+  store = createDynamoStore({ client: table.client, tableName: table.name });
+  const apiKeys = createDynamoApiKeys({ client: table.client, tableName: table.name });
+  await apiKeys.putKey("key-tenant-1", "tenant-1", "test");
+  await apiKeys.putKey("key-tenant-2", "tenant-2", "test");
+  app = createApp({
+    store,
+    apiKeys,
+    publisher: createSqsPublisher({ client: queue.client, queueUrl: queue.url }),
+    log: silentLog,
+    now: Date.now,
+    publicUrl: "https://headway.test",
+    websocketUrl: "wss://ws.headway.test",
+    tokenSecret: SECRET,
+  });
+});
+afterAll(async () => {
+  await queue?.close();
+  await table?.close();
+  await dynamo?.close();
+});
+
+const call = (method: string, path: string, body?: unknown, key = "key-tenant-1") =>
+  app.request(path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+
+async function drainQueue(client: SQSClient, url: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const result = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if ((result.Messages ?? []).length === 0) return bodies;
+    bodies.push(...result.Messages!.map((message) => message.Body!));
+  }
+}
+
+describe("HTTP API", () => {
+  it("creates a job and serves its snapshot", async () => {
+    const created = await call("POST", "/v1/jobs", { job_id: "api-1", plan: { steps: VIDEO_PLAN }, expect_originals: 2, emit_execution_progress: true });
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as { job_id: string; status_url: string; websocket_url: string; subscriber_token: string };
+    expect(body).toMatchObject({ job_id: "api-1", status_url: "https://headway.test/v1/jobs/api-1", websocket_url: "wss://ws.headway.test" });
+    const check = verifyToken(body.subscriber_token, SECRET, Date.now());
+    expect(check).toMatchObject({ ok: true, claims: { tenant: "tenant-1", jobIds: ["api-1"] } });
+    const snapshot = await call("GET", "/v1/jobs/api-1");
+    expect(snapshot.status).toBe(200);
+    expect(await snapshot.json()).toMatchObject({ v: 1, job_id: "api-1", status: "declared", progress_combined: null, progress_per_original_file: [] });
+  });
+
+  it("makes up a job id when none is given", async () => {
+    const created = await call("POST", "/v1/jobs", {});
+    expect(created.status).toBe(201);
+    const { job_id } = (await created.json()) as { job_id: string };
+    expect(job_id).toMatch(/^job_[0-9a-f]{32}$/);
+  });
+
+  it("refuses a job id that is taken", async () => {
+    await call("POST", "/v1/jobs", { job_id: "api-dup" });
+    const again = await call("POST", "/v1/jobs", { job_id: "api-dup" });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: { code: "job_exists" } });
+  });
+
+  it("names the offending fields of an invalid job", async () => {
+    const response = await call("POST", "/v1/jobs", { plan: { steps: { a: { robot: "/x", use: "ghost" } } }, expect_originals: -1 });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { fields: { field: string }[] } };
+    expect(body.error.fields.map((f) => f.field).sort()).toEqual(["expect_originals", "plan.steps.a.use"]);
+  });
+
+  it("answers 401 without a valid API key and 404 for another tenant's job", async () => {
+    expect((await call("GET", "/v1/jobs/api-1", undefined, "wrong")).status).toBe(401);
+    expect((await app.request("/v1/jobs/api-1")).status).toBe(401);
+    const foreign = await call("GET", "/v1/jobs/api-1", undefined, "key-tenant-2");
+    expect(foreign.status).toBe(404);
+    expect((await call("POST", "/v1/jobs/api-1/events", eventFactory("api-1").sealed(), "key-tenant-2")).status).toBe(404);
+    expect((await call("GET", "/v1/jobs/nope")).status).toBe(404);
+  });
+
+  it("enqueues valid events as envelopes of the job", async () => {
+    await drainQueue(queue.client, queue.url);
+    const e = eventFactory("api-1");
+    const events = [e.original("f1", "video/mp4"), e.original("f2", "image/png"), e.progress("encoded", "f1", [1, 4])];
+    const response = await call("POST", "/v1/jobs/api-1/events", { v: 1, events });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 3, messages: 1 });
+    const single = await call("POST", "/v1/jobs/api-1/events", e.sealed());
+    expect(single.status).toBe(202);
+    const bodies = (await drainQueue(queue.client, queue.url)).map((body) => JSON.parse(body) as { events: { event_id: string }[] });
+    expect(bodies.flatMap((body) => body.events.map((event) => event.event_id)).sort()).toEqual([...events.map((event) => event.event_id), "e000004"].sort());
+  });
+
+  it("enqueues nothing of a request with one bad event, and names it", async () => {
+    await drainQueue(queue.client, queue.url);
+    const e = eventFactory("api-1");
+    const response = await call("POST", "/v1/jobs/api-1/events", { v: 1, events: [e.original("f3", "image/png"), { ...e.progress("encoded", "f1", [1, 2]), progress: [1, -1] }] });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: "invalid_input", fields: [{ field: "events[1].progress[1]" }] } });
+    const otherJob = await call("POST", "/v1/jobs/api-1/events", { v: 1, events: [eventFactory("other").sealed()] });
+    expect(otherJob.status).toBe(400);
+    expect(await otherJob.json()).toMatchObject({ error: { fields: [{ field: "events[0].job_id" }] } });
+    expect((await call("POST", "/v1/jobs/api-1/events", "{nope")).status).toBe(400);
+    expect(await drainQueue(queue.client, queue.url)).toEqual([]);
+  });
+
+  it("refuses bodies over 1 MiB", async () => {
+    const response = await call("POST", "/v1/jobs/api-1/events", JSON.stringify({ v: 1, pad: "x".repeat(1024 * 1024) }));
+    expect(response.status).toBe(413);
+  });
+
+  it("lists a job's rejections", async () => {
+    await store.recordRejections([{ jobId: "api-1", code: "invalid_event", reason: "progress[1]: too small", source: "sqs:m:0", excerpt: "{}", atMs: Date.parse("2026-11-22T10:00:00Z") }]);
+    const response = await call("GET", "/v1/jobs/api-1/rejections");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      job_id: "api-1",
+      rejections: [{ code: "invalid_event", reason: "progress[1]: too small", source: "sqs:m:0", excerpt: "{}", at: "2026-11-22T10:00:00.000Z" }],
+    });
+  });
+
+  it("mints subscriber tokens for the tenant's own jobs only", async () => {
+    const response = await call("POST", "/v1/tokens", { job_ids: ["api-1"], expires_in_seconds: 60 });
+    expect(response.status).toBe(201);
+    const { token } = (await response.json()) as { token: string };
+    expect(verifyToken(token, SECRET, Date.now())).toMatchObject({ ok: true, claims: { jobIds: ["api-1"] } });
+    expect(verifyToken(token, SECRET, Date.now() + 61_000)).toEqual({ ok: false, reason: "expired" });
+    expect(verifyToken(token, "other-secret", Date.now())).toEqual({ ok: false, reason: "bad_signature" });
+    expect((await call("POST", "/v1/tokens", { job_ids: ["api-1"] }, "key-tenant-2")).status).toBe(404);
+  });
+
+  it("answers unknown routes with JSON", async () => {
+    const response = await call("GET", "/v1/nothing-here");
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { code: "not_found" } });
+  });
+
+  it("describes every route in its OpenAPI document", async () => {
+    const document = (await (await app.request("/v1/openapi.json")).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(document.openapi).toBe("3.1.0");
+    const routes = app.routes.filter((route) => route.method !== "ALL" && !route.path.includes("*"));
+    expect(routes.length).toBeGreaterThanOrEqual(6);
+    for (const route of routes) {
+      const path = route.path.replace(/:(\w+)/g, "{$1}");
+      expect(document.paths[path]?.[route.method.toLowerCase()], `${route.method} ${route.path}`).toBeDefined();
+    }
+  });
+});
