@@ -10,8 +10,53 @@ import { createReplay } from "../core/replay.ts";
 import { HeadwayError } from "../core/errors.ts";
 
 const USAGE = `usage:
+  headway start [--port N] [--memory] [--data DIR] [--json] [--verbose]
+                                   run the service locally (the sandbox); --port 0 picks free ports
   headway replay FILE [--detail]   print each job's final snapshot (one JSON line per job)
                                    FILE is NDJSON: one event or {"v":1,"events":[...]} per line; - reads stdin`;
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string", default: "8787" },
+      memory: { type: "boolean", default: false },
+      data: { type: "string", default: ".headway" },
+      json: { type: "boolean", default: false },
+      verbose: { type: "boolean", default: false },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_000) {
+    process.stderr.write(`headway start: --port must be 0 or a port number\n`);
+    return 2;
+  }
+  const { startSandbox } = await import("../sandbox/sandbox.ts");
+  const { sandboxLog } = await import("../sandbox/console.ts");
+  const sandbox = await startSandbox({ port, memory: values.memory, dataDir: values.data, log: sandboxLog(values.verbose) });
+  const ready = {
+    http: sandbox.http,
+    websocket: sandbox.websocket,
+    sqs_endpoint: sandbox.sqsEndpoint,
+    queue_url: sandbox.queueUrl,
+    dynamodb_endpoint: sandbox.dynamodbEndpoint,
+    api_key: sandbox.apiKey,
+    webhook_secret: sandbox.webhookSecret,
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
+  else {
+    const { describeSandbox } = await import("../sandbox/console.ts");
+    process.stdout.write(describeSandbox(sandbox, values.memory ? null : values.data));
+  }
+  await new Promise<void>((resolve) => {
+    const shutdown = () => resolve();
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+  });
+  if (!values.json) process.stdout.write("stopping: finishing the reducer's batches…\n");
+  await sandbox.stop();
+  return 0;
+}
 
 async function replay(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { detail: { type: "boolean", default: false } }, allowPositionals: true });
@@ -45,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "replay":
       return replay(rest);
+    case "start":
+      return start(rest);
     case undefined:
     case "help":
     case "--help":

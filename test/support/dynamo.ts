@@ -2,8 +2,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { randomUUID } from "node:crypto";
 import { ensureTable } from "../../functions/adapters/dynamo-table.ts";
-import dynalite from "dynalite";
-import type { AddressInfo } from "node:net";
+import { startDynamoDbEmulator } from "../../sandbox/local-aws.ts";
+import { hasJava, startDynamoDbLocal } from "./dynamodb-local.ts";
 
 export interface TestTable {
   name: string;
@@ -16,14 +16,12 @@ export interface DynamoBackend {
   start(): Promise<{ endpoint: string; close(): Promise<void> }>;
 }
 
-export async function startDynalite(_options: { port: number }): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
+export const startDynalite = (options: { port: number }) => startDynamoDbEmulator(options);
 
-export const DYNAMO_BACKENDS: DynamoBackend[] = [{ name: "dynalite", start: () => startDynalite({ port: 0 }) }];
+export const DYNAMO_BACKENDS: DynamoBackend[] = [
+  { name: "dynalite", start: () => startDynalite({ port: 0 }) },
+  ...(hasJava() ? [{ name: "DynamoDB Local", start: startDynamoDbLocal }] : []),
+];
 
 export function clientFor(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ region: "us-east-1", endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 3 });

@@ -1,0 +1,31 @@
+/** What the sandbox says to the person who started it. */
+import type { Log } from "../functions/config.ts";
+import type { Sandbox } from "./sandbox.ts";
+
+export function describeSandbox(sandbox: Sandbox, dataDir: string | null): string {
+  return `Headway sandbox is running ${dataDir === null ? "(in memory: nothing is kept)" : `(state in ${dataDir}/)`}
+
+  HTTP API       ${sandbox.http}          (OpenAPI: ${sandbox.http}/v1/openapi.json)
+  SQS            ${sandbox.sqsEndpoint}   queue ${sandbox.queueUrl}
+  DynamoDB       ${sandbox.dynamodbEndpoint}   table ${sandbox.tableName}
+  WebSocket      not yet (arrives with the realtime issue)
+  API key        ${sandbox.apiKey}
+
+Try it:
+  curl -s -X POST ${sandbox.http}/v1/jobs -H 'authorization: Bearer ${sandbox.apiKey}' \\
+       -d '{"job_id":"demo","plan":{"steps":{"encoded":{"robot":"/video/encode","use":":original"}}},"originals":[{"original_id":"f1","mime":"video/mp4"}]}'
+  curl -s -X POST ${sandbox.http}/v1/jobs/demo/events -H 'authorization: Bearer ${sandbox.apiKey}' \\
+       -d '{"v":1,"type":"step.progress","job_id":"demo","event_id":"p1","at":"'$(date -u +%FT%TZ)'","step":"encoded","original_id":"f1","attempt":1,"progress":[40,100]}'
+  curl -s ${sandbox.http}/v1/jobs/demo -H 'authorization: Bearer ${sandbox.apiKey}'
+
+Ctrl-C stops it (the reducer finishes its batches first).
+`;
+}
+
+/** Log lines go to stderr (stdout is for the ready line); routine request lines only with --verbose. */
+export function sandboxLog(isVerbose: boolean): Log {
+  return (level, message, fields = {}) => {
+    if (!isVerbose && (level === "debug" || level === "info")) return;
+    process.stderr.write(`${JSON.stringify({ level, msg: message, ...fields, time: new Date().toISOString() })}\n`);
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The whole service on one machine: the emulators, the table and queues, the reducer behind a
+ * stand-in for the SQS event source mapping, and the HTTP API — the same handlers as on AWS,
+ * wired to loopback. State lives under `dataDir` (default `.headway/`) unless `memory` is set,
+ * so that events the API acknowledged survive a restart.
+ */
+import { serve, type ServerType } from "@hono/node-server";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { createAwsClients } from "../functions/adapters/aws-clients.ts";
+import { createDynamoApiKeys } from "../functions/adapters/dynamo-api-keys.ts";
+import { createDynamoStore, type StoreMetrics } from "../functions/adapters/dynamo-store.ts";
+import { ensureTable } from "../functions/adapters/dynamo-table.ts";
+import { createSqsPublisher } from "../functions/adapters/sqs-publisher.ts";
+import { createApp } from "../functions/api.ts";
+import type { Log } from "../functions/config.ts";
+import { createReducerHandler } from "../functions/reducer.ts";
+import { startEventSource, type EventSource } from "./event-source.ts";
+import { ensureQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./local-aws.ts";
+
+export interface SandboxOptions {
+  /** First port: HTTP on it, DynamoDB on +1, SQS on +2. 0 picks free ports for everything. */
+  port: number;
+  /** Keep everything in memory instead of under `dataDir`. */
+  memory: boolean;
+  dataDir: string;
+  log: Log;
+  /** Reducer batching, as the event source mapping in infra/queues.ts (smaller in tests). */
+  batchSize?: number;
+  batchingWindowMs?: number;
+  visibilityTimeoutSeconds?: number;
+  reducerConcurrency?: number;
+  pendingUnknownJobSeconds?: number;
+}
+
+export interface Sandbox {
+  http: string;
+  websocket: string | null;
+  sqsEndpoint: string;
+  queueUrl: string;
+  dlqUrl: string;
+  dynamodbEndpoint: string;
+  tableName: string;
+  apiKey: string;
+  webhookSecret: string | null;
+  storeMetrics: StoreMetrics;
+  reducerStats: { batches: number; messages: number; failed: number };
+  stop(): Promise<void>;
+}
+
+export const TENANT = "default";
+const TABLE_NAME = "headway";
+const QUEUE_NAME = "headway-events";
+const MAX_RECEIVE_COUNT = 10;
+
+/** A secret kept in the data directory so that it survives restarts (made fresh in memory mode). */
+function persistentSecret(dataDir: string | undefined, file: string, make: () => string): string {
+  if (dataDir === undefined) return make();
+  const path = join(dataDir, file);
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  const value = make();
+  writeFileSync(path, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const dataDir = options.memory ? undefined : options.dataDir;
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+  const portAt = (offset: number) => (options.port === 0 ? 0 : options.port + offset);
+  const started: { close(): Promise<void> }[] = [];
+  try {
+    const dynamo: Emulator = await startDynamoDbEmulator({ port: portAt(1), dataDir: dataDir && join(dataDir, "dynamodb") });
+    started.push(dynamo);
+    const sqsEmulator: Emulator = await startSqsEmulator({ port: portAt(2), dataDir: dataDir && join(dataDir, "sqs") });
+    started.push(sqsEmulator);
+
+    const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsEmulator.endpoint });
+    await ensureTable(clients.dynamodb, TABLE_NAME);
+    const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 30;
+    const queue = await ensureQueueWithDlq(clients.sqs, QUEUE_NAME, { visibilityTimeoutSeconds, maxReceiveCount: MAX_RECEIVE_COUNT });
+
+    const apiKey = persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`);
+    const tokenSecret = persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url"));
+    const apiKeys = createDynamoApiKeys({ client: clients.dynamodb, tableName: TABLE_NAME });
+    await apiKeys.putKey(apiKey, TENANT, "sandbox development key");
+
+    const store = createDynamoStore({ client: clients.dynamodb, tableName: TABLE_NAME });
+    const publisher = createSqsPublisher({ client: clients.sqs, queueUrl: queue.url });
+    const reducer = createReducerHandler({
+      store,
+      delayMessage: publisher.delay,
+      log: options.log,
+      now: Date.now,
+      defaultTenant: TENANT,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      pendingUnknownJobSeconds: options.pendingUnknownJobSeconds ?? 180,
+    });
+    const reducerStats = { batches: 0, messages: 0, failed: 0 };
+    const eventSource: EventSource = startEventSource({
+      sqs: clients.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      handler: reducer,
+      batchSize: options.batchSize ?? 500,
+      batchingWindowMs: options.batchingWindowMs ?? 250,
+      concurrency: options.reducerConcurrency ?? 2,
+      log: options.log,
+      onBatch: ({ messages, failed }) => {
+        reducerStats.batches++;
+        reducerStats.messages += messages;
+        reducerStats.failed += failed;
+      },
+    });
+
+    let httpUrl = "";
+    const app = createApp({ store, apiKeys, publisher, log: options.log, now: Date.now, websocketUrl: null, tokenSecret, publicUrl: undefined });
+    const server: ServerType = await new Promise((resolve) => {
+      const listening = serve({ fetch: app.fetch, port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
+    });
+    httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    return {
+      http: httpUrl,
+      websocket: null,
+      sqsEndpoint: sqsEmulator.endpoint,
+      queueUrl: queue.url,
+      dlqUrl: queue.dlqUrl,
+      dynamodbEndpoint: dynamo.endpoint,
+      tableName: TABLE_NAME,
+      apiKey,
+      webhookSecret: null,
+      storeMetrics: store.metrics,
+      reducerStats,
+      async stop() {
+        // New requests stop first, then the reducer finishes its batches, then the emulators close.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        await closed;
+        await eventSource.stop();
+        clients.sqs.destroy();
+        clients.dynamodb.destroy();
+        for (const emulator of started.reverse()) await emulator.close();
+      },
+    };
+  } catch (error) {
+    for (const emulator of started.reverse()) await emulator.close().catch(() => {});
+    throw error;
+  }
+}
