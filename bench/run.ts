@@ -4,6 +4,7 @@
  */
 const benchmarks: Record<string, () => Promise<unknown>> = {
   estimator: () => import("./estimator.ts"),
+  pipeline: () => import("./pipeline.ts"),
 };
 
 const name = process.argv[2];

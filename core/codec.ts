@@ -9,6 +9,7 @@ import { setCompiledPlan } from "./estimator.ts";
 import { partOf } from "./partition.ts";
 import {
   createJobState,
+  emptyTotals,
   type BucketEstimate,
   type Declared,
   type Execution,
@@ -95,12 +96,10 @@ export interface HeadCode {
   sealed: 0 | 1;
   terminal: [string, StampCode, string | null] | null;
   work: 0 | 1;
-  originals: number;
-  declaredOriginals: number;
   jobExecutions: [string, ExecutionCode][];
   jobEstimate: EstimateCode;
   parts: number;
-  partTotals: [number, number, number, number, number][];
+  partTotals: [number, number, number, number, number, number, number][];
   taskParts: number;
   labels: [string, string | null][];
   taskSums: [number, [string, number, number][]][];
@@ -121,12 +120,10 @@ export function encodeHead(s: JobState): HeadCode {
     sealed: s.isSealed ? 1 : 0,
     terminal: s.terminal === null ? null : [s.terminal.status, stamp(s.terminal.stamp)!, s.terminal.error],
     work: s.hasWork ? 1 : 0,
-    originals: s.originalCount,
-    declaredOriginals: s.declaredOriginalCount,
     jobExecutions: encodeExecutions(s.jobExecutions),
     jobEstimate: encodeEstimate(s.jobEstimate),
     parts: s.partCount,
-    partTotals: [...s.partTotals].map(([part, t]) => [part, t.work, t.done, t.unavailable, t.unfinished]),
+    partTotals: [...s.partTotals].map(([part, t]) => [part, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared]),
     taskParts: s.taskPartCount,
     labels: [...s.labels],
     taskSums: [...s.taskSums].map(([part, sums]) => [part, [...sums].map(([label, sum]): [string, number, number] => [label, sum.added, sum.done])]),
@@ -147,11 +144,9 @@ export function decodeHead(c: HeadCode): JobState {
   s.isSealed = c.sealed === 1;
   s.terminal = c.terminal === null ? null : { status: c.terminal[0] as "completed" | "failed" | "cancelled", stamp: unstamp(c.terminal[1])!, error: c.terminal[2] };
   s.hasWork = c.work === 1;
-  s.originalCount = c.originals;
-  s.declaredOriginalCount = c.declaredOriginals;
   s.jobExecutions = decodeExecutions(c.jobExecutions);
   s.jobEstimate = decodeEstimate(c.jobEstimate);
-  s.partTotals = new Map(c.partTotals.map(([part, work, done, unavailable, unfinished]) => [part, { work, done, unavailable, unfinished }]));
+  s.partTotals = new Map(c.partTotals.map(([part, work, done, unavailable, unfinished, originals, declared]) => [part, { work, done, unavailable, unfinished, originals, declared }]));
   s.labels = new Map(c.labels);
   s.taskSums = new Map(c.taskSums.map(([part, sums]) => [part, new Map(sums.map(([label, added, done]) => [label, { added, done }]))]));
   s.displayedCombined = c.displayed;
@@ -173,15 +168,15 @@ function compileWithoutRehoming(s: JobState): void {
 
 export interface PartCode {
   f: number;
-  totals: [number, number, number, number];
+  totals: [number, number, number, number, number, number];
   originals: OriginalCode[];
 }
 
 export function encodePart(s: JobState, part: number): PartCode {
-  const t: Totals = s.partTotals.get(part) ?? { work: 0, done: 0, unavailable: 0, unfinished: 0 };
+  const t: Totals = s.partTotals.get(part) ?? emptyTotals();
   const originals: OriginalCode[] = [];
   for (const original of s.originals.values()) if (partOf(original.id, s.partCount) === part) originals.push(encodeOriginal(original));
-  return { f: FORMAT, totals: [t.work, t.done, t.unavailable, t.unfinished], originals };
+  return { f: FORMAT, totals: [t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared], originals };
 }
 
 /** Adds a stored part to a state: its originals, and its own totals (which win over the head's copy). */
@@ -190,7 +185,8 @@ export function loadPart(s: JobState, part: number, c: PartCode): void {
     const original = decodeOriginal(code);
     s.originals.set(original.id, original);
   }
-  s.partTotals.set(part, { work: c.totals[0], done: c.totals[1], unavailable: c.totals[2], unfinished: c.totals[3] });
+  const [work, done, unavailable, unfinished, originals, declared] = c.totals;
+  s.partTotals.set(part, { work, done, unavailable, unfinished, originals, declared });
 }
 
 export interface TaskPartCode {

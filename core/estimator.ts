@@ -26,12 +26,14 @@ import {
   isNewer,
   RETRYING,
   RUNNING,
+  emptyTotals,
   type BucketEstimate,
   type Execution,
   type ExecutionStatus,
   type JobState,
   type OriginalState,
   type Stamp,
+  type Totals,
 } from "./state.ts";
 
 export interface Rejection {
@@ -120,7 +122,7 @@ function applyDeclared(state: JobState, event: EventOf<"job.declared">): void {
     const original = ensureOriginal(state, declared.original_id);
     if (!original.isDeclared) {
       original.isDeclared = true;
-      state.declaredOriginalCount++;
+      partTotalsOf(state, original.id).declared++;
     }
     mergeOriginal(state, original, stamp, declared.mime ?? null, declared.source ?? null, null);
   }
@@ -164,7 +166,7 @@ function ensureOriginal(state: JobState, originalId: string): OriginalState {
   if (original === undefined) {
     original = createOriginal(originalId);
     state.originals.set(originalId, original);
-    state.originalCount++;
+    partTotalsOf(state, originalId).originals++;
     state.isChanged = true;
     markDirty(state, original);
   }
@@ -405,13 +407,22 @@ export function indicatorValues(state: JobState): { label: string | null; done: 
     .map(([labelKey, label]) => ({ label, ...(totals.get(labelKey) ?? { done: 0, total: 0 }) }));
 }
 
-export function totalsOf(state: JobState): { work: number; done: number; unavailable: number; unfinished: number } {
-  const totals = { work: 0, done: 0, unavailable: 0, unfinished: 0 };
+function partTotalsOf(state: JobState, originalId: string): Totals {
+  const part = partOf(originalId, state.partCount);
+  let totals = state.partTotals.get(part);
+  if (totals === undefined) state.partTotals.set(part, (totals = emptyTotals()));
+  return totals;
+}
+
+export function totalsOf(state: JobState): Totals {
+  const totals = emptyTotals();
   for (const part of state.partTotals.values()) {
     totals.work += part.work;
     totals.done += part.done;
     totals.unavailable += part.unavailable;
     totals.unfinished += part.unfinished;
+    totals.originals += part.originals;
+    totals.declared += part.declared;
   }
   return totals;
 }
@@ -454,9 +465,7 @@ export function commit(state: JobState, nowMs: number): boolean {
   for (const original of state.dirtyOriginals) {
     const before = original.estimate;
     const after = estimateOriginal(state, original);
-    const part = partOf(original.id, state.partCount);
-    let totals = state.partTotals.get(part);
-    if (totals === undefined) state.partTotals.set(part, (totals = { work: 0, done: 0, unavailable: 0, unfinished: 0 }));
+    const totals = partTotalsOf(state, original.id);
     totals.work += after.work - before.work;
     totals.done += after.done - before.done;
     totals.unavailable += Number(!after.isAvailable) - Number(!before.isAvailable);
@@ -490,8 +499,9 @@ export function fileProgress(state: JobState, original: OriginalState): number |
 
 export function isUploadComplete(state: JobState): boolean {
   if (state.isSealed) return true;
-  const expected = state.expectOriginals?.value ?? (state.declaredOriginalCount > 0 ? state.declaredOriginalCount : null);
-  return typeof expected === "number" && state.originalCount >= expected;
+  const { originals, declared } = totalsOf(state);
+  const expected = state.expectOriginals?.value ?? (declared > 0 ? declared : null);
+  return typeof expected === "number" && originals >= expected;
 }
 
 /**
@@ -500,7 +510,7 @@ export function isUploadComplete(state: JobState): boolean {
  */
 function isGatedByUpload(state: JobState): boolean {
   if (state.expectOriginals !== null) return true;
-  return state.compiled !== null ? state.compiled.usesOriginals : state.originalCount > 0;
+  return state.compiled !== null ? state.compiled.usesOriginals : totalsOf(state).originals > 0;
 }
 
 export interface CombinedEstimate {

@@ -3,7 +3,7 @@
  * with the true estimate beside them in the opt-in detail view. Reads the state, never changes it.
  */
 import type { FileProgress, JobStatus, Snapshot, SnapshotDetail } from "./contract.ts";
-import { combinedEstimate, fileProgress, indicatorValues, isUploadComplete, rootOf } from "./estimator.ts";
+import { combinedEstimate, fileProgress, indicatorValues, isUploadComplete, rootOf, totalsOf } from "./estimator.ts";
 import { estimateBucket, type StepCount } from "./estimate.ts";
 import { COMPLETED, FAILED, RUNNING, type Execution, type JobState } from "./state.ts";
 
@@ -14,7 +14,7 @@ export interface RenderOptions {
 export function jobStatus(state: JobState): JobStatus {
   if (state.terminal !== null) return state.terminal.status;
   if (state.hasWork) return "executing";
-  if (state.originalCount > 0 || state.isSealed) return isUploadComplete(state) ? "executing" : "uploading";
+  if (totalsOf(state).originals > 0 || state.isSealed) return isUploadComplete(state) ? "executing" : "uploading";
   return "declared";
 }
 

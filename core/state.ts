@@ -102,11 +102,22 @@ export interface TaskTally {
 /** Indicator sums of one task part, by label key. */
 export type LabelSums = Map<string, { added: number; done: number }>;
 
+/**
+ * A part's summary. Counts of originals live here, not in the head, because a part and its
+ * summary are written together: a retried batch that finds its originals already stored must
+ * not count them twice.
+ */
 export interface Totals {
   work: number;
   done: number;
   unavailable: number;
   unfinished: number;
+  originals: number;
+  declared: number;
+}
+
+export function emptyTotals(): Totals {
+  return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0 };
 }
 
 export interface EtaState {
@@ -139,9 +150,6 @@ export interface JobState {
   /** A step or indicator event was seen. */
   hasWork: boolean;
   originals: Map<string, OriginalState>;
-  /** Number of originals (the map may hold only the loaded subset in a store). */
-  originalCount: number;
-  declaredOriginalCount: number;
   jobExecutions: Map<string, Execution>;
   jobEstimate: BucketEstimate;
   partCount: number;
@@ -181,8 +189,6 @@ export function createJobState(jobId: string, partitioning: Partitioning = { par
     terminal: null,
     hasWork: false,
     originals: new Map(),
-    originalCount: 0,
-    declaredOriginalCount: 0,
     jobExecutions: new Map(),
     jobEstimate: EMPTY_ESTIMATE,
     partCount: partitioning.partCount,

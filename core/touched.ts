@@ -3,7 +3,7 @@
  * A plan that arrives once originals exist may move executions between buckets: then every part.
  */
 import type { Event } from "./contract.ts";
-import { labelKeyOf, taskKey } from "./estimator.ts";
+import { labelKeyOf, taskKey, totalsOf } from "./estimator.ts";
 import { partOf } from "./partition.ts";
 import type { JobState } from "./state.ts";
 
@@ -22,7 +22,7 @@ export function partsTouchedBy(head: JobState, events: readonly Event[]): Touche
     switch (event.type) {
       case "job.declared":
         for (const declared of event.originals ?? []) original(declared.original_id);
-        if (event.plan !== undefined && head.originalCount > 0) isEverything = true;
+        if (event.plan !== undefined && totalsOf(head).originals > 0) isEverything = true;
         break;
       case "original.added":
         original(event.original_id);

@@ -108,9 +108,8 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
           deps.log("warn", "could not delay a held message", { message_id: record.messageId, error: String(error) });
         });
       } else {
-        await reject(record, [
-          { code: "unknown_job", reason: `job ${group.jobId} did not appear within ${deps.pendingUnknownJobSeconds} s`, jobId: group.jobId, excerpt: record.body.slice(0, 500) },
-        ]);
+        const reason = `job ${group.jobId} was not declared within ${Math.round(ageSeconds)} s and ${receives} receives (limits: ${deps.pendingUnknownJobSeconds} s, ${deps.maxReceiveCount - 1} receives)`;
+        await reject(record, [{ code: "unknown_job", reason, jobId: group.jobId, excerpt: record.body.slice(0, 500) }]);
       }
     }
     if (held.length > 0) deps.log("info", "events held for a job not yet declared", { job_id: group.jobId, messages: held.length });
