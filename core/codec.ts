@@ -9,8 +9,8 @@ import { setCompiledPlan } from "./estimator.ts";
 import { partOf } from "./partition.ts";
 import {
   createJobState,
+  EMPTY_ESTIMATE,
   emptyTotals,
-  type BucketEstimate,
   type Declared,
   type Execution,
   type ExecutionStatus,
@@ -20,7 +20,6 @@ import {
   type ProgressReport,
   type Stamp,
   type TaskTally,
-  type Totals,
 } from "./state.ts";
 
 const FORMAT = 1;
@@ -28,8 +27,7 @@ const FORMAT = 1;
 type StampCode = [number, string];
 type ReportCode = [number, string, number, number | null, number, string | null, [number, number] | null, string | null];
 type ExecutionCode = [string, string, string | null, number, ExecutionStatus, ReportCode | null, number, (string | null)[] | null, string | null, string | null];
-type EstimateCode = [number, number, number, string | null];
-type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], EstimateCode, number];
+type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], number];
 
 const stamp = (value: Stamp | null): StampCode | null => (value === null ? null : [value.atMs, value.eventId]);
 const unstamp = (code: StampCode | null): Stamp | null => (code === null ? null : { atMs: code[0], eventId: code[1] });
@@ -55,21 +53,8 @@ function decodeExecutions(codes: [string, ExecutionCode][]): Map<string, Executi
   return new Map(codes.map(([key, code]) => [key, decodeExecution(code)]));
 }
 
-const FLAG_AVAILABLE = 1;
-const FLAG_FINISHED = 2;
-const FLAG_FAILED = 4;
-
-function encodeEstimate(e: BucketEstimate): EstimateCode {
-  const flags = (e.isAvailable ? FLAG_AVAILABLE : 0) | (e.isFinished ? FLAG_FINISHED : 0) | (e.isFailed ? FLAG_FAILED : 0);
-  return [e.work, e.done, flags, e.error];
-}
-
-function decodeEstimate(c: EstimateCode): BucketEstimate {
-  return { work: c[0], done: c[1], isAvailable: (c[2] & FLAG_AVAILABLE) !== 0, isFinished: (c[2] & FLAG_FINISHED) !== 0, isFailed: (c[2] & FLAG_FAILED) !== 0, error: c[3] };
-}
-
 function encodeOriginal(o: OriginalState): OriginalCode {
-  return [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, [...o.executions.values()].map(encodeExecution), encodeEstimate(o.estimate), o.displayed];
+  return [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, [...o.executions.values()].map(encodeExecution), o.displayed];
 }
 
 function decodeOriginal(c: OriginalCode): OriginalState {
@@ -78,7 +63,8 @@ function decodeOriginal(c: OriginalCode): OriginalState {
     const execution = decodeExecution(code);
     executions.set(`${execution.step}\u0000${execution.inputId}`, execution);
   }
-  return { id: c[0], mime: c[1], source: c[2], via: c[3], stamp: unstamp(c[4]), isDeclared: c[5] === 1, executions, estimate: decodeEstimate(c[7]), displayed: c[8] };
+  // The estimate is not stored: it is recomputed on load, under the plan the head has now.
+  return { id: c[0], mime: c[1], source: c[2], via: c[3], stamp: unstamp(c[4]), isDeclared: c[5] === 1, executions, estimate: EMPTY_ESTIMATE, displayed: c[7] };
 }
 
 const declared = <T>(d: Declared<T> | null): [T, StampCode] | null => (d === null ? null : [d.value, [d.stamp.atMs, d.stamp.eventId]]);
@@ -97,7 +83,6 @@ export interface HeadCode {
   terminal: [string, StampCode, string | null] | null;
   work: 0 | 1;
   jobExecutions: [string, ExecutionCode][];
-  jobEstimate: EstimateCode;
   parts: number;
   partTotals: [number, number, number, number, number, number, number][];
   taskParts: number;
@@ -121,7 +106,6 @@ export function encodeHead(s: JobState): HeadCode {
     terminal: s.terminal === null ? null : [s.terminal.status, stamp(s.terminal.stamp)!, s.terminal.error],
     work: s.hasWork ? 1 : 0,
     jobExecutions: encodeExecutions(s.jobExecutions),
-    jobEstimate: encodeEstimate(s.jobEstimate),
     parts: s.partCount,
     partTotals: [...s.partTotals].map(([part, t]) => [part, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared]),
     taskParts: s.taskPartCount,
@@ -145,7 +129,7 @@ export function decodeHead(c: HeadCode): JobState {
   s.terminal = c.terminal === null ? null : { status: c.terminal[0] as "completed" | "failed" | "cancelled", stamp: unstamp(c.terminal[1])!, error: c.terminal[2] };
   s.hasWork = c.work === 1;
   s.jobExecutions = decodeExecutions(c.jobExecutions);
-  s.jobEstimate = decodeEstimate(c.jobEstimate);
+  s.isJobBucketDirty = true;
   s.partTotals = new Map(c.partTotals.map(([part, work, done, unavailable, unfinished, originals, declared]) => [part, { work, done, unavailable, unfinished, originals, declared }]));
   s.labels = new Map(c.labels);
   s.taskSums = new Map(c.taskSums.map(([part, sums]) => [part, new Map(sums.map(([label, added, done]) => [label, { added, done }]))]));
@@ -158,54 +142,68 @@ export function decodeHead(c: HeadCode): JobState {
 }
 
 function compileWithoutRehoming(s: JobState): void {
-  // Nothing is loaded yet, so there is nothing to move between buckets; this only compiles.
+  // Nothing is loaded yet, so there is nothing to move between buckets; this only compiles
+  // (and leaves the job-level estimate to be recomputed, as it is not stored).
   setCompiledPlan(s);
-  s.isJobBucketDirty = false;
   s.isChanged = false;
 }
 
 // ---------------------------------------------------------------- parts
 
+/** A part holds contents only: its summary is recomputed from them whenever it is loaded. */
 export interface PartCode {
   f: number;
-  totals: [number, number, number, number, number, number];
   originals: OriginalCode[];
 }
 
-export function encodePart(s: JobState, part: number): PartCode {
-  const t: Totals = s.partTotals.get(part) ?? emptyTotals();
-  const originals: OriginalCode[] = [];
-  for (const original of s.originals.values()) if (partOf(original.id, s.partCount) === part) originals.push(encodeOriginal(original));
-  return { f: FORMAT, totals: [t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared], originals };
+/** The given parts of originals, encoded; one pass over the loaded originals whatever the number of parts. */
+export function encodeParts(s: JobState, parts: readonly number[]): Map<number, PartCode> {
+  const encoded = new Map<number, PartCode>();
+  for (const part of parts) encoded.set(part, { f: FORMAT, originals: [] });
+  for (const original of s.originals.values()) encoded.get(partOf(original.id, s.partCount))?.originals.push(encodeOriginal(original));
+  return encoded;
 }
 
-/** Adds a stored part to a state: its originals, and its own totals (which win over the head's copy). */
+/**
+ * Adds a stored part to a state. Its summary in the head is replaced by one rebuilt from its
+ * contents: counts now, estimates at the next commit (its originals are marked for it).
+ */
 export function loadPart(s: JobState, part: number, c: PartCode): void {
+  const totals = emptyTotals();
   for (const code of c.originals) {
     const original = decodeOriginal(code);
     s.originals.set(original.id, original);
+    s.dirtyOriginals.add(original);
+    totals.originals++;
+    if (original.isDeclared) totals.declared++;
   }
-  const [work, done, unavailable, unfinished, originals, declared] = c.totals;
-  s.partTotals.set(part, { work, done, unavailable, unfinished, originals, declared });
+  s.partTotals.set(part, totals);
 }
 
 export interface TaskPartCode {
   f: number;
-  sums: [string, number, number][];
   tasks: [string, number, number, number, string[]][];
 }
 
-export function encodeTaskPart(s: JobState, part: number): TaskPartCode {
-  const sums: LabelSums = s.taskSums.get(part) ?? new Map();
-  const tasks: TaskPartCode["tasks"] = [];
-  for (const [key, task] of s.tasks) if (partOf(key, s.taskPartCount) === part) tasks.push([key, task.attempt, task.added, task.done, [...task.seen]]);
-  return { f: FORMAT, sums: [...sums].map(([label, sum]) => [label, sum.added, sum.done]), tasks };
+/** The given parts of indicator tasks, encoded, in one pass over the loaded tasks. */
+export function encodeTaskParts(s: JobState, parts: readonly number[]): Map<number, TaskPartCode> {
+  const encoded = new Map<number, TaskPartCode>();
+  for (const part of parts) encoded.set(part, { f: FORMAT, tasks: [] });
+  for (const [key, task] of s.tasks) encoded.get(partOf(key, s.taskPartCount))?.tasks.push([key, task.attempt, task.added, task.done, [...task.seen]]);
+  return encoded;
 }
 
+/** Adds a stored part of tasks to a state; its label sums in the head are rebuilt from its tasks. */
 export function loadTaskPart(s: JobState, part: number, c: TaskPartCode): void {
+  const sums: LabelSums = new Map();
   for (const [key, attempt, added, done, seen] of c.tasks) {
     const task: TaskTally = { attempt, added, done, seen: new Set(seen) };
     s.tasks.set(key, task);
+    const labelKey = key.slice(0, key.indexOf("\u0000"));
+    const sum = sums.get(labelKey) ?? { added: 0, done: 0 };
+    sum.added += added;
+    sum.done += done;
+    sums.set(labelKey, sum);
   }
-  s.taskSums.set(part, new Map(c.sums.map(([label, added, done]) => [label, { added, done }])));
+  s.taskSums.set(part, sums);
 }

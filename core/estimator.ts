@@ -459,9 +459,26 @@ export function estimateJobBucket(state: JobState): BucketEstimate {
   return estimateBucket(state.compiled, JOB_ROOT, state.jobExecutions);
 }
 
-/** Brings cached estimates, displayed values, ETA and version up to date. Returns whether anything changed. */
+/**
+ * Brings cached estimates, displayed values, ETA and version up to date. Returns whether any
+ * event changed the state (then the version moves). Estimates of originals loaded from storage
+ * are always recomputed, even when no event changed anything, so a stored part never carries an
+ * estimate made under another plan.
+ */
 export function commit(state: JobState, nowMs: number): boolean {
+  refreshEstimates(state);
   if (!state.isChanged) return false;
+  const combined = combinedEstimate(state);
+  if (combined.percent !== null && combined.percent > state.displayedCombined) state.displayedCombined = combined.percent;
+  updateEta(state.eta, nowMs, combined.fraction, combined.percent === 100);
+  state.version++;
+  state.updatedAtMs = nowMs;
+  state.isChanged = false;
+  return true;
+}
+
+/** Recomputes the estimates of touched (or freshly loaded) originals and of the job-level work, and their files' displayed values. */
+export function refreshEstimates(state: JobState): void {
   for (const original of state.dirtyOriginals) {
     const before = original.estimate;
     const after = estimateOriginal(state, original);
@@ -479,13 +496,6 @@ export function commit(state: JobState, nowMs: number): boolean {
     state.jobEstimate = estimateJobBucket(state);
     state.isJobBucketDirty = false;
   }
-  const combined = combinedEstimate(state);
-  if (combined.percent !== null && combined.percent > state.displayedCombined) state.displayedCombined = combined.percent;
-  updateEta(state.eta, nowMs, combined.fraction, combined.percent === 100);
-  state.version++;
-  state.updatedAtMs = nowMs;
-  state.isChanged = false;
-  return true;
 }
 
 /** The true percentage of one original, or null while unavailable. */

@@ -17,8 +17,8 @@ import { createSqsPublisher } from "../functions/adapters/sqs-publisher.ts";
 import { createApp } from "../functions/api.ts";
 import type { Log } from "../functions/config.ts";
 import { createReducerHandler } from "../functions/reducer.ts";
-import { startEventSource, type EventSource } from "./event-source.ts";
-import { ensureQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./local-aws.ts";
+import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
+import { startSqsPoller, type SqsPoller } from "./sqs-poller.ts";
 
 export interface SandboxOptions {
   /** First port: HTTP on it, DynamoDB on +1, SQS on +2. 0 picks free ports for everything. */
@@ -31,6 +31,7 @@ export interface SandboxOptions {
   batchSize?: number;
   batchingWindowMs?: number;
   visibilityTimeoutSeconds?: number;
+  /** Reducer batches at once; 0 runs no reducer (events wait in the queue). */
   reducerConcurrency?: number;
   pendingUnknownJobSeconds?: number;
 }
@@ -79,7 +80,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsEmulator.endpoint });
     await ensureTable(clients.dynamodb, TABLE_NAME);
     const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 30;
-    const queue = await ensureQueueWithDlq(clients.sqs, QUEUE_NAME, { visibilityTimeoutSeconds, maxReceiveCount: MAX_RECEIVE_COUNT });
+    const queue = await createQueueWithDlq(clients.sqs, QUEUE_NAME, { visibilityTimeoutSeconds, maxReceiveCount: MAX_RECEIVE_COUNT });
 
     const apiKey = persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`);
     const tokenSecret = persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url"));
@@ -98,21 +99,26 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       pendingUnknownJobSeconds: options.pendingUnknownJobSeconds ?? 180,
     });
     const reducerStats = { batches: 0, messages: 0, failed: 0 };
-    const eventSource: EventSource = startEventSource({
-      sqs: clients.sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      handler: reducer,
-      batchSize: options.batchSize ?? 500,
-      batchingWindowMs: options.batchingWindowMs ?? 250,
-      concurrency: options.reducerConcurrency ?? 2,
-      log: options.log,
-      onBatch: ({ messages, failed }) => {
-        reducerStats.batches++;
-        reducerStats.messages += messages;
-        reducerStats.failed += failed;
-      },
-    });
+    const concurrency = options.reducerConcurrency ?? 2;
+    const poller: SqsPoller | null =
+      concurrency === 0
+        ? null
+        : startSqsPoller({
+            sqs: clients.sqs,
+            queueUrl: queue.url,
+            queueArn: queue.arn,
+            handler: reducer,
+            batchSize: options.batchSize ?? 500,
+            batchingWindowMs: options.batchingWindowMs ?? 250,
+            visibilityTimeoutSeconds,
+            concurrency,
+            onBatch: ({ messages, failed }) => {
+              reducerStats.batches++;
+              reducerStats.messages += messages;
+              reducerStats.failed += failed;
+            },
+            onError: (error, { stage, messageIds }) => options.log("error", `reducer event source: ${stage} failed`, { error: String(error), messages: messageIds.length }),
+          });
 
     let httpUrl = "";
     const app = createApp({ store, apiKeys, publisher, log: options.log, now: Date.now, websocketUrl: null, tokenSecret, publicUrl: undefined });
@@ -138,7 +144,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
         await closed;
-        await eventSource.stop();
+        await poller?.stop();
         clients.sqs.destroy();
         clients.dynamodb.destroy();
         for (const emulator of started.reverse()) await emulator.close();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Event } from "../core/contract.ts";
-import { decodeHead, encodeHead, encodePart, encodeTaskPart, loadPart, loadTaskPart } from "../core/codec.ts";
-import { applyEvents, commit } from "../core/estimator.ts";
+import { decodeHead, encodeHead, encodeParts, encodeTaskParts, loadPart, loadTaskPart } from "../core/codec.ts";
+import { applyEvents, commit, refreshEstimates } from "../core/estimator.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState } from "../core/state.ts";
 import { partsTouchedBy } from "../core/touched.ts";
@@ -32,8 +32,8 @@ function itemStore() {
       }
       applyEvents(state, batch);
       commit(state, nowMs);
-      for (const part of parts) items.set(`p${part}`, JSON.stringify(encodePart(state, part)));
-      for (const part of touched.taskParts) items.set(`t${part}`, JSON.stringify(encodeTaskPart(state, part)));
+      for (const [part, code] of encodeParts(state, parts)) items.set(`p${part}`, JSON.stringify(code));
+      for (const [part, code] of encodeTaskParts(state, [...touched.taskParts])) items.set(`t${part}`, JSON.stringify(code));
       items.set("head", JSON.stringify(encodeHead(state)));
     },
     snapshot(jobId: string) {
@@ -43,6 +43,7 @@ function itemStore() {
         if (key.startsWith("t")) loadTaskPart(state, Number(key.slice(1)), JSON.parse(text));
       }
       expect(state.jobId).toBe(jobId);
+      refreshEstimates(state);
       return renderSnapshot(state, { detail: true });
     },
   };

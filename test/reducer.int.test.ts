@@ -115,8 +115,8 @@ describe("reducer", () => {
     expect(result.rounds).toBeGreaterThan(1);
   });
 
-  it("reaches the same state when conditional writes keep losing races", async () => {
-    const random = seededRandom(4);
+  it.each([4, 9, 14])("reaches the same state when conditional writes keep losing races (seed %i)", async (seed) => {
+    const random = seededRandom(seed);
     const h = await harness({
       store: (store) => ({
         ...store,
@@ -127,14 +127,14 @@ describe("reducer", () => {
       }),
       deps: { maxConflictRetries: 2 },
     });
-    const events = jobEvents("job-r3", 10, 4);
-    const result = await drain(h.handler, messagesOf(events, 6), { seed: 4, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
+    const events = jobEvents("job-r3", 10, seed);
+    const result = await drain(h.handler, messagesOf(events, 6), { seed, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
     expect(result.failures).toBeGreaterThan(0);
     expect(truth(await snapshotIn(h.store, "job-r3"))).toEqual(expected(events));
   });
 
-  it("reaches the same state when DynamoDB throttles and the process crashes between any two writes", async () => {
-    const random = seededRandom(5);
+  it.each([5, 12, 17])("reaches the same state when DynamoDB throttles and the process crashes between any two writes (seed %i)", async (seed) => {
+    const random = seededRandom(seed);
     const real = clientFor(emulator.endpoint);
     const faulty = new Proxy(real, {
       get(target, property, receiver) {
@@ -150,8 +150,8 @@ describe("reducer", () => {
       },
     });
     const h = await harness({ client: faulty });
-    const events = jobEvents("job-r4", 10, 5);
-    const result = await drain(h.handler, messagesOf(events, 4), { seed: 5, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
+    const events = jobEvents("job-r4", 10, seed);
+    const result = await drain(h.handler, messagesOf(events, 4), { seed, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
     expect(result.failures).toBeGreaterThan(0);
     const healthy = createDynamoStore({ client: real, tableName: h.table.name });
     expect(truth(await snapshotIn(healthy, "job-r4"))).toEqual(expected(events));

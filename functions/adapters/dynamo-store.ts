@@ -24,9 +24,10 @@ import {
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { decodeHead, encodeHead, encodePart, encodeTaskPart, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
+import { decodeHead, encodeHead, encodeParts, encodeTaskParts, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
 import { StoreConflict } from "../../core/errors.ts";
 import type { JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/ports.ts";
+import { refreshEstimates } from "../../core/estimator.ts";
 import type { JobState } from "../../core/state.ts";
 import { partsTouchedBy } from "../../core/touched.ts";
 
@@ -44,6 +45,8 @@ const taskPartKey = (part: number) => `T#${String(part).padStart(4, "0")}`;
 
 export interface StoreMetrics {
   writes: number;
+  /** Conditional writes that lost a race (billed too, and counted in writeUnits). */
+  failedWrites: number;
   writeUnits: number;
   maxItemBytes: number;
 }
@@ -57,7 +60,7 @@ interface Handle {
 
 export function createDynamoStore(options: { client: DynamoDBClient; tableName: string }): JobStore & { metrics: StoreMetrics } {
   const { client, tableName } = options;
-  const metrics: StoreMetrics = { writes: 0, writeUnits: 0, maxItemBytes: 0 };
+  const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, maxItemBytes: 0 };
 
   const countWrite = (capacity: ConsumedCapacity | undefined, bytes: number) => {
     metrics.writes++;
@@ -102,6 +105,9 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       countWrite(result.ConsumedCapacity, bytes);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException || (error as Error).name === "ConditionalCheckFailedException") {
+        // DynamoDB bills a write whose condition fails like one that succeeds; emulators report nothing.
+        metrics.writeUnits += Math.max(1, Math.ceil(bytes / 1024));
+        metrics.failedWrites++;
         throw new StoreConflict(`${jobKey(jobId)}/${sk}`, { cause: error });
       }
       throw error;
@@ -109,12 +115,15 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
   }
 
   /**
-   * Writes every loaded item whose bytes changed, each conditional on the revision loaded. Parts
-   * go first and the head last, so that a crash in between leaves the head's copy of a part's
-   * summary stale (healed on the part's next load) rather than ahead of the part. A new job
-   * writes its head first: its creation is that one conditional write.
+   * Writes every loaded item whose bytes changed, each conditional on the revision loaded. The
+   * head goes first: every batch that changes a job changes its head (the version), so the head's
+   * condition admits one writer per version and a loser learns it before spending writes on
+   * parts. A crash after the head and before a part leaves the head's copy of that part's
+   * summary ahead of the part until the batch is delivered again (it is, since it failed) and the
+   * part is reloaded: a part's own summary always replaces the head's copy on load.
+   * Creating a job is the head's first write.
    */
-  async function writeItems(job: LoadedJob, nowMs: number, options: { headFirst: boolean }): Promise<void> {
+  async function writeItems(job: LoadedJob, nowMs: number): Promise<void> {
     const handle = job.handle as Handle;
     const { state, meta } = job;
     const ttl = state.terminal === null ? ACTIVE_TTL_SECONDS : FINISHED_TTL_SECONDS;
@@ -123,16 +132,15 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       const previous = handle.loaded.get("HEAD");
       if (previous?.bytes !== body) await putConditional(meta.jobId, "HEAD", body, previous, { ...metaAttributes(meta), version: { N: String(state.version) } }, ttl, nowMs);
     };
-    if (options.headFirst) await writeHead();
+    await writeHead();
     const writes: (() => Promise<void>)[] = [];
     const queue = (sk: string, body: string) => {
       const previous = handle.loaded.get(sk);
       if (previous?.bytes !== body) writes.push(() => putConditional(meta.jobId, sk, body, previous, {}, ttl, nowMs));
     };
-    for (const part of handle.parts) queue(partKey(part), JSON.stringify(encodePart(state, part)));
-    for (const part of handle.taskParts) queue(taskPartKey(part), JSON.stringify(encodeTaskPart(state, part)));
+    for (const [part, code] of encodeParts(state, handle.parts)) queue(partKey(part), JSON.stringify(code));
+    for (const [part, code] of encodeTaskParts(state, handle.taskParts)) queue(taskPartKey(part), JSON.stringify(code));
     await runBounded(writes, WRITE_CONCURRENCY);
-    if (!options.headFirst) await writeHead();
   }
 
   function metaOf(item: Item): JobMeta {
@@ -154,7 +162,7 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     async createJob(meta, state) {
       try {
         const handle: Handle = { loaded: new Map(), parts: [...state.partTotals.keys()], taskParts: [...state.taskSums.keys()] };
-        await writeItems({ meta, state, handle }, meta.createdAtMs, { headFirst: true });
+        await writeItems({ meta, state, handle }, meta.createdAtMs);
         return true;
       } catch (error) {
         if (error instanceof StoreConflict) return false;
@@ -178,6 +186,9 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       const taskParts = [...touched.taskParts];
       const handle: Handle = { loaded: new Map([["HEAD", { rev: Number(headItem.rev!.N), bytes: headBody }]]), parts, taskParts };
       const items = await batchGet(jobId, [...parts.map(partKey), ...taskParts.map(taskPartKey)]);
+      // A loaded part rebuilds its summary from its contents; a part with no item yet has none.
+      for (const part of parts) state.partTotals.delete(part);
+      for (const part of taskParts) state.taskSums.delete(part);
       for (const [sk, item] of items) {
         loadInto(state, sk, item);
         handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item) });
@@ -186,7 +197,7 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
 
     async save(job, nowMs) {
-      await writeItems(job, nowMs, { headFirst: false });
+      await writeItems(job, nowMs);
     },
 
     async loadJob(jobId) {
@@ -195,6 +206,7 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       if (headItem === undefined) return null;
       const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
       for (const item of items) loadInto(state, item.sk!.S!, item);
+      refreshEstimates(state);
       return { meta: metaOf(headItem), state };
     },
 

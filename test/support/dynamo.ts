@@ -2,7 +2,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { randomUUID } from "node:crypto";
 import { ensureTable } from "../../functions/adapters/dynamo-table.ts";
-import { startDynamoDbEmulator } from "../../sandbox/local-aws.ts";
+import { startDynamoDbEmulator } from "../../sandbox/emulators.ts";
 import { hasJava, startDynamoDbLocal } from "./dynamodb-local.ts";
 
 export interface TestTable {

@@ -1,6 +1,6 @@
 /** An SQS emulator (fauxqs, in memory) with one queue, for tests. */
-import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { startFauxqs } from "fauxqs";
+import { CreateQueueCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { createSqsClient, startSqsEmulator } from "../../sandbox/emulators.ts";
 
 export interface TestQueue {
   client: SQSClient;
@@ -10,9 +10,9 @@ export interface TestQueue {
 }
 
 export async function startTestQueue(name = "events"): Promise<TestQueue> {
-  const server = await startFauxqs({ port: 0, logger: false });
-  const endpoint = `http://127.0.0.1:${server.port}`;
-  const client = new SQSClient({ region: "us-east-1", endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const emulator = await startSqsEmulator({ port: 0 });
+  const { endpoint } = emulator;
+  const client = createSqsClient(endpoint);
   const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: name }));
   return {
     client,
@@ -20,7 +20,7 @@ export async function startTestQueue(name = "events"): Promise<TestQueue> {
     endpoint,
     close: async () => {
       client.destroy();
-      await server.stop();
+      await emulator.close();
     },
   };
 }
