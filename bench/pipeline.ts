@@ -132,7 +132,8 @@ export async function main(): Promise<void> {
     }
     process.stderr.write(
       `sent in ${sentSeconds.toFixed(1)} s, applied in ${seconds.toFixed(1)} s; big job: ${big.progress_per_original_file.length} files at ${big.progress_combined} %; ` +
-        `${sandbox.reducerStats.batches} reducer batches, ${sandbox.reducerStats.failed} failed messages\n`,
+        `${sandbox.reducerStats.batches} reducer batches, ${sandbox.reducerStats.failed} failed messages; ` +
+        `${sandbox.storeMetrics.writes} writes, ${sandbox.storeMetrics.failedWrites} lost races, ${Math.round(sandbox.storeMetrics.writeUnits)} WCU\n`,
     );
     if (big.progress_per_original_file.length !== BIG_ORIGINALS || big.progress_combined !== 100) throw new Error("the big job was not applied whole");
     const metrics = sandbox.storeMetrics;

@@ -18,17 +18,20 @@ export function partOf(id: string, partCount: number): number {
   return partCount === 1 ? 0 : hashId(id) % partCount;
 }
 
-export const ORIGINALS_PER_PART = 32;
+/**
+ * About 64 finished originals deflate to 1–2 KB (bench/pipeline.ts): a write of such a part
+ * costs 2 WCU, and every write rounds up to whole KB, so much smaller parts waste most of their
+ * last KB and much larger ones rewrite more than a batch touched.
+ */
+export const ORIGINALS_PER_PART = 64;
 export const MAX_PARTS = 4096;
 /** Parts for a job whose size is not announced: small enough for small jobs, spread enough for big ones. */
 export const DEFAULT_PARTS = 16;
 
-/** Enough parts that each holds about ORIGINALS_PER_PART originals (a power of two, at most MAX_PARTS). */
+/** Enough parts that each holds about ORIGINALS_PER_PART originals (at most MAX_PARTS). */
 export function partCountFor(expectedOriginals: number | null): number {
   if (expectedOriginals === null) return DEFAULT_PARTS;
-  let count = 1;
-  while (count < MAX_PARTS && count * ORIGINALS_PER_PART < expectedOriginals) count *= 2;
-  return count;
+  return Math.min(MAX_PARTS, Math.max(1, Math.ceil(expectedOriginals / ORIGINALS_PER_PART)));
 }
 
 export const TASK_PARTS = 4;

@@ -296,11 +296,12 @@ function itemBytes(item: Item): number {
   return bytes;
 }
 
+/** Runs tasks a few at a time; after the first failure starts no more (a lost race makes the rest moot). */
 async function runBounded(tasks: (() => Promise<void>)[], concurrency: number): Promise<void> {
   let next = 0;
   const errors: unknown[] = [];
   const worker = async () => {
-    while (next < tasks.length) {
+    while (next < tasks.length && errors.length === 0) {
       const task = tasks[next++]!;
       try {
         await task();
