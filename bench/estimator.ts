@@ -12,6 +12,7 @@
 import type { Event, Plan } from "../core/contract.ts";
 import { Message, eventsOf } from "../core/contract.ts";
 import { applyEvents, commit } from "../core/estimator.ts";
+import { seededRandom } from "../core/seeded-random.ts";
 import { createJobState } from "../core/state.ts";
 
 const BATCH = 500;
@@ -26,19 +27,8 @@ export const BENCH_PLAN: Plan["steps"] = {
   archive: { robot: "/file/compress", use: "stored", per: "job" },
 };
 
-/** A deterministic pseudo-random sequence (mulberry32), so every run measures the same stream. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function benchStream(originals: number, jobId = JOB): Event[] {
-  const next = random(42);
+  const next = seededRandom(42);
   const events: Event[] = [];
   let id = 0;
   let clock = Date.parse("2026-11-22T10:00:00.000Z");

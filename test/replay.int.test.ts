@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -10,8 +10,15 @@ import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 const run = promisify(execFile);
 const headway = join(import.meta.dirname, "..", "bin", "headway.ts");
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function logFile(lines: (Event | object | string)[]): string {
-  const path = join(mkdtempSync(join(tmpdir(), "headway-replay-")), "events.ndjson");
+  const dir = mkdtempSync(join(tmpdir(), "headway-replay-"));
+  dirs.push(dir);
+  const path = join(dir, "events.ndjson");
   writeFileSync(path, lines.map((line) => (typeof line === "string" ? line : JSON.stringify(line))).join("\n") + "\n");
   return path;
 }

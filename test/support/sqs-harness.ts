@@ -5,22 +5,15 @@
  * The sandbox's real poller over fauxqs is tested separately.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { seededRandom } from "../../core/seeded-random.ts";
+
+export { seededRandom };
 
 export interface Delivery {
   body: string;
   messageId: string;
   receives: number;
   sentMs: number;
-}
-
-export function seededRandom(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function recordOf(delivery: Delivery): SQSRecord {
