@@ -54,3 +54,36 @@ export interface ApiKeyStore {
   tenantOf(apiKey: string): Promise<string | null>;
   putKey(apiKey: string, tenant: string, name: string): Promise<void>;
 }
+
+/** Sends frames to WebSocket connections. */
+export interface Poster {
+  /** "gone" when the connection no longer exists (API Gateway's 410). */
+  post(connectionId: string, frame: unknown): Promise<"sent" | "gone">;
+  disconnect(connectionId: string): Promise<void>;
+}
+
+export interface Connection {
+  connectionId: string;
+  tenant: string;
+  /** Job ids the connection's token allows. */
+  scope: string[];
+  connectedAtMs: number;
+}
+
+export interface Subscriber {
+  connectionId: string;
+  jobId: string;
+  isFinishedSent: boolean;
+}
+
+export interface ConnectionStore {
+  putConnection(connection: Connection): Promise<void>;
+  getConnection(connectionId: string): Promise<Connection | null>;
+  /** Removes the connection and all its subscriptions. */
+  deleteConnection(connectionId: string): Promise<void>;
+  subscribe(connectionId: string, jobId: string): Promise<void>;
+  unsubscribe(connectionId: string, jobId: string): Promise<void>;
+  subscribersOf(jobId: string): Promise<Subscriber[]>;
+  /** Records that `job_finished` went to this subscriber; false if it already had (so it is sent once). */
+  claimFinished(connectionId: string, jobId: string): Promise<boolean>;
+}

@@ -8,7 +8,7 @@ export function describeSandbox(sandbox: Sandbox, dataDir: string | null): strin
   HTTP API       ${sandbox.http}          (OpenAPI: ${sandbox.http}/v1/openapi.json)
   SQS            ${sandbox.sqsEndpoint}   queue ${sandbox.queueUrl}
   DynamoDB       ${sandbox.dynamodbEndpoint}   table ${sandbox.tableName}
-  WebSocket      not yet (arrives with the realtime issue)
+  WebSocket      ${sandbox.websocket}   (connect with ?token=<subscriber_token from POST /v1/jobs>)
   API key        ${sandbox.apiKey}
 
 Try it:

@@ -17,11 +17,15 @@ import { createSqsPublisher } from "../functions/adapters/sqs-publisher.ts";
 import { createApp } from "../functions/api.ts";
 import type { Log } from "../functions/config.ts";
 import { createReducerHandler } from "../functions/reducer.ts";
+import { createDynamoConnections } from "../functions/adapters/dynamo-connections.ts";
+import { createWsPoster } from "../functions/adapters/ws-poster.ts";
+import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../functions/ws.ts";
+import { startWebSocketGateway } from "./websocket-gateway.ts";
 import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
 import { startSqsPoller, type SqsPoller } from "./sqs-poller.ts";
 
 export interface SandboxOptions {
-  /** First port: HTTP on it, DynamoDB on +1, SQS on +2. 0 picks free ports for everything. */
+  /** First port: HTTP on it, DynamoDB on +1, SQS on +2, WebSocket on +3. 0 picks free ports for everything. */
   port: number;
   /** Keep everything in memory instead of under `dataDir`. */
   memory: boolean;
@@ -124,8 +128,16 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             onError: (error, { stage, messageIds }) => options.log("error", `reducer event source: ${stage} failed`, { error: String(error), messages: messageIds.length }),
           });
 
+    const connections = createDynamoConnections({ client: clients.dynamodb, tableName: TABLE_NAME });
+    // The gateway and the route handler need each other: the handler posts through the gateway's endpoint.
+    let wsHandler: ((event: WebSocketEvent) => Promise<WebSocketResult>) | undefined;
+    const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => wsHandler!(event), log: options.log });
+    started.push(gateway);
+    const poster = createWsPoster({ endpoint: gateway.managementEndpoint, region: "us-east-1", credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" } });
+    wsHandler = createWsHandler({ connections, store, poster, tokenSecret, now: Date.now, log: options.log });
+
     let httpUrl = "";
-    const app = createApp({ store, apiKeys, publisher, log: options.log, now: Date.now, websocketUrl: null, tokenSecret, publicUrl: undefined });
+    const app = createApp({ store, apiKeys, publisher, log: options.log, now: Date.now, websocketUrl: gateway.url, tokenSecret, publicUrl: undefined });
     const server: ServerType = await new Promise((resolve) => {
       const listening = serve({ fetch: app.fetch, port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
     });
@@ -133,7 +145,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     return {
       http: httpUrl,
-      websocket: null,
+      websocket: gateway.url,
       sqsEndpoint: sqsEmulator.endpoint,
       queueUrl: queue.url,
       dlqUrl: queue.dlqUrl,

@@ -1,0 +1,115 @@
+/**
+ * ConnectionStore on DynamoDB, in the same table:
+ *   CONN#<connection> / CONN         tenant, the token's job scope (expires with API Gateway's 2 h limit)
+ *   CONN#<connection> / SUB#<job>    the connection's subscriptions (for cleanup on disconnect)
+ *   JOB#<job>         / SUB#<conn>   the job's subscribers (the ticker's fan-out list), and
+ *                                    whether `job_finished` went out
+ */
+import { BatchWriteItemCommand, ConditionalCheckFailedException, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { Connection, ConnectionStore, Subscriber } from "../../core/ports.ts";
+
+type Item = Record<string, AttributeValue>;
+
+/** API Gateway ends every WebSocket connection after 2 hours. */
+const CONNECTION_TTL_SECONDS = 2 * 3600 + 300;
+
+export function createDynamoConnections(options: { client: DynamoDBClient; tableName: string; now?: () => number }): ConnectionStore {
+  const { client, tableName } = options;
+  const now = options.now ?? Date.now;
+  const expiresAt = () => ({ N: String(Math.floor(now() / 1000) + CONNECTION_TTL_SECONDS) });
+  const key = (pk: string, sk: string): Item => ({ pk: { S: pk }, sk: { S: sk } });
+
+  async function query(pk: string, prefix: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const result = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": { S: pk }, ":prefix": { S: prefix } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(result.Items ?? []));
+      start = result.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  async function deleteKeys(keys: Item[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      while (requests.length > 0) {
+        const result = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }));
+        requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  return {
+    async putConnection(connection) {
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            ...key(`CONN#${connection.connectionId}`, "CONN"),
+            tenant: { S: connection.tenant },
+            scope: { S: JSON.stringify(connection.scope) },
+            connected_at: { N: String(connection.connectedAtMs) },
+            expires_at: expiresAt(),
+          },
+        }),
+      );
+    },
+    async getConnection(connectionId) {
+      const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key(`CONN#${connectionId}`, "CONN"), ConsistentRead: true }));
+      if (Item === undefined) return null;
+      return { connectionId, tenant: Item.tenant!.S!, scope: JSON.parse(Item.scope!.S!) as string[], connectedAtMs: Number(Item.connected_at!.N) };
+    },
+    async deleteConnection(connectionId) {
+      const own = await query(`CONN#${connectionId}`, "");
+      const keys = own.map((item) => key(item.pk!.S!, item.sk!.S!));
+      for (const item of own) if (item.sk!.S!.startsWith("SUB#")) keys.push(key(`JOB#${item.sk!.S!.slice(4)}`, `SUB#${connectionId}`));
+      await deleteKeys(keys);
+    },
+    async subscribe(connectionId, jobId) {
+      for (const item of [key(`JOB#${jobId}`, `SUB#${connectionId}`), key(`CONN#${connectionId}`, `SUB#${jobId}`)]) {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: { ...item, connection: { S: connectionId }, job: { S: jobId }, expires_at: expiresAt() },
+            // Subscribing again keeps what was already sent.
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        ).catch((error: unknown) => {
+          if (!(error instanceof ConditionalCheckFailedException) && (error as Error).name !== "ConditionalCheckFailedException") throw error;
+        });
+      }
+    },
+    async unsubscribe(connectionId, jobId) {
+      await deleteKeys([key(`JOB#${jobId}`, `SUB#${connectionId}`), key(`CONN#${connectionId}`, `SUB#${jobId}`)]);
+    },
+    async subscribersOf(jobId) {
+      const items = await query(`JOB#${jobId}`, "SUB#");
+      return items.map((item): Subscriber => ({ connectionId: item.connection!.S!, jobId, isFinishedSent: item.finished_sent?.BOOL === true }));
+    },
+    async claimFinished(connectionId, jobId) {
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: key(`JOB#${jobId}`, `SUB#${connectionId}`),
+            UpdateExpression: "SET finished_sent = :yes",
+            ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(finished_sent)",
+            ExpressionAttributeValues: { ":yes": { BOOL: true } },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException || (error as Error).name === "ConditionalCheckFailedException") return false;
+        throw error;
+      }
+    },
+  };
+}

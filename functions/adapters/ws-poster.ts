@@ -1,0 +1,26 @@
+/** Poster on API Gateway's @connections API (the real management client; the sandbox's gateway speaks it too). */
+import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
+import type { Poster } from "../../core/ports.ts";
+
+export function createWsPoster(options: { endpoint: string; region: string; credentials?: { accessKeyId: string; secretAccessKey: string } }): Poster {
+  const client = new ApiGatewayManagementApiClient({ endpoint: options.endpoint, region: options.region, ...(options.credentials === undefined ? {} : { credentials: options.credentials }) });
+  const encoder = new TextEncoder();
+  return {
+    async post(connectionId, frame) {
+      try {
+        await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(JSON.stringify(frame)) }));
+        return "sent";
+      } catch (error) {
+        if (error instanceof GoneException || (error as Error).name === "GoneException") return "gone";
+        throw error;
+      }
+    },
+    async disconnect(connectionId) {
+      try {
+        await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      } catch (error) {
+        if (!(error instanceof GoneException) && (error as Error).name !== "GoneException") throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The WebSocket API's routes (DESIGN §3.5), one handler for all of them, dispatched on the route
+ * key: `$connect` checks the subscriber token (its query parameter never reaches a log line),
+ * `subscribe` / `unsubscribe` / `ping` answer on the connection, `$default` answers a malformed
+ * frame with an `error` event, `$disconnect` forgets the connection. The connection stays up
+ * after any error.
+ */
+import { ClientMessage, fitSnapshot, jobEventFor, type ServerFrame } from "../core/realtime.ts";
+import { describeIssues, issuesOf } from "../core/errors.ts";
+import type { ConnectionStore, JobStore, Poster } from "../core/ports.ts";
+import { renderSnapshot } from "../core/snapshot.ts";
+import { verifyToken } from "../core/token.ts";
+import type { Log } from "./config.ts";
+
+export interface WebSocketEvent {
+  requestContext: { connectionId: string; routeKey: string };
+  queryStringParameters?: Record<string, string | undefined> | null;
+  body?: string | null;
+}
+
+export interface WebSocketResult {
+  statusCode: number;
+  body?: string;
+}
+
+export interface WsDeps {
+  connections: ConnectionStore;
+  store: JobStore;
+  poster: Poster;
+  tokenSecret: string;
+  now: () => number;
+  log: Log;
+}
+
+const OK: WebSocketResult = { statusCode: 200 };
+
+export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promise<WebSocketResult> {
+  const send = (connectionId: string, frame: ServerFrame) => deps.poster.post(connectionId, frame);
+  const fail = async (connectionId: string, code: string, message: string) => {
+    await send(connectionId, { v: 1, event: "error", code, message });
+    return OK;
+  };
+
+  async function connect(event: WebSocketEvent): Promise<WebSocketResult> {
+    const token = event.queryStringParameters?.token;
+    if (token === undefined || token === "") return { statusCode: 401, body: "a subscriber token is required (?token=...)" };
+    const check = verifyToken(token, deps.tokenSecret, deps.now());
+    if (!check.ok) {
+      deps.log("info", "websocket refused", { connection_id: event.requestContext.connectionId, reason: check.reason });
+      return { statusCode: 401, body: `token refused: ${check.reason}` };
+    }
+    await deps.connections.putConnection({ connectionId: event.requestContext.connectionId, tenant: check.claims.tenant, scope: check.claims.jobIds, connectedAtMs: deps.now() });
+    return OK;
+  }
+
+  async function message(event: WebSocketEvent): Promise<WebSocketResult> {
+    const { connectionId } = event.requestContext;
+    let json: unknown;
+    try {
+      json = JSON.parse(event.body ?? "");
+    } catch {
+      return fail(connectionId, "invalid_json", "frames are JSON objects with an `action`");
+    }
+    const parsed = ClientMessage.safeParse(json);
+    if (!parsed.success) return fail(connectionId, "invalid_message", describeIssues(issuesOf(parsed.error)));
+    const request = parsed.data;
+    if (request.action === "ping") {
+      await send(connectionId, { v: 1, event: "pong" });
+      return OK;
+    }
+    const connection = await deps.connections.getConnection(connectionId);
+    if (connection === null) return fail(connectionId, "unknown_connection", "this connection is not registered; reconnect");
+    if (!connection.scope.includes(request.job_id)) return fail(connectionId, "forbidden", `the token does not cover job ${request.job_id}`);
+    if (request.action === "unsubscribe") {
+      await deps.connections.unsubscribe(connectionId, request.job_id);
+      await send(connectionId, { v: 1, event: "unsubscribed", job_id: request.job_id });
+      return OK;
+    }
+    const job = await deps.store.loadJob(request.job_id);
+    if (job === null || job.meta.tenant !== connection.tenant) return fail(connectionId, "not_found", `no job ${request.job_id}`);
+    await deps.connections.subscribe(connectionId, request.job_id);
+    await send(connectionId, { v: 1, event: "subscribed", job_id: request.job_id });
+    // The current snapshot at once, under the same rules as the ticker's pushes.
+    const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
+    if (jobEvent?.event === "job_finished" && !(await deps.connections.claimFinished(connectionId, request.job_id))) return OK;
+    if (jobEvent !== null) await send(connectionId, { v: 1, ...jobEvent, data: fitSnapshot(jobEvent.data, 0) });
+    return OK;
+  }
+
+  return async (event) => {
+    switch (event.requestContext.routeKey) {
+      case "$connect":
+        return connect(event);
+      case "$disconnect":
+        await deps.connections.deleteConnection(event.requestContext.connectionId);
+        return OK;
+      default:
+        return message(event);
+    }
+  };
+}

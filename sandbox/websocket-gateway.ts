@@ -1,0 +1,142 @@
+/**
+ * A local stand-in for an API Gateway WebSocket API, written by hand because no maintained
+ * standalone library emulates one; kept to what Headway uses:
+ * - `$connect` with the query string (a non-2xx answer refuses the upgrade), route selection on
+ *   `$request.body.action` with `$default` for the rest, `$disconnect` when the socket closes;
+ * - the `@connections/{id}` management endpoint (POST sends a frame, GET describes, DELETE closes;
+ *   410 for a connection that is gone), so the real `@aws-sdk/client-apigatewaymanagementapi`
+ *   client talks to it as to AWS.
+ * Frames over 128 KB are refused as API Gateway refuses them. Query strings (which carry
+ * subscriber tokens) are never logged.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Log } from "../functions/config.ts";
+import type { WebSocketEvent, WebSocketResult } from "../functions/ws.ts";
+
+const MAX_FRAME_BYTES = 128 * 1024;
+
+export interface WebSocketGateway {
+  /** `ws://127.0.0.1:<port>` for clients. */
+  url: string;
+  /** `http://127.0.0.1:<port>` for the management client. */
+  managementEndpoint: string;
+  /** Frames posted through the management endpoint since start (for benchmarks). */
+  stats: { posts: number };
+  close(): Promise<void>;
+}
+
+export async function startWebSocketGateway(options: {
+  port: number;
+  routes: string[];
+  handler: (event: WebSocketEvent) => Promise<WebSocketResult>;
+  log: Log;
+}): Promise<WebSocketGateway> {
+  const sockets = new Map<string, { socket: WebSocket; connectedAt: number; lastActiveAt: number }>();
+  let isClosing = false;
+  const routes = new Set(options.routes);
+  const stats = { posts: 0 };
+  const invoke = async (event: WebSocketEvent): Promise<WebSocketResult> => {
+    try {
+      return await options.handler(event);
+    } catch (error) {
+      options.log("error", "websocket route failed", { route: event.requestContext.routeKey, connection_id: event.requestContext.connectionId, error: String(error) });
+      return { statusCode: 500 };
+    }
+  };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+
+  const server = createServer((request, response) => {
+    void manage(request, response);
+  });
+
+  async function manage(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const match = /\/@connections\/([^/?]+)/.exec(request.url ?? "");
+    if (match === null) {
+      response.writeHead(404).end();
+      return;
+    }
+    const connectionId = decodeURIComponent(match[1]!);
+    const entry = sockets.get(connectionId);
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    if (entry === undefined) {
+      response.writeHead(410, { "content-type": "application/json" }).end(JSON.stringify({ message: "GoneException" }));
+      return;
+    }
+    if (request.method === "POST") {
+      const data = Buffer.concat(chunks);
+      if (data.length > MAX_FRAME_BYTES) {
+        response.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify({ message: "PayloadTooLargeException" }));
+        return;
+      }
+      stats.posts++;
+      entry.socket.send(data.toString("utf8"));
+      entry.lastActiveAt = Date.now();
+      response.writeHead(200).end();
+    } else if (request.method === "GET") {
+      response.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({ ConnectedAt: new Date(entry.connectedAt).toISOString(), LastActiveAt: new Date(entry.lastActiveAt).toISOString(), Identity: { SourceIp: "127.0.0.1" } }),
+      );
+    } else if (request.method === "DELETE") {
+      entry.socket.close(1000);
+      response.writeHead(204).end();
+    } else {
+      response.writeHead(405).end();
+    }
+  }
+
+  server.on("upgrade", (request, socket, head) => {
+    void (async () => {
+      const connectionId = randomBytes(12).toString("base64url");
+      const query = Object.fromEntries(new URL(request.url ?? "/", "http://gateway").searchParams);
+      const result = await invoke({ requestContext: { connectionId, routeKey: "$connect" }, queryStringParameters: query });
+      if (result.statusCode < 200 || result.statusCode > 299) {
+        const status = result.statusCode === 401 ? "401 Unauthorized" : result.statusCode === 500 ? "500 Internal Server Error" : "403 Forbidden";
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${result.body ?? ""}`);
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        const now = Date.now();
+        sockets.set(connectionId, { socket: ws, connectedAt: now, lastActiveAt: now });
+        ws.on("message", (data) => {
+          const body = data.toString();
+          let action: unknown;
+          try {
+            action = (JSON.parse(body) as { action?: unknown } | null)?.action;
+          } catch {
+            action = undefined;
+          }
+          const routeKey = typeof action === "string" && routes.has(action) ? action : "$default";
+          void invoke({ requestContext: { connectionId, routeKey }, body }).then((answer) => {
+            if (answer.statusCode >= 500) ws.send(JSON.stringify({ message: "Internal server error", connectionId }));
+          });
+        });
+        ws.on("close", () => {
+          sockets.delete(connectionId);
+          if (!isClosing) void invoke({ requestContext: { connectionId, routeKey: "$disconnect" } });
+        });
+      });
+    })();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    managementEndpoint: `http://127.0.0.1:${port}`,
+    stats,
+    async close() {
+      isClosing = true;
+      for (const { socket } of sockets.values()) socket.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
