@@ -41,6 +41,10 @@ export interface JobStore {
   /** The whole job, every part loaded (snapshots). */
   loadJob(jobId: string): Promise<{ meta: JobMeta; state: JobState } | null>;
   recordRejections(records: readonly RejectionRecord[]): Promise<void>;
+  /** Jobs whose state moved since the ticker last emitted them, with the version announced. */
+  changedJobs(): Promise<{ jobId: string; version: number }[]>;
+  /** Forgets a job's change once `version` was emitted (a newer change stays). */
+  clearChanged(jobId: string, version: number): Promise<void>;
   listRejections(jobId: string, limit: number): Promise<RejectionRecord[]>;
 }
 
@@ -86,4 +90,11 @@ export interface ConnectionStore {
   subscribersOf(jobId: string): Promise<Subscriber[]>;
   /** Records that `job_finished` went to this subscriber; false if it already had (so it is sent once). */
   claimFinished(connectionId: string, jobId: string): Promise<boolean>;
+}
+
+/** A lease held by one owner at a time until it lapses. */
+export interface Lease {
+  /** Takes or renews the lease for `forMs`; false while another owner holds it. */
+  acquire(owner: string, forMs: number): Promise<boolean>;
+  release(owner: string): Promise<void>;
 }

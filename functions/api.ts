@@ -175,7 +175,7 @@ async function environmentApp(): Promise<Hono<Env>> {
     appFromEnvironment = createApp({
       store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
       apiKeys: createDynamoApiKeys({ client: clients.dynamodb, tableName: config.tableName }),
-      publisher: createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl }),
+      publisher: createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl() }),
       log: jsonLog,
       now: Date.now,
       publicUrl: config.publicUrl,

@@ -5,7 +5,8 @@
 export interface Config {
   region: string;
   tableName: string;
-  eventsQueueUrl: string;
+  /** Read only by the functions that enqueue events. */
+  eventsQueueUrl: () => string;
   dynamodbEndpoint: string | undefined;
   sqsEndpoint: string | undefined;
   defaultTenant: string;
@@ -15,6 +16,8 @@ export interface Config {
   websocketUrl: string | null;
   /** The subscriber-token signing key (an sst.Secret in the cloud); read only by the functions that sign or check tokens. */
   tokenSecret: () => string;
+  /** API Gateway's @connections endpoint; read only by the functions that post to connections. */
+  websocketManagementEndpoint: () => string;
 }
 
 function required(name: string): string {
@@ -32,7 +35,7 @@ export function environmentConfig(): Config {
   return {
     region: process.env.AWS_REGION ?? "us-east-1",
     tableName: required("HEADWAY_TABLE_NAME"),
-    eventsQueueUrl: required("HEADWAY_EVENTS_QUEUE_URL"),
+    eventsQueueUrl: () => required("HEADWAY_EVENTS_QUEUE_URL"),
     dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
     sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS,
     defaultTenant: process.env.HEADWAY_DEFAULT_TENANT ?? "default",
@@ -41,6 +44,7 @@ export function environmentConfig(): Config {
     publicUrl: process.env.HEADWAY_PUBLIC_URL,
     websocketUrl: process.env.HEADWAY_WEBSOCKET_URL ?? null,
     tokenSecret: () => required("HEADWAY_TOKEN_SECRET"),
+    websocketManagementEndpoint: () => required("HEADWAY_WS_MANAGEMENT_ENDPOINT"),
   };
 }
 

@@ -154,7 +154,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
     const { createSqsPublisher } = await import("./adapters/sqs-publisher.ts");
     const clients = createAwsClients(config);
-    const sqs = createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl });
+    const sqs = createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl() });
     return createReducerHandler({
       store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
       delayMessage: sqs.delay,

@@ -99,3 +99,27 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
     }
   };
 }
+
+let instance: ((event: WebSocketEvent) => Promise<WebSocketResult>) | undefined;
+
+/** The Lambda entry point of every WebSocket route, wired to the environment on first use. */
+export async function handler(event: WebSocketEvent): Promise<WebSocketResult> {
+  if (instance === undefined) {
+    const { environmentConfig, jsonLog } = await import("./config.ts");
+    const { createAwsClients } = await import("./adapters/aws-clients.ts");
+    const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
+    const { createDynamoConnections } = await import("./adapters/dynamo-connections.ts");
+    const { createWsPoster } = await import("./adapters/ws-poster.ts");
+    const config = environmentConfig();
+    const clients = createAwsClients(config);
+    instance = createWsHandler({
+      connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),
+      store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
+      poster: createWsPoster({ endpoint: config.websocketManagementEndpoint(), region: config.region }),
+      tokenSecret: config.tokenSecret(),
+      now: Date.now,
+      log: jsonLog,
+    });
+  }
+  return instance(event);
+}

@@ -3,6 +3,7 @@
  * endpoint streams; API Gateway HTTP APIs cannot).
  */
 import { events } from "./queues";
+import { ws } from "./realtime";
 import { tokenSigningKey } from "./secrets";
 import { table } from "./storage";
 
@@ -17,5 +18,6 @@ export const api = new sst.aws.Function("Api", {
     HEADWAY_TABLE_NAME: table.name,
     HEADWAY_EVENTS_QUEUE_URL: events.url,
     HEADWAY_TOKEN_SECRET: tokenSigningKey.value,
+    HEADWAY_WEBSOCKET_URL: ws.url,
   },
 });

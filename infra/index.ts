@@ -1,11 +1,14 @@
 /** The infra files in dependency order; each exports what the others link to. */
 import { table } from "./storage";
 import "./secrets";
+import { ws } from "./realtime";
 import { events, eventsDlq } from "./queues";
 import { api } from "./api";
+import "./ticker";
 
 export const outputs = {
   api: api.url,
+  websocket: ws.url,
   table: table.name,
   eventsQueue: events.url,
   eventsDlq: eventsDlq.url,

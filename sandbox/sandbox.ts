@@ -21,6 +21,8 @@ import { createDynamoConnections } from "../functions/adapters/dynamo-connection
 import { createWsPoster } from "../functions/adapters/ws-poster.ts";
 import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../functions/ws.ts";
 import { startWebSocketGateway } from "./websocket-gateway.ts";
+import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
+import { createTicker, type Ticker } from "../functions/ticker.ts";
 import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
 import { startSqsPoller, type SqsPoller } from "./sqs-poller.ts";
 
@@ -42,6 +44,8 @@ export interface SandboxOptions {
    */
   reducerConcurrency?: number;
   pendingUnknownJobSeconds?: number;
+  /** The ticker's interval (2 s, as in the cloud); 0 runs no ticker. */
+  tickMs?: number;
 }
 
 export interface Sandbox {
@@ -135,6 +139,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     started.push(gateway);
     const poster = createWsPoster({ endpoint: gateway.managementEndpoint, region: "us-east-1", credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" } });
     wsHandler = createWsHandler({ connections, store, poster, tokenSecret, now: Date.now, log: options.log });
+    const ticker = createTicker({ store, connections, poster, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
+    const ticking = startTicking(ticker, options.tickMs ?? 2000, options.log);
 
     let httpUrl = "";
     const app = createApp({ store, apiKeys, publisher, log: options.log, now: Date.now, websocketUrl: gateway.url, tokenSecret, publicUrl: undefined });
@@ -161,6 +167,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
         await closed;
         await poller?.stop();
+        await ticking.stop();
         clients.sqs.destroy();
         clients.dynamodb.destroy();
         for (const emulator of started.reverse()) await emulator.close();
@@ -170,4 +177,22 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     for (const emulator of started.reverse()) await emulator.close().catch(() => {});
     throw error;
   }
+}
+
+/** The cloud starts the ticker every minute; the sandbox just ticks on a timer. */
+function startTicking(ticker: Ticker, intervalMs: number, log: Log): { stop(): Promise<void> } {
+  if (intervalMs === 0) return { stop: async () => {} };
+  let current: Promise<unknown> = Promise.resolve();
+  let isStopped = false;
+  const timer = setInterval(() => {
+    current = current.then(() => (isStopped ? undefined : ticker.tick())).catch((error: unknown) => log("error", "tick failed", { error: String(error) }));
+  }, intervalMs);
+  return {
+    async stop() {
+      isStopped = true;
+      clearInterval(timer);
+      await current;
+      await ticker.release();
+    },
+  };
 }

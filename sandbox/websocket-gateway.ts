@@ -63,13 +63,13 @@ export async function startWebSocketGateway(options: {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     if (entry === undefined) {
-      response.writeHead(410, { "content-type": "application/json" }).end(JSON.stringify({ message: "GoneException" }));
+      response.writeHead(410, { "content-type": "application/json", "x-amzn-errortype": "GoneException" }).end(JSON.stringify({ message: `connection ${connectionId} is gone` }));
       return;
     }
     if (request.method === "POST") {
       const data = Buffer.concat(chunks);
       if (data.length > MAX_FRAME_BYTES) {
-        response.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify({ message: "PayloadTooLargeException" }));
+        response.writeHead(413, { "content-type": "application/json", "x-amzn-errortype": "PayloadTooLargeException" }).end(JSON.stringify({ message: "frames are limited to 128 KB" }));
         return;
       }
       stats.posts++;

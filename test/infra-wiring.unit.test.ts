@@ -27,7 +27,10 @@ function handlers(): { handler: string; args: Record<string, unknown> }[] {
   for (const component of components) {
     if (typeof component.args.handler === "string") found.push({ handler: component.args.handler, args: component.args });
     for (const { subscriber } of component.subscriptions) found.push({ handler: subscriber.handler as string, args: subscriber });
-    for (const { handler } of component.routes) found.push({ handler: handler.handler as string, args: handler });
+    for (const { handler } of component.routes) {
+      // A route given a function's ARN shares that function (checked with the functions themselves).
+      if (typeof handler !== "string") found.push({ handler: handler.handler as string, args: handler });
+    }
     const fn = component.args.function as Record<string, unknown> | undefined;
     if (fn !== undefined) found.push({ handler: fn.handler as string, args: fn });
   }
@@ -77,6 +80,24 @@ describe("sst.config.ts wiring", () => {
     expect(table.args.ttl).toBe(TABLE_SHAPE.ttlAttribute);
   });
 
+  it("routes every WebSocket route to the one WebSocket function, linked to the API it posts to", () => {
+    const ws = named("Ws");
+    expect(ws.routes.map((route) => route.route).sort()).toEqual(["$connect", "$default", "$disconnect", "ping", "subscribe", "unsubscribe"]);
+    for (const route of ws.routes) expect(route.handler).toBe("${WsRoutes.arn}");
+    const fn = named("WsRoutes");
+    expect(fn.args.handler).toBe("functions/ws.handler");
+    expect(fn.args.link).toEqual(expect.arrayContaining([expect.objectContaining({ recorded: expect.objectContaining({ name: "Ws" }) })]));
+  });
+
+  it("starts the ticker every minute with CronV2, linked to the table and the WebSocket API", () => {
+    const ticker = named("Ticker");
+    expect(ticker.type).toBe("sst.aws.CronV2");
+    expect(ticker.args.schedule).toBe("rate(1 minute)");
+    const fn = ticker.args.function as { handler: string; link: { recorded: { name: string } }[] };
+    expect(fn.handler).toBe("functions/ticker.handler");
+    expect(fn.link.map((linked) => linked.recorded.name).sort()).toEqual(["Progress", "Ws"]);
+  });
+
   it("serves the HTTP API through a streaming Function URL", () => {
     const api = named("Api");
     expect(api.args).toMatchObject({ handler: "functions/api.handler", url: true, streaming: true });
@@ -88,7 +109,14 @@ describe("sst.config.ts wiring", () => {
     expect(requiredNames).toContain("HEADWAY_TABLE_NAME");
     for (const { handler, args } of handlers()) {
       const environment = (args.environment ?? {}) as Record<string, string>;
-      for (const name of ["HEADWAY_TABLE_NAME", "HEADWAY_EVENTS_QUEUE_URL"]) expect(environment[name], `${handler} gets ${name}`).toBeDefined();
+      expect(environment.HEADWAY_TABLE_NAME, `${handler} gets the table`).toBe("${Progress.name}");
+      const source = readFileSync(join(root, `${handler.slice(0, handler.lastIndexOf("."))}.ts`), "utf8");
+      const reads = (getter: string, variable: string) => {
+        if (source.includes(`config.${getter}()`)) expect(environment[variable], `${handler} reads ${variable}`).toBeDefined();
+      };
+      reads("eventsQueueUrl", "HEADWAY_EVENTS_QUEUE_URL");
+      reads("tokenSecret", "HEADWAY_TOKEN_SECRET");
+      reads("websocketManagementEndpoint", "HEADWAY_WS_MANAGEMENT_ENDPOINT");
     }
     expect((named("Api").args.environment as Record<string, string>).HEADWAY_TOKEN_SECRET).toBe("${TokenSigningKey.value}");
     expect(named("TokenSigningKey").type).toBe("sst.Secret");

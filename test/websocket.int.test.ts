@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { connect } from "./support/ws-client.ts";
 import { silentLog } from "../functions/config.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { eventFactory } from "./support/events.ts";
@@ -21,36 +22,6 @@ async function createJob(body: Record<string, unknown>): Promise<{ job_id: strin
   const response = await api("POST", "/v1/jobs", body);
   expect(response.status).toBe(201);
   return (await response.json()) as { job_id: string; subscriber_token: string; websocket_url: string };
-}
-
-/** A client that collects every frame it receives. */
-async function connect(url: string): Promise<{ socket: WebSocket; frames: Record<string, unknown>[]; next(predicate: (frame: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> }> {
-  const socket = new WebSocket(url);
-  const frames: Record<string, unknown>[] = [];
-  const waiters: { predicate: (frame: Record<string, unknown>) => boolean; resolve: (frame: Record<string, unknown>) => void }[] = [];
-  socket.on("message", (data) => {
-    const frame = JSON.parse(data.toString()) as Record<string, unknown>;
-    frames.push(frame);
-    for (const waiter of [...waiters]) if (waiter.predicate(frame)) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve(frame);
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("open", () => resolve());
-    socket.once("error", reject);
-  });
-  return {
-    socket,
-    frames,
-    next: (predicate) =>
-      new Promise((resolve, reject) => {
-        const found = frames.find(predicate);
-        if (found !== undefined) return resolve(found);
-        const timer = setTimeout(() => reject(new Error(`no such frame; got ${JSON.stringify(frames)}`)), 5000);
-        waiters.push({ predicate, resolve: (frame) => (clearTimeout(timer), resolve(frame)) });
-      }),
-  };
 }
 
 async function refusal(url: string): Promise<number> {

@@ -7,6 +7,9 @@
  *   P#<n>     a part of originals with their executions and cached estimates
  *   T#<n>     a part of indicator tasks with its label sums
  *   REJ#<t>#<source>  a rejected input, for GET /v1/jobs/{id}/rejections
+ * and, for the ticker, one marker per changed job under `pk = CHANGED#<shard>` (sk = job id,
+ * with the version it announces), written after the job's items and removed once emitted: the
+ * ticker finds changed jobs by querying 8 small partitions, never by scanning.
  * WCU are charged per KB of the whole item, so parts stay small (core/partition.ts), state is a
  * compact encoding (core/codec.ts), deflated when over 1 KB, and an item is written only when
  * its bytes changed. No transactions: each write is conditional on the revision loaded, and a
@@ -17,6 +20,7 @@ import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   PutItemCommand,
   QueryCommand,
   type AttributeValue,
@@ -30,6 +34,7 @@ import type { JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/p
 import { refreshEstimates } from "../../core/estimator.ts";
 import type { JobState } from "../../core/state.ts";
 import { partsTouchedBy } from "../../core/touched.ts";
+import { hashId } from "../../core/partition.ts";
 
 type Item = Record<string, AttributeValue>;
 
@@ -38,6 +43,7 @@ const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
 const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
 const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
+const CHANGE_SHARDS = 8;
 
 export const jobKey = (jobId: string) => `JOB#${jobId}`;
 const partKey = (part: number) => `P#${String(part).padStart(4, "0")}`;
@@ -56,6 +62,8 @@ interface Handle {
   loaded: Map<string, { rev: number; bytes: string }>;
   parts: number[];
   taskParts: number[];
+  /** The state's version when loaded: a save that moves it marks the job changed for the ticker. */
+  loadedVersion: number;
 }
 
 export function createDynamoStore(options: { client: DynamoDBClient; tableName: string }): JobStore & { metrics: StoreMetrics } {
@@ -141,6 +149,18 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     for (const [part, code] of encodeParts(state, handle.parts)) queue(partKey(part), JSON.stringify(code));
     for (const [part, code] of encodeTaskParts(state, handle.taskParts)) queue(taskPartKey(part), JSON.stringify(code));
     await runBounded(writes, WRITE_CONCURRENCY);
+    if (state.version !== handle.loadedVersion) await markChanged(meta.jobId, state.version, nowMs);
+  }
+
+  async function markChanged(jobId: string, version: number, nowMs: number): Promise<void> {
+    const item: Item = {
+      pk: { S: `CHANGED#${hashId(jobId) % CHANGE_SHARDS}` },
+      sk: { S: jobId },
+      version: { N: String(version) },
+      expires_at: { N: String(Math.floor(nowMs / 1000) + 24 * 3600) },
+    };
+    const result = await client.send(new PutItemCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: "TOTAL" }));
+    countWrite(result.ConsumedCapacity, itemBytes(item));
   }
 
   function metaOf(item: Item): JobMeta {
@@ -161,7 +181,7 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
 
     async createJob(meta, state) {
       try {
-        const handle: Handle = { loaded: new Map(), parts: [...state.partTotals.keys()], taskParts: [...state.taskSums.keys()] };
+        const handle: Handle = { loaded: new Map(), parts: [...state.partTotals.keys()], taskParts: [...state.taskSums.keys()], loadedVersion: -1 };
         await writeItems({ meta, state, handle }, meta.createdAtMs);
         return true;
       } catch (error) {
@@ -184,7 +204,7 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       const touched = partsTouchedBy(state, events);
       const parts = touched.isEverything ? [...Array(state.partCount).keys()] : [...touched.parts];
       const taskParts = [...touched.taskParts];
-      const handle: Handle = { loaded: new Map([["HEAD", { rev: Number(headItem.rev!.N), bytes: headBody }]]), parts, taskParts };
+      const handle: Handle = { loaded: new Map([["HEAD", { rev: Number(headItem.rev!.N), bytes: headBody }]]), parts, taskParts, loadedVersion: state.version };
       const items = await batchGet(jobId, [...parts.map(partKey), ...taskParts.map(taskPartKey)]);
       // A loaded part rebuilds its summary from its contents; a part with no item yet has none.
       for (const part of parts) state.partTotals.delete(part);
@@ -208,6 +228,37 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       for (const item of items) loadInto(state, item.sk!.S!, item);
       refreshEstimates(state);
       return { meta: metaOf(headItem), state };
+    },
+
+    async changedJobs() {
+      const changed: { jobId: string; version: number }[] = [];
+      for (let shard = 0; shard < CHANGE_SHARDS; shard++) {
+        let start: Item | undefined;
+        do {
+          const result = await client.send(
+            new QueryCommand({ TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: `CHANGED#${shard}` } }, ExclusiveStartKey: start }),
+          );
+          for (const item of result.Items ?? []) changed.push({ jobId: item.sk!.S!, version: Number(item.version!.N) });
+          start = result.LastEvaluatedKey;
+        } while (start !== undefined);
+      }
+      return changed;
+    },
+
+    async clearChanged(jobId, version) {
+      try {
+        await client.send(
+          new DeleteItemCommand({
+            TableName: tableName,
+            Key: { pk: { S: `CHANGED#${hashId(jobId) % CHANGE_SHARDS}` }, sk: { S: jobId } },
+            // A newer change announced meanwhile stays for the next tick.
+            ConditionExpression: "version <= :version",
+            ExpressionAttributeValues: { ":version": { N: String(version) } },
+          }),
+        );
+      } catch (error) {
+        if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+      }
     },
 
     async recordRejections(records) {

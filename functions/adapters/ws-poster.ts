@@ -11,7 +11,7 @@ export function createWsPoster(options: { endpoint: string; region: string; cred
         await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(JSON.stringify(frame)) }));
         return "sent";
       } catch (error) {
-        if (error instanceof GoneException || (error as Error).name === "GoneException") return "gone";
+        if (isGone(error)) return "gone";
         throw error;
       }
     },
@@ -19,8 +19,12 @@ export function createWsPoster(options: { endpoint: string; region: string; cred
       try {
         await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
       } catch (error) {
-        if (!(error instanceof GoneException) && (error as Error).name !== "GoneException") throw error;
+        if (!isGone(error)) throw error;
       }
     },
   };
+}
+
+function isGone(error: unknown): boolean {
+  return error instanceof GoneException || (error as Error).name === "GoneException" || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410;
 }

@@ -1,0 +1,147 @@
+/**
+ * The ticker: started every minute by EventBridge Scheduler (CronV2), it ticks about every 2 s
+ * for the rest of the minute. Each tick takes the jobs whose state moved (the reducer's change
+ * markers: no table scan), renders their snapshots, and sends each subscribed connection at
+ * most one frame (a `batch` when several of its jobs changed), because every PostToConnection
+ * draws on the account's shared API Gateway budget. `job_finished` goes to each subscriber once;
+ * progress events only when the job asked for them and an estimate is available. Connections
+ * that are gone (410) are forgotten. A lease makes overlapping runs take turns, and a job's
+ * marker is cleared only up to the version emitted, so nothing is sent twice or skipped.
+ */
+import { randomUUID } from "node:crypto";
+import { fitSnapshot, frameFor, jobEventFor, type JobEvent } from "../core/realtime.ts";
+import type { ConnectionStore, JobStore, Lease, Poster } from "../core/ports.ts";
+import { renderSnapshot } from "../core/snapshot.ts";
+import type { Log } from "./config.ts";
+
+export interface TickerDeps {
+  store: JobStore;
+  connections: ConnectionStore;
+  poster: Poster;
+  lease: Lease;
+  log: Log;
+  now: () => number;
+  /** Posts in flight at once. */
+  postConcurrency?: number;
+  /** Jobs rendered at once. */
+  jobConcurrency?: number;
+}
+
+export interface TickReport {
+  ticked: boolean;
+  jobs: number;
+  posts: number;
+  gone: number;
+  ms: number;
+}
+
+export interface Ticker {
+  /** One tick; skipped (ticked: false) while another ticker holds the lease. */
+  tick(): Promise<TickReport>;
+  /** Ticks every `intervalMs` until `durationMs` has passed, then lets the lease go. */
+  run(options: { intervalMs: number; durationMs: number }): Promise<TickReport[]>;
+  release(): Promise<void>;
+}
+
+export function createTicker(deps: TickerDeps): Ticker {
+  const owner = randomUUID();
+  let tickNumber = 0;
+  const leaseMs = 15_000;
+
+  async function inBatches<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }));
+  }
+
+  async function tick(): Promise<TickReport> {
+    const started = deps.now();
+    if (!(await deps.lease.acquire(owner, leaseMs))) return { ticked: false, jobs: 0, posts: 0, gone: 0, ms: deps.now() - started };
+    tickNumber++;
+    const changed = await deps.store.changedJobs();
+    const framesByConnection = new Map<string, JobEvent[]>();
+    const emitted: { jobId: string; version: number }[] = [];
+    await inBatches(changed, deps.jobConcurrency ?? 8, async ({ jobId }) => {
+      const job = await deps.store.loadJob(jobId);
+      if (job === null) return;
+      const snapshot = renderSnapshot(job.state);
+      emitted.push({ jobId, version: job.state.version });
+      const jobEvent = jobEventFor(snapshot, job.state.emitExecutionProgress?.value ?? false);
+      if (jobEvent === null) return;
+      const fitted: JobEvent = { ...jobEvent, data: fitSnapshot(jobEvent.data, tickNumber) };
+      for (const subscriber of await deps.connections.subscribersOf(jobId)) {
+        if (subscriber.isFinishedSent) continue;
+        if (jobEvent.event === "job_finished" && !(await deps.connections.claimFinished(subscriber.connectionId, jobId))) continue;
+        const events = framesByConnection.get(subscriber.connectionId) ?? [];
+        events.push(fitted);
+        framesByConnection.set(subscriber.connectionId, events);
+      }
+    });
+    let posts = 0;
+    let gone = 0;
+    await inBatches([...framesByConnection], deps.postConcurrency ?? 64, async ([connectionId, events]) => {
+      posts++;
+      try {
+        if ((await deps.poster.post(connectionId, frameFor(events))) === "gone") {
+          gone++;
+          await deps.connections.deleteConnection(connectionId);
+        }
+      } catch (error) {
+        deps.log("warn", "post to connection failed", { connection_id: connectionId, error: String(error) });
+      }
+    });
+    await inBatches(emitted, 16, ({ jobId, version }) => deps.store.clearChanged(jobId, version));
+    const report = { ticked: true, jobs: changed.length, posts, gone, ms: deps.now() - started };
+    if (report.jobs > 0) deps.log("info", "tick", { ...report });
+    return report;
+  }
+
+  return {
+    tick,
+    async run({ intervalMs, durationMs }) {
+      const reports: TickReport[] = [];
+      const end = deps.now() + durationMs;
+      while (deps.now() < end) {
+        const started = deps.now();
+        try {
+          reports.push(await tick());
+        } catch (error) {
+          deps.log("error", "tick failed", { error: String(error) });
+        }
+        const wait = intervalMs - (deps.now() - started);
+        if (wait > 0 && deps.now() + wait < end) await new Promise((resolve) => setTimeout(resolve, wait));
+        else if (wait > 0) break;
+      }
+      await this.release();
+      return reports;
+    },
+    release: () => deps.lease.release(owner),
+  };
+}
+
+let instance: Ticker | undefined;
+
+/** The Lambda entry point: ticks every ~2 s for 55 s of the minute the schedule started it in. */
+export async function handler(): Promise<{ ticks: number }> {
+  if (instance === undefined) {
+    const { environmentConfig, jsonLog } = await import("./config.ts");
+    const { createAwsClients } = await import("./adapters/aws-clients.ts");
+    const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
+    const { createDynamoConnections } = await import("./adapters/dynamo-connections.ts");
+    const { createDynamoLease } = await import("./adapters/dynamo-lease.ts");
+    const { createWsPoster } = await import("./adapters/ws-poster.ts");
+    const config = environmentConfig();
+    const clients = createAwsClients(config);
+    instance = createTicker({
+      store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
+      connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),
+      poster: createWsPoster({ endpoint: config.websocketManagementEndpoint(), region: config.region }),
+      lease: createDynamoLease({ client: clients.dynamodb, tableName: config.tableName, name: "ticker" }),
+      log: jsonLog,
+      now: Date.now,
+    });
+  }
+  const reports = await instance.run({ intervalMs: Number(process.env.HEADWAY_TICK_MS ?? 2000), durationMs: 55_000 });
+  return { ticks: reports.filter((report) => report.ticked).length };
+}

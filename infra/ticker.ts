@@ -1,0 +1,27 @@
+/**
+ * The ticker: EventBridge Scheduler cannot fire more often than once a minute, so it starts the
+ * ticker every minute and the ticker ticks every ~2 s for 55 s of it (a lease keeps overlapping
+ * runs from both sending).
+ */
+import { ws } from "./realtime";
+import { table } from "./storage";
+
+const tickerDlq = new sst.aws.Queue("TickerDlq");
+
+export const ticker = new sst.aws.CronV2("Ticker", {
+  schedule: "rate(1 minute)",
+  function: {
+    handler: "functions/ticker.handler",
+    timeout: "70 seconds",
+    memory: "1024 MB",
+    link: [table, ws],
+    environment: {
+      HEADWAY_TABLE_NAME: table.name,
+      HEADWAY_WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
+      HEADWAY_TICK_MS: "2000",
+    },
+  },
+  retries: 0,
+  dlq: tickerDlq.arn,
+  timezone: "UTC",
+});

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Event } from "../core/contract.ts";
+import { createAwsClients } from "../functions/adapters/aws-clients.ts";
+import { createDynamoConnections } from "../functions/adapters/dynamo-connections.ts";
+import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
+import { createWsPoster } from "../functions/adapters/ws-poster.ts";
+import { silentLog } from "../functions/config.ts";
+import { createTicker } from "../functions/ticker.ts";
+import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
+import { eventFactory } from "./support/events.ts";
+import { connect, type Frame, type TestClient } from "./support/ws-client.ts";
+
+const TICK_MS = 300;
+let sandbox: Sandbox;
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0, memory: true, dataDir: "", log: silentLog, batchingWindowMs: 20, tickMs: TICK_MS });
+});
+afterAll(async () => sandbox?.stop());
+
+const api = (method: string, path: string, body?: unknown) =>
+  fetch(`${sandbox.http}${path}`, { method, headers: { authorization: `Bearer ${sandbox.apiKey}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+const PLAN = { steps: { encoded: { robot: "/video/encode", use: ":original" } } };
+
+async function job(jobId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const response = await api("POST", "/v1/jobs", { job_id: jobId, plan: PLAN, originals: [{ original_id: "f1", mime: "video/mp4" }], emit_execution_progress: true, ...extra });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { subscriber_token: string }).subscriber_token;
+}
+
+async function tokenFor(jobIds: string[]): Promise<string> {
+  return ((await (await api("POST", "/v1/tokens", { job_ids: jobIds })).json()) as { token: string }).token;
+}
+
+async function send(jobId: string, events: Event[]) {
+  expect((await api("POST", `/v1/jobs/${jobId}/events`, { v: 1, events })).status).toBe(202);
+}
+
+async function subscribed(token: string, jobIds: string[]): Promise<TestClient> {
+  const client = await connect(`${sandbox.websocket}?token=${token}`);
+  for (const jobId of jobIds) {
+    client.send({ action: "subscribe", job_id: jobId });
+    await client.next((f) => f.event === "subscribed" && f.job_id === jobId);
+  }
+  return client;
+}
+
+const progressOf = (frame: Frame) => (frame.data as { progress_combined: number | null }).progress_combined;
+const eventsIn = (frames: Frame[]) => frames.flatMap((frame) => (frame.event === "batch" ? (frame.events as Frame[]) : [frame]));
+
+describe("ticker fan-out (sandbox)", () => {
+  it("pushes progress as it changes, never backwards, and job_finished exactly once", async () => {
+    const client = await subscribed(await job("tick-1"), ["tick-1"]);
+    const e = eventFactory("tick-1");
+    for (const [current, attempt] of [[20, 1], [60, 1], [10, 2], [70, 2]] as const) {
+      await send("tick-1", [e.progress("encoded", "f1", [current, 100], { attempt })]);
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS * 3));
+    }
+    await send("tick-1", [e.completed("encoded", "f1", { attempt: 2 }), e.jobCompleted()]);
+    await client.next((f) => f.event === "job_finished", 10_000);
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS * 4));
+    const progress = eventsIn(client.frames).filter((f) => f.event === "assembly_execution_progress").map(progressOf);
+    expect(progress).toContain(60);
+    expect(progress).not.toContain(10);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThanOrEqual(progress[i - 1]!);
+    const finished = eventsIn(client.frames).filter((f) => f.event === "job_finished");
+    expect(finished).toHaveLength(1);
+    expect(finished[0]).toMatchObject({ data: { status: "completed", progress_combined: 100 } });
+    client.socket.close();
+  });
+
+  it("sends no progress events for a job that did not ask for them, but still job_finished", async () => {
+    const client = await subscribed(await job("tick-2", { emit_execution_progress: false }), ["tick-2"]);
+    const e = eventFactory("tick-2");
+    await send("tick-2", [e.progress("encoded", "f1", [50, 100])]);
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS * 4));
+    await send("tick-2", [e.jobCompleted()]);
+    await client.next((f) => f.event === "job_finished", 10_000);
+    expect(eventsIn(client.frames).filter((f) => f.event === "assembly_execution_progress")).toEqual([]);
+    client.socket.close();
+  });
+
+  it("sends no progress event while the estimate is unavailable", async () => {
+    const client = await subscribed(await job("tick-3", { plan: { steps: { unzipped: { robot: "/file/decompress", use: ":original" } } }, originals: [{ original_id: "z", mime: "application/zip" }] }), ["tick-3"]);
+    const e = eventFactory("tick-3");
+    await send("tick-3", [e.progress("unzipped", "z", [5, 10])]);
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS * 4));
+    expect(eventsIn(client.frames).filter((f) => f.event === "assembly_execution_progress")).toEqual([]);
+    await send("tick-3", [e.completed("unzipped", "z", { result_count: 4 })]);
+    const progress = await client.next((f) => eventsIn([f]).some((x) => x.event === "assembly_execution_progress"), 10_000);
+    expect(progressOf(eventsIn([progress])[0]!)).toBe(100);
+    client.socket.close();
+  });
+
+  it("gives a connection watching several jobs one batch frame per tick, and keeps jobs and tenants apart", async () => {
+    await job("tick-4a");
+    await job("tick-4b");
+    await job("tick-4c");
+    const watcher = await subscribed(await tokenFor(["tick-4a", "tick-4b"]), ["tick-4a", "tick-4b"]);
+    const bystander = await subscribed(await tokenFor(["tick-4c"]), ["tick-4c"]);
+    const postsBefore = watcher.frames.length;
+    const a = eventFactory("tick-4a");
+    const b = eventFactory("tick-4b");
+    await Promise.all([send("tick-4a", [a.progress("encoded", "f1", [30, 100])]), send("tick-4b", [b.progress("encoded", "f1", [40, 100])])]);
+    const batch = await watcher.next((f) => f.event === "batch", 10_000);
+    expect((batch.events as Frame[]).map((f) => f.job_id).sort()).toEqual(["tick-4a", "tick-4b"]);
+    expect(watcher.frames.length).toBeGreaterThan(postsBefore);
+    expect(eventsIn(bystander.frames).filter((f) => f.job_id !== "tick-4c")).toEqual([]);
+    watcher.socket.close();
+    bystander.socket.close();
+  });
+
+  it("forgets connections that are gone", async () => {
+    await job("tick-5");
+    const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint });
+    const connections = createDynamoConnections({ client: clients.dynamodb, tableName: sandbox.tableName });
+    await connections.putConnection({ connectionId: "vanished", tenant: "default", scope: ["tick-5"], connectedAtMs: Date.now() });
+    await connections.subscribe("vanished", "tick-5");
+    await send("tick-5", [eventFactory("tick-5").progress("encoded", "f1", [10, 100])]);
+    const deadline = Date.now() + 10_000;
+    while ((await connections.getConnection("vanished")) !== null) {
+      if (Date.now() > deadline) throw new Error("the gone connection was not removed");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await connections.subscribersOf("tick-5")).toEqual([]);
+  });
+
+  it("lets only one of two overlapping ticker runs tick", async () => {
+    const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint });
+    const deps = {
+      store: createDynamoStore({ client: clients.dynamodb, tableName: sandbox.tableName }),
+      connections: createDynamoConnections({ client: clients.dynamodb, tableName: sandbox.tableName }),
+      poster: createWsPoster({ endpoint: sandbox.websocket!.replace("ws://", "http://"), region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } }),
+      log: silentLog,
+      now: Date.now,
+    };
+    const lease = (name: string) => createDynamoLease({ client: clients.dynamodb, tableName: sandbox.tableName, name });
+    const first = createTicker({ ...deps, lease: lease("overlap-test") });
+    const second = createTicker({ ...deps, lease: lease("overlap-test") });
+    const [a, b] = await Promise.all([first.tick(), second.tick()]);
+    expect([a.ticked, b.ticked].sort()).toEqual([false, true]);
+    expect((await second.tick()).ticked).toBe(b.ticked);
+    await first.release();
+    await second.release();
+  });
+});
+
+describe("ticker cadence", () => {
+  it("pushes a changing job about every 2 s, however often its events arrive", async () => {
+    const sandbox2 = await startSandbox({ port: 0, memory: true, dataDir: "", log: silentLog, batchingWindowMs: 20 });
+    try {
+      const call = (method: string, path: string, body?: unknown) =>
+        fetch(`${sandbox2.http}${path}`, { method, headers: { authorization: `Bearer ${sandbox2.apiKey}` }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const created = (await (await call("POST", "/v1/jobs", { job_id: "cadence", plan: PLAN, originals: [{ original_id: "f1", mime: "video/mp4" }], emit_execution_progress: true })).json()) as { subscriber_token: string };
+      const client = await connect(`${sandbox2.websocket}?token=${created.subscriber_token}`);
+      client.send({ action: "subscribe", job_id: "cadence" });
+      await client.next((f) => f.event === "subscribed");
+      const e = eventFactory("cadence");
+      const started = Date.now();
+      for (let i = 1; Date.now() - started < 7_500; i++) {
+        await call("POST", "/v1/jobs/cadence/events", e.progress("encoded", "f1", [i, 1000]));
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const pushes = client.arrivals.filter(({ frame }) => frame.event === "assembly_execution_progress" && frame.data !== undefined).slice(1);
+      expect(pushes.length).toBeGreaterThanOrEqual(3);
+      for (let i = 1; i < pushes.length; i++) {
+        const gap = pushes[i]!.at - pushes[i - 1]!.at;
+        expect(gap).toBeGreaterThan(1_500);
+        expect(gap).toBeLessThan(2_600);
+      }
+      client.socket.close();
+    } finally {
+      await sandbox2.stop();
+    }
+  }, 30_000);
+});
