@@ -60,6 +60,18 @@ export function openApiDocument() {
           responses: { "202": json(IngestResponse, "output", "Enqueued"), "413": json(ErrorBody, "output", "Body over 1 MiB"), ...errors },
         },
       },
+      "/v1/jobs/{id}/stream": {
+        get: {
+          summary: "The job's update stream (text/event-stream): `assembly_execution_progress` events, then `job_finished` and `data: assembly_finished`",
+          description: "Authenticates with an API key or a subscriber token (Authorization: Bearer, or ?token= for browsers' EventSource).",
+          parameters: [jobId, { name: "token", in: "query", required: false, schema: { type: "string" } }],
+          security: [{ apiKey: [] }, {}],
+          responses: {
+            "200": { description: "Server-sent events; each `data` is a snapshot", content: { "text/event-stream": { schema: { type: "string" }, itemSchema: schema(Snapshot, "output") } } },
+            ...errors,
+          },
+        },
+      },
       "/v1/jobs/{id}/rejections": {
         get: {
           summary: "Inputs of this job that were rejected, newest first",

@@ -16,7 +16,9 @@ import { partitioningFor } from "../core/partition.ts";
 import type { ApiKeyStore, EventPublisher, JobStore } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState } from "../core/state.ts";
-import { mintToken } from "../core/token.ts";
+import { mintToken, verifyToken } from "../core/token.ts";
+import { jobEventFor } from "../core/realtime.ts";
+import { streamSSE } from "hono/streaming";
 import { envelopesOf } from "./adapters/sqs-publisher.ts";
 import type { Log } from "./config.ts";
 
@@ -31,6 +33,9 @@ export interface ApiDeps {
   websocketUrl?: string | null;
   tokenSecret: string;
   newJobId?: () => string;
+  /** How often an update stream looks for changes, and how long one lasts before asking the client to reconnect. */
+  streamPollMs?: number;
+  streamMaxMs?: number;
 }
 
 type Env = { Variables: { tenant: string; requestId: string } };
@@ -61,14 +66,65 @@ export function createApp(deps: ApiDeps): Hono<Env> {
 
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
 
+  // The update stream also takes a subscriber token (browsers' EventSource cannot send headers).
+  app.get("/v1/jobs/:id/stream", async (c) => {
+    const jobId = c.req.param("id");
+    const credential = bearerOf(c) ?? c.req.query("token") ?? null;
+    let tenant = credential === null ? null : await deps.apiKeys.tenantOf(credential);
+    if (tenant === null && credential !== null) {
+      const check = verifyToken(credential, deps.tokenSecret, deps.now());
+      if (check.ok && check.claims.jobIds.includes(jobId)) tenant = check.claims.tenant;
+    }
+    if (tenant === null) throw new HeadwayError("unauthorized", "unauthorized", "send an API key or a subscriber token for this job (Authorization: Bearer, or ?token=)");
+    const meta = await deps.store.getMeta(jobId);
+    if (meta === null || meta.tenant !== tenant) throw new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
+    return streamUpdates(c, jobId);
+  });
+
   app.use("/v1/*", async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const tenant = match === null ? null : await deps.apiKeys.tenantOf(match[1]!);
+    const apiKey = bearerOf(c);
+    const tenant = apiKey === null ? null : await deps.apiKeys.tenantOf(apiKey);
     if (tenant === null) throw new HeadwayError("unauthorized", "unauthorized", "send a valid API key as `Authorization: Bearer <key>`");
     c.set("tenant", tenant);
     await next();
   });
+
+  /**
+   * The update stream in the framing of Transloadit's: `event: assembly_execution_progress` with
+   * the snapshot as `data` whenever the job moved (under the ticker's rules: when the job asked
+   * for progress and an estimate is available), `event: job_finished` with the final snapshot,
+   * then the unnamed `data: assembly_finished`, and the stream ends. A stream that outlives
+   * `streamMaxMs` ends with a `retry` hint; EventSource reconnects by itself.
+   */
+  function streamUpdates(c: Context<Env>, jobId: string) {
+    return streamSSE(c, async (stream) => {
+      const started = deps.now();
+      let sentVersion = -1;
+      let lastWriteMs = deps.now();
+      while (!stream.aborted && deps.now() - started < (deps.streamMaxMs ?? 14 * 60_000)) {
+        const job = await deps.store.loadJob(jobId);
+        if (job === null) break;
+        if (job.state.version !== sentVersion) {
+          sentVersion = job.state.version;
+          const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
+          if (jobEvent !== null) {
+            await stream.writeSSE({ event: jobEvent.event, data: JSON.stringify(jobEvent.data), id: String(sentVersion) });
+            lastWriteMs = deps.now();
+          }
+          if (jobEvent?.event === "job_finished") {
+            await stream.writeSSE({ data: "assembly_finished" });
+            return;
+          }
+        }
+        if (deps.now() - lastWriteMs > 15_000) {
+          await stream.write(": keep-alive\n\n");
+          lastWriteMs = deps.now();
+        }
+        await stream.sleep(deps.streamPollMs ?? 1000);
+      }
+      await stream.writeSSE({ data: "", retry: 1000 });
+    });
+  }
 
   const jobOf = async (c: Context<Env>, jobId: string) => {
     const meta = await deps.store.getMeta(jobId);
@@ -150,6 +206,11 @@ export function createApp(deps: ApiDeps): Hono<Env> {
   });
 
   return app;
+}
+
+function bearerOf(c: Context<Env>): string | null {
+  const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+  return match === null ? null : match[1]!;
 }
 
 async function jsonBody(c: Context<Env>): Promise<unknown> {
