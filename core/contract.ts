@@ -303,3 +303,20 @@ export const ErrorBody = z.object({
     request_id: z.string().optional(),
   }),
 });
+
+export const WebhookDeliveryList = z.object({
+  job_id: Id,
+  deliveries: z.array(
+    z.object({
+      webhook_id: z.string(),
+      attempt: z.int(),
+      url: z.string(),
+      outcome: z.enum(["delivered", "failed", "gone", "gave_up"]),
+      status: z.int().nullable(),
+      error: z.string().nullable(),
+      duration_ms: z.number(),
+      at: z.iso.datetime(),
+      next_attempt_at: z.iso.datetime().nullable(),
+    }),
+  ),
+});

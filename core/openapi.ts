@@ -13,6 +13,7 @@ import {
   Snapshot,
   TokenRequest,
   TokenResponse,
+  WebhookDeliveryList,
 } from "./contract.ts";
 
 type Schema = z.ZodType;
@@ -77,6 +78,13 @@ export function openApiDocument() {
           summary: "Inputs of this job that were rejected, newest first",
           parameters: [jobId],
           responses: { "200": json(RejectionList, "output", "Rejections"), ...errors },
+        },
+      },
+      "/v1/jobs/{id}/webhooks": {
+        get: {
+          summary: "The job's webhook delivery log, newest attempt first",
+          parameters: [jobId],
+          responses: { "200": json(WebhookDeliveryList, "output", "Deliveries"), ...errors },
         },
       },
       "/v1/tokens": {

@@ -98,3 +98,28 @@ export interface Lease {
   acquire(owner: string, forMs: number): Promise<boolean>;
   release(owner: string): Promise<void>;
 }
+
+export interface DeliveryLogEntry {
+  jobId: string;
+  webhookId: string;
+  attempt: number;
+  url: string;
+  outcome: "delivered" | "failed" | "gone" | "gave_up";
+  status: number | null;
+  error: string | null;
+  ms: number;
+  atMs: number;
+  nextAttemptAtMs: number | null;
+}
+
+export interface WebhookLog {
+  /** True the first time a (job, key) is claimed: each webhook is enqueued once. */
+  claim(jobId: string, key: string): Promise<boolean>;
+  record(entry: DeliveryLogEntry): Promise<void>;
+  /** Newest first. */
+  list(jobId: string, limit: number): Promise<DeliveryLogEntry[]>;
+}
+
+export interface WebhookQueue {
+  enqueue(delivery: import("./webhook.ts").WebhookDelivery, delaySeconds: number): Promise<void>;
+}

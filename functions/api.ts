@@ -13,7 +13,7 @@ import { HeadwayError, invalidInput, type ErrorKind } from "../core/errors.ts";
 import { applyEvents, commit } from "../core/estimator.ts";
 import { openApiDocument } from "../core/openapi.ts";
 import { partitioningFor } from "../core/partition.ts";
-import type { ApiKeyStore, EventPublisher, JobStore } from "../core/ports.ts";
+import type { ApiKeyStore, EventPublisher, JobStore, WebhookLog } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState } from "../core/state.ts";
 import { mintToken, verifyToken } from "../core/token.ts";
@@ -24,6 +24,7 @@ import type { Log } from "./config.ts";
 
 export interface ApiDeps {
   store: JobStore;
+  webhookLog: WebhookLog;
   apiKeys: ApiKeyStore;
   publisher: EventPublisher;
   log: Log;
@@ -184,6 +185,26 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     });
   });
 
+  app.get("/v1/jobs/:id/webhooks", async (c) => {
+    const jobId = c.req.param("id");
+    await jobOf(c, jobId);
+    const entries = await deps.webhookLog.list(jobId, REJECTIONS_LIMIT);
+    return c.json({
+      job_id: jobId,
+      deliveries: entries.map((entry) => ({
+        webhook_id: entry.webhookId,
+        attempt: entry.attempt,
+        url: entry.url,
+        outcome: entry.outcome,
+        status: entry.status,
+        error: entry.error,
+        duration_ms: entry.ms,
+        at: new Date(entry.atMs).toISOString(),
+        next_attempt_at: entry.nextAttemptAtMs === null ? null : new Date(entry.nextAttemptAtMs).toISOString(),
+      })),
+    });
+  });
+
   app.post("/v1/tokens", async (c) => {
     const body = TokenRequest.safeParse(await jsonBody(c));
     if (!body.success) throw invalidInput(body.error);
@@ -231,9 +252,11 @@ async function environmentApp(): Promise<Hono<Env>> {
     const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
     const { createDynamoApiKeys } = await import("./adapters/dynamo-api-keys.ts");
     const { createSqsPublisher } = await import("./adapters/sqs-publisher.ts");
+    const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
     const config = environmentConfig();
     const clients = createAwsClients(config);
     appFromEnvironment = createApp({
+      webhookLog: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
       store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
       apiKeys: createDynamoApiKeys({ client: clients.dynamodb, tableName: config.tableName }),
       publisher: createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl() }),

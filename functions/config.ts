@@ -18,6 +18,9 @@ export interface Config {
   tokenSecret: () => string;
   /** API Gateway's @connections endpoint; read only by the functions that post to connections. */
   websocketManagementEndpoint: () => string;
+  /** The webhook queue, and the `whsec_` signing secret(s) (an sst.Secret in the cloud). */
+  webhookQueueUrl: () => string;
+  webhookSecret: () => string;
 }
 
 function required(name: string): string {
@@ -45,6 +48,8 @@ export function environmentConfig(): Config {
     websocketUrl: process.env.HEADWAY_WEBSOCKET_URL ?? null,
     tokenSecret: () => required("HEADWAY_TOKEN_SECRET"),
     websocketManagementEndpoint: () => required("HEADWAY_WS_MANAGEMENT_ENDPOINT"),
+    webhookQueueUrl: () => required("HEADWAY_WEBHOOK_QUEUE_URL"),
+    webhookSecret: () => required("HEADWAY_WEBHOOK_SECRET"),
   };
 }
 

@@ -10,13 +10,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { fitSnapshot, frameFor, jobEventFor, type JobEvent } from "../core/realtime.ts";
-import type { ConnectionStore, JobStore, Lease, Poster } from "../core/ports.ts";
+import type { ConnectionStore, JobStore, Lease, Poster, WebhookLog, WebhookQueue } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import type { Log } from "./config.ts";
 
 export interface TickerDeps {
   store: JobStore;
   connections: ConnectionStore;
+  webhooks: { log: WebhookLog; queue: WebhookQueue };
   poster: Poster;
   lease: Lease;
   log: Log;
@@ -69,6 +70,11 @@ export function createTicker(deps: TickerDeps): Ticker {
       emitted.push({ jobId, version: job.state.version });
       const jobEvent = jobEventFor(snapshot, job.state.emitExecutionProgress?.value ?? false);
       if (jobEvent === null) return;
+      const notifyUrl = job.state.notifyUrl?.value;
+      if (jobEvent.event === "job_finished" && notifyUrl !== undefined && (await deps.webhooks.log.claim(jobId, "finished"))) {
+        const body = JSON.stringify({ type: "job.finished", timestamp: new Date(deps.now()).toISOString(), data: snapshot });
+        await deps.webhooks.queue.enqueue({ v: 1, webhook_id: `msg_${jobId}_finished`, job_id: jobId, url: notifyUrl, body, attempt: 1, not_before_ms: 0 }, 0);
+      }
       const fitted: JobEvent = { ...jobEvent, data: fitSnapshot(jobEvent.data, tickNumber) };
       for (const subscriber of await deps.connections.subscribersOf(jobId)) {
         if (subscriber.isFinishedSent) continue;
@@ -131,9 +137,15 @@ export async function handler(): Promise<{ ticks: number }> {
     const { createDynamoConnections } = await import("./adapters/dynamo-connections.ts");
     const { createDynamoLease } = await import("./adapters/dynamo-lease.ts");
     const { createWsPoster } = await import("./adapters/ws-poster.ts");
+    const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
+    const { createSqsWebhookQueue } = await import("./adapters/sqs-publisher.ts");
     const config = environmentConfig();
     const clients = createAwsClients(config);
     instance = createTicker({
+      webhooks: {
+        log: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
+        queue: createSqsWebhookQueue({ client: clients.sqs, queueUrl: config.webhookQueueUrl() }),
+      },
       store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
       connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),
       poster: createWsPoster({ endpoint: config.websocketManagementEndpoint(), region: config.region }),

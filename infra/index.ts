@@ -4,6 +4,7 @@ import "./secrets";
 import { ws } from "./realtime";
 import { events, eventsDlq } from "./queues";
 import { api } from "./api";
+import "./webhooks";
 import "./ticker";
 
 export const outputs = {

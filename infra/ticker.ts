@@ -4,6 +4,7 @@
  * runs from both sending).
  */
 import { ws } from "./realtime";
+import { webhooks } from "./webhooks";
 import { table } from "./storage";
 
 const tickerDlq = new sst.aws.Queue("TickerDlq");
@@ -14,10 +15,11 @@ export const ticker = new sst.aws.CronV2("Ticker", {
     handler: "functions/ticker.handler",
     timeout: "70 seconds",
     memory: "1024 MB",
-    link: [table, ws],
+    link: [table, ws, webhooks],
     environment: {
       HEADWAY_TABLE_NAME: table.name,
       HEADWAY_WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
+      HEADWAY_WEBHOOK_QUEUE_URL: webhooks.url,
       HEADWAY_TICK_MS: "2000",
     },
   },

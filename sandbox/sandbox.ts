@@ -13,7 +13,7 @@ import { createAwsClients } from "../functions/adapters/aws-clients.ts";
 import { createDynamoApiKeys } from "../functions/adapters/dynamo-api-keys.ts";
 import { createDynamoStore, type StoreMetrics } from "../functions/adapters/dynamo-store.ts";
 import { ensureTable } from "../functions/adapters/dynamo-table.ts";
-import { createSqsPublisher } from "../functions/adapters/sqs-publisher.ts";
+import { createSqsPublisher, createSqsWebhookQueue } from "../functions/adapters/sqs-publisher.ts";
 import { createApp } from "../functions/api.ts";
 import type { Log } from "../functions/config.ts";
 import { createReducerHandler } from "../functions/reducer.ts";
@@ -23,6 +23,9 @@ import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../f
 import { startWebSocketGateway } from "./websocket-gateway.ts";
 import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
 import { createTicker, type Ticker } from "../functions/ticker.ts";
+import { createDynamoWebhookLog } from "../functions/adapters/dynamo-webhooks.ts";
+import { createHttpWebhookTransport } from "../functions/adapters/webhook-http.ts";
+import { createWebhookSender } from "../functions/webhook-sender.ts";
 import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
 import { startSqsPoller, type SqsPoller } from "./sqs-poller.ts";
 
@@ -57,7 +60,7 @@ export interface Sandbox {
   dynamodbEndpoint: string;
   tableName: string;
   apiKey: string;
-  webhookSecret: string | null;
+  webhookSecret: string;
   storeMetrics: StoreMetrics;
   reducerStats: { batches: number; messages: number; failed: number };
   stop(): Promise<void>;
@@ -66,6 +69,7 @@ export interface Sandbox {
 export const TENANT = "default";
 const TABLE_NAME = "headway";
 const QUEUE_NAME = "headway-events";
+const WEBHOOK_QUEUE_NAME = "headway-webhooks";
 const MAX_RECEIVE_COUNT = 10;
 
 /** A secret kept in the data directory so that it survives restarts (made fresh in memory mode). */
@@ -96,6 +100,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const apiKey = persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`);
     const tokenSecret = persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url"));
+    const webhookSecret = persistentSecret(dataDir, "webhook-secret", () => `whsec_${randomBytes(24).toString("base64")}`);
+    const webhookQueueSqs = await createQueueWithDlq(clients.sqs, WEBHOOK_QUEUE_NAME, { visibilityTimeoutSeconds: 60, maxReceiveCount: MAX_RECEIVE_COUNT });
+    const webhookQueue = createSqsWebhookQueue({ client: clients.sqs, queueUrl: webhookQueueSqs.url });
+    const webhookLog = createDynamoWebhookLog({ client: clients.dynamodb, tableName: TABLE_NAME });
+    // Loopback receivers are allowed here (the cloud refuses private addresses).
+    const webhookSender = createWebhookSender({ transport: createHttpWebhookTransport({ allowPrivateAddresses: true }), queue: webhookQueue, deliveries: webhookLog, secret: webhookSecret, now: Date.now, log: options.log });
+    const webhookPoller = startSqsPoller({
+      sqs: clients.sqs,
+      queueUrl: webhookQueueSqs.url,
+      queueArn: webhookQueueSqs.arn,
+      handler: webhookSender,
+      batchSize: 10,
+      batchingWindowMs: 0,
+      visibilityTimeoutSeconds: 60,
+      concurrency: 2,
+      onError: (error, { stage }) => options.log("error", `webhook event source: ${stage} failed`, { error: String(error) }),
+    });
     const apiKeys = createDynamoApiKeys({ client: clients.dynamodb, tableName: TABLE_NAME });
     await apiKeys.putKey(apiKey, TENANT, "sandbox development key");
 
@@ -139,11 +160,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     started.push(gateway);
     const poster = createWsPoster({ endpoint: gateway.managementEndpoint, region: "us-east-1", credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" } });
     wsHandler = createWsHandler({ connections, store, poster, tokenSecret, now: Date.now, log: options.log });
-    const ticker = createTicker({ store, connections, poster, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
+    const ticker = createTicker({ store, connections, poster, webhooks: { log: webhookLog, queue: webhookQueue }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
     const ticking = startTicking(ticker, options.tickMs ?? 2000, options.log);
 
     let httpUrl = "";
-    const app = createApp({ store, apiKeys, publisher, log: options.log, now: Date.now, websocketUrl: gateway.url, tokenSecret, publicUrl: undefined });
+    const app = createApp({ store, apiKeys, publisher, webhookLog, log: options.log, now: Date.now, websocketUrl: gateway.url, tokenSecret, publicUrl: undefined });
     const server: ServerType = await new Promise((resolve) => {
       const listening = serve({ fetch: app.fetch, port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
     });
@@ -158,7 +179,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       dynamodbEndpoint: dynamo.endpoint,
       tableName: TABLE_NAME,
       apiKey,
-      webhookSecret: null,
+      webhookSecret,
       storeMetrics: store.metrics,
       reducerStats,
       async stop() {
@@ -168,6 +189,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         await closed;
         await poller?.stop();
         await ticking.stop();
+        await webhookPoller.stop();
         clients.sqs.destroy();
         clients.dynamodb.destroy();
         for (const emulator of started.reverse()) await emulator.close();

@@ -4,6 +4,7 @@ import { verifyToken } from "../core/token.ts";
 import { createDynamoApiKeys } from "../functions/adapters/dynamo-api-keys.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
 import { createSqsPublisher } from "../functions/adapters/sqs-publisher.ts";
+import { createDynamoWebhookLog } from "../functions/adapters/dynamo-webhooks.ts";
 import { createApp } from "../functions/api.ts";
 import { silentLog } from "../functions/config.ts";
 import { newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
@@ -27,6 +28,7 @@ beforeAll(async () => {
   await apiKeys.putKey("key-tenant-2", "tenant-2", "test");
   app = createApp({
     store,
+    webhookLog: createDynamoWebhookLog({ client: table.client, tableName: table.name }),
     apiKeys,
     publisher: createSqsPublisher({ client: queue.client, queueUrl: queue.url }),
     log: silentLog,

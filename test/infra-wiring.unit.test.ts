@@ -95,7 +95,15 @@ describe("sst.config.ts wiring", () => {
     expect(ticker.args.schedule).toBe("rate(1 minute)");
     const fn = ticker.args.function as { handler: string; link: { recorded: { name: string } }[] };
     expect(fn.handler).toBe("functions/ticker.handler");
-    expect(fn.link.map((linked) => linked.recorded.name).sort()).toEqual(["Progress", "Ws"]);
+    expect(fn.link.map((linked) => linked.recorded.name).sort()).toEqual(["Progress", "Webhooks", "Ws"]);
+  });
+
+  it("sends webhooks from their own queue, with partial responses, a DLQ and the signing secret", () => {
+    const queue = named("Webhooks");
+    expect(queue.subscriptions[0]!.subscriber.handler).toBe("functions/webhook-sender.handler");
+    expect(queue.subscriptions[0]!.args.batch).toMatchObject({ partialResponses: true });
+    expect((queue.args.dlq as { queue: string }).queue).toBe("${WebhooksDlq.arn}");
+    expect((queue.subscriptions[0]!.subscriber.environment as Record<string, string>).HEADWAY_WEBHOOK_SECRET).toBe("${WebhookSigningKey.value}");
   });
 
   it("serves the HTTP API through a streaming Function URL", () => {
@@ -117,6 +125,8 @@ describe("sst.config.ts wiring", () => {
       reads("eventsQueueUrl", "HEADWAY_EVENTS_QUEUE_URL");
       reads("tokenSecret", "HEADWAY_TOKEN_SECRET");
       reads("websocketManagementEndpoint", "HEADWAY_WS_MANAGEMENT_ENDPOINT");
+      reads("webhookQueueUrl", "HEADWAY_WEBHOOK_QUEUE_URL");
+      reads("webhookSecret", "HEADWAY_WEBHOOK_SECRET");
     }
     expect((named("Api").args.environment as Record<string, string>).HEADWAY_TOKEN_SECRET).toBe("${TokenSigningKey.value}");
     expect(named("TokenSigningKey").type).toBe("sst.Secret");

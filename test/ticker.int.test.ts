@@ -5,6 +5,7 @@ import { createDynamoConnections } from "../functions/adapters/dynamo-connection
 import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
 import { createWsPoster } from "../functions/adapters/ws-poster.ts";
+import { createDynamoWebhookLog } from "../functions/adapters/dynamo-webhooks.ts";
 import { silentLog } from "../functions/config.ts";
 import { createTicker } from "../functions/ticker.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
@@ -132,6 +133,7 @@ describe("ticker fan-out (sandbox)", () => {
       store: createDynamoStore({ client: clients.dynamodb, tableName: sandbox.tableName }),
       connections: createDynamoConnections({ client: clients.dynamodb, tableName: sandbox.tableName }),
       poster: createWsPoster({ endpoint: sandbox.websocket!.replace("ws://", "http://"), region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } }),
+      webhooks: { log: createDynamoWebhookLog({ client: clients.dynamodb, tableName: sandbox.tableName }), queue: { enqueue: async () => {} } },
       log: silentLog,
       now: Date.now,
     };

@@ -3,9 +3,9 @@
  * any queue configuration takes them), ten messages per SendMessageBatch; entries SQS refuses
  * are retried, and a publish resolves only once every message was accepted.
  */
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { LIMITS, type Event, type Message } from "../../core/contract.ts";
-import type { EventPublisher } from "../../core/ports.ts";
+import type { EventPublisher, WebhookQueue } from "../../core/ports.ts";
 
 const MAX_BODY_BYTES = 256 * 1024;
 const MAX_ATTEMPTS = 5;
@@ -52,6 +52,17 @@ export function createSqsPublisher(options: { client: SQSClient; queueUrl: strin
     },
     async delay(receiptHandle, seconds) {
       await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.round(seconds) }));
+    },
+  };
+}
+
+/** The webhook queue: one delivery per message, delayed (SQS allows at most 15 minutes). */
+export function createSqsWebhookQueue(options: { client: SQSClient; queueUrl: string }): WebhookQueue {
+  return {
+    async enqueue(delivery, delaySeconds) {
+      await options.client.send(
+        new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: JSON.stringify(delivery), DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }),
+      );
     },
   };
 }

@@ -1,0 +1,113 @@
+/**
+ * The webhook sender: consumes the webhook queue, signs each delivery by the Standard Webhooks
+ * spec with the `standardwebhooks` library (`webhook-id` stable across attempts,
+ * `webhook-timestamp`, `webhook-signature: v1,<base64>`), POSTs it, and logs the attempt. A
+ * failed attempt goes back on the queue for the next slot of the retry schedule (core/webhook.ts);
+ * waits over SQS's 15-minute limit hop through the queue until `not_before_ms`. 410 Gone stops
+ * the retries of that delivery.
+ */
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { Webhook } from "standardwebhooks";
+import type { WebhookLog, WebhookQueue } from "../core/ports.ts";
+import { retryDelaySeconds, WebhookDelivery } from "../core/webhook.ts";
+import type { WebhookTransport } from "./adapters/webhook-http.ts";
+import type { Log } from "./config.ts";
+
+export interface WebhookSenderDeps {
+  transport: WebhookTransport;
+  queue: WebhookQueue;
+  deliveries: WebhookLog;
+  /** `whsec_`-prefixed base64 secret; several, space-separated, sign with each (secret rotation). */
+  secret: string;
+  now: () => number;
+  log: Log;
+}
+
+export function webhookHeaders(secrets: string, webhookId: string, at: Date, body: string): Record<string, string> {
+  const signatures = secrets
+    .split(/\s+/)
+    .filter((secret) => secret !== "")
+    .map((secret) => new Webhook(secret).sign(webhookId, at, body));
+  return { "webhook-id": webhookId, "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": signatures.join(" ") };
+}
+
+export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  async function deliver(delivery: WebhookDelivery): Promise<void> {
+    const nowMs = deps.now();
+    if (delivery.not_before_ms > nowMs) {
+      await deps.queue.enqueue(delivery, (delivery.not_before_ms - nowMs) / 1000);
+      return;
+    }
+    const headers = webhookHeaders(deps.secret, delivery.webhook_id, new Date(nowMs), delivery.body);
+    const result = await deps.transport.send(delivery.url, headers, delivery.body);
+    const status = result.kind === "response" ? result.status : null;
+    const base = { jobId: delivery.job_id, webhookId: delivery.webhook_id, attempt: delivery.attempt, url: delivery.url, status, error: result.kind === "error" ? result.error : null, ms: result.ms, atMs: nowMs };
+    if (status !== null && status >= 200 && status < 300) {
+      await deps.deliveries.record({ ...base, outcome: "delivered", nextAttemptAtMs: null });
+      return;
+    }
+    if (status === 410) {
+      await deps.deliveries.record({ ...base, outcome: "gone", nextAttemptAtMs: null });
+      return;
+    }
+    const delay = retryDelaySeconds(delivery.attempt);
+    if (delay === null) {
+      await deps.deliveries.record({ ...base, outcome: "gave_up", nextAttemptAtMs: null });
+      deps.log("warn", "webhook given up", { job_id: delivery.job_id, webhook_id: delivery.webhook_id, attempts: delivery.attempt });
+      return;
+    }
+    const next = { ...delivery, attempt: delivery.attempt + 1, not_before_ms: nowMs + delay * 1000 };
+    await deps.queue.enqueue(next, delay);
+    await deps.deliveries.record({ ...base, outcome: "failed", nextAttemptAtMs: next.not_before_ms });
+  }
+
+  return async (event) => {
+    const failures: { itemIdentifier: string }[] = [];
+    await Promise.all(
+      event.Records.map(async (record) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(record.body);
+        } catch {
+          json = null;
+        }
+        const parsed = WebhookDelivery.safeParse(json);
+        if (!parsed.success) {
+          deps.log("error", "webhook delivery message rejected", { message_id: record.messageId, reason: parsed.error.message.slice(0, 500) });
+          return;
+        }
+        try {
+          await deliver(parsed.data);
+        } catch (error) {
+          deps.log("error", "webhook attempt not recorded; it will be retried", { webhook_id: parsed.data.webhook_id, error: String(error) });
+          failures.push({ itemIdentifier: record.messageId });
+        }
+      }),
+    );
+    return { batchItemFailures: failures };
+  };
+}
+
+let instance: ((event: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
+
+/** The Lambda entry point, wired to the environment on first use. */
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  if (instance === undefined) {
+    const { environmentConfig, jsonLog } = await import("./config.ts");
+    const { createAwsClients } = await import("./adapters/aws-clients.ts");
+    const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
+    const { createSqsWebhookQueue } = await import("./adapters/sqs-publisher.ts");
+    const { createHttpWebhookTransport } = await import("./adapters/webhook-http.ts");
+    const config = environmentConfig();
+    const clients = createAwsClients(config);
+    instance = createWebhookSender({
+      transport: createHttpWebhookTransport({ allowPrivateAddresses: false }),
+      queue: createSqsWebhookQueue({ client: clients.sqs, queueUrl: config.webhookQueueUrl() }),
+      deliveries: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
+      secret: config.webhookSecret(),
+      now: Date.now,
+      log: jsonLog,
+    });
+  }
+  return instance(event);
+}

@@ -1,0 +1,31 @@
+/**
+ * Webhook deliveries: the ticker enqueues one per finished job with a `notify_url`; the sender
+ * signs and POSTs it, and puts failed attempts back with the retry schedule's delay. The DLQ
+ * takes messages the sender itself keeps failing on (not deliveries a receiver refuses: those
+ * are logged, retried on schedule, and given up after about 3 days).
+ */
+import { webhookSigningKey } from "./secrets";
+import { table } from "./storage";
+
+const webhooksDlq = new sst.aws.Queue("WebhooksDlq");
+
+export const webhooks = new sst.aws.Queue("Webhooks", {
+  visibilityTimeout: "3 minutes",
+  dlq: { queue: webhooksDlq.arn, retry: 5 },
+});
+
+webhooks.subscribe(
+  {
+    handler: "functions/webhook-sender.handler",
+    // Ten deliveries at 15 s each at most, in parallel.
+    timeout: "30 seconds",
+    memory: "512 MB",
+    link: [table, webhooks, webhookSigningKey],
+    environment: {
+      HEADWAY_TABLE_NAME: table.name,
+      HEADWAY_WEBHOOK_QUEUE_URL: webhooks.url,
+      HEADWAY_WEBHOOK_SECRET: webhookSigningKey.value,
+    },
+  },
+  { batch: { size: 10, partialResponses: true } },
+);
