@@ -5,6 +5,7 @@
 const benchmarks: Record<string, () => Promise<unknown>> = {
   estimator: () => import("./estimator.ts"),
   pipeline: () => import("./pipeline.ts"),
+  fanout: () => import("./fanout.ts"),
 };
 
 const name = process.argv[2];

@@ -22,7 +22,7 @@ import { createWsPoster } from "../functions/adapters/ws-poster.ts";
 import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../functions/ws.ts";
 import { startWebSocketGateway } from "./websocket-gateway.ts";
 import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
-import { createTicker, type Ticker } from "../functions/ticker.ts";
+import { createTicker, type Ticker, type TickReport } from "../functions/ticker.ts";
 import { createDynamoWebhookLog } from "../functions/adapters/dynamo-webhooks.ts";
 import { createHttpWebhookTransport } from "../functions/adapters/webhook-http.ts";
 import { createWebhookSender } from "../functions/webhook-sender.ts";
@@ -49,6 +49,7 @@ export interface SandboxOptions {
   pendingUnknownJobSeconds?: number;
   /** The ticker's interval (2 s, as in the cloud); 0 runs no ticker. */
   tickMs?: number;
+  onTick?: (report: TickReport) => void;
 }
 
 export interface Sandbox {
@@ -62,6 +63,8 @@ export interface Sandbox {
   apiKey: string;
   webhookSecret: string;
   storeMetrics: StoreMetrics;
+  /** Frames posted through the WebSocket gateway's management endpoint. */
+  gatewayStats: { posts: number };
   reducerStats: { batches: number; messages: number; failed: number };
   stop(): Promise<void>;
 }
@@ -161,7 +164,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const poster = createWsPoster({ endpoint: gateway.managementEndpoint, region: "us-east-1", credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" } });
     wsHandler = createWsHandler({ connections, store, poster, tokenSecret, now: Date.now, log: options.log });
     const ticker = createTicker({ store, connections, poster, webhooks: { log: webhookLog, queue: webhookQueue }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
-    const ticking = startTicking(ticker, options.tickMs ?? 2000, options.log);
+    const ticking = startTicking(ticker, options.tickMs ?? 2000, options.log, options.onTick);
 
     let httpUrl = "";
     const app = createApp({ store, apiKeys, publisher, webhookLog, log: options.log, now: Date.now, websocketUrl: gateway.url, tokenSecret, publicUrl: undefined });
@@ -181,6 +184,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       apiKey,
       webhookSecret,
       storeMetrics: store.metrics,
+      gatewayStats: gateway.stats,
       reducerStats,
       async stop() {
         // New requests stop first, then the reducer finishes its batches, then the emulators close.
@@ -201,19 +205,36 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
 }
 
-/** The cloud starts the ticker every minute; the sandbox just ticks on a timer. */
-function startTicking(ticker: Ticker, intervalMs: number, log: Log): { stop(): Promise<void> } {
+/**
+ * The cloud starts the ticker every minute and it ticks every ~2 s; the sandbox ticks the same
+ * way for as long as it runs. A tick that takes longer than the interval delays the next one
+ * rather than piling up.
+ */
+function startTicking(ticker: Ticker, intervalMs: number, log: Log, onTick?: (report: TickReport) => void): { stop(): Promise<void> } {
   if (intervalMs === 0) return { stop: async () => {} };
-  let current: Promise<unknown> = Promise.resolve();
   let isStopped = false;
-  const timer = setInterval(() => {
-    current = current.then(() => (isStopped ? undefined : ticker.tick())).catch((error: unknown) => log("error", "tick failed", { error: String(error) }));
-  }, intervalMs);
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!isStopped) {
+      const started = Date.now();
+      try {
+        const report = await ticker.tick();
+        if (report.ticked) onTick?.(report);
+      } catch (error) {
+        log("error", "tick failed", { error: String(error) });
+      }
+      const wait = Math.max(0, intervalMs - (Date.now() - started));
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, wait);
+      });
+    }
+  })();
   return {
     async stop() {
       isStopped = true;
-      clearInterval(timer);
-      await current;
+      wake?.();
+      await loop;
       await ticker.release();
     },
   };
