@@ -1,6 +1,6 @@
 /**
  * Fan-out through the sandbox: 10,000 WebSocket connections (clients in a child process), each
- * subscribed to 2 of 1,000 jobs (20,000 connection–job pairs). Every ~2 s every job gets a new
+ * subscribed to 2 of 100 jobs (20,000 connection–job pairs). Every ~2 s every job gets a new
  * progress value over SQS; the ticker pushes it. Measured over several rounds.
  *
  * Prints:
@@ -18,7 +18,7 @@ import { startSandbox } from "../sandbox/sandbox.ts";
 import { createSandboxLog } from "./support.ts";
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
-const JOBS = Number(process.env.BENCH_JOBS ?? 1_000);
+const JOBS = Number(process.env.BENCH_JOBS ?? 100);
 const JOBS_PER_CONNECTION = 2;
 const ROUNDS = 6;
 const ROUND_MS = 2_000;

@@ -86,7 +86,7 @@ export function createTicker(deps: TickerDeps): Ticker {
     });
     let posts = 0;
     let gone = 0;
-    await inBatches([...framesByConnection], deps.postConcurrency ?? 64, async ([connectionId, events]) => {
+    await inBatches([...framesByConnection], deps.postConcurrency ?? 256, async ([connectionId, events]) => {
       posts++;
       try {
         if ((await deps.poster.post(connectionId, frameFor(events))) === "gone") {

@@ -5,10 +5,10 @@
  *   JOB#<job>         / SUB#<conn>   the job's subscribers (the ticker's fan-out list), and
  *                                    whether `job_finished` went out
  */
-import { BatchWriteItemCommand, ConditionalCheckFailedException, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchWriteItemCommand, ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { queryPartition, type Item } from "./dynamo-query.ts";
 import type { Connection, ConnectionStore, Subscriber } from "../../core/ports.ts";
 
-type Item = Record<string, AttributeValue>;
 
 /** API Gateway ends every WebSocket connection after 2 hours. */
 const CONNECTION_TTL_SECONDS = 2 * 3600 + 300;
@@ -19,23 +19,7 @@ export function createDynamoConnections(options: { client: DynamoDBClient; table
   const expiresAt = () => ({ N: String(Math.floor(now() / 1000) + CONNECTION_TTL_SECONDS) });
   const key = (pk: string, sk: string): Item => ({ pk: { S: pk }, sk: { S: sk } });
 
-  async function query(pk: string, prefix: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const result = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": { S: pk }, ":prefix": { S: prefix } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(result.Items ?? []));
-      start = result.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
-  }
+  const query = (pk: string, prefix: string) => queryPartition(client, tableName, pk, { prefix });
 
   async function deleteKeys(keys: Item[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 25) {

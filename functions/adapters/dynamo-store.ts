@@ -35,6 +35,7 @@ import { refreshEstimates } from "../../core/estimator.ts";
 import type { JobState } from "../../core/state.ts";
 import { partsTouchedBy } from "../../core/touched.ts";
 import { hashId } from "../../core/partition.ts";
+import { queryPartition } from "./dynamo-query.ts";
 
 type Item = Record<string, AttributeValue>;
 
@@ -221,11 +222,16 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
 
     async loadJob(jobId) {
-      const items = await queryAll(client, tableName, jobId);
-      const headItem = items.find((item) => item.sk!.S === "HEAD");
+      // Only the state's items: the partition also holds subscribers, rejections and webhook logs.
+      const [head, parts, taskParts] = await Promise.all([
+        batchGet(jobId, ["HEAD"]),
+        queryPartition(client, tableName, jobKey(jobId), { prefix: "P#", consistent: true }),
+        queryPartition(client, tableName, jobKey(jobId), { prefix: "T#", consistent: true }),
+      ]);
+      const headItem = head.get("HEAD");
       if (headItem === undefined) return null;
       const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
-      for (const item of items) loadInto(state, item.sk!.S!, item);
+      for (const item of [...parts, ...taskParts]) loadInto(state, item.sk!.S!, item);
       refreshEstimates(state);
       return { meta: metaOf(headItem), state };
     },
@@ -302,25 +308,6 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
   };
   return store;
-}
-
-async function queryAll(client: DynamoDBClient, tableName: string, jobId: string): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const result = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": { S: jobKey(jobId) } },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(result.Items ?? []));
-    start = result.LastEvaluatedKey;
-  } while (start !== undefined);
-  return items;
 }
 
 function encodeBody(body: string): Item {

@@ -1,9 +1,19 @@
 /** Poster on API Gateway's @connections API (the real management client; the sandbox's gateway speaks it too). */
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import type { Poster } from "../../core/ports.ts";
 
+/** The ticker posts to many connections at once: more sockets than the SDK's default 50. */
+const MAX_SOCKETS = 256;
+
 export function createWsPoster(options: { endpoint: string; region: string; credentials?: { accessKeyId: string; secretAccessKey: string } }): Poster {
-  const client = new ApiGatewayManagementApiClient({ endpoint: options.endpoint, region: options.region, ...(options.credentials === undefined ? {} : { credentials: options.credentials }) });
+  const client = new ApiGatewayManagementApiClient({
+    endpoint: options.endpoint,
+    region: options.region,
+    requestHandler: { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }), httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }) },
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+  });
   const encoder = new TextEncoder();
   return {
     async post(connectionId, frame) {
