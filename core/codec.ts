@@ -79,6 +79,7 @@ export interface HeadCode {
   expect: [number | "unknown", StampCode] | null;
   emit: [boolean, StampCode] | null;
   notify: [string, StampCode] | null;
+  milestones?: [number[], StampCode] | null;
   sealed: 0 | 1;
   terminal: [string, StampCode, string | null] | null;
   work: 0 | 1;
@@ -102,6 +103,7 @@ export function encodeHead(s: JobState): HeadCode {
     expect: declared(s.expectOriginals),
     emit: declared(s.emitExecutionProgress),
     notify: declared(s.notifyUrl),
+    milestones: declared(s.notifyMilestones),
     sealed: s.isSealed ? 1 : 0,
     terminal: s.terminal === null ? null : [s.terminal.status, stamp(s.terminal.stamp)!, s.terminal.error],
     work: s.hasWork ? 1 : 0,
@@ -125,6 +127,7 @@ export function decodeHead(c: HeadCode): JobState {
   s.expectOriginals = undeclared(c.expect);
   s.emitExecutionProgress = undeclared(c.emit);
   s.notifyUrl = undeclared(c.notify);
+  s.notifyMilestones = undeclared(c.milestones ?? null);
   s.isSealed = c.sealed === 1;
   s.terminal = c.terminal === null ? null : { status: c.terminal[0] as "completed" | "failed" | "cancelled", stamp: unstamp(c.terminal[1])!, error: c.terminal[2] };
   s.hasWork = c.work === 1;

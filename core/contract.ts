@@ -92,6 +92,8 @@ export const JobDeclared = z.object({
   expect_originals: z.union([Count, z.literal("unknown")]).optional(),
   emit_execution_progress: z.boolean().optional(),
   notify_url: z.url({ protocol: /^https?$/ }).max(2_000).optional(),
+  /** Headway's extension (DESIGN §3.7 leaves open how a job asks for milestone webhooks): combined percentages that each send one `job.progress` webhook when first shown. */
+  notify_milestones: z.array(z.int().min(1).max(99)).max(20).optional(),
 });
 
 export const OriginalAdded = z.object({
@@ -268,6 +270,8 @@ export const CreateJobRequest = z.object({
   expect_originals: z.union([Count, z.literal("unknown")]).optional(),
   emit_execution_progress: z.boolean().optional(),
   notify_url: z.url({ protocol: /^https?$/ }).max(2_000).optional(),
+  /** Headway's extension (DESIGN §3.7 leaves open how a job asks for milestone webhooks): combined percentages that each send one `job.progress` webhook when first shown. */
+  notify_milestones: z.array(z.int().min(1).max(99)).max(20).optional(),
 });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
 

@@ -118,6 +118,10 @@ function applyDeclared(state: JobState, event: EventOf<"job.declared">): void {
     state.notifyUrl = { value: event.notify_url, stamp };
     state.isChanged = true;
   }
+  if (event.notify_milestones !== undefined && (state.notifyMilestones === null || isNewer(stamp, state.notifyMilestones.stamp))) {
+    state.notifyMilestones = { value: [...new Set(event.notify_milestones)].sort((a, b) => a - b), stamp };
+    state.isChanged = true;
+  }
   for (const declared of event.originals ?? []) {
     const original = ensureOriginal(state, declared.original_id);
     if (!original.isDeclared) {

@@ -145,6 +145,7 @@ export interface JobState {
   expectOriginals: Declared<number | "unknown"> | null;
   emitExecutionProgress: Declared<boolean> | null;
   notifyUrl: Declared<string> | null;
+  notifyMilestones: Declared<number[]> | null;
   isSealed: boolean;
   terminal: Terminal | null;
   /** A step or indicator event was seen. */
@@ -185,6 +186,7 @@ export function createJobState(jobId: string, partitioning: Partitioning = { par
     expectOriginals: null,
     emitExecutionProgress: null,
     notifyUrl: null,
+    notifyMilestones: null,
     isSealed: false,
     terminal: null,
     hasWork: false,

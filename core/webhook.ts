@@ -20,7 +20,7 @@ export const WebhookDelivery = z.object({
 });
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 
-export const WebhookBody = z.object({ type: z.enum(["job.finished"]), timestamp: z.iso.datetime(), data: Snapshot });
+export const WebhookBody = z.object({ type: z.enum(["job.finished", "job.progress"]), timestamp: z.iso.datetime(), data: Snapshot });
 
 /**
  * Seconds to wait before each retry, after attempt 1, 2, …: the Standard Webhooks / Svix

@@ -9,9 +9,11 @@
  * marker is cleared only up to the version emitted, so nothing is sent twice or skipped.
  */
 import { randomUUID } from "node:crypto";
-import { fitSnapshot, frameFor, jobEventFor, type JobEvent } from "../core/realtime.ts";
+import { fitSnapshot, frameFor, isFinished, jobEventFor, type JobEvent } from "../core/realtime.ts";
 import type { ConnectionStore, JobStore, Lease, Poster, WebhookLog, WebhookQueue } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
+import type { Snapshot } from "../core/contract.ts";
+import type { JobState } from "../core/state.ts";
 import type { Log } from "./config.ts";
 
 export interface TickerDeps {
@@ -56,6 +58,29 @@ export function createTicker(deps: TickerDeps): Ticker {
     }));
   }
 
+  /**
+   * The job's webhooks, each claimed once: `job.finished` when it ends, and `job.progress` for the
+   * highest milestone the displayed figure has newly reached (lower ones it passed are claimed too).
+   */
+  async function enqueueWebhooks(state: JobState, snapshot: Snapshot, isFinished: boolean): Promise<void> {
+    const url = state.notifyUrl?.value;
+    if (url === undefined) return;
+    const send = async (key: string, type: "job.finished" | "job.progress") => {
+      const body = JSON.stringify({ type, timestamp: new Date(deps.now()).toISOString(), data: snapshot });
+      await deps.webhooks.queue.enqueue({ v: 1, webhook_id: `msg_${state.jobId}_${key}`, job_id: state.jobId, url, body, attempt: 1, not_before_ms: 0 }, 0);
+    };
+    if (isFinished) {
+      if (await deps.webhooks.log.claim(state.jobId, "finished")) await send("finished", "job.finished");
+      return;
+    }
+    const shown = snapshot.progress_combined;
+    if (shown === null) return;
+    const reached = (state.notifyMilestones?.value ?? []).filter((milestone) => milestone <= shown);
+    let highestNew: number | null = null;
+    for (const milestone of reached) if (await deps.webhooks.log.claim(state.jobId, `milestone-${milestone}`)) highestNew = milestone;
+    if (highestNew !== null) await send(`milestone-${highestNew}`, "job.progress");
+  }
+
   async function tick(): Promise<TickReport> {
     const started = deps.now();
     if (!(await deps.lease.acquire(owner, leaseMs))) return { ticked: false, jobs: 0, posts: 0, gone: 0, ms: deps.now() - started };
@@ -68,13 +93,9 @@ export function createTicker(deps: TickerDeps): Ticker {
       if (job === null) return;
       const snapshot = renderSnapshot(job.state);
       emitted.push({ jobId, version: job.state.version });
+      await enqueueWebhooks(job.state, snapshot, isFinished(snapshot));
       const jobEvent = jobEventFor(snapshot, job.state.emitExecutionProgress?.value ?? false);
       if (jobEvent === null) return;
-      const notifyUrl = job.state.notifyUrl?.value;
-      if (jobEvent.event === "job_finished" && notifyUrl !== undefined && (await deps.webhooks.log.claim(jobId, "finished"))) {
-        const body = JSON.stringify({ type: "job.finished", timestamp: new Date(deps.now()).toISOString(), data: snapshot });
-        await deps.webhooks.queue.enqueue({ v: 1, webhook_id: `msg_${jobId}_finished`, job_id: jobId, url: notifyUrl, body, attempt: 1, not_before_ms: 0 }, 0);
-      }
       const fitted: JobEvent = { ...jobEvent, data: fitSnapshot(jobEvent.data, tickNumber) };
       for (const subscriber of await deps.connections.subscribersOf(jobId)) {
         if (subscriber.isFinishedSent) continue;

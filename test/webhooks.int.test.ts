@@ -84,6 +84,30 @@ describe("webhooks", () => {
     }
   }, 30_000);
 
+  it("sends one job.progress webhook per milestone the job asked for, then job.finished", async () => {
+    const hook = await receiver(() => ({ status: 200 }));
+    try {
+      expect((await api("POST", "/v1/jobs", { job_id: "wh-4", notify_url: `${hook.url}/m`, notify_milestones: [25, 50, 75] })).status).toBe(201);
+      const e = eventFactory("wh-4");
+      await api("POST", "/v1/jobs/wh-4/events", { v: 1, events: [e.added(100, "t"), e.done(30, "t")] });
+      await until(() => hook.received.length, (n) => n >= 1);
+      await api("POST", "/v1/jobs/wh-4/events", { v: 1, events: [e.done(50, "t")] });
+      await until(() => hook.received.length, (n) => n >= 2);
+      await api("POST", "/v1/jobs/wh-4/events", { v: 1, events: [e.done(20, "t"), e.jobCompleted()] });
+      await until(() => hook.received.length, (n) => n >= 3);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const bodies = hook.received.map((r) => new Webhook(sandbox.webhookSecret).verify(r.body, r.headers) as { type: string; data: { progress_combined: number } });
+      expect(bodies.map((b) => [b.type, b.data.progress_combined])).toEqual([
+        ["job.progress", 30],
+        ["job.progress", 80],
+        ["job.finished", 100],
+      ]);
+      expect(new Set(hook.received.map((r) => r.headers["webhook-id"])).size).toBe(3);
+    } finally {
+      await hook.close();
+    }
+  }, 30_000);
+
   it("stops retrying after 410 Gone", async () => {
     const hook = await receiver(() => ({ status: 410 }));
     try {
