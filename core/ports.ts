@@ -115,6 +115,8 @@ export interface DeliveryLogEntry {
 export interface WebhookLog {
   /** True the first time a (job, key) is claimed: each webhook is enqueued once. */
   claim(jobId: string, key: string): Promise<boolean>;
+  /** Gives a claim back (its webhook could not be enqueued), so that a later tick tries again. */
+  release(jobId: string, key: string): Promise<void>;
   record(entry: DeliveryLogEntry): Promise<void>;
   /** Newest first. */
   list(jobId: string, limit: number): Promise<DeliveryLogEntry[]>;

@@ -67,7 +67,12 @@ export function createTicker(deps: TickerDeps): Ticker {
     if (url === undefined) return;
     const send = async (key: string, type: "job.finished" | "job.progress") => {
       const body = JSON.stringify({ type, timestamp: new Date(deps.now()).toISOString(), data: snapshot });
-      await deps.webhooks.queue.enqueue({ v: 1, webhook_id: `msg_${state.jobId}_${key}`, job_id: state.jobId, url, body, attempt: 1, not_before_ms: 0 }, 0);
+      try {
+        await deps.webhooks.queue.enqueue({ v: 1, webhook_id: `msg_${state.jobId}_${key}`, job_id: state.jobId, url, body, attempt: 1, not_before_ms: 0 }, 0);
+      } catch (error) {
+        await deps.webhooks.log.release(state.jobId, key);
+        throw error;
+      }
     };
     if (isFinished) {
       if (await deps.webhooks.log.claim(state.jobId, "finished")) await send("finished", "job.finished");

@@ -3,7 +3,7 @@
  *   JOB#<job> / WHCLAIM#<key>                 a webhook that was enqueued (so it is enqueued once)
  *   JOB#<job> / WHLOG#<time>#<id>#<attempt>   one attempt and its outcome (kept 30 days)
  */
-import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DeliveryLogEntry, WebhookLog } from "../../core/ports.ts";
 
 const LOG_TTL_SECONDS = 30 * 24 * 3600;
@@ -27,6 +27,9 @@ export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableN
         if ((error as Error).name === "ConditionalCheckFailedException") return false;
         throw error;
       }
+    },
+    async release(jobId, key) {
+      await client.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: `JOB#${jobId}` }, sk: { S: `WHCLAIM#${key}` } } }));
     },
     async record(entry) {
       await client.send(
