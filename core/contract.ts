@@ -84,9 +84,8 @@ export const DeclaredOriginal = z.object({
 });
 export type DeclaredOriginal = z.infer<typeof DeclaredOriginal>;
 
-export const JobDeclared = z.object({
-  ...common,
-  type: z.literal("job.declared"),
+/** What a job declares about itself: in a `job.declared` event, or in `POST /v1/jobs`. */
+const declaration = {
   plan: Plan.optional(),
   originals: z.array(DeclaredOriginal).max(100_000).optional(),
   expect_originals: z.union([Count, z.literal("unknown")]).optional(),
@@ -94,6 +93,12 @@ export const JobDeclared = z.object({
   notify_url: z.url({ protocol: /^https?$/ }).max(2_000).optional(),
   /** Headway's extension (DESIGN §3.7 leaves open how a job asks for milestone webhooks): combined percentages that each send one `job.progress` webhook when first shown. */
   notify_milestones: z.array(z.int().min(1).max(99)).max(20).optional(),
+};
+
+export const JobDeclared = z.object({
+  ...common,
+  type: z.literal("job.declared"),
+  ...declaration,
 });
 
 export const OriginalAdded = z.object({
@@ -265,13 +270,7 @@ export type SnapshotDetail = z.infer<typeof SnapshotDetail>;
 
 export const CreateJobRequest = z.object({
   job_id: Id.optional(),
-  plan: Plan.optional(),
-  originals: z.array(DeclaredOriginal).max(100_000).optional(),
-  expect_originals: z.union([Count, z.literal("unknown")]).optional(),
-  emit_execution_progress: z.boolean().optional(),
-  notify_url: z.url({ protocol: /^https?$/ }).max(2_000).optional(),
-  /** Headway's extension (DESIGN §3.7 leaves open how a job asks for milestone webhooks): combined percentages that each send one `job.progress` webhook when first shown. */
-  notify_milestones: z.array(z.int().min(1).max(99)).max(20).optional(),
+  ...declaration,
 });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
 

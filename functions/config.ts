@@ -64,3 +64,12 @@ export const jsonLog: Log = (level, message, fields = {}) => {
 };
 
 export const silentLog: Log = () => {};
+
+/**
+ * A Lambda entry point that builds its handler (clients, adapters) on the first invocation and
+ * reuses it after: importing the module reads no environment, and warm invocations build nothing.
+ */
+export function lazyHandler<E, R>(build: () => Promise<(event: E) => Promise<R>>): (event: E) => Promise<R> {
+  let instance: Promise<(event: E) => Promise<R>> | undefined;
+  return async (event) => (await (instance ??= build()))(event);
+}

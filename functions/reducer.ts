@@ -18,7 +18,7 @@ import { parseMessageBody, type InputRejection } from "../core/ingest.ts";
 import { partitioningFor } from "../core/partition.ts";
 import type { JobStore, RejectionRecord } from "../core/ports.ts";
 import { createJobState } from "../core/state.ts";
-import { environmentConfig, type Log, jsonLog } from "./config.ts";
+import { environmentConfig, jsonLog, lazyHandler, type Log } from "./config.ts";
 
 export interface ReducerDeps {
   store: JobStore;
@@ -144,26 +144,21 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-let instance: ((event: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
-
 /** The Lambda entry point, wired to the environment on first use. */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  instance ??= await (async () => {
-    const config = environmentConfig();
-    const { createAwsClients } = await import("./adapters/aws-clients.ts");
-    const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
-    const { createSqsPublisher } = await import("./adapters/sqs-publisher.ts");
-    const clients = createAwsClients(config);
-    const sqs = createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl() });
-    return createReducerHandler({
-      store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
-      delayMessage: sqs.delay,
-      log: jsonLog,
-      now: Date.now,
-      defaultTenant: config.defaultTenant,
-      maxReceiveCount: config.maxReceiveCount,
-      pendingUnknownJobSeconds: config.pendingUnknownJobSeconds,
-    });
-  })();
-  return instance(event);
-}
+export const handler = lazyHandler(async () => {
+  const config = environmentConfig();
+  const { createAwsClients } = await import("./adapters/aws-clients.ts");
+  const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
+  const { createSqsPublisher } = await import("./adapters/sqs-publisher.ts");
+  const clients = createAwsClients(config);
+  const sqs = createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl() });
+  return createReducerHandler({
+    store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
+    delayMessage: sqs.delay,
+    log: jsonLog,
+    now: Date.now,
+    defaultTenant: config.defaultTenant,
+    maxReceiveCount: config.maxReceiveCount,
+    pendingUnknownJobSeconds: config.pendingUnknownJobSeconds,
+  });
+});

@@ -14,7 +14,7 @@ import type { ConnectionStore, JobStore, Lease, Poster, WebhookLog, WebhookQueue
 import { renderSnapshot } from "../core/snapshot.ts";
 import type { Snapshot } from "../core/contract.ts";
 import type { JobState } from "../core/state.ts";
-import type { Log } from "./config.ts";
+import { lazyHandler, type Log } from "./config.ts";
 
 export interface TickerDeps {
   store: JobStore;
@@ -152,34 +152,32 @@ export function createTicker(deps: TickerDeps): Ticker {
   };
 }
 
-let instance: Ticker | undefined;
-
 /** The Lambda entry point: ticks every ~2 s for 55 s of the minute the schedule started it in. */
-export async function handler(): Promise<{ ticks: number }> {
-  if (instance === undefined) {
-    const { environmentConfig, jsonLog } = await import("./config.ts");
-    const { createAwsClients } = await import("./adapters/aws-clients.ts");
-    const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
-    const { createDynamoConnections } = await import("./adapters/dynamo-connections.ts");
-    const { createDynamoLease } = await import("./adapters/dynamo-lease.ts");
-    const { createWsPoster } = await import("./adapters/ws-poster.ts");
-    const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
-    const { createSqsWebhookQueue } = await import("./adapters/sqs-publisher.ts");
-    const config = environmentConfig();
-    const clients = createAwsClients(config);
-    instance = createTicker({
-      webhooks: {
-        log: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
-        queue: createSqsWebhookQueue({ client: clients.sqs, queueUrl: config.webhookQueueUrl() }),
-      },
-      store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
-      connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),
-      poster: createWsPoster({ endpoint: config.websocketManagementEndpoint(), region: config.region }),
-      lease: createDynamoLease({ client: clients.dynamodb, tableName: config.tableName, name: "ticker" }),
-      log: jsonLog,
-      now: Date.now,
-    });
-  }
-  const reports = await instance.run({ intervalMs: Number(process.env.HEADWAY_TICK_MS ?? 2000), durationMs: 55_000 });
-  return { ticks: reports.filter((report) => report.ticked).length };
-}
+export const handler = lazyHandler<unknown, { ticks: number }>(async () => {
+  const { environmentConfig, jsonLog } = await import("./config.ts");
+  const { createAwsClients } = await import("./adapters/aws-clients.ts");
+  const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
+  const { createDynamoConnections } = await import("./adapters/dynamo-connections.ts");
+  const { createDynamoLease } = await import("./adapters/dynamo-lease.ts");
+  const { createWsPoster } = await import("./adapters/ws-poster.ts");
+  const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
+  const { createSqsWebhookQueue } = await import("./adapters/sqs-publisher.ts");
+  const config = environmentConfig();
+  const clients = createAwsClients(config);
+  const ticker = createTicker({
+    webhooks: {
+      log: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
+      queue: createSqsWebhookQueue({ client: clients.sqs, queueUrl: config.webhookQueueUrl() }),
+    },
+    store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
+    connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),
+    poster: createWsPoster({ endpoint: config.websocketManagementEndpoint(), region: config.region }),
+    lease: createDynamoLease({ client: clients.dynamodb, tableName: config.tableName, name: "ticker" }),
+    log: jsonLog,
+    now: Date.now,
+  });
+  return async () => {
+    const reports = await ticker.run({ intervalMs: Number(process.env.HEADWAY_TICK_MS ?? 2000), durationMs: 55_000 });
+    return { ticks: reports.filter((report) => report.ticked).length };
+  };
+});

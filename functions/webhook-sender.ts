@@ -11,7 +11,7 @@ import { Webhook } from "standardwebhooks";
 import type { WebhookLog, WebhookQueue } from "../core/ports.ts";
 import { retryDelaySeconds, WebhookDelivery } from "../core/webhook.ts";
 import type { WebhookTransport } from "./adapters/webhook-http.ts";
-import type { Log } from "./config.ts";
+import { lazyHandler, type Log } from "./config.ts";
 
 export interface WebhookSenderDeps {
   transport: WebhookTransport;
@@ -88,26 +88,21 @@ export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent) 
   };
 }
 
-let instance: ((event: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
-
 /** The Lambda entry point, wired to the environment on first use. */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  if (instance === undefined) {
-    const { environmentConfig, jsonLog } = await import("./config.ts");
-    const { createAwsClients } = await import("./adapters/aws-clients.ts");
-    const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
-    const { createSqsWebhookQueue } = await import("./adapters/sqs-publisher.ts");
-    const { createHttpWebhookTransport } = await import("./adapters/webhook-http.ts");
-    const config = environmentConfig();
-    const clients = createAwsClients(config);
-    instance = createWebhookSender({
-      transport: createHttpWebhookTransport({ allowPrivateAddresses: false }),
-      queue: createSqsWebhookQueue({ client: clients.sqs, queueUrl: config.webhookQueueUrl() }),
-      deliveries: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
-      secret: config.webhookSecret(),
-      now: Date.now,
-      log: jsonLog,
-    });
-  }
-  return instance(event);
-}
+export const handler = lazyHandler(async () => {
+  const { environmentConfig, jsonLog } = await import("./config.ts");
+  const { createAwsClients } = await import("./adapters/aws-clients.ts");
+  const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
+  const { createSqsWebhookQueue } = await import("./adapters/sqs-publisher.ts");
+  const { createHttpWebhookTransport } = await import("./adapters/webhook-http.ts");
+  const config = environmentConfig();
+  const clients = createAwsClients(config);
+  return createWebhookSender({
+    transport: createHttpWebhookTransport({ allowPrivateAddresses: false }),
+    queue: createSqsWebhookQueue({ client: clients.sqs, queueUrl: config.webhookQueueUrl() }),
+    deliveries: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
+    secret: config.webhookSecret(),
+    now: Date.now,
+    log: jsonLog,
+  });
+});

@@ -10,7 +10,7 @@ import { describeIssues, issuesOf } from "../core/errors.ts";
 import type { ConnectionStore, JobStore, Poster } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { verifyToken } from "../core/token.ts";
-import type { Log } from "./config.ts";
+import { lazyHandler, type Log } from "./config.ts";
 
 export interface WebSocketEvent {
   requestContext: { connectionId: string; routeKey: string };
@@ -100,26 +100,21 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
   };
 }
 
-let instance: ((event: WebSocketEvent) => Promise<WebSocketResult>) | undefined;
-
 /** The Lambda entry point of every WebSocket route, wired to the environment on first use. */
-export async function handler(event: WebSocketEvent): Promise<WebSocketResult> {
-  if (instance === undefined) {
-    const { environmentConfig, jsonLog } = await import("./config.ts");
-    const { createAwsClients } = await import("./adapters/aws-clients.ts");
-    const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
-    const { createDynamoConnections } = await import("./adapters/dynamo-connections.ts");
-    const { createWsPoster } = await import("./adapters/ws-poster.ts");
-    const config = environmentConfig();
-    const clients = createAwsClients(config);
-    instance = createWsHandler({
-      connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),
-      store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
-      poster: createWsPoster({ endpoint: config.websocketManagementEndpoint(), region: config.region }),
-      tokenSecret: config.tokenSecret(),
-      now: Date.now,
-      log: jsonLog,
-    });
-  }
-  return instance(event);
-}
+export const handler = lazyHandler<WebSocketEvent, WebSocketResult>(async () => {
+  const { environmentConfig, jsonLog } = await import("./config.ts");
+  const { createAwsClients } = await import("./adapters/aws-clients.ts");
+  const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
+  const { createDynamoConnections } = await import("./adapters/dynamo-connections.ts");
+  const { createWsPoster } = await import("./adapters/ws-poster.ts");
+  const config = environmentConfig();
+  const clients = createAwsClients(config);
+  return createWsHandler({
+    connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),
+    store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
+    poster: createWsPoster({ endpoint: config.websocketManagementEndpoint(), region: config.region }),
+    tokenSecret: config.tokenSecret(),
+    now: Date.now,
+    log: jsonLog,
+  });
+});
