@@ -161,7 +161,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     let wsHandler: ((event: WebSocketEvent) => Promise<WebSocketResult>) | undefined;
     const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => wsHandler!(event), log: options.log });
     started.push(gateway);
-    const poster = createWsPoster({ endpoint: gateway.managementEndpoint, region: "us-east-1", credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" } });
+    const poster = createWsPoster({ endpoint: gateway.managementEndpoint, region: "us-east-1", credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" }, isUnsigned: true });
     wsHandler = createWsHandler({ connections, store, poster, tokenSecret, now: Date.now, log: options.log });
     const ticker = createTicker({ store, connections, poster, webhooks: { log: webhookLog, queue: webhookQueue }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
     const ticking = startTicking(ticker, options.tickMs ?? 2000, options.log, options.onTick);
