@@ -33,7 +33,20 @@ async function start(args: string[]): Promise<number> {
   }
   const { startSandbox } = await import("../sandbox/sandbox.ts");
   const { sandboxLog } = await import("../sandbox/console.ts");
-  const sandbox = await startSandbox({ port, memory: values.memory, dataDir: values.data, log: sandboxLog(values.verbose) });
+  let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+  try {
+    sandbox = await startSandbox({ port, memory: values.memory, dataDir: values.data, log: sandboxLog(values.verbose) });
+  } catch (error) {
+    const message = String((error as Error).message);
+    if (/LOCK|cannot open/.test(message)) {
+      process.stderr.write(`headway start: ${values.data}/ is in use by another sandbox; stop it, or start with --data DIR or --memory\n`);
+    } else if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      process.stderr.write(`headway start: port ${(error as { port?: number }).port ?? port} is in use; start with --port N (or --port 0 for free ports)\n`);
+    } else {
+      throw error;
+    }
+    return 1;
+  }
   const ready = {
     http: sandbox.http,
     websocket: sandbox.websocket,
