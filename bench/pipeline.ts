@@ -119,17 +119,7 @@ export async function main(): Promise<void> {
     }
     const seconds = (performance.now() - started) / 1000;
     const check = await fetch(`${sandbox.http}/v1/jobs/big`, { headers: { authorization: `Bearer ${sandbox.apiKey}` } });
-    const big = (await check.json()) as { progress_combined: number | null; progress_per_original_file: { progress: number | null }[] };
-    if (process.env.BENCH_DEBUG) {
-      const { createDynamoStore } = await import("../functions/adapters/dynamo-store.ts");
-      const { createAwsClients } = await import("../functions/adapters/aws-clients.ts");
-      const { totalsOf, estimateOriginal } = await import("../core/estimator.ts");
-      const store = createDynamoStore({ client: createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint }).dynamodb, tableName: sandbox.tableName });
-      const loaded = (await store.loadJob("big"))!;
-      let unavailable = 0;
-      for (const o of loaded.state.originals.values()) if (!estimateOriginal(loaded.state, o).isAvailable) unavailable++;
-      process.stderr.write(`debug: head totals ${JSON.stringify(totalsOf(loaded.state))}, recomputed unavailable ${unavailable}, null files ${big.progress_per_original_file.filter((f) => f.progress === null).length}, sealed ${loaded.state.isSealed} count ${totalsOf(loaded.state).originals} expect ${JSON.stringify(loaded.state.expectOriginals)} job ${JSON.stringify(loaded.state.jobEstimate)}\n`);
-    }
+    const big = (await check.json()) as { progress_combined: number | null; progress_per_original_file: unknown[] };
     process.stderr.write(
       `sent in ${sentSeconds.toFixed(1)} s, applied in ${seconds.toFixed(1)} s; big job: ${big.progress_per_original_file.length} files at ${big.progress_combined} %; ` +
         `${sandbox.reducerStats.batches} reducer batches, ${sandbox.reducerStats.failed} failed messages; ` +
