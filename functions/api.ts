@@ -9,7 +9,7 @@ import { requestId } from "hono/request-id";
 import { handle, streamHandle } from "hono/aws-lambda";
 import { randomUUID } from "node:crypto";
 import { CreateJobRequest, eventsOf, Message, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
-import { HeadwayError, invalidInput, type ErrorKind } from "../core/errors.ts";
+import { describeIssues, HeadwayError, invalidInput, type ErrorKind } from "../core/errors.ts";
 import { applyEvents, commit } from "../core/estimator.ts";
 import { openApiDocument } from "../core/openapi.ts";
 import { partitioningFor } from "../core/partition.ts";
@@ -42,7 +42,8 @@ export interface ApiDeps {
 type Env = { Variables: { tenant: string; requestId: string } };
 
 const MAX_BODY_BYTES = 1024 * 1024;
-const REJECTIONS_LIMIT = 100;
+/** Entries returned by the rejection and webhook logs (newest first). */
+const LOG_LIMIT = 100;
 
 const STATUS_OF: Record<ErrorKind, 400 | 401 | 404 | 409 | 413 | 503> = {
   invalid_input: 400,
@@ -103,9 +104,11 @@ export function createApp(deps: ApiDeps): Hono<Env> {
       let sentVersion = -1;
       let lastWriteMs = deps.now();
       while (!stream.aborted && deps.now() - started < (deps.streamMaxMs ?? 14 * 60_000)) {
-        const job = await deps.store.loadJob(jobId);
-        if (job === null) break;
-        if (job.state.version !== sentVersion) {
+        // The head alone tells whether anything moved; the whole job is read only when it did.
+        const head = await deps.store.loadForBatch(jobId, []);
+        if (head === null) break;
+        const job = head.state.version === sentVersion ? null : await deps.store.loadJob(jobId);
+        if (job !== null) {
           sentVersion = job.state.version;
           const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
           if (jobEvent !== null) {
@@ -168,7 +171,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     if (!parsed.success) throw invalidInput(parsed.error);
     const events = eventsOf(parsed.data);
     const strangers = events.flatMap((event, index) => (event.job_id === jobId ? [] : [{ field: "events" in parsed.data ? `events[${index}].job_id` : "job_id", message: `must be ${jobId}, the job in the path` }]));
-    if (strangers.length > 0) throw new HeadwayError("invalid_input", "invalid_input", strangers.map((s) => `${s.field}: ${s.message}`).join("; "), { issues: strangers });
+    if (strangers.length > 0) throw new HeadwayError("invalid_input", "invalid_input", describeIssues(strangers), { issues: strangers });
     await jobOf(c, jobId);
     const messages = envelopesOf(events);
     await deps.publisher.publish(messages);
@@ -178,7 +181,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
   app.get("/v1/jobs/:id/rejections", async (c) => {
     const jobId = c.req.param("id");
     await jobOf(c, jobId);
-    const records = await deps.store.listRejections(jobId, REJECTIONS_LIMIT);
+    const records = await deps.store.listRejections(jobId, LOG_LIMIT);
     return c.json({
       job_id: jobId,
       rejections: records.map((r) => ({ code: r.code, reason: r.reason, source: r.source, excerpt: r.excerpt, at: new Date(r.atMs).toISOString() })),
@@ -188,7 +191,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
   app.get("/v1/jobs/:id/webhooks", async (c) => {
     const jobId = c.req.param("id");
     await jobOf(c, jobId);
-    const entries = await deps.webhookLog.list(jobId, REJECTIONS_LIMIT);
+    const entries = await deps.webhookLog.list(jobId, LOG_LIMIT);
     return c.json({
       job_id: jobId,
       deliveries: entries.map((entry) => ({
