@@ -1,7 +1,8 @@
 /**
  * Fan-out through the sandbox: 10,000 WebSocket connections (clients in a child process), each
  * subscribed to 2 of 100 jobs (20,000 connection–job pairs). Every ~2 s every job gets a new
- * progress value over SQS; the ticker pushes it. Measured over several rounds.
+ * progress value over SQS; the ticker pushes it. Measured over several rounds, after a few
+ * rounds of warm-up.
  *
  * Prints:
  *   fanout_subscribers       connections served
@@ -20,6 +21,8 @@ import { createSandboxLog } from "./support.ts";
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
 const JOBS = Number(process.env.BENCH_JOBS ?? 100);
 const JOBS_PER_CONNECTION = 2;
+/** Rounds before measuring, so that the figures are of a warmed-up service (JIT, sockets). */
+const WARMUP_ROUNDS = 3;
 const ROUNDS = 6;
 const ROUND_MS = 2_000;
 
@@ -30,7 +33,7 @@ function percentile(values: number[], p: number): number {
 
 export async function main(): Promise<void> {
   const ticks: TickReport[] = [];
-  const sandbox = await startSandbox({ port: 0, memory: true, dataDir: "", log: createSandboxLog(), batchingWindowMs: 100, onTick: (report) => ticks.push(report) });
+  const sandbox = await startSandbox({ port: 0, memory: true, dataDir: "", log: createSandboxLog(), batchingWindowMs: 100, onTick: (report) => ticks.push(report), ...(process.env.BENCH_POST_THREADS === undefined ? {} : { postThreads: Number(process.env.BENCH_POST_THREADS) }) });
   const clients = fork(join(import.meta.dirname, "fanout-clients.ts"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const ask = <T>(message: unknown, answer: string) =>
     new Promise<T>((resolve) => {
@@ -67,8 +70,9 @@ export async function main(): Promise<void> {
 
     const sentAt = new Map<string, number>();
     let eventId = 0;
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; round <= WARMUP_ROUNDS + ROUNDS; round++) {
       const started = Date.now();
+      if (round === WARMUP_ROUNDS + 1) ticks.length = 0;
       const bodies = jobs.map((job) =>
         JSON.stringify({ v: 1, type: "step.progress", job_id: job, event_id: `r${++eventId}`, at: new Date().toISOString(), step: "encoded", original_id: "f1", attempt: 1, progress: [round * 10, 100] } satisfies Event),
       );
@@ -83,7 +87,7 @@ export async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 3 * ROUND_MS));
     const { seen } = await ask<{ seen: [string, number, number][] }>({ type: "report" }, "report");
     const latencies = seen.flatMap(([job, progress, at]) => {
-      const sent = sentAt.get(`${job}:${progress}`);
+      const sent = progress > WARMUP_ROUNDS * 10 ? sentAt.get(`${job}:${progress}`) : undefined;
       return sent === undefined ? [] : [at - sent];
     });
     const expected = CONNECTIONS * JOBS_PER_CONNECTION * ROUNDS;

@@ -41,8 +41,8 @@ export interface JobStore {
   /** The whole job, every part loaded (snapshots). */
   loadJob(jobId: string): Promise<{ meta: JobMeta; state: JobState } | null>;
   recordRejections(records: readonly RejectionRecord[]): Promise<void>;
-  /** Jobs whose state moved since the ticker last emitted them, with the version announced. */
-  changedJobs(): Promise<{ jobId: string; version: number }[]>;
+  /** Jobs whose state moved since the ticker last emitted them, with the version announced and when. */
+  changedJobs(): Promise<ChangedJob[]>;
   /** Forgets a job's change once `version` was emitted (a newer change stays). */
   clearChanged(jobId: string, version: number): Promise<void>;
   listRejections(jobId: string, limit: number): Promise<RejectionRecord[]>;
@@ -59,10 +59,26 @@ export interface ApiKeyStore {
   putKey(apiKey: string, tenant: string, name: string): Promise<void>;
 }
 
+export interface ChangedJob {
+  jobId: string;
+  version: number;
+  changedAtMs: number;
+}
+
+/** One frame for one connection, already serialized (connections watching the same jobs share it). */
+export interface Delivery {
+  connectionId: string;
+  body: string;
+}
+
+/** What became of a post: "gone" when the connection no longer exists (API Gateway's 410). */
+export type PostOutcome = "sent" | "gone" | { error: string };
+
 /** Sends frames to WebSocket connections. */
 export interface Poster {
-  /** "gone" when the connection no longer exists (API Gateway's 410). */
   post(connectionId: string, frame: unknown): Promise<"sent" | "gone">;
+  /** Many posts with bounded concurrency; one outcome per delivery, in order. Never rejects. */
+  postAll(deliveries: readonly Delivery[]): Promise<PostOutcome[]>;
   disconnect(connectionId: string): Promise<void>;
 }
 

@@ -47,6 +47,55 @@ export function frameFor(events: JobEvent[]): ServerFrame {
   return events.length === 1 ? { v: 1, ...events[0]! } : { v: 1, event: "batch", events };
 }
 
+/** A job's event for one tick, fitted and serialized once, then shared by all its subscribers. */
+export interface RenderedEvent {
+  event: JobEvent;
+  json: string;
+  bytes: number;
+}
+
+export function renderEvent(event: JobEvent, tick: number, maxBytes = MAX_FRAME_BYTES): RenderedEvent {
+  const json = JSON.stringify({ ...event, data: fitSnapshot(event.data, tick, maxBytes) });
+  return { event, json, bytes: Buffer.byteLength(json) };
+}
+
+const BATCH_OPEN = '{"v":1,"event":"batch","events":[';
+const BATCH_CLOSE = "]}";
+
+function serializedFrame(events: RenderedEvent[]): string {
+  // The same bytes as JSON.stringify(frameFor(...)), put together from the shared pieces.
+  if (events.length === 1) return `{"v":1,${events[0]!.json.slice(1)}`;
+  return `${BATCH_OPEN}${events.map((event) => event.json).join(",")}${BATCH_CLOSE}`;
+}
+
+function frameBytes(events: RenderedEvent[]): number {
+  return BATCH_OPEN.length + BATCH_CLOSE.length + events.reduce((sum, event) => sum + event.bytes + 1, 0);
+}
+
+/**
+ * What one connection is sent this tick: one frame (a `batch` for several jobs), as DESIGN §3.5
+ * asks. A batch that would pass the frame limit first has each snapshot paged down to an equal
+ * share of it; only if even that cannot fit (many jobs with large fixed parts) is it split into
+ * several frames, each under the limit, rather than refused by API Gateway.
+ */
+export function framesFor(events: RenderedEvent[], tick: number, maxBytes = MAX_FRAME_BYTES): string[] {
+  if (events.length === 1 || frameBytes(events) <= maxBytes) return [serializedFrame(events)];
+  const share = Math.floor((maxBytes - frameBytes([])) / events.length) - 1;
+  const shared = events.map((event) => renderEvent(event.event, tick, share));
+  if (frameBytes(shared) <= maxBytes) return [serializedFrame(shared)];
+  const frames: string[] = [];
+  let current: RenderedEvent[] = [];
+  for (const event of events) {
+    if (current.length > 0 && frameBytes([...current, event]) > maxBytes) {
+      frames.push(serializedFrame(current));
+      current = [];
+    }
+    current.push(event);
+  }
+  frames.push(serializedFrame(current));
+  return frames;
+}
+
 /**
  * A snapshot cut to fit a frame: when its per-file list is too long, the frame carries one page
  * of it (`files_page: {index, count, total_files}`), rotating through the pages tick after tick.

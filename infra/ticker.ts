@@ -14,6 +14,9 @@ export const ticker = new sst.aws.CronV2("Ticker", {
   function: {
     handler: "functions/ticker.handler",
     timeout: "70 seconds",
+    // A post through the SDK costs ~0.2 ms of CPU (SigV4 included): ~0.6 vCPU at 1,024 MB serves
+    // a few thousand subscribers per 2 s tick. For 10,000, give it 3,008 MB (~1.7 vCPU) and one
+    // posting thread beside the main one (HEADWAY_POST_THREADS; README "Performance").
     memory: "1024 MB",
     link: [table, ws, webhooks],
     environment: {
@@ -21,6 +24,7 @@ export const ticker = new sst.aws.CronV2("Ticker", {
       HEADWAY_WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
       HEADWAY_WEBHOOK_QUEUE_URL: webhooks.url,
       HEADWAY_TICK_MS: "2000",
+      HEADWAY_POST_THREADS: "0",
     },
   },
   retries: 0,

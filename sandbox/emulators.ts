@@ -1,5 +1,5 @@
 /**
- * The sandbox's local AWS, in-process on loopback (127.0.0.1), each speaking the real wire
+ * The sandbox's local AWS, each on a thread of its own, on loopback (127.0.0.1), each speaking the real wire
  * protocol so that the product talks to it through the real AWS SDK clients:
  * - DynamoDB: dynalite (LevelDB under `dataDir`, or in memory).
  * - SQS: fauxqs 2.x (SQLite at `<dataDir>/fauxqs.db`, written through on every mutation, or in
@@ -14,6 +14,7 @@ import { buildApp } from "fauxqs";
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import { isServerThread, serveOnThread, startServerThread, type ThreadServer } from "./server-thread.ts";
 
 export interface Emulator {
   /** `http://127.0.0.1:<port>` */
@@ -41,8 +42,28 @@ export function createDynamoDbClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ region: EMULATOR_REGION, endpoint, credentials: DUMMY_CREDENTIALS });
 }
 
-/** dynalite: tables are ACTIVE at once (its default keeps them CREATING for 500 ms). */
-export async function startDynamoDbEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+/** dynalite, on a thread of its own: tables are ACTIVE at once (its default keeps them CREATING for 500 ms). */
+export function startDynamoDbEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  return startEmulatorThread("dynamodb", options);
+}
+
+/** fauxqs, on a thread of its own. */
+export function startSqsEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  return startEmulatorThread("sqs", options);
+}
+
+type EmulatorKind = "dynamodb" | "sqs";
+
+async function startEmulatorThread(kind: EmulatorKind, options: EmulatorOptions): Promise<Emulator> {
+  const thread = await startServerThread(import.meta.url, { kind, port: options.port, dataDir: options.dataDir });
+  return { endpoint: `http://127.0.0.1:${thread.port}`, close: thread.close };
+}
+
+if (isServerThread(import.meta.url)) {
+  await serveOnThread<EmulatorOptions & { kind: EmulatorKind }>(({ kind, ...options }) => (kind === "dynamodb" ? serveDynalite(options) : serveFauxqs(options)));
+}
+
+async function serveDynalite(options: EmulatorOptions): Promise<ThreadServer> {
   if (options.dataDir !== undefined) await assertLevelDbOpens(options.dataDir);
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.dataDir === undefined ? {} : { path: options.dataDir }) });
   await new Promise<void>((resolve, reject) => {
@@ -53,7 +74,7 @@ export async function startDynamoDbEmulator(options: EmulatorOptions = {}): Prom
     });
   });
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    port: (server.address() as AddressInfo).port,
     // dynalite's close() also closes LevelDB gracefully (waits for pending writes, frees the LOCK).
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -101,7 +122,7 @@ interface FauxqsPersistence {
  * The stores and the SQLite PersistenceManager are not in fauxqs's export map, so they are loaded
  * from next to its entry point; if a fauxqs release moves them, this fails loudly at start.
  */
-export async function startSqsEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+async function serveFauxqs(options: EmulatorOptions): Promise<ThreadServer> {
   const dist = import.meta.resolve("fauxqs");
   const load = async (path: string, name: string): Promise<new (...args: never[]) => unknown> => {
     const module = (await import(new URL(path, dist).href)) as Record<string, unknown>;
@@ -133,8 +154,7 @@ export async function startSqsEmulator(options: EmulatorOptions = {}): Promise<E
     await app.close();
     throw error;
   }
-  const { port } = app.server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, close: () => app.close() };
+  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
 }
 
 export interface QueueWithDlq {

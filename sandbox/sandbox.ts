@@ -19,6 +19,7 @@ import type { Log } from "../functions/config.ts";
 import { createReducerHandler } from "../functions/reducer.ts";
 import { createDynamoConnections } from "../functions/adapters/dynamo-connections.ts";
 import { createWsPoster } from "../functions/adapters/ws-poster.ts";
+import { createWsPosterPool, defaultPostThreads } from "../functions/adapters/ws-poster-pool.ts";
 import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../functions/ws.ts";
 import { startWebSocketGateway } from "./websocket-gateway.ts";
 import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
@@ -50,6 +51,8 @@ export interface SandboxOptions {
   /** The ticker's interval (2 s, as in the cloud); 0 runs no ticker. */
   tickMs?: number;
   onTick?: (report: TickReport) => void;
+  /** Threads the ticker posts from (one per core beyond the first by default). */
+  postThreads?: number;
 }
 
 export interface Sandbox {
@@ -161,10 +164,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     let wsHandler: ((event: WebSocketEvent) => Promise<WebSocketResult>) | undefined;
     const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => wsHandler!(event), log: options.log });
     started.push(gateway);
-    const poster = createWsPoster({ endpoint: gateway.managementEndpoint, region: "us-east-1", credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" }, isUnsigned: true });
-    wsHandler = createWsHandler({ connections, store, poster, tokenSecret, now: Date.now, log: options.log });
-    const ticker = createTicker({ store, connections, poster, webhooks: { log: webhookLog, queue: webhookQueue }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
-    const ticking = startTicking(ticker, options.tickMs ?? 2000, options.log, options.onTick);
+    const posterOptions = { endpoint: gateway.managementEndpoint, region: "us-east-1", credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" }, isUnsigned: true };
+    wsHandler = createWsHandler({ connections, store, poster: createWsPoster(posterOptions), tokenSecret, now: Date.now, log: options.log });
+    const tickerPoster = createWsPosterPool({ ...posterOptions, threads: options.postThreads ?? defaultPostThreads() });
+    started.push(tickerPoster);
+    const ticker = createTicker({ store, connections, poster: tickerPoster, webhooks: { log: webhookLog, queue: webhookQueue }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
+    const ticking = startTicking(ticker, options.tickMs ?? 2000, options.onTick);
 
     let httpUrl = "";
     const app = createApp({ store, apiKeys, publisher, webhookLog, log: options.log, now: Date.now, websocketUrl: gateway.url, tokenSecret, publicUrl: undefined });
@@ -206,36 +211,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 }
 
 /**
- * The cloud starts the ticker every minute and it ticks every ~2 s; the sandbox ticks the same
- * way for as long as it runs. A tick that takes longer than the interval delays the next one
- * rather than piling up.
+ * The cloud starts the ticker every minute and it ticks every ~2 s; the sandbox runs it the same
+ * way for as long as it runs.
  */
-function startTicking(ticker: Ticker, intervalMs: number, log: Log, onTick?: (report: TickReport) => void): { stop(): Promise<void> } {
+function startTicking(ticker: Ticker, intervalMs: number, onTick?: (report: TickReport) => void): { stop(): Promise<void> } {
   if (intervalMs === 0) return { stop: async () => {} };
-  let isStopped = false;
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    while (!isStopped) {
-      const started = Date.now();
-      try {
-        const report = await ticker.tick();
-        if (report.ticked) onTick?.(report);
-      } catch (error) {
-        log("error", "tick failed", { error: String(error) });
-      }
-      const wait = Math.max(0, intervalMs - (Date.now() - started));
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, wait);
-      });
-    }
-  })();
+  const stopping = new AbortController();
+  const running = ticker.run({ intervalMs, durationMs: Infinity, signal: stopping.signal, onTick: (report) => report.ticked && onTick?.(report) });
   return {
     async stop() {
-      isStopped = true;
-      wake?.();
-      await loop;
-      await ticker.release();
+      stopping.abort();
+      await running;
     },
   };
 }

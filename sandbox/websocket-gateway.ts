@@ -8,15 +8,25 @@
  *   client talks to it as to AWS.
  * Frames over 128 KB are refused as API Gateway refuses them. Query strings (which carry
  * subscriber tokens) are never logged.
+ *
+ * The gateway runs on a worker thread of its own, as API Gateway runs apart from the functions:
+ * parsing the management requests and writing the frames of 10,000 sockets is a core's worth of
+ * work in a fan-out tick. Route invocations cross to the caller's thread as messages.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { Log } from "../functions/config.ts";
+import type { Log, LogLevel } from "../functions/config.ts";
 import type { WebSocketEvent, WebSocketResult } from "../functions/ws.ts";
+import { isServerThread, serveOnThread, startServerThread } from "./server-thread.ts";
 
 const MAX_FRAME_BYTES = 128 * 1024;
+
+/** Messages between the gateway's thread and the thread that runs the routes. */
+type InvokeMessage = { type: "invoke"; id: number; event: WebSocketEvent };
+type ResultMessage = { type: "result"; id: number; result: WebSocketResult };
+type LogMessage = { type: "log"; level: LogLevel; message: string; fields: Record<string, unknown> | undefined };
 
 export interface WebSocketGateway {
   /** `ws://127.0.0.1:<port>` for clients. */
@@ -28,24 +38,58 @@ export interface WebSocketGateway {
   close(): Promise<void>;
 }
 
-export async function startWebSocketGateway(options: {
+export interface GatewayOptions {
   port: number;
   routes: string[];
   handler: (event: WebSocketEvent) => Promise<WebSocketResult>;
   log: Log;
-}): Promise<WebSocketGateway> {
+}
+
+/** Starts the gateway on its own thread; the route handler runs on the caller's. */
+export async function startWebSocketGateway(options: GatewayOptions): Promise<WebSocketGateway> {
+  const postCount = new Int32Array(new SharedArrayBuffer(4));
+  const reply = (message: ResultMessage) => void starting.then((thread) => thread.send(message));
+  const starting = startServerThread(import.meta.url, { port: options.port, routes: options.routes, postCount }, (message) => {
+    const { type } = message as InvokeMessage | LogMessage;
+    if (type === "log") {
+      const log = message as LogMessage;
+      options.log(log.level, log.message, log.fields);
+      return;
+    }
+    const { id, event } = message as InvokeMessage;
+    void options.handler(event).then(
+      (result) => reply({ type: "result", id, result }),
+      (error: unknown) => {
+        options.log("error", "websocket route failed", { route: event.requestContext.routeKey, connection_id: event.requestContext.connectionId, error: String(error) });
+        reply({ type: "result", id, result: { statusCode: 500 } });
+      },
+    );
+  });
+  const thread = await starting;
+  return {
+    url: `ws://127.0.0.1:${thread.port}`,
+    managementEndpoint: `http://127.0.0.1:${thread.port}`,
+    stats: {
+      get posts() {
+        return Atomics.load(postCount, 0);
+      },
+    },
+    close: thread.close,
+  };
+}
+
+/** The gateway itself, on its thread: `invoke` runs a route on the owner's thread. */
+async function serveGateway(options: {
+  port: number;
+  routes: string[];
+  invoke: (event: WebSocketEvent) => Promise<WebSocketResult>;
+  log: Log;
+  countPost: () => void;
+}): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Map<string, { socket: WebSocket; connectedAt: number; lastActiveAt: number }>();
   let isClosing = false;
   const routes = new Set(options.routes);
-  const stats = { posts: 0 };
-  const invoke = async (event: WebSocketEvent): Promise<WebSocketResult> => {
-    try {
-      return await options.handler(event);
-    } catch (error) {
-      options.log("error", "websocket route failed", { route: event.requestContext.routeKey, connection_id: event.requestContext.connectionId, error: String(error) });
-      return { statusCode: 500 };
-    }
-  };
+  const { invoke } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
 
   const server = createServer((request, response) => {
@@ -72,8 +116,8 @@ export async function startWebSocketGateway(options: {
         response.writeHead(413, { "content-type": "application/json", "x-amzn-errortype": "PayloadTooLargeException" }).end(JSON.stringify({ message: "frames are limited to 128 KB" }));
         return;
       }
-      stats.posts++;
-      entry.socket.send(data.toString("utf8"));
+      options.countPost();
+      entry.socket.send(data, { binary: false });
       entry.lastActiveAt = Date.now();
       response.writeHead(200).end();
     } else if (request.method === "GET") {
@@ -126,11 +170,8 @@ export async function startWebSocketGateway(options: {
     server.once("error", reject);
     server.listen(options.port, "127.0.0.1", () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `ws://127.0.0.1:${port}`,
-    managementEndpoint: `http://127.0.0.1:${port}`,
-    stats,
+    port: (server.address() as AddressInfo).port,
     async close() {
       isClosing = true;
       for (const { socket } of sockets.values()) socket.terminate();
@@ -139,4 +180,26 @@ export async function startWebSocketGateway(options: {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+if (isServerThread(import.meta.url)) {
+  const waiting = new Map<number, (result: WebSocketResult) => void>();
+  await serveOnThread<{ port: number; routes: string[]; postCount: Int32Array }>(
+    ({ port, routes, postCount }, tell) => {
+      let nextId = 0;
+      const invoke = (event: WebSocketEvent) =>
+        new Promise<WebSocketResult>((resolve) => {
+          const id = nextId++;
+          waiting.set(id, resolve);
+          tell({ type: "invoke", id, event } satisfies InvokeMessage);
+        });
+      const log: Log = (level, message, fields) => tell({ type: "log", level, message, fields } satisfies LogMessage);
+      return serveGateway({ port, routes, invoke, log, countPost: () => Atomics.add(postCount, 0, 1) });
+    },
+    (message) => {
+      const { id, result } = message as ResultMessage;
+      waiting.get(id)?.(result);
+      waiting.delete(id);
+    },
+  );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ClientMessage, fitSnapshot, frameFor, jobEventFor, MAX_FRAME_BYTES } from "../core/realtime.ts";
+import { ClientMessage, fitSnapshot, frameFor, framesFor, jobEventFor, MAX_FRAME_BYTES, renderEvent, type JobEvent } from "../core/realtime.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";
 
@@ -48,6 +48,44 @@ describe("realtime decisions", () => {
     const event = { event: "assembly_execution_progress" as const, job_id: "j", data: snapshot };
     expect(frameFor([event])).toEqual({ v: 1, ...event });
     expect(frameFor([event, event])).toEqual({ v: 1, event: "batch", events: [event, event] });
+  });
+
+  it("builds the same frames from shared pieces as from whole objects", () => {
+    const event = (jobId: string): JobEvent => ({ event: "assembly_execution_progress", job_id: jobId, data: snapshotOf([eventFactory(jobId).added(1, "t")]) });
+    const [a, b] = [event("a"), event("b")];
+    expect(framesFor([renderEvent(a, 0)], 0)).toEqual([JSON.stringify(frameFor([a]))]);
+    expect(framesFor([renderEvent(a, 0), renderEvent(b, 0)], 0)).toEqual([JSON.stringify(frameFor([a, b]))]);
+  });
+
+  it("keeps a batch of large jobs in one frame under the limit by paging each job's files", () => {
+    const big = (jobId: string): JobEvent => {
+      const e = eventFactory(jobId);
+      const snapshot = snapshotOf([e.plan({ stored: { robot: "/s3/store", use: ":original" } }), ...Array.from({ length: 5_000 }, (_, i) => e.original(`original-with-a-longish-id-${i}`, "image/png")), e.sealed()]);
+      return { event: "assembly_execution_progress", job_id: jobId, data: snapshot };
+    };
+    const events = [big("big-a"), big("big-b"), big("big-c")].map((event) => renderEvent(event, 0));
+    expect(events.every((event) => event.bytes <= MAX_FRAME_BYTES)).toBe(true);
+    expect(events.reduce((sum, event) => sum + event.bytes, 0)).toBeGreaterThan(MAX_FRAME_BYTES);
+    const frames = framesFor(events, 0);
+    expect(frames).toHaveLength(1);
+    expect(Buffer.byteLength(frames[0]!)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    const batch = JSON.parse(frames[0]!) as { event: string; events: { job_id: string; data: { files_page: { count: number } } }[] };
+    expect(batch.event).toBe("batch");
+    expect(batch.events.map((event) => event.job_id)).toEqual(["big-a", "big-b", "big-c"]);
+    for (const event of batch.events) expect(event.data.files_page.count).toBeGreaterThan(1);
+  });
+
+  it("splits a batch into several frames only when even paged snapshots cannot share one", () => {
+    const events = ["a", "b", "c", "d", "e"].map((jobId) => renderEvent({ event: "assembly_execution_progress", job_id: jobId, data: snapshotOf([eventFactory(jobId).added(3, "t")]) }, 0));
+    const limit = Math.ceil(events[0]!.bytes * 2.5);
+    const frames = framesFor(events, 0, limit);
+    expect(frames.length).toBeGreaterThan(1);
+    for (const frame of frames) expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(limit);
+    const jobs = frames.flatMap((frame) => {
+      const parsed = JSON.parse(frame) as { event: string; job_id?: string; events?: { job_id: string }[] };
+      return parsed.event === "batch" ? parsed.events!.map((event) => event.job_id) : [parsed.job_id!];
+    });
+    expect(jobs).toEqual(["a", "b", "c", "d", "e"]);
   });
 
   it("reads client frames by their action", () => {

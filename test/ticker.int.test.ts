@@ -5,6 +5,7 @@ import { createDynamoConnections } from "../functions/adapters/dynamo-connection
 import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
 import { createWsPoster } from "../functions/adapters/ws-poster.ts";
+import { createWsPosterPool } from "../functions/adapters/ws-poster-pool.ts";
 import { createDynamoWebhookLog } from "../functions/adapters/dynamo-webhooks.ts";
 import { silentLog } from "../functions/config.ts";
 import { createTicker } from "../functions/ticker.ts";
@@ -148,7 +149,52 @@ describe("ticker fan-out (sandbox)", () => {
   });
 });
 
+describe("posting from worker threads", () => {
+  it("posts through the real management client on several threads, one outcome per delivery, in order", async () => {
+    await job("pool-1");
+    const client = await subscribed(await tokenFor(["pool-1"]), ["pool-1"]);
+    const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint });
+    const [subscriber] = await createDynamoConnections({ client: clients.dynamodb, tableName: sandbox.tableName }).subscribersOf("pool-1");
+    const pool = createWsPosterPool({ endpoint: sandbox.websocket!.replace("ws://", "http://"), region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" }, threads: 2 });
+    try {
+      const deliveries = [1, 2, 3, 4].map((n) => ({ connectionId: n === 3 ? "no-such-connection" : subscriber!.connectionId, body: JSON.stringify({ event: "pong", n }) }));
+      expect(await pool.postAll(deliveries)).toEqual(["sent", "sent", "gone", "sent"]);
+      await client.next((frame) => frame.n === 4);
+      expect(client.frames.filter((frame) => frame.event === "pong").map((frame) => frame.n).sort()).toEqual([1, 2, 4]);
+    } finally {
+      await pool.close();
+      client.socket.close();
+    }
+  });
+});
+
 describe("ticker cadence", () => {
+  it("pushes a change that follows a quiet spell at once, not at the next fixed beat", async () => {
+    const sandbox2 = await startSandbox({ port: 0, memory: true, dataDir: "", log: silentLog, batchingWindowMs: 20 });
+    try {
+      const call = (method: string, path: string, body?: unknown) =>
+        fetch(`${sandbox2.http}${path}`, { method, headers: { authorization: `Bearer ${sandbox2.apiKey}` }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const created = (await (await call("POST", "/v1/jobs", { job_id: "prompt", plan: PLAN, originals: [{ original_id: "f1", mime: "video/mp4" }], emit_execution_progress: true })).json()) as { subscriber_token: string };
+      const client = await connect(`${sandbox2.websocket}?token=${created.subscriber_token}`);
+      client.send({ action: "subscribe", job_id: "prompt" });
+      await client.next((f) => f.event === "subscribed");
+      const e = eventFactory("prompt");
+      // With a fixed 2 s beat, each of these would wait 1 s on average and up to 2 s.
+      for (const [n, quietMs] of [[10, 2_300], [20, 2_900], [30, 2_600]] as const) {
+        await new Promise((resolve) => setTimeout(resolve, quietMs));
+        const sent = Date.now();
+        await call("POST", "/v1/jobs/prompt/events", e.progress("encoded", "f1", [n, 100]));
+        const pushed = await client.next((f) => f.event === "assembly_execution_progress" && progressOf(f) === n, 5_000);
+        expect(pushed).toBeDefined();
+        expect(Date.now() - sent).toBeLessThan(1_200);
+      }
+      client.socket.close();
+    } finally {
+      await sandbox2.stop();
+    }
+  }, 30_000);
+
+
   it("pushes a changing job about every 2 s, however often its events arrive", async () => {
     const sandbox2 = await startSandbox({ port: 0, memory: true, dataDir: "", log: silentLog, batchingWindowMs: 20 });
     try {

@@ -14,7 +14,8 @@ const EMULATOR_CREDENTIALS = { accessKeyId: "headway", secretAccessKey: "headway
 export function createAwsClients(config: ClientConfig): { dynamodb: DynamoDBClient; sqs: SQSClient } {
   const local = (endpoint: string | undefined) => (endpoint === undefined ? {} : { endpoint, credentials: EMULATOR_CREDENTIALS });
   return {
-    dynamodb: new DynamoDBClient({ region: config.region, maxAttempts: 8, ...local(config.dynamodbEndpoint) }),
-    sqs: new SQSClient({ region: config.region, ...local(config.sqsEndpoint) }),
+    // cacheMiddleware: resolve each command type's middleware stack once, not on every request.
+    dynamodb: new DynamoDBClient({ region: config.region, maxAttempts: 8, cacheMiddleware: true, ...local(config.dynamodbEndpoint) }),
+    sqs: new SQSClient({ region: config.region, cacheMiddleware: true, ...local(config.sqsEndpoint) }),
   };
 }

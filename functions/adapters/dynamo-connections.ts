@@ -75,7 +75,7 @@ export function createDynamoConnections(options: { client: DynamoDBClient; table
       await deleteKeys([key(`JOB#${jobId}`, `SUB#${connectionId}`), key(`CONN#${connectionId}`, `SUB#${jobId}`)]);
     },
     async subscribersOf(jobId) {
-      const items = await query(`JOB#${jobId}`, "SUB#");
+      const items = await queryPartition(client, tableName, `JOB#${jobId}`, { prefix: "SUB#", attributes: ["connection", "finished_sent"] });
       return items.map((item): Subscriber => ({ connectionId: item.connection!.S!, jobId, isFinishedSent: item.finished_sent?.BOOL === true }));
     },
     async claimFinished(connectionId, jobId) {

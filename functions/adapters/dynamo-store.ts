@@ -30,7 +30,7 @@ import {
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { decodeHead, encodeHead, encodeParts, encodeTaskParts, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
 import { StoreConflict } from "../../core/errors.ts";
-import type { JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/ports.ts";
+import type { ChangedJob, JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/estimator.ts";
 import type { JobState } from "../../core/state.ts";
 import { partsTouchedBy } from "../../core/touched.ts";
@@ -158,6 +158,7 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       pk: { S: `CHANGED#${hashId(jobId) % CHANGE_SHARDS}` },
       sk: { S: jobId },
       version: { N: String(version) },
+      changed_at: { N: String(nowMs) },
       expires_at: { N: String(Math.floor(nowMs / 1000) + 24 * 3600) },
     };
     const result = await client.send(new PutItemCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: "TOTAL" }));
@@ -237,14 +238,14 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
 
     async changedJobs() {
-      const changed: { jobId: string; version: number }[] = [];
+      const changed: ChangedJob[] = [];
       for (let shard = 0; shard < CHANGE_SHARDS; shard++) {
         let start: Item | undefined;
         do {
           const result = await client.send(
             new QueryCommand({ TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: `CHANGED#${shard}` } }, ExclusiveStartKey: start }),
           );
-          for (const item of result.Items ?? []) changed.push({ jobId: item.sk!.S!, version: Number(item.version!.N) });
+          for (const item of result.Items ?? []) changed.push({ jobId: item.sk!.S!, version: Number(item.version!.N), changedAtMs: Number(item.changed_at?.N ?? 0) });
           start = result.LastEvaluatedKey;
         } while (start !== undefined);
       }

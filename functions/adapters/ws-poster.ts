@@ -2,10 +2,10 @@
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import type { Poster } from "../../core/ports.ts";
+import type { Delivery, PostOutcome, Poster } from "../../core/ports.ts";
 
-/** The ticker posts to many connections at once: more sockets than the SDK's default 50. */
-const MAX_SOCKETS = 256;
+/** Posts in flight at once; the SDK's default of 50 sockets would queue the rest. */
+export const POST_CONCURRENCY = 256;
 
 export interface WsPosterOptions {
   endpoint: string;
@@ -13,29 +13,58 @@ export interface WsPosterOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /**
    * Skip SigV4 signing: only for the sandbox's local gateway, which checks no signature. Signing
-   * is most of a post's CPU cost (bench/fanout.ts), and the sandbox shares one thread.
+   * is a good part of a post's CPU cost (bench/fanout.ts), and the sandbox shares two cores.
    */
   isUnsigned?: boolean;
+  /** Posts in flight at once (POST_CONCURRENCY by default). */
+  concurrency?: number;
 }
 
 export function createWsPoster(options: WsPosterOptions): Poster {
+  const concurrency = options.concurrency ?? POST_CONCURRENCY;
   const client = new ApiGatewayManagementApiClient({
     endpoint: options.endpoint,
     region: options.region,
-    requestHandler: { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }), httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }) },
+    // Resolve the middleware stack once per command type, not on every post.
+    cacheMiddleware: true,
+    requestHandler: { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: concurrency }), httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: concurrency }) },
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     ...(options.isUnsigned === true ? { signer: { sign: async <T>(request: T) => request } } : {}),
   });
   const encoder = new TextEncoder();
+
+  async function send(connectionId: string, data: Uint8Array): Promise<"sent" | "gone"> {
+    try {
+      await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+      return "sent";
+    } catch (error) {
+      if (isGone(error)) return "gone";
+      throw error;
+    }
+  }
+
   return {
-    async post(connectionId, frame) {
-      try {
-        await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(JSON.stringify(frame)) }));
-        return "sent";
-      } catch (error) {
-        if (isGone(error)) return "gone";
-        throw error;
-      }
+    post: (connectionId, frame) => send(connectionId, encoder.encode(JSON.stringify(frame))),
+    async postAll(deliveries: readonly Delivery[]): Promise<PostOutcome[]> {
+      const outcomes: PostOutcome[] = new Array(deliveries.length);
+      // Connections watching the same jobs share one body: encode it once.
+      const encoded = new Map<string, Uint8Array>();
+      let next = 0;
+      const worker = async () => {
+        while (next < deliveries.length) {
+          const index = next++;
+          const { connectionId, body } = deliveries[index]!;
+          let data = encoded.get(body);
+          if (data === undefined) encoded.set(body, (data = encoder.encode(body)));
+          try {
+            outcomes[index] = await send(connectionId, data);
+          } catch (error) {
+            outcomes[index] = { error: String(error) };
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, deliveries.length) }, worker));
+      return outcomes;
     },
     async disconnect(connectionId) {
       try {
