@@ -104,6 +104,11 @@ export interface ConnectionStore {
   subscribe(connectionId: string, jobId: string): Promise<void>;
   unsubscribe(connectionId: string, jobId: string): Promise<void>;
   subscribersOf(jobId: string): Promise<Subscriber[]>;
+  /**
+   * A number per job that grows whenever its subscriber list changes (0 for none yet), read in one
+   * request for many jobs: the ticker re-reads a list only when its revision moved.
+   */
+  subscriberRevisions(jobIds: readonly string[]): Promise<Map<string, number>>;
   /** Records that `job_finished` went to this subscriber; false if it already had (so it is sent once). */
   claimFinished(connectionId: string, jobId: string): Promise<boolean>;
 }

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { framesFor, isFinished, jobEventFor, renderEvent, type RenderedEvent } from "../core/realtime.ts";
-import type { ChangedJob, ConnectionStore, Delivery, JobStore, Lease, Poster, WebhookLog, WebhookQueue } from "../core/ports.ts";
+import type { ChangedJob, ConnectionStore, Delivery, JobStore, Lease, Poster, Subscriber, WebhookLog, WebhookQueue } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import type { Snapshot } from "../core/contract.ts";
 import type { JobState } from "../core/state.ts";
@@ -102,11 +102,29 @@ export function createTicker(deps: TickerDeps): Ticker {
     if (highestNew !== null) await send(`milestone-${highestNew}`, "job.progress");
   }
 
+  /**
+   * Subscriber lists by job, kept across ticks and re-read only when the job's subscriber revision
+   * moved: a hot job's list is read once, not every 2 s. Bounded; a cached `job_finished` flag may
+   * lag another ticker's, which `claimFinished` (conditional) settles.
+   */
+  const subscriberCache = new Map<string, { revision: number; subscribers: Subscriber[] }>();
+  const SUBSCRIBER_CACHE_JOBS = 10_000;
+
+  async function subscribersOf(jobId: string, revision: number): Promise<Subscriber[]> {
+    const cached = subscriberCache.get(jobId);
+    subscriberCache.delete(jobId);
+    const subscribers = cached?.revision === revision ? cached.subscribers : await deps.connections.subscribersOf(jobId);
+    subscriberCache.set(jobId, { revision, subscribers });
+    if (subscriberCache.size > SUBSCRIBER_CACHE_JOBS) subscriberCache.delete(subscriberCache.keys().next().value!);
+    return subscribers;
+  }
+
   async function tick(): Promise<TickReport> {
     const started = deps.now();
     if (!(await deps.lease.acquire(owner, leaseMs))) return { ticked: false, jobs: 0, posts: 0, gone: 0, ms: deps.now() - started };
     tickNumber++;
     const changed = await deps.store.changedJobs();
+    const revisions = await deps.connections.subscriberRevisions(changed.map((job) => job.jobId));
     const eventsByConnection = new Map<string, RenderedEvent[]>();
     const emitted: { jobId: string; version: number }[] = [];
     await inBatches(changed, deps.jobConcurrency ?? 8, async ({ jobId }) => {
@@ -118,9 +136,13 @@ export function createTicker(deps: TickerDeps): Ticker {
       const jobEvent = jobEventFor(snapshot, job.state.emitExecutionProgress?.value ?? false);
       if (jobEvent === null) return;
       const rendered = renderEvent(jobEvent, tickNumber);
-      for (const subscriber of await deps.connections.subscribersOf(jobId)) {
+      for (const subscriber of await subscribersOf(jobId, revisions.get(jobId) ?? 0)) {
         if (subscriber.isFinishedSent) continue;
-        if (jobEvent.event === "job_finished" && !(await deps.connections.claimFinished(subscriber.connectionId, jobId))) continue;
+        if (jobEvent.event === "job_finished") {
+          const isFirst = await deps.connections.claimFinished(subscriber.connectionId, jobId);
+          subscriber.isFinishedSent = true;
+          if (!isFirst) continue;
+        }
         const events = eventsByConnection.get(subscriber.connectionId) ?? [];
         events.push(rendered);
         eventsByConnection.set(subscriber.connectionId, events);

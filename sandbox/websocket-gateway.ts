@@ -104,8 +104,13 @@ async function serveGateway(options: {
     }
     const connectionId = decodeURIComponent(match[1]!);
     const entry = sockets.get(connectionId);
+    // Events rather than `for await`: this runs for every frame of a fan-out tick.
     const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
+    await new Promise<void>((resolve, reject) => {
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.once("end", resolve);
+      request.once("error", reject);
+    });
     if (entry === undefined) {
       response.writeHead(410, { "content-type": "application/json", "x-amzn-errortype": "GoneException" }).end(JSON.stringify({ message: `connection ${connectionId} is gone` }));
       return;

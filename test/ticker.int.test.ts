@@ -113,6 +113,23 @@ describe("ticker fan-out (sandbox)", () => {
     bystander.socket.close();
   });
 
+  it("reaches a connection that subscribes after the job's subscribers were read, and no longer one that unsubscribed", async () => {
+    const token = await job("tick-6");
+    const e = eventFactory("tick-6");
+    const early = await subscribed(token, ["tick-6"]);
+    await send("tick-6", [e.progress("encoded", "f1", [10, 100])]);
+    await early.next((f) => f.event === "assembly_execution_progress" && progressOf(f) === 10, 10_000);
+    const late = await subscribed(token, ["tick-6"]);
+    early.send({ action: "unsubscribe", job_id: "tick-6" });
+    await early.next((f) => f.event === "unsubscribed");
+    await send("tick-6", [e.progress("encoded", "f1", [20, 100])]);
+    await late.next((f) => f.event === "assembly_execution_progress" && progressOf(f) === 20, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS * 3));
+    expect(eventsIn(early.frames).filter((f) => f.event === "assembly_execution_progress").map(progressOf)).not.toContain(20);
+    early.socket.close();
+    late.socket.close();
+  });
+
   it("forgets connections that are gone", async () => {
     await job("tick-5");
     const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint });

@@ -4,8 +4,9 @@
  *   CONN#<connection> / SUB#<job>    the connection's subscriptions (for cleanup on disconnect)
  *   JOB#<job>         / SUB#<conn>   the job's subscribers (the ticker's fan-out list), and
  *                                    whether `job_finished` went out
+ *   JOB#<job>         / SUBREV       a counter bumped after every change to that list
  */
-import { BatchWriteItemCommand, ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchGetItemCommand, BatchWriteItemCommand, ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { queryPartition, type Item } from "./dynamo-query.ts";
 import type { Connection, ConnectionStore, Subscriber } from "../../core/ports.ts";
 
@@ -20,6 +21,18 @@ export function createDynamoConnections(options: { client: DynamoDBClient; table
   const key = (pk: string, sk: string): Item => ({ pk: { S: pk }, sk: { S: sk } });
 
   const query = (pk: string, prefix: string) => queryPartition(client, tableName, pk, { prefix });
+
+  /** After the subscriber items are written, so that a reader who sees the new revision sees them too. */
+  async function bumpRevision(jobId: string): Promise<void> {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key(`JOB#${jobId}`, "SUBREV"),
+        UpdateExpression: "ADD revision :one SET expires_at = :expires",
+        ExpressionAttributeValues: { ":one": { N: "1" }, ":expires": expiresAt() },
+      }),
+    );
+  }
 
   async function deleteKeys(keys: Item[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 25) {
@@ -54,8 +67,10 @@ export function createDynamoConnections(options: { client: DynamoDBClient; table
     async deleteConnection(connectionId) {
       const own = await query(`CONN#${connectionId}`, "");
       const keys = own.map((item) => key(item.pk!.S!, item.sk!.S!));
-      for (const item of own) if (item.sk!.S!.startsWith("SUB#")) keys.push(key(`JOB#${item.sk!.S!.slice(4)}`, `SUB#${connectionId}`));
+      const jobs = own.filter((item) => item.sk!.S!.startsWith("SUB#")).map((item) => item.sk!.S!.slice(4));
+      for (const jobId of jobs) keys.push(key(`JOB#${jobId}`, `SUB#${connectionId}`));
       await deleteKeys(keys);
+      for (const jobId of jobs) await bumpRevision(jobId);
     },
     async subscribe(connectionId, jobId) {
       for (const item of [key(`JOB#${jobId}`, `SUB#${connectionId}`), key(`CONN#${connectionId}`, `SUB#${jobId}`)]) {
@@ -70,9 +85,24 @@ export function createDynamoConnections(options: { client: DynamoDBClient; table
           if (!(error instanceof ConditionalCheckFailedException) && (error as Error).name !== "ConditionalCheckFailedException") throw error;
         });
       }
+      await bumpRevision(jobId);
     },
     async unsubscribe(connectionId, jobId) {
       await deleteKeys([key(`JOB#${jobId}`, `SUB#${connectionId}`), key(`CONN#${connectionId}`, `SUB#${jobId}`)]);
+      await bumpRevision(jobId);
+    },
+    async subscriberRevisions(jobIds) {
+      const revisions = new Map<string, number>();
+      for (let i = 0; i < jobIds.length; i += 100) {
+        let keys: Item[] | undefined = jobIds.slice(i, i + 100).map((jobId) => key(`JOB#${jobId}`, "SUBREV"));
+        while (keys !== undefined && keys.length > 0) {
+          const result = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
+          for (const item of result.Responses?.[tableName] ?? []) revisions.set(item.pk!.S!.slice(4), Number(item.revision!.N));
+          keys = result.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
+        }
+      }
+      for (const jobId of jobIds) if (!revisions.has(jobId)) revisions.set(jobId, 0);
+      return revisions;
     },
     async subscribersOf(jobId) {
       const items = await queryPartition(client, tableName, `JOB#${jobId}`, { prefix: "SUB#", attributes: ["connection", "finished_sent"] });

@@ -1,17 +1,21 @@
-/** Every item of one partition (optionally those whose sort key starts with a prefix, and only some attributes), across pages. */
+/** Every item of one partition (optionally those whose sort key has a prefix or lies in a range, and only some attributes), across pages. */
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 
 export type Item = Record<string, AttributeValue>;
 
-export async function queryPartition(client: DynamoDBClient, tableName: string, pk: string, options: { prefix?: string; consistent?: boolean; attributes?: string[] } = {}): Promise<Item[]> {
+export async function queryPartition(client: DynamoDBClient, tableName: string, pk: string, options: { prefix?: string; between?: [string, string]; consistent?: boolean; attributes?: string[] } = {}): Promise<Item[]> {
   const items: Item[] = [];
   let start: Item | undefined;
   do {
     const result = await client.send(
       new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: options.prefix === undefined ? "pk = :pk" : "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: { ":pk": { S: pk }, ...(options.prefix === undefined ? {} : { ":prefix": { S: options.prefix } }) },
+        KeyConditionExpression: `pk = :pk${options.prefix !== undefined ? " AND begins_with(sk, :prefix)" : options.between !== undefined ? " AND sk BETWEEN :from AND :to" : ""}`,
+        ExpressionAttributeValues: {
+          ":pk": { S: pk },
+          ...(options.prefix === undefined ? {} : { ":prefix": { S: options.prefix } }),
+          ...(options.between === undefined ? {} : { ":from": { S: options.between[0] }, ":to": { S: options.between[1] } }),
+        },
         ConsistentRead: options.consistent ?? false,
         ...(options.attributes === undefined
           ? {}

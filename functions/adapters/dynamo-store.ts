@@ -223,16 +223,16 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
 
     async loadJob(jobId) {
-      // Only the state's items: the partition also holds subscribers, rejections and webhook logs.
-      const [head, parts, taskParts] = await Promise.all([
-        batchGet(jobId, ["HEAD"]),
-        queryPartition(client, tableName, jobKey(jobId), { prefix: "P#", consistent: true }),
+      // Only the state's items: the partition also holds rejections (REJ#), subscribers (SUB#) and
+      // webhook records (WH…), which sort after the head and the parts (HEAD < P# < REJ# < SUB# < T#).
+      const [headAndParts, taskParts] = await Promise.all([
+        queryPartition(client, tableName, jobKey(jobId), { between: ["HEAD", "P#~"], consistent: true }),
         queryPartition(client, tableName, jobKey(jobId), { prefix: "T#", consistent: true }),
       ]);
-      const headItem = head.get("HEAD");
+      const headItem = headAndParts.find((item) => item.sk!.S === "HEAD");
       if (headItem === undefined) return null;
       const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
-      for (const item of [...parts, ...taskParts]) loadInto(state, item.sk!.S!, item);
+      for (const item of [...headAndParts, ...taskParts]) if (item !== headItem) loadInto(state, item.sk!.S!, item);
       refreshEstimates(state);
       return { meta: metaOf(headItem), state };
     },
