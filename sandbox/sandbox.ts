@@ -43,8 +43,9 @@ export interface SandboxOptions {
   visibilityTimeoutSeconds?: number;
   /**
    * Reducer batches at once; 0 runs no reducer (events wait in the queue). One by default: the
-   * sandbox is one Node thread, so a second batch adds no CPU, only lost races on hot jobs
-   * (bench/pipeline.ts: 12,000 vs 9,200 events/s, 0.043 vs 0.070 WCU per event).
+   * reducer shares one Node thread with the API and the ticker, so a second batch adds little
+   * CPU and many lost races on hot jobs (bench/pipeline.ts, measured when everything shared one
+   * thread: 12,000 vs 9,200 events/s, 0.043 vs 0.070 WCU per event).
    */
   reducerConcurrency?: number;
   pendingUnknownJobSeconds?: number;
