@@ -41,8 +41,10 @@ export async function startServerThread(moduleUrl: string, data: Record<string, 
     port,
     send: (message) => worker.postMessage(message),
     async close() {
+      // A thread that already died (say, an emulator's uncaught error) has nothing left to close.
       await new Promise<void>((resolve) => {
         onClosed = resolve;
+        worker.once("exit", () => resolve());
         worker.postMessage({ type: "close" });
       });
       await worker.terminate();
