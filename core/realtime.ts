@@ -85,12 +85,15 @@ export function framesFor(events: RenderedEvent[], tick: number, maxBytes = MAX_
   if (frameBytes(shared) <= maxBytes) return [serializedFrame(shared)];
   const frames: string[] = [];
   let current: RenderedEvent[] = [];
+  let currentBytes = frameBytes([]);
   for (const event of events) {
-    if (current.length > 0 && frameBytes([...current, event]) > maxBytes) {
+    if (current.length > 0 && currentBytes + event.bytes + 1 > maxBytes) {
       frames.push(serializedFrame(current));
       current = [];
+      currentBytes = frameBytes([]);
     }
     current.push(event);
+    currentBytes += event.bytes + 1;
   }
   frames.push(serializedFrame(current));
   return frames;

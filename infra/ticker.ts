@@ -14,9 +14,10 @@ export const ticker = new sst.aws.CronV2("Ticker", {
   function: {
     handler: "functions/ticker.handler",
     timeout: "70 seconds",
-    // A post through the SDK costs ~0.2 ms of CPU (SigV4 included): ~0.6 vCPU at 1,024 MB serves
-    // a few thousand subscribers per 2 s tick. For 10,000, give it 3,008 MB (~1.7 vCPU) and one
-    // posting thread beside the main one (HEADWAY_POST_THREADS; README "Performance").
+    // Posting is CPU-bound (SDK and SigV4 per post): in the sandbox 10,000 posts take a ~1.4 s
+    // tick with two cores busy (bench/fanout.ts). For that many subscribers give the ticker
+    // 3,008 MB (~1.7 vCPU) and one posting thread beside the main one (HEADWAY_POST_THREADS;
+    // README "Performance"); not measured on AWS.
     memory: "1024 MB",
     link: [table, ws, webhooks],
     environment: {

@@ -218,7 +218,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 function startTicking(ticker: Ticker, intervalMs: number, onTick?: (report: TickReport) => void): { stop(): Promise<void> } {
   if (intervalMs === 0) return { stop: async () => {} };
   const stopping = new AbortController();
-  const running = ticker.run({ intervalMs, durationMs: Infinity, signal: stopping.signal, onTick: (report) => report.ticked && onTick?.(report) });
+  const running = ticker.run({ intervalMs, durationMs: Infinity, signal: stopping.signal, onTick: (report) => {
+      if (report.ticked) onTick?.(report);
+    } });
   return {
     async stop() {
       stopping.abort();

@@ -185,58 +185,53 @@ describe("posting from worker threads", () => {
   });
 });
 
-describe("ticker cadence", () => {
+describe("ticker cadence (the default 2 s interval)", () => {
+  let sandbox2: Sandbox;
+  beforeAll(async () => {
+    sandbox2 = await startSandbox({ port: 0, memory: true, dataDir: "", log: silentLog, batchingWindowMs: 20 });
+  });
+  afterAll(async () => sandbox2?.stop());
+
+  /** A new job with one WebSocket subscriber, and a way to send it an event over HTTP. */
+  async function watched(jobId: string): Promise<{ client: TestClient; post: (event: Event) => Promise<Response> }> {
+    const call = (path: string, body: unknown) => fetch(`${sandbox2.http}${path}`, { method: "POST", headers: { authorization: `Bearer ${sandbox2.apiKey}` }, body: JSON.stringify(body) });
+    const created = (await (await call("/v1/jobs", { job_id: jobId, plan: PLAN, originals: [{ original_id: "f1", mime: "video/mp4" }], emit_execution_progress: true })).json()) as { subscriber_token: string };
+    const client = await connect(`${sandbox2.websocket}?token=${created.subscriber_token}`);
+    client.send({ action: "subscribe", job_id: jobId });
+    await client.next((f) => f.event === "subscribed");
+    return { client, post: (event) => call(`/v1/jobs/${jobId}/events`, event) };
+  }
+
   it("pushes a change that follows a quiet spell at once, not at the next fixed beat", async () => {
-    const sandbox2 = await startSandbox({ port: 0, memory: true, dataDir: "", log: silentLog, batchingWindowMs: 20 });
-    try {
-      const call = (method: string, path: string, body?: unknown) =>
-        fetch(`${sandbox2.http}${path}`, { method, headers: { authorization: `Bearer ${sandbox2.apiKey}` }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      const created = (await (await call("POST", "/v1/jobs", { job_id: "prompt", plan: PLAN, originals: [{ original_id: "f1", mime: "video/mp4" }], emit_execution_progress: true })).json()) as { subscriber_token: string };
-      const client = await connect(`${sandbox2.websocket}?token=${created.subscriber_token}`);
-      client.send({ action: "subscribe", job_id: "prompt" });
-      await client.next((f) => f.event === "subscribed");
-      const e = eventFactory("prompt");
-      // With a fixed 2 s beat, each of these would wait 1 s on average and up to 2 s.
-      for (const [n, quietMs] of [[10, 2_300], [20, 2_900], [30, 2_600]] as const) {
-        await new Promise((resolve) => setTimeout(resolve, quietMs));
-        const sent = Date.now();
-        await call("POST", "/v1/jobs/prompt/events", e.progress("encoded", "f1", [n, 100]));
-        const pushed = await client.next((f) => f.event === "assembly_execution_progress" && progressOf(f) === n, 5_000);
-        expect(pushed).toBeDefined();
-        expect(Date.now() - sent).toBeLessThan(1_200);
-      }
-      client.socket.close();
-    } finally {
-      await sandbox2.stop();
+    const { client, post } = await watched("prompt");
+    const e = eventFactory("prompt");
+    // With a fixed 2 s beat, each of these would wait 1 s on average and up to 2 s.
+    for (const [n, quietMs] of [[10, 2_300], [20, 2_900], [30, 2_600]] as const) {
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+      const sent = Date.now();
+      await post(e.progress("encoded", "f1", [n, 100]));
+      const pushed = await client.next((f) => f.event === "assembly_execution_progress" && progressOf(f) === n, 5_000);
+      expect(pushed).toBeDefined();
+      expect(Date.now() - sent).toBeLessThan(1_200);
     }
+    client.socket.close();
   }, 30_000);
 
-
   it("pushes a changing job about every 2 s, however often its events arrive", async () => {
-    const sandbox2 = await startSandbox({ port: 0, memory: true, dataDir: "", log: silentLog, batchingWindowMs: 20 });
-    try {
-      const call = (method: string, path: string, body?: unknown) =>
-        fetch(`${sandbox2.http}${path}`, { method, headers: { authorization: `Bearer ${sandbox2.apiKey}` }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-      const created = (await (await call("POST", "/v1/jobs", { job_id: "cadence", plan: PLAN, originals: [{ original_id: "f1", mime: "video/mp4" }], emit_execution_progress: true })).json()) as { subscriber_token: string };
-      const client = await connect(`${sandbox2.websocket}?token=${created.subscriber_token}`);
-      client.send({ action: "subscribe", job_id: "cadence" });
-      await client.next((f) => f.event === "subscribed");
-      const e = eventFactory("cadence");
-      const started = Date.now();
-      for (let i = 1; Date.now() - started < 7_500; i++) {
-        await call("POST", "/v1/jobs/cadence/events", e.progress("encoded", "f1", [i, 1000]));
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      const pushes = client.arrivals.filter(({ frame }) => frame.event === "assembly_execution_progress" && frame.data !== undefined).slice(1);
-      expect(pushes.length).toBeGreaterThanOrEqual(3);
-      for (let i = 1; i < pushes.length; i++) {
-        const gap = pushes[i]!.at - pushes[i - 1]!.at;
-        expect(gap).toBeGreaterThan(1_500);
-        expect(gap).toBeLessThan(2_600);
-      }
-      client.socket.close();
-    } finally {
-      await sandbox2.stop();
+    const { client, post } = await watched("cadence");
+    const e = eventFactory("cadence");
+    const started = Date.now();
+    for (let i = 1; Date.now() - started < 7_500; i++) {
+      await post(e.progress("encoded", "f1", [i, 1000]));
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    const pushes = client.arrivals.filter(({ frame }) => frame.event === "assembly_execution_progress" && frame.data !== undefined).slice(1);
+    expect(pushes.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < pushes.length; i++) {
+      const gap = pushes[i]!.at - pushes[i - 1]!.at;
+      expect(gap).toBeGreaterThan(1_500);
+      expect(gap).toBeLessThan(2_600);
+    }
+    client.socket.close();
   }, 30_000);
 });

@@ -1,7 +1,7 @@
 /**
  * A Poster that spreads the ticker's posts over worker threads, each with its own management
- * client. A post through the SDK costs ~0.15 ms of CPU (middleware, serialization, HTTP), so one
- * thread tops out near 7,000 posts/s; 10,000 subscribers in a 2 s tick need more than one core.
+ * client: a post's CPU (SDK middleware, serialization, HTTP) is the bulk of a fan-out tick
+ * (bench/fanout.ts), and the thread that renders the tick need not also pay it.
  * With `threads: 0` it is the plain in-thread Poster.
  *
  * The worker runs this same module (so that a bundler that inlines it into a Lambda handler

@@ -12,8 +12,8 @@ export interface WsPosterOptions {
   region: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /**
-   * Skip SigV4 signing: only for the sandbox's local gateway, which checks no signature. Signing
-   * is a good part of a post's CPU cost (bench/fanout.ts), and the sandbox shares two cores.
+   * Skip SigV4 signing: only for the sandbox's local gateway, which checks no signature, so that
+   * the sandbox's cores are not spent on signatures nobody reads.
    */
   isUnsigned?: boolean;
   /** Posts in flight at once (POST_CONCURRENCY by default). */
