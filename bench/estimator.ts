@@ -11,7 +11,8 @@
  */
 import type { Event, Plan } from "../core/contract.ts";
 import { Message, eventsOf } from "../core/contract.ts";
-import { applyEvents, commit } from "../core/estimator.ts";
+import { reduce } from "../core/estimator.ts";
+import { applyEvents } from "../core/fold.ts";
 import { seededRandom } from "../core/seeded-random.ts";
 import { createJobState } from "../core/state.ts";
 
@@ -94,8 +95,7 @@ export async function main(): Promise<void> {
     const start = process.hrtime.bigint();
     let clock = 0;
     for (const batch of parsedBatches) {
-      applyEvents(state, batch);
-      commit(state, ++clock);
+      reduce(state, batch, ++clock);
     }
     return Number(process.hrtime.bigint() - start) / 1e9;
   });
@@ -111,8 +111,7 @@ export async function main(): Promise<void> {
     const start = process.hrtime.bigint();
     let clock = 0;
     for (const text of textBatches) {
-      applyEvents(state, eventsOf(Message.parse(JSON.parse(text))));
-      commit(state, ++clock);
+      reduce(state, eventsOf(Message.parse(JSON.parse(text))), ++clock);
     }
     return Number(process.hrtime.bigint() - start) / 1e9;
   });
@@ -133,7 +132,7 @@ function bytesPerInflightExecution(count: number): number {
   for (let o = 0; o < originals; o++) {
     applyEvents(state, [{ v: 1, type: "original.added", job_id: JOB, event_id: `o${o}`, at: "2026-11-22T10:00:00.000Z", original_id: `f${o}`, mime: "image/png" }]);
   }
-  commit(state, 1);
+  reduce(state, [], 1);
   gc();
   const before = process.memoryUsage().heapUsed;
   for (let i = 0; i < count; i++) {

@@ -79,7 +79,7 @@ async function replay(args: string[]): Promise<number> {
     return 2;
   }
   const input = file === "-" ? process.stdin : createReadStream(file, { encoding: "utf8" });
-  const replayer = createReplay();
+  const replayer = createReplay({ onNotice: (message) => process.stderr.write(`headway replay: ${file}: ${message}\n`) });
   let lineNumber = 0;
   try {
     for await (const line of createInterface({ input, crlfDelay: Infinity })) replayer.applyLine(line, ++lineNumber);

@@ -5,7 +5,7 @@
  * dominate the bill. Decoding trusts its input (it is our own output); versioned by `f`.
  */
 import type { Plan } from "./contract.ts";
-import { setCompiledPlan } from "./estimator.ts";
+import { setCompiledPlan } from "./fold.ts";
 import { partOf } from "./partition.ts";
 import {
   createJobState,
@@ -27,7 +27,8 @@ const FORMAT = 1;
 type StampCode = [number, string];
 type ReportCode = [number, string, number, number | null, number, string | null, [number, number] | null, string | null];
 type ExecutionCode = [string, string, string | null, number, ExecutionStatus, ReportCode | null, number, (string | null)[] | null, string | null, string | null];
-type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], number];
+/** The last two entries (is an original; links of its executions to originals) are left out when they are 1 and none. */
+type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], number, (0 | 1)?, [string, string][]?];
 
 const stamp = (value: Stamp | null): StampCode | null => (value === null ? null : [value.atMs, value.eventId]);
 const unstamp = (code: StampCode | null): Stamp | null => (code === null ? null : { atMs: code[0], eventId: code[1] });
@@ -54,7 +55,10 @@ function decodeExecutions(codes: [string, ExecutionCode][]): Map<string, Executi
 }
 
 function encodeOriginal(o: OriginalState): OriginalCode {
-  return [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, [...o.executions.values()].map(encodeExecution), o.displayed];
+  const code: OriginalCode = [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, [...o.executions.values()].map(encodeExecution), o.displayed];
+  if (!o.isOriginal || o.links !== null) code.push(o.isOriginal ? 1 : 0);
+  if (o.links !== null) code.push([...o.links]);
+  return code;
 }
 
 function decodeOriginal(c: OriginalCode): OriginalState {
@@ -64,7 +68,19 @@ function decodeOriginal(c: OriginalCode): OriginalState {
     executions.set(`${execution.step}\u0000${execution.inputId}`, execution);
   }
   // The estimate is not stored: it is recomputed on load, under the plan the head has now.
-  return { id: c[0], mime: c[1], source: c[2], via: c[3], stamp: unstamp(c[4]), isDeclared: c[5] === 1, executions, estimate: EMPTY_ESTIMATE, displayed: c[7] };
+  return {
+    id: c[0],
+    isOriginal: c[8] !== 0,
+    mime: c[1],
+    source: c[2],
+    via: c[3],
+    stamp: unstamp(c[4]),
+    isDeclared: c[5] === 1,
+    executions,
+    links: c[9] === undefined ? null : new Map(c[9]),
+    estimate: EMPTY_ESTIMATE,
+    displayed: c[7],
+  };
 }
 
 const declared = <T>(d: Declared<T> | null): [T, StampCode] | null => (d === null ? null : [d.value, [d.stamp.atMs, d.stamp.eventId]]);
@@ -80,7 +96,7 @@ export interface HeadCode {
   emit: [boolean, StampCode] | null;
   notify: [string, StampCode] | null;
   milestones?: [number[], StampCode] | null;
-  sealed: 0 | 1;
+  seal: [number | null, StampCode] | null;
   terminal: [string, StampCode, string | null] | null;
   work: 0 | 1;
   jobExecutions: [string, ExecutionCode][];
@@ -104,7 +120,7 @@ export function encodeHead(s: JobState): HeadCode {
     emit: declared(s.emitExecutionProgress),
     notify: declared(s.notifyUrl),
     milestones: declared(s.notifyMilestones),
-    sealed: s.isSealed ? 1 : 0,
+    seal: declared(s.seal),
     terminal: s.terminal === null ? null : [s.terminal.status, stamp(s.terminal.stamp)!, s.terminal.error],
     work: s.hasWork ? 1 : 0,
     jobExecutions: encodeExecutions(s.jobExecutions),
@@ -128,7 +144,7 @@ export function decodeHead(c: HeadCode): JobState {
   s.emitExecutionProgress = undeclared(c.emit);
   s.notifyUrl = undeclared(c.notify);
   s.notifyMilestones = undeclared(c.milestones ?? null);
-  s.isSealed = c.sealed === 1;
+  s.seal = undeclared(c.seal);
   s.terminal = c.terminal === null ? null : { status: c.terminal[0] as "completed" | "failed" | "cancelled", stamp: unstamp(c.terminal[1])!, error: c.terminal[2] };
   s.hasWork = c.work === 1;
   s.jobExecutions = decodeExecutions(c.jobExecutions);
@@ -177,7 +193,7 @@ export function loadPart(s: JobState, part: number, c: PartCode): void {
     const original = decodeOriginal(code);
     s.originals.set(original.id, original);
     s.dirtyOriginals.add(original);
-    totals.originals++;
+    if (original.isOriginal) totals.originals++;
     if (original.isDeclared) totals.declared++;
   }
   s.partTotals.set(part, totals);

@@ -109,7 +109,7 @@ export const OriginalAdded = z.object({
   source: z.enum(["upload", "import"]).optional(),
 });
 
-export const OriginalsSealed = z.object({ ...common, type: z.literal("originals.sealed") });
+export const OriginalsSealed = z.object({ ...common, type: z.literal("originals.sealed"), count: Count.max(10_000_000).optional() });
 
 export const StepStarted = z.object({ ...execution, type: z.literal("step.started") });
 

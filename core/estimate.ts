@@ -7,7 +7,7 @@
  * while some executions of a step have finished and others have not: the finished ones
  * contribute their actual results, the rest a pro-rata share of the predicted results.
  */
-import { accepts, mimeOrUnknown, ORIGINAL_INPUT, type CompiledPlan, type CompiledStep } from "./plan.ts";
+import { acceptance, mimeOrUnknown, narrowUnknownMime, ORIGINAL_INPUT, UNKNOWN_MIME, type CompiledPlan, type CompiledStep } from "./plan.ts";
 import { COMPLETED, FAILED, RUNNING, type BucketEstimate, type Execution } from "./state.ts";
 
 type MimeCounts = Map<string, number>;
@@ -17,6 +17,8 @@ export interface StepTally {
   failed: number;
   inFlight: number;
   fractionSum: number;
+  /** Executions whose input is the bucket's original itself (not one of its derived files). */
+  onOriginal: number;
   /** Result MIME → count over completed executions; the key "" stands for "not given". */
   results: MimeCounts;
   firstError: { key: string; error: string } | null;
@@ -31,21 +33,25 @@ export interface StepCount {
 export interface BucketRoot {
   /** "job" for the job-level bucket; otherwise the original's MIME and the step it enters through. */
   kind: "job" | "original";
-  mime: string | null;
-  /** `:original` (uploads) or the name of a source step (imports). */
-  entersAt: string;
+  /** A MIME type, or an unknown one (plan.ts `UNKNOWN_MIME`). */
+  mime: string;
+  /** `:original` (uploads), the name of a source step (imports), or null while not known. */
+  entersAt: string | null;
+  /** The original's id: executions with this input ran on the original itself. */
+  originalId?: string;
 }
 
 function emptyTally(): StepTally {
-  return { completed: 0, failed: 0, inFlight: 0, fractionSum: 0, results: new Map(), firstError: null };
+  return { completed: 0, failed: 0, inFlight: 0, fractionSum: 0, onOriginal: 0, results: new Map(), firstError: null };
 }
 
-export function tallyExecutions(plan: CompiledPlan, executions: Iterable<[string, Execution]>): (StepTally | undefined)[] {
+export function tallyExecutions(plan: CompiledPlan, executions: Iterable<[string, Execution]>, originalId?: string): (StepTally | undefined)[] {
   const tallies: (StepTally | undefined)[] = new Array(plan.steps.length);
   for (const [key, execution] of executions) {
     const step = plan.byName.get(execution.step);
     if (step === undefined) continue; // a step the plan does not name: shown in detail, not estimated
     const tally = (tallies[step.index] ??= emptyTally());
+    if (execution.inputId === originalId) tally.onOriginal++;
     if (execution.status === COMPLETED) {
       tally.completed++;
       if (execution.resultMimes === null) {
@@ -94,10 +100,10 @@ export function estimateBucket(
   executions: Iterable<[string, Execution]>,
   counts?: StepCount[],
 ): BucketEstimate {
-  const tallies = tallyExecutions(plan, executions);
+  const tallies = tallyExecutions(plan, executions, root.originalId);
   const outputs: (MimeCounts | null)[] = new Array(plan.steps.length);
   const isJob = root.kind === "job";
-  const rootOutput: MimeCounts = isJob ? NO_COUNTS : new Map([[mimeOrUnknown(root.mime), 1]]);
+  const rootOutput: MimeCounts | null = isJob ? NO_COUNTS : root.entersAt === null ? null : new Map([[root.mime, 1]]);
   let work = 0;
   let done = 0;
   let isAvailable = true;
@@ -110,15 +116,7 @@ export function estimateBucket(
     let inputs: MimeCounts | null = NO_COUNTS;
     let predicted: number | null;
     if (step.kind === "per-input") {
-      inputs = new Map();
-      for (const used of step.uses) {
-        const source = used === ORIGINAL_INPUT ? (root.entersAt === ":original" ? rootOutput : NO_COUNTS) : outputs[used]!;
-        if (source === null) {
-          inputs = null;
-          break;
-        }
-        for (const [mime, count] of source) if (accepts(step.accepts, mime)) addCount(inputs, mime, count);
-      }
+      inputs = acceptedInputs(step, root, rootOutput, outputs, tally);
       predicted = inputs === null ? null : total(inputs);
     } else {
       predicted = isJob ? 1 : 0;
@@ -142,7 +140,10 @@ export function estimateBucket(
       isAvailable = false;
       outputs[step.index] = null;
     } else if (step.kind === "source") {
-      outputs[step.index] = !isJob && root.entersAt === step.name ? rootOutput : NO_COUNTS;
+      // An import's finished results are originals, each estimated in its own bucket; the results
+      // it is still to produce are predicted here, of a type not known yet.
+      if (isJob) outputs[step.index] = pending > 0 ? new Map([[UNKNOWN_MIME, pending * (step.resultsPerInput as number)]]) : NO_COUNTS;
+      else outputs[step.index] = root.entersAt === null ? null : root.entersAt === step.name ? rootOutput : NO_COUNTS;
     } else {
       outputs[step.index] = stepOutput(step, inputs!, tally, executions, pending);
     }
@@ -152,16 +153,42 @@ export function estimateBucket(
   return { work, done, isAvailable, isFinished, isFailed: false, error: null };
 }
 
+/** The inputs a per-input step takes in this bucket, by MIME type; null while that cannot be told. */
+function acceptedInputs(step: CompiledStep, root: BucketRoot, rootOutput: MimeCounts | null, outputs: (MimeCounts | null)[], tally: StepTally): MimeCounts | null {
+  const inputs: MimeCounts = new Map();
+  for (const used of step.uses) {
+    const isOriginal = used === ORIGINAL_INPUT;
+    const source = isOriginal ? (root.entersAt === ":original" || root.entersAt === null ? rootOutput : NO_COUNTS) : outputs[used]!;
+    if (source === null) return null;
+    // An execution reported on such an input shows that the step took it, whatever its unknown
+    // type turns out to be: on the original itself (its id as input), or on a derived file.
+    const ran = tally.completed + tally.failed + tally.inFlight;
+    const hasRun = isOriginal ? tally.onOriginal > 0 : ran - tally.onOriginal > 0;
+    for (const [mime, count] of source) {
+      const isAccepted = acceptance(step.accepts, mime);
+      if (isAccepted === true) addCount(inputs, mime, count);
+      else if (isAccepted === null) {
+        if (!hasRun) return null;
+        addCount(inputs, narrowUnknownMime(step.accepts, mime), count);
+      }
+    }
+  }
+  return inputs;
+}
+
 function stepOutput(step: CompiledStep, inputs: MimeCounts, tally: StepTally, executions: number, pending: number): MimeCounts {
   const output: MimeCounts = new Map();
   const fallbackMime = step.outputMime ?? dominantMime(inputs);
   for (const [mime, count] of tally.results) addCount(output, mime === "" ? fallbackMime : mime, count);
-  if (pending > 0) {
+  // A failed execution produced nothing, but the work after it stays predicted: its file is
+  // failed and counts as finished whole, so its work must not depend on when the failure was seen.
+  const unproduced = pending + (typeof step.resultsPerInput === "number" ? tally.failed : 0);
+  if (unproduced > 0) {
     const perInput = step.resultsPerInput as number;
     if (step.kind === "per-job") {
       addCount(output, fallbackMime, perInput);
     } else {
-      const share = pending / executions;
+      const share = unproduced / executions;
       for (const [mime, count] of inputs) addCount(output, step.outputMime ?? mime, count * perInput * share);
     }
   }

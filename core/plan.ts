@@ -64,10 +64,37 @@ export function compilePlan(plan: Plan): CompiledPlan {
   };
 }
 
-const UNKNOWN_MIME = "application/octet-stream";
+/** The type of a file whose producer named none: it passes only steps that accept anything. */
+const UNSTATED_MIME = "application/octet-stream";
 
 export function mimeOrUnknown(mime: string | null | undefined): string {
-  return mime ?? UNKNOWN_MIME;
+  return mime ?? UNSTATED_MIME;
+}
+
+/**
+ * A MIME type not known yet (an original seen only in step reports so far) is written `?` followed
+ * by the patterns it is known to match, comma-separated (`?` alone: anything; `?image/*`: some
+ * image type, learnt because an image-only step ran on it). Such a type may make a step's
+ * acceptance undecidable, which makes the estimate that depends on it unavailable.
+ */
+export const UNKNOWN_MIME = "?";
+
+export function isUnknownMime(mime: string): boolean {
+  return mime.startsWith(UNKNOWN_MIME);
+}
+
+function constraintOf(mime: string): string[] {
+  return mime.length === 1 ? ["*/*"] : mime.slice(1).split(",");
+}
+
+/** Pattern `a` matches every type that pattern (or type) `b` matches. */
+function covers(a: string, b: string): boolean {
+  if (a === "*/*" || a === b) return true;
+  return a.endsWith("/*") && b.startsWith(a.slice(0, -1));
+}
+
+function overlaps(a: string, b: string): boolean {
+  return covers(a, b) || covers(b, a);
 }
 
 export function accepts(patterns: string[] | null, mime: string): boolean {
@@ -79,4 +106,27 @@ export function accepts(patterns: string[] | null, mime: string): boolean {
     if (pattern.endsWith("/*") && pattern.slice(0, -2) === type) return true;
   }
   return false;
+}
+
+/** Whether a step with these `accepts` patterns takes an input of this type; null when it cannot be told yet. */
+export function acceptance(patterns: string[] | null, mime: string): boolean | null {
+  if (patterns === null) return true;
+  if (!isUnknownMime(mime)) return accepts(patterns, mime);
+  const constraint = constraintOf(mime);
+  if (constraint.every((known) => patterns.some((pattern) => covers(pattern, known)))) return true;
+  if (constraint.every((known) => patterns.every((pattern) => !overlaps(pattern, known)))) return false;
+  return null;
+}
+
+/** An unknown type narrowed by the fact that a step with these patterns took it. */
+export function narrowUnknownMime(patterns: string[] | null, mime: string): string {
+  if (patterns === null) return mime;
+  const narrowed = new Set<string>();
+  for (const known of constraintOf(mime)) {
+    for (const pattern of patterns) {
+      if (covers(pattern, known)) narrowed.add(known);
+      else if (covers(known, pattern)) narrowed.add(pattern);
+    }
+  }
+  return UNKNOWN_MIME + [...narrowed].sort().join(",");
 }

@@ -6,7 +6,8 @@
  */
 import { eventsOf, Message, type Snapshot } from "./contract.ts";
 import { HeadwayError, describeIssues, invalidInput } from "./errors.ts";
-import { applyEvents, commit } from "./estimator.ts";
+import { reduce } from "./estimator.ts";
+import { isNotice } from "./rejection.ts";
 import { renderSnapshot } from "./snapshot.ts";
 import { createJobState, type JobState } from "./state.ts";
 
@@ -17,7 +18,7 @@ export interface Replay {
   jobs: Map<string, JobState>;
 }
 
-export function createReplay(): Replay {
+export function createReplay(options: { onNotice?: (message: string) => void } = {}): Replay {
   const jobs = new Map<string, JobState>();
   return {
     jobs,
@@ -41,13 +42,14 @@ export function createReplay(): Replay {
         state = createJobState(jobId);
         jobs.set(jobId, state);
       }
-      const rejections = applyEvents(state, events);
-      if (rejections.length > 0) {
-        throw new HeadwayError("invalid_input", rejections[0]!.code, `line ${lineNumber}: ${rejections[0]!.message}`);
-      }
       let lineTime = state.updatedAtMs ?? 0;
       for (const event of events) lineTime = Math.max(lineTime, Date.parse(event.at));
-      commit(state, lineTime);
+      const { rejections } = reduce(state, events, lineTime);
+      for (const rejection of rejections) {
+        const message = `line ${lineNumber}: ${rejection.code}: ${rejection.message}`;
+        if (!isNotice(rejection.code)) throw new HeadwayError("invalid_input", rejection.code, message);
+        options.onNotice?.(message);
+      }
     },
     snapshots(options = {}) {
       return [...jobs.values()].map((state) => renderSnapshot(state, options));

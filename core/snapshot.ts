@@ -3,8 +3,10 @@
  * with the true estimate beside them in the opt-in detail view. Reads the state, never changes it.
  */
 import type { FileProgress, JobStatus, Snapshot, SnapshotDetail } from "./contract.ts";
-import { combinedEstimate, fileProgress, indicatorValues, isUploadComplete, rootOf, totalsOf } from "./estimator.ts";
-import { estimateBucket, type StepCount } from "./estimate.ts";
+import { indicatorValues } from "./indicators.ts";
+import { combinedEstimate, fileProgress, isUploadComplete, rootOf, totalsOf } from "./progress.ts";
+import { estimateBucket, tallyExecutions, type StepCount } from "./estimate.ts";
+import { UNKNOWN_MIME } from "./plan.ts";
 import { COMPLETED, FAILED, RUNNING, type Execution, type JobState } from "./state.ts";
 
 export interface RenderOptions {
@@ -14,7 +16,7 @@ export interface RenderOptions {
 export function jobStatus(state: JobState): JobStatus {
   if (state.terminal !== null) return state.terminal.status;
   if (state.hasWork) return "executing";
-  if (totalsOf(state).originals > 0 || state.isSealed) return isUploadComplete(state) ? "executing" : "uploading";
+  if (totalsOf(state).originals > 0 || state.seal !== null) return isUploadComplete(state) ? "executing" : "uploading";
   return "declared";
 }
 
@@ -23,7 +25,7 @@ function shown(truth: number | null, displayed: number): number | null {
 }
 
 function fileEntries(state: JobState, value: (truth: number | null, displayed: number) => number | null): FileProgress[] {
-  const ids = [...state.originals.keys()].sort();
+  const ids = [...state.originals.values()].filter((record) => record.isOriginal).map((original) => original.id).sort();
   return ids.map((id) => {
     const original = state.originals.get(id)!;
     const entry: FileProgress = { original_id: id, progress: value(fileProgress(state, original), original.displayed) };
@@ -71,11 +73,19 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
   if (state.compiled !== null) {
     for (const original of state.originals.values()) {
       const counts: StepCount[] = [];
-      estimateBucket(state.compiled, rootOf(state, original), original.executions, counts);
+      if (original.isOriginal) estimateBucket(state.compiled, rootOf(state, original), original.executions, counts);
+      else {
+        // Executions not tied to an original yet: each is its own prediction.
+        const tallies = tallyExecutions(state.compiled, original.executions);
+        for (const step of state.compiled.steps) {
+          const tally = tallies[step.index];
+          if (tally !== undefined) counts.push({ step, predicted: tally.completed + tally.failed + tally.inFlight, tally });
+        }
+      }
       addCounts(counts);
     }
     const counts: StepCount[] = [];
-    estimateBucket(state.compiled, { kind: "job", mime: null, entersAt: ":original" }, state.jobExecutions, counts);
+    estimateBucket(state.compiled, { kind: "job", mime: UNKNOWN_MIME, entersAt: ":original" }, state.jobExecutions, counts);
     addCounts(counts);
   }
   for (const original of state.originals.values()) collect(original.executions);
@@ -84,7 +94,9 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
   return {
     true_progress_combined: truePercent,
     true_progress_per_original_file: fileEntries(state, (truth) => truth),
-    steps: [...steps].map(([step, row]) => ({
+    steps: [...steps]
+      .sort(([a], [b]) => (state.compiled?.byName.get(a)?.index ?? 0) - (state.compiled?.byName.get(b)?.index ?? 0))
+      .map(([step, row]) => ({
       step,
       ...row,
       predicted: row.predicted === null ? null : Math.round(row.predicted * 1000) / 1000,

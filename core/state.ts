@@ -77,8 +77,17 @@ export const EMPTY_ESTIMATE: BucketEstimate = {
   error: null,
 };
 
+/**
+ * One record per id in the originals map. Most records are originals (files of the job); a record
+ * that is not (`isOriginal` false) stands for an input id that step reports named without an
+ * `original_id` and that is not (yet) known as an original: its executions are kept (attempts,
+ * dedupe, the detail view) but count for nothing until some report ties them to their original. `links` remembers, per execution
+ * key, the original a report tied that execution to, so later reports naming only the input
+ * follow it there (DESIGN §3.1: an execution is the pair (step, input_id)).
+ */
 export interface OriginalState {
   id: string;
+  isOriginal: boolean;
   mime: string | null;
   source: "upload" | "import" | null;
   /** The source step (import) whose results include this original, when known. */
@@ -87,6 +96,7 @@ export interface OriginalState {
   /** Listed in a `job.declared`'s `originals`. */
   isDeclared: boolean;
   executions: Map<string, Execution>;
+  links: Map<string, string> | null;
   estimate: BucketEstimate;
   /** Highest percentage shown so far; -1 before the first. */
   displayed: number;
@@ -146,7 +156,8 @@ export interface JobState {
   emitExecutionProgress: Declared<boolean> | null;
   notifyUrl: Declared<string> | null;
   notifyMilestones: Declared<number[]> | null;
-  isSealed: boolean;
+  /** The latest `originals.sealed`, with the count it carried (null: none given). */
+  seal: Declared<number | null> | null;
   terminal: Terminal | null;
   /** A step or indicator event was seen. */
   hasWork: boolean;
@@ -187,7 +198,7 @@ export function createJobState(jobId: string, partitioning: Partitioning = { par
     emitExecutionProgress: null,
     notifyUrl: null,
     notifyMilestones: null,
-    isSealed: false,
+    seal: null,
     terminal: null,
     hasWork: false,
     originals: new Map(),
@@ -210,15 +221,17 @@ export function createJobState(jobId: string, partitioning: Partitioning = { par
   };
 }
 
-export function createOriginal(id: string): OriginalState {
+export function createOriginal(id: string, isOriginal: boolean): OriginalState {
   return {
     id,
+    isOriginal,
     mime: null,
     source: null,
     via: null,
     stamp: null,
     isDeclared: false,
     executions: new Map(),
+    links: null,
     estimate: EMPTY_ESTIMATE,
     displayed: -1,
   };

@@ -3,7 +3,9 @@
  * A plan that arrives once originals exist may move executions between buckets: then every part.
  */
 import type { Event } from "./contract.ts";
-import { labelKeyOf, taskKey, totalsOf } from "./estimator.ts";
+import { labelKeyOf, taskKey } from "./indicators.ts";
+import { executionKey } from "./fold.ts";
+import { totalsOf } from "./progress.ts";
 import { partOf } from "./partition.ts";
 import type { JobState } from "./state.ts";
 
@@ -31,8 +33,9 @@ export function partsTouchedBy(head: JobState, events: readonly Event[]): Touche
       case "step.progress":
       case "step.failed":
       case "step.completed":
+        // The execution lives with its original; its input's record holds the link to it.
         if (event.original_id !== undefined) original(event.original_id);
-        else if (event.input_id !== undefined) original(event.input_id); // the input may be an original
+        if (event.input_id !== undefined) original(event.input_id);
         if (event.type === "step.completed") for (const result of event.results ?? []) if (result.original_id !== undefined) original(result.original_id);
         break;
       case "indicator.added":
@@ -44,4 +47,19 @@ export function partsTouchedBy(head: JobState, events: readonly Event[]): Touche
     }
   }
   return { parts, taskParts, isEverything };
+}
+
+/**
+ * Parts that a batch needs once its touched parts are loaded: those of the originals that
+ * loaded input records link the batch's executions to (reports naming only their input).
+ */
+export function partsLinkedBy(state: JobState, events: readonly Event[]): Set<number> {
+  const parts = new Set<number>();
+  for (const event of events) {
+    if (event.type !== "step.started" && event.type !== "step.progress" && event.type !== "step.failed" && event.type !== "step.completed") continue;
+    if (event.original_id !== undefined || event.input_id === undefined) continue;
+    const linked = state.originals.get(event.input_id)?.links?.get(executionKey(event.step, event.input_id));
+    if (linked !== undefined && !state.originals.has(linked)) parts.add(partOf(linked, state.partCount));
+  }
+  return parts;
 }

@@ -10,7 +10,7 @@ import { handle, streamHandle } from "hono/aws-lambda";
 import { randomUUID } from "node:crypto";
 import { CreateJobRequest, eventsOf, Message, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
 import { describeIssues, HeadwayError, invalidInput, type ErrorKind } from "../core/errors.ts";
-import { applyEvents, commit } from "../core/estimator.ts";
+import { reduce } from "../core/estimator.ts";
 import { openApiDocument } from "../core/openapi.ts";
 import { partitioningFor } from "../core/partition.ts";
 import type { ApiKeyStore, EventPublisher, JobStore, WebhookLog } from "../core/ports.ts";
@@ -145,8 +145,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     const { job_id: _ignored, ...declaration } = request;
     const declared: Event = { v: 1, type: "job.declared", job_id: jobId, event_id: `create-${jobId}`, at: new Date(nowMs).toISOString(), ...declaration };
     const state = createJobState(jobId, partitioningFor(request));
-    applyEvents(state, [declared]);
-    commit(state, nowMs);
+    reduce(state, [declared], nowMs);
     const isCreated = await deps.store.createJob({ jobId, tenant: c.get("tenant"), createdAtMs: nowMs }, state);
     if (!isCreated) throw new HeadwayError("conflict", "job_exists", `job ${jobId} already exists`);
     const base = deps.publicUrl ?? new URL(c.req.url).origin;

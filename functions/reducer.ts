@@ -13,7 +13,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Event } from "../core/contract.ts";
 import { StoreConflict } from "../core/errors.ts";
-import { applyEvents, commit } from "../core/estimator.ts";
+import { reduce } from "../core/estimator.ts";
 import { parseMessageBody, type InputRejection } from "../core/ingest.ts";
 import { partitioningFor } from "../core/partition.ts";
 import type { JobStore, RejectionRecord } from "../core/ports.ts";
@@ -68,9 +68,8 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
           job = await deps.store.loadForBatch(group.jobId, group.events);
           if (job === null) throw new Error(`job ${group.jobId} vanished after creation`);
         }
-        const refused = applyEvents(job.state, group.events);
         const nowMs = deps.now();
-        commit(job.state, nowMs);
+        const { rejections: refused } = reduce(job.state, group.events, nowMs);
         await deps.store.save(job, nowMs);
         if (refused.length > 0) {
           await deps.store.recordRejections(

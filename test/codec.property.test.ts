@@ -2,12 +2,14 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Event } from "../core/contract.ts";
 import { decodeHead, encodeHead, encodeParts, encodeTaskParts, loadPart, loadTaskPart } from "../core/codec.ts";
-import { applyEvents, commit, refreshEstimates } from "../core/estimator.ts";
+import { reduce } from "../core/estimator.ts";
+import { refreshEstimates } from "../core/progress.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState } from "../core/state.ts";
-import { partsTouchedBy } from "../core/touched.ts";
+import { partsLinkedBy, partsTouchedBy } from "../core/touched.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
+import { worldArbitrary } from "./support/worlds.ts";
 
 const BASE_MS = Date.parse("2026-11-22T10:00:00.000Z");
 
@@ -22,16 +24,21 @@ function itemStore() {
       const state = headText === undefined ? createJobState(jobId, { partCount, taskPartCount }) : decodeHead(JSON.parse(headText));
       const touched = partsTouchedBy(state, batch);
       const parts = touched.isEverything ? [...Array(state.partCount).keys()] : [...touched.parts];
-      for (const part of parts) {
+      const load = (part: number) => {
         const text = items.get(`p${part}`);
         if (text !== undefined) loadPart(state, part, JSON.parse(text));
+      };
+      parts.forEach(load);
+      for (const part of partsLinkedBy(state, batch)) {
+        if (parts.includes(part)) continue;
+        parts.push(part);
+        load(part);
       }
       for (const part of touched.taskParts) {
         const text = items.get(`t${part}`);
         if (text !== undefined) loadTaskPart(state, part, JSON.parse(text));
       }
-      applyEvents(state, batch);
-      commit(state, nowMs);
+      reduce(state, batch, nowMs);
       for (const [part, code] of encodeParts(state, parts)) items.set(`p${part}`, JSON.stringify(code));
       for (const [part, code] of encodeTaskParts(state, [...touched.taskParts])) items.set(`t${part}`, JSON.stringify(code));
       items.set("head", JSON.stringify(encodeHead(state)));
@@ -79,6 +86,20 @@ describe("storage codec", () => {
         },
       ),
       { seed: 7, numRuns: 200 },
+    );
+  });
+
+  it("gives the same snapshots when reports name only their input and their original lives in another part", () => {
+    fc.assert(
+      fc.property(worldArbitrary, fc.integer({ min: 2, max: 16 }), fc.integer({ min: 1, max: 7 }), (world, partCount, batchSize) => {
+        const events = [world.declared, ...world.log];
+        const batches: Event[][] = [];
+        for (let i = 0; i < events.length; i += batchSize) batches.push(events.slice(i, i + batchSize));
+        const store = itemStore();
+        batches.forEach((batch, index) => store.applyBatch("job-w", batch, BASE_MS + index * 1000, partCount, 2));
+        expect(store.snapshot("job-w")).toEqual(renderSnapshot(fold(batches, "job-w"), { detail: true }));
+      }),
+      { seed: 11, numRuns: 300 },
     );
   });
 });

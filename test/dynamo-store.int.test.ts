@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event } from "../core/contract.ts";
 import { StoreConflict } from "../core/errors.ts";
-import { applyEvents, commit } from "../core/estimator.ts";
+import { reduce } from "../core/estimator.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState } from "../core/state.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
@@ -29,8 +29,7 @@ for (const backend of DYNAMO_BACKENDS) {
     async function applyBatch(store: ReturnType<typeof storeOf>, jobId: string, batch: Event[], nowMs: number) {
       const job = await store.loadForBatch(jobId, batch);
       expect(job).not.toBeNull();
-      applyEvents(job!.state, batch);
-      commit(job!.state, nowMs);
+      reduce(job!.state, batch, nowMs);
       await store.save(job!, nowMs);
     }
 
@@ -39,8 +38,7 @@ for (const backend of DYNAMO_BACKENDS) {
       const e = eventFactory("job-store-1");
       const declared = e.plan(VIDEO_PLAN, { expect_originals: 3 });
       const created = createJobState("job-store-1", { partCount: 4, taskPartCount: 2 });
-      applyEvents(created, [declared]);
-      commit(created, NOW);
+      reduce(created, [declared], NOW);
       expect(await store.createJob({ jobId: "job-store-1", tenant: "t1", createdAtMs: NOW }, created)).toBe(true);
       const batches: Event[][] = [
         [e.original("f1", "video/mp4"), e.original("f2", "image/png"), e.original("f3", "application/zip")],
@@ -73,17 +71,14 @@ for (const backend of DYNAMO_BACKENDS) {
       const store = storeOf();
       const e = eventFactory("job-store-3");
       const state = createJobState("job-store-3");
-      applyEvents(state, [e.plan(VIDEO_PLAN)]);
-      commit(state, NOW);
+      reduce(state, [e.plan(VIDEO_PLAN)], NOW);
       await store.createJob({ jobId: "job-store-3", tenant: "t1", createdAtMs: NOW }, state);
       const first = [e.progress("encoded", "f1", [10, 100])];
       const second = [e.progress("encoded", "f1", [20, 100])];
       const a = (await store.loadForBatch("job-store-3", first))!;
       const b = (await store.loadForBatch("job-store-3", second))!;
-      applyEvents(a.state, first);
-      commit(a.state, NOW + 1);
-      applyEvents(b.state, second);
-      commit(b.state, NOW + 2);
+      reduce(a.state, first, NOW + 1);
+      reduce(b.state, second, NOW + 2);
       await store.save(a, NOW + 1);
       await expect(store.save(b, NOW + 2)).rejects.toBeInstanceOf(StoreConflict);
     });
@@ -92,8 +87,7 @@ for (const backend of DYNAMO_BACKENDS) {
       const store = storeOf();
       const e = eventFactory("job-store-4");
       const state = createJobState("job-store-4");
-      applyEvents(state, [e.plan(VIDEO_PLAN)]);
-      commit(state, NOW);
+      reduce(state, [e.plan(VIDEO_PLAN)], NOW);
       await store.createJob({ jobId: "job-store-4", tenant: "t1", createdAtMs: NOW }, state);
       const batch = [e.original("f1", "video/mp4"), e.progress("encoded", "f1", [10, 100])];
       await applyBatch(store, "job-store-4", batch, NOW + 1);

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { serialize } from "node:v8";
 import type { Event, Snapshot } from "../core/contract.ts";
-import { applyEvents, commit } from "../core/estimator.ts";
+import { reduce } from "../core/estimator.ts";
+import { applyEvents } from "../core/fold.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState, type JobState } from "../core/state.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
@@ -95,8 +96,7 @@ function foldEach(events: Event[]): { state: JobState; seen: Snapshot[] } {
   const state = createJobState(events[0]!.job_id);
   const seen: Snapshot[] = [];
   events.forEach((event, index) => {
-    applyEvents(state, [event]);
-    commit(state, BASE_MS + index);
+    reduce(state, [event], BASE_MS + index);
     seen.push(renderSnapshot(state, { detail: true }));
   });
   return { state, seen };
@@ -155,8 +155,7 @@ describe("estimator laws", () => {
       fc.property(streamArbitrary, (stream) => {
         const events = [stream.declared, ...stream.rest];
         const batched = createJobState("job-p");
-        applyEvents(batched, events);
-        commit(batched, BASE_MS);
+        reduce(batched, events, BASE_MS);
         expect(truth(renderSnapshot(batched, { detail: true }))).toEqual(truth(foldEach(events).seen.at(-1)!));
       }),
       { seed: SEED, numRuns: 200 },
@@ -169,8 +168,7 @@ describe("estimator laws", () => {
         const events = [stream.declared, ...stream.rest];
         const split = createJobState("job-p", { partCount, taskPartCount });
         events.forEach((event, index) => {
-          applyEvents(split, [event]);
-          commit(split, BASE_MS + index);
+          reduce(split, [event], BASE_MS + index);
         });
         expect(renderSnapshot(split, { detail: true })).toEqual(foldEach(events).seen.at(-1));
       }),
@@ -214,11 +212,9 @@ describe("state size", () => {
     const state = createJobState("job-s");
     applyEvents(state, [e.plan(VIDEO_PLAN), e.original("f1", "video/mp4"), e.sealed()]);
     const report = (n: number) => e.progress("encoded", "f1", [n % 100, 100], { message: "encoding" });
-    for (let i = 0; i < 10; i++) applyEvents(state, [report(i)]);
-    commit(state, BASE_MS);
+    for (let i = 0; i < 10; i++) reduce(state, [report(i)], BASE_MS);
     const sizeAfter10 = serialize(withoutDerived(state)).length;
-    for (let i = 10; i < 10_000; i++) applyEvents(state, [report(i)]);
-    commit(state, BASE_MS + 1);
+    for (let i = 10; i < 10_000; i++) reduce(state, [report(i)], BASE_MS + 1);
     // Equal up to the encoding of numbers (times, fractions): growth per event would add ≥ 10 KB.
     expect(Math.abs(serialize(withoutDerived(state)).length - sizeAfter10)).toBeLessThan(32);
   });

@@ -455,11 +455,94 @@ describe("counted work (indicators)", () => {
 
   it("refuses a job's 1,001st label and keeps the rest", async () => {
     const { foldEvents } = await import("../core/estimator.ts");
-    const { applyEvents } = await import("../core/estimator.ts");
+    const { applyEvents } = await import("../core/fold.ts");
     const e = eventFactory();
     const state = foldEvents("job-1", Array.from({ length: 1000 }, (_, i) => e.added(1, "t", { label: `l${i}` })), 0);
     const rejections = applyEvents(state, [e.added(1, "t", { label: "one-too-many" }), e.added(1, "t2", { label: "l1" })]);
     expect(rejections.map((r) => r.code)).toEqual(["too_many_labels"]);
     expect(state.labels.size).toBe(1000);
+  });
+});
+
+describe("order-insensitive estimation (execution identity, originals first seen in step events, upload completeness)", () => {
+  const CHAIN = {
+    a: { robot: "/image/resize", use: ":original" },
+    b: { robot: "/image/optimize", use: "a" },
+    c: { robot: "/s3/store", use: "b" },
+  };
+
+  it("predicts an original first seen in a step completion from the plan: 33, not 100", () => {
+    const e = eventFactory("m");
+    const snapshot = snapshotAfterEach([e.plan(CHAIN, { expect_originals: 1 }), e.completed("a", "f2")], { detail: true });
+    expect(snapshot.progress_combined).toBe(33);
+    expect(files(snapshot)).toEqual({ f2: 33 });
+    expect(snapshot.detail!.steps.map((step) => [step.step, step.predicted])).toEqual([["a", 1], ["b", 1], ["c", 1]]);
+  });
+
+  it("keeps an original first seen in a step event unavailable while a type-dependent path is unknown", () => {
+    const e = eventFactory();
+    const early = snapshotAfterEach([e.plan(VIDEO_PLAN, { expect_originals: 1 }), e.completed("encoded", "f1")]);
+    expect(files(early)).toEqual({ f1: null });
+    expect(early.progress_combined).toBeNull();
+    const known = snapshotAfterEach([e.plan(VIDEO_PLAN, { expect_originals: 1 }), e.completed("encoded", "f1"), e.original("f1", "video/mp4")]);
+    expect(files(known)).toEqual({ f1: 5 }); // encoded 1 of thumbs 1 + encoded 1 + resized 8·1 + stored 9
+  });
+
+  it("does not complete the upload on a seal that overtook the last original.added", () => {
+    const e = eventFactory();
+    const plan = e.plan({ stored: { robot: "/s3/store", use: ":original" } });
+    const seal = { ...e.sealed(), count: 2 };
+    const first = [plan, e.original("f1", "image/png"), e.completed("stored", "f1")];
+    const sealedEarly = snapshotAfterEach([...first, seal]);
+    expect(sealedEarly.progress_combined).toBeNull();
+    const complete = snapshotAfterEach([...first, seal, e.original("f2", "image/png")]);
+    expect(complete.progress_combined).toBe(50);
+  });
+
+  it("counts an execution once when its start names only the input and its completion names the original", () => {
+    const e = eventFactory();
+    const events = [
+      e.plan(CHAIN, { expect_originals: 1 }),
+      e.original("f1", "image/png"),
+      e.started("a", undefined, 1, { input_id: "f1" }),
+      e.completed("a", "f1"),
+      e.started("b", undefined, 1, { input_id: "r1" }),
+      e.completed("b", "f1", { input_id: "r1" }),
+      e.progress("c", undefined, [5, 10], { input_id: "r2" }),
+      e.completed("c", "f1", { input_id: "r2" }),
+    ];
+    const inOrder = snapshotAfterEach(events, { detail: true });
+    expect(inOrder.progress_combined).toBe(100);
+    expect(inOrder.detail!.steps.map((step) => [step.step, step.completed, step.in_flight])).toEqual([["a", 1, 0], ["b", 1, 0], ["c", 1, 0]]);
+    expect(snapshotAfterEach([events[0]!, ...events.slice(1).reverse()]).progress_combined).toBe(100);
+  });
+
+  it("routes a later report that names only its input to the original an earlier report named", () => {
+    const e = eventFactory();
+    const snapshot = snapshotAfterEach(
+      [e.plan(CHAIN, { expect_originals: 1 }), e.original("f1", "image/png"), e.completed("a", "f1"), e.started("b", "f1", 1, { input_id: "r1" }), e.progress("b", undefined, [1, 2], { input_id: "r1" })],
+      { detail: true },
+    );
+    expect(snapshot.detail!.in_flight).toEqual([expect.objectContaining({ step: "b", input_id: "r1", original_id: "f1", progress: [1, 2] })]);
+    expect(files(snapshot)).toEqual({ f1: 50 });
+  });
+
+  it("predicts the files an unfinished import will bring, so the job is not shown finished before they are processed", () => {
+    const e = eventFactory();
+    const plan = e.plan({ imported: { robot: "/http/import", results_per_input: 2 }, stored: { robot: "/s3/store", use: "imported" } });
+    const running = snapshotAfterEach([plan, e.progress("imported", undefined, [1, 2])]);
+    expect(running.progress_combined).toBe(16); // half of the import: 0.5 of 1 import + 2 predicted stores
+  });
+
+  it("keeps a report of a step the plan lacks, and says so under the rejections", async () => {
+    const { reduce } = await import("../core/estimator.ts");
+    const { createJobState } = await import("../core/state.ts");
+    const e = eventFactory();
+    const state = createJobState("job-1");
+    reduce(state, [e.plan(CHAIN), e.original("f1", "image/png")], 0);
+    const { rejections } = reduce(state, [e.progress("encode", "f1", [1, 2])], 1);
+    expect(rejections.map((rejection) => rejection.code)).toEqual(["unknown_step"]);
+    expect(rejections[0]!.message).toContain("a, b, c");
+    expect(state.originals.get("f1")!.executions.size).toBe(1);
   });
 });

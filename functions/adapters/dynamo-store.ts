@@ -31,9 +31,9 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { decodeHead, encodeHead, encodeParts, encodeTaskParts, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
 import { StoreConflict } from "../../core/errors.ts";
 import type { ChangedJob, JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/ports.ts";
-import { refreshEstimates } from "../../core/estimator.ts";
+import { refreshEstimates } from "../../core/progress.ts";
 import type { JobState } from "../../core/state.ts";
-import { partsTouchedBy } from "../../core/touched.ts";
+import { partsLinkedBy, partsTouchedBy } from "../../core/touched.ts";
 import { hashId } from "../../core/partition.ts";
 import { queryPartition } from "./dynamo-query.ts";
 
@@ -211,9 +211,19 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       // A loaded part rebuilds its summary from its contents; a part with no item yet has none.
       for (const part of parts) state.partTotals.delete(part);
       for (const part of taskParts) state.taskSums.delete(part);
-      for (const [sk, item] of items) {
-        loadInto(state, sk, item);
-        handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item) });
+      const load = (loaded: Map<string, Item>) => {
+        for (const [sk, item] of loaded) {
+          loadInto(state, sk, item);
+          handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item) });
+        }
+      };
+      load(items);
+      // Reports naming only their input follow the input's link to its original's part.
+      const linked = [...partsLinkedBy(state, events)].filter((part) => !parts.includes(part));
+      if (linked.length > 0) {
+        for (const part of linked) state.partTotals.delete(part);
+        parts.push(...linked);
+        load(await batchGet(jobId, linked.map(partKey)));
       }
       return { meta, state, handle };
     },

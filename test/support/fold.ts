@@ -1,14 +1,13 @@
 /** Applies events the way the reducer does (one commit per batch) and renders the snapshot. */
 import type { Event, Snapshot } from "../../core/contract.ts";
-import { applyEvents, commit } from "../../core/estimator.ts";
+import { reduce } from "../../core/estimator.ts";
 import { renderSnapshot } from "../../core/snapshot.ts";
 import { createJobState, type JobState } from "../../core/state.ts";
 
 export function fold(batches: readonly (readonly Event[])[], jobId = "job-1"): JobState {
   const state = createJobState(jobId);
   batches.forEach((batch, index) => {
-    applyEvents(state, batch);
-    commit(state, Date.parse("2026-11-22T10:00:00.000Z") + index * 1000);
+    reduce(state, batch, Date.parse("2026-11-22T10:00:00.000Z") + index * 1000);
   });
   return state;
 }

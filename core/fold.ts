@@ -1,0 +1,421 @@
+/**
+ * The fold: validated events → a job's state. Every merge is a join, so the state reached does
+ * not depend on the order or duplication of events: the highest attempt of an execution wins,
+ * within an attempt a terminal report beats progress and the latest progress report wins,
+ * declarations are last-writer-wins by `at`, and indicator amounts count once per event id.
+ * Estimates are not computed here (see progress.ts); nothing here reads a clock.
+ *
+ * Execution identity (DESIGN §3.1): an execution is the pair (step, input_id). Reports without
+ * an `original_id` live in the record of their input id; once a report names the original, the
+ * execution moves to that original and the input's record keeps a link, so every later report
+ * of it, with or without the original, lands in the same place.
+ */
+import type { Event, EventOf, StepEvent } from "./contract.ts";
+import { applyIndicator } from "./indicators.ts";
+import { compilePlan } from "./plan.ts";
+import { partOf } from "./partition.ts";
+import type { Rejection } from "./rejection.ts";
+import {
+  COMPLETED,
+  createOriginal,
+  emptyTotals,
+  FAILED,
+  isNewer,
+  RETRYING,
+  RUNNING,
+  type Execution,
+  type ExecutionStatus,
+  type JobState,
+  type OriginalState,
+  type Stamp,
+  type Totals,
+} from "./state.ts";
+
+export function applyEvents(state: JobState, events: readonly Event[]): Rejection[] {
+  const rejections: Rejection[] = [];
+  for (const event of events) {
+    const rejection = applyEvent(state, event);
+    if (rejection !== null) rejections.push(rejection);
+  }
+  return rejections;
+}
+
+export function applyEvent(state: JobState, event: Event): Rejection | null {
+  if (event.job_id !== state.jobId) {
+    return { event, code: "wrong_job", message: `event of job ${event.job_id} applied to job ${state.jobId}` };
+  }
+  switch (event.type) {
+    case "job.declared":
+      applyDeclared(state, event);
+      return null;
+    case "original.added": {
+      const original = ensureOriginal(state, event.original_id);
+      mergeOriginal(state, original, stampOf(event), event.mime ?? null, event.source ?? null, null);
+      return null;
+    }
+    case "originals.sealed":
+      applySealed(state, event);
+      return null;
+    case "step.started":
+    case "step.progress":
+    case "step.completed":
+    case "step.failed":
+      return applyStepEvent(state, event);
+    case "indicator.added":
+    case "indicator.done":
+      return applyIndicator(state, event);
+    case "job.completed":
+    case "job.failed":
+    case "job.cancelled":
+      applyTerminal(state, event);
+      return null;
+    default: {
+      const unhandled: never = event;
+      throw new Error(`unhandled event type ${(unhandled as Event).type}`);
+    }
+  }
+}
+
+export function stampOf(event: Event): Stamp {
+  return { atMs: Date.parse(event.at), eventId: event.event_id };
+}
+
+function applyDeclared(state: JobState, event: EventOf<"job.declared">): void {
+  const stamp = stampOf(event);
+  if (event.plan !== undefined && (state.plan === null || isNewer(stamp, state.plan.stamp))) {
+    state.plan = { value: event.plan, stamp };
+    state.isChanged = true;
+    setCompiledPlan(state);
+  }
+  if (event.expect_originals !== undefined && (state.expectOriginals === null || isNewer(stamp, state.expectOriginals.stamp))) {
+    state.expectOriginals = { value: event.expect_originals, stamp };
+    state.isChanged = true;
+  }
+  if (event.emit_execution_progress !== undefined && (state.emitExecutionProgress === null || isNewer(stamp, state.emitExecutionProgress.stamp))) {
+    state.emitExecutionProgress = { value: event.emit_execution_progress, stamp };
+    state.isChanged = true;
+  }
+  if (event.notify_url !== undefined && (state.notifyUrl === null || isNewer(stamp, state.notifyUrl.stamp))) {
+    state.notifyUrl = { value: event.notify_url, stamp };
+    state.isChanged = true;
+  }
+  if (event.notify_milestones !== undefined && (state.notifyMilestones === null || isNewer(stamp, state.notifyMilestones.stamp))) {
+    state.notifyMilestones = { value: [...new Set(event.notify_milestones)].sort((a, b) => a - b), stamp };
+    state.isChanged = true;
+  }
+  for (const declared of event.originals ?? []) {
+    const original = ensureOriginal(state, declared.original_id);
+    if (!original.isDeclared) {
+      original.isDeclared = true;
+      partTotalsOf(state, original.id).declared++;
+    }
+    mergeOriginal(state, original, stamp, declared.mime ?? null, declared.source ?? null, null);
+  }
+}
+
+function applySealed(state: JobState, event: EventOf<"originals.sealed">): void {
+  const stamp = stampOf(event);
+  if (state.seal === null || isNewer(stamp, state.seal.stamp)) {
+    state.seal = { value: event.count ?? null, stamp };
+    state.isChanged = true;
+  }
+}
+
+function applyTerminal(state: JobState, event: EventOf<"job.completed" | "job.failed" | "job.cancelled">): void {
+  const stamp = stampOf(event);
+  // The earliest terminal event decides: a job ends once.
+  if (state.terminal === null || isNewer(state.terminal.stamp, stamp)) {
+    const status = event.type === "job.completed" ? "completed" : event.type === "job.failed" ? "failed" : "cancelled";
+    state.terminal = { status, stamp, error: event.error ?? null };
+    state.isChanged = true;
+  }
+}
+
+/** Compiles the plan and moves executions to the bucket the plan says they belong to. */
+export function setCompiledPlan(state: JobState): void {
+  state.compiled = state.plan === null ? null : compilePlan(state.plan.value);
+  const misplaced: Execution[] = [];
+  for (const original of state.originals.values()) {
+    for (const [key, execution] of original.executions) {
+      if (!isPerInputStep(state, execution.step)) {
+        original.executions.delete(key);
+        misplaced.push(execution);
+      }
+    }
+    markDirty(state, original);
+  }
+  for (const [key, execution] of state.jobExecutions) {
+    if (isPerInputStep(state, execution.step) && (execution.originalId !== null || execution.inputId !== "")) {
+      state.jobExecutions.delete(key);
+      misplaced.push(execution);
+    }
+  }
+  for (const execution of misplaced) {
+    const bucket = bucketOf(state, execution.step, execution.inputId, execution.originalId);
+    const key = executionKey(execution.step, execution.inputId);
+    const present = bucket.get(key);
+    bucket.set(key, present === undefined ? execution : joinExecutions(present, execution));
+  }
+  state.isJobBucketDirty = true;
+}
+
+function isPerInputStep(state: JobState, step: string): boolean {
+  const compiled = state.compiled?.byName.get(step);
+  return compiled === undefined || compiled.kind === "per-input";
+}
+
+/** The record of an id, made an original if it was only an input so far. */
+function ensureOriginal(state: JobState, originalId: string): OriginalState {
+  let original = state.originals.get(originalId);
+  if (original === undefined) {
+    original = createOriginal(originalId, true);
+    state.originals.set(originalId, original);
+  } else if (original.isOriginal) {
+    return original;
+  } else {
+    original.isOriginal = true;
+  }
+  partTotalsOf(state, originalId).originals++;
+  state.isChanged = true;
+  markDirty(state, original);
+  return original;
+}
+
+/** The record of an input id that step reports named without an original. */
+function ensureInput(state: JobState, inputId: string): OriginalState {
+  let record = state.originals.get(inputId);
+  if (record === undefined) {
+    record = createOriginal(inputId, false);
+    state.originals.set(inputId, record);
+    state.isChanged = true;
+  }
+  return record;
+}
+
+function mergeOriginal(
+  state: JobState,
+  original: OriginalState,
+  stamp: Stamp,
+  mime: string | null,
+  source: "upload" | "import" | null,
+  via: string | null,
+): void {
+  if (via !== null && (original.via === null || via < original.via)) {
+    original.via = via;
+    state.isChanged = true;
+  }
+  if (isNewer(stamp, original.stamp)) {
+    original.stamp = stamp;
+    original.mime = mime ?? original.mime;
+    original.source = source ?? original.source;
+    state.isChanged = true;
+  }
+  markDirty(state, original);
+}
+
+function markDirty(state: JobState, original: OriginalState): void {
+  state.dirtyOriginals.add(original);
+}
+
+export function executionKey(step: string, inputId: string): string {
+  return `${step}\u0000${inputId}`;
+}
+
+/**
+ * Where the execution (step, input) lives: the job-level executions for steps that do not run
+ * per input; else the original a report named (now or before, through the input's link), else
+ * the input's own record.
+ */
+function bucketOf(state: JobState, step: string, inputId: string, originalId: string | null): Map<string, Execution> {
+  if (!isPerInputStep(state, step) || (inputId === "" && originalId === null)) {
+    state.isJobBucketDirty = true;
+    return state.jobExecutions;
+  }
+  const key = executionKey(step, inputId);
+  const input = originalId === inputId ? null : ensureInput(state, inputId);
+  const linked = input?.links?.get(key) ?? null;
+  const target = originalId ?? linked;
+  if (target === null) {
+    markDirty(state, input!);
+    return input!.executions;
+  }
+  const original = ensureOriginal(state, target);
+  markDirty(state, original);
+  if (input !== null && linked === null) {
+    // First report tying this execution to its original: move what the input's record holds.
+    (input.links ??= new Map()).set(key, target);
+    const loose = input.executions.get(key);
+    if (loose !== undefined) {
+      input.executions.delete(key);
+      const present = original.executions.get(key);
+      original.executions.set(key, present === undefined ? loose : joinExecutions(present, loose));
+    }
+    markDirty(state, input);
+    state.isChanged = true;
+  }
+  return original.executions;
+}
+
+function applyStepEvent(state: JobState, event: StepEvent): Rejection | null {
+  if (!state.hasWork) {
+    state.hasWork = true;
+    state.isChanged = true;
+  }
+  const originalId = event.original_id ?? null;
+  const inputId = event.input_id ?? event.original_id ?? "";
+  const key = executionKey(event.step, inputId);
+  if (originalId !== null && inputId !== originalId) {
+    const linked = state.originals.get(inputId)?.links?.get(key);
+    if (linked !== undefined && linked !== originalId) {
+      return { event, code: "conflicting_original", message: `step ${event.step} on input ${inputId} was already reported for original ${linked}, not ${originalId}` };
+    }
+  }
+  const bucket = bucketOf(state, event.step, inputId, originalId);
+  let execution = bucket.get(key);
+  if (execution === undefined) {
+    execution = newExecution(event.step, inputId, originalId, event.attempt);
+    bucket.set(key, execution);
+    state.isChanged = true;
+  } else if (event.attempt < execution.attempt) {
+    return unknownStepNotice(state, event); // a late report of a superseded attempt
+  } else if (event.attempt > execution.attempt) {
+    resetExecution(execution, event.attempt);
+    state.isChanged = true;
+  }
+  if (execution.originalId === null && originalId !== null) {
+    execution.originalId = originalId;
+    state.isChanged = true;
+  }
+  switch (event.type) {
+    case "step.started":
+      break;
+    case "step.progress":
+      if (mergeProgress(execution, event)) state.isChanged = true;
+      break;
+    case "step.failed":
+      if (settle(execution, event.will_retry ? RETRYING : FAILED, event.event_id)) {
+        execution.error = event.error;
+        state.isChanged = true;
+      }
+      break;
+    case "step.completed":
+      if (settle(execution, COMPLETED, event.event_id)) {
+        recordResults(state, execution, event);
+        state.isChanged = true;
+      }
+      break;
+    default: {
+      const unhandled: never = event;
+      throw new Error(`unhandled step event ${(unhandled as Event).type}`);
+    }
+  }
+  return unknownStepNotice(state, event);
+}
+
+/**
+ * A report of a step the plan does not name is kept (a later plan may name it) but counts for
+ * nothing; the producer hears of it under the job's rejections.
+ */
+function unknownStepNotice(state: JobState, event: StepEvent): Rejection | null {
+  if (state.compiled === null || state.compiled.byName.has(event.step)) return null;
+  const known = [...state.compiled.byName.keys()].join(", ");
+  return { event, code: "unknown_step", message: `step ${event.step} is not in the job's plan (steps: ${known}); the report is kept but counts for nothing` };
+}
+
+function newExecution(step: string, inputId: string, originalId: string | null, attempt: number): Execution {
+  return { step, inputId, originalId, attempt, status: RUNNING, report: null, resultCount: 0, resultMimes: null, error: null, decidedBy: null };
+}
+
+function resetExecution(execution: Execution, attempt: number): void {
+  execution.attempt = attempt;
+  execution.status = RUNNING;
+  execution.report = null;
+  execution.resultCount = 0;
+  execution.resultMimes = null;
+  execution.error = null;
+  execution.decidedBy = null;
+}
+
+/** Moves the attempt to a terminal status if this report supersedes what it has; true when it did. */
+function settle(execution: Execution, status: ExecutionStatus, eventId: string): boolean {
+  if (status > execution.status || (status === execution.status && execution.decidedBy !== null && eventId < execution.decidedBy)) {
+    execution.status = status;
+    execution.decidedBy = eventId;
+    execution.report = null;
+    execution.error = null;
+    execution.resultCount = 0;
+    execution.resultMimes = null;
+    return true;
+  }
+  return false;
+}
+
+/** Keeps the winning progress report of the attempt; true when this one won. */
+function mergeProgress(execution: Execution, event: EventOf<"step.progress">): boolean {
+  if (execution.status !== RUNNING) return false; // a terminal report of this attempt supersedes progress
+  const [current, total] = event.progress;
+  const fraction = total === null || total === 0 ? 0 : Math.min(current / total, 1);
+  const atMs = Date.parse(event.at);
+  const report = execution.report;
+  if (report !== null) {
+    if (atMs < report.atMs) return false;
+    if (atMs === report.atMs) {
+      if (fraction < report.fraction) return false;
+      if (fraction === report.fraction && event.event_id >= report.eventId) return false;
+    }
+  }
+  execution.report = {
+    atMs,
+    eventId: event.event_id,
+    current,
+    total,
+    fraction,
+    unit: event.unit ?? null,
+    stepIndex: event.step_index ?? null,
+    message: event.message ?? null,
+  };
+  return true;
+}
+
+function recordResults(state: JobState, execution: Execution, event: EventOf<"step.completed">): void {
+  if (event.results === undefined) {
+    execution.resultCount = event.result_count ?? 0;
+    return;
+  }
+  execution.resultCount = event.results.length;
+  execution.resultMimes = event.results.map((result) => result.mime ?? null);
+  // An import's results that name an original are originals of the job (uploads' steps do not
+  // create originals: their results are derived files).
+  if (state.compiled?.byName.get(execution.step)?.kind === "source") {
+    const stamp = stampOf(event);
+    for (const result of event.results) {
+      if (result.original_id === undefined) continue;
+      const original = ensureOriginal(state, result.original_id);
+      mergeOriginal(state, original, stamp, result.mime ?? null, "import", execution.step);
+    }
+  }
+}
+
+/** The join of two records of one execution (used when an execution moves between buckets). */
+function joinExecutions(a: Execution, b: Execution): Execution {
+  const winner = pickWinner(a, b);
+  if (winner.originalId === null) winner.originalId = a.originalId ?? b.originalId;
+  return winner;
+}
+
+function pickWinner(a: Execution, b: Execution): Execution {
+  if (a.attempt !== b.attempt) return a.attempt > b.attempt ? a : b;
+  if (a.status !== b.status) return a.status > b.status ? a : b;
+  if (a.status !== RUNNING) return (a.decidedBy ?? "") <= (b.decidedBy ?? "") ? a : b;
+  if (a.report === null || b.report === null) return a.report === null ? b : a;
+  if (a.report.atMs !== b.report.atMs) return a.report.atMs > b.report.atMs ? a : b;
+  if (a.report.fraction !== b.report.fraction) return a.report.fraction > b.report.fraction ? a : b;
+  return a.report.eventId <= b.report.eventId ? a : b;
+}
+
+export function partTotalsOf(state: JobState, originalId: string): Totals {
+  const part = partOf(originalId, state.partCount);
+  let totals = state.partTotals.get(part);
+  if (totals === undefined) state.partTotals.set(part, (totals = emptyTotals()));
+  return totals;
+}

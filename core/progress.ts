@@ -1,0 +1,148 @@
+/**
+ * The read model: a job's state → its estimates (DESIGN §3.3). Per record a cached estimate is
+ * kept up to date for the records a batch touched, and per part the sum of them, so that the
+ * job's combined figure is a sum over parts, never a pass over every original. Reads the events'
+ * results only through the state; never changes what the fold decided.
+ */
+import { estimateBucket, percent, percentOf, type BucketRoot } from "./estimate.ts";
+import { partTotalsOf } from "./fold.ts";
+import { indicatorValues } from "./indicators.ts";
+import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
+import { EMPTY_ESTIMATE, emptyTotals, FAILED, type BucketEstimate, type Execution, type JobState, type OriginalState, type Totals } from "./state.ts";
+
+export function totalsOf(state: JobState): Totals {
+  const totals = emptyTotals();
+  for (const part of state.partTotals.values()) {
+    totals.work += part.work;
+    totals.done += part.done;
+    totals.unavailable += part.unavailable;
+    totals.unfinished += part.unfinished;
+    totals.originals += part.originals;
+    totals.declared += part.declared;
+  }
+  return totals;
+}
+
+/**
+ * Where an original enters the plan, and its type. An original seen so far only in step reports
+ * (no `original.added`, declaration or import result yet) has an unknown type, and an unknown
+ * entry when the plan takes both uploads and imports.
+ */
+export function rootOf(state: JobState, original: OriginalState): BucketRoot {
+  const compiled = state.compiled;
+  const sources = compiled?.sourceSteps ?? [];
+  const isKnown = original.stamp !== null;
+  let entersAt: string | null = ":original";
+  if (original.via !== null) entersAt = original.via;
+  else if (original.source === "import" && sources.length > 0) entersAt = sources[0]!.name;
+  else if (!isKnown && sources.length > 0) entersAt = compiled?.usesOriginals === false && sources.length === 1 ? sources[0]!.name : null;
+  return { kind: "original", mime: isKnown ? mimeOrUnknown(original.mime) : UNKNOWN_MIME, entersAt, originalId: original.id };
+}
+
+const JOB_ROOT: BucketRoot = { kind: "job", mime: UNKNOWN_MIME, entersAt: ":original" };
+
+export function estimateOriginal(state: JobState, original: OriginalState): BucketEstimate {
+  // Executions not tied to an original yet count for nothing: the work they stand for is
+  // already predicted for the original they belong to, and counting them apart would make the
+  // figure depend on the order in which their reports arrived.
+  if (!original.isOriginal) return EMPTY_ESTIMATE;
+  if (state.compiled === null) {
+    const error = firstFailure(original.executions);
+    return { work: 0, done: 0, isAvailable: error !== null, isFinished: error !== null, isFailed: error !== null, error };
+  }
+  return estimateBucket(state.compiled, rootOf(state, original), original.executions);
+}
+
+function firstFailure(executions: Map<string, Execution>): string | null {
+  let first: [string, string] | null = null;
+  for (const [key, execution] of executions) {
+    if (execution.status === FAILED && (first === null || key < first[0])) first = [key, execution.error ?? "failed"];
+  }
+  return first === null ? null : first[1];
+}
+
+export function estimateJobBucket(state: JobState): BucketEstimate {
+  if (state.compiled === null) return { work: 0, done: 0, isAvailable: true, isFinished: true, isFailed: false, error: null };
+  return estimateBucket(state.compiled, JOB_ROOT, state.jobExecutions);
+}
+
+/** Recomputes the estimates of touched (or freshly loaded) records and of the job-level work, and their files' displayed values. */
+export function refreshEstimates(state: JobState): void {
+  for (const original of state.dirtyOriginals) {
+    const before = original.estimate;
+    const after = estimateOriginal(state, original);
+    const totals = partTotalsOf(state, original.id);
+    totals.work += after.work - before.work;
+    totals.done += after.done - before.done;
+    totals.unavailable += Number(!after.isAvailable) - Number(!before.isAvailable);
+    totals.unfinished += Number(!after.isFinished) - Number(!before.isFinished);
+    original.estimate = after;
+    const shown = original.isOriginal ? fileProgress(state, original) : null;
+    if (shown !== null && shown > original.displayed) original.displayed = shown;
+  }
+  state.dirtyOriginals.clear();
+  if (state.isJobBucketDirty) {
+    state.jobEstimate = estimateJobBucket(state);
+    state.isJobBucketDirty = false;
+  }
+}
+
+/** The true percentage of one original, or null while unavailable. */
+export function fileProgress(state: JobState, original: OriginalState): number | null {
+  if (state.terminal?.status === "completed") return 100;
+  const estimate = original.estimate;
+  if (estimate.isFailed) return 100;
+  if (state.compiled === null || !estimate.isAvailable) return null;
+  return percentOf(estimate);
+}
+
+/**
+ * The upload is complete when the known originals reach the expected count: a numeric
+ * `expect_originals`, else the count of the latest `originals.sealed`, else the number of
+ * originals the declaration listed; a seal without a count completes it when no number was given.
+ */
+export function isUploadComplete(state: JobState): boolean {
+  const { originals, declared } = totalsOf(state);
+  const expect = state.expectOriginals?.value ?? null;
+  if (typeof expect === "number") return originals >= expect;
+  if (state.seal !== null) return state.seal.value === null || originals >= state.seal.value;
+  return expect === null && declared > 0 && originals >= declared;
+}
+
+/**
+ * Uploads gate the combined figure when the job takes uploads: its plan uses `:original`, or,
+ * without a plan, originals are known. A plan fed only by imports is gated by its import steps.
+ */
+function isGatedByUpload(state: JobState): boolean {
+  if (state.expectOriginals !== null) return true;
+  return state.compiled !== null ? state.compiled.usesOriginals : totalsOf(state).originals > 0;
+}
+
+export interface CombinedEstimate {
+  percent: number | null;
+  /** Fraction of the work done, for the ETA; null while unavailable. */
+  fraction: number | null;
+}
+
+/** The true combined estimate of the job (DESIGN §3.3 "precise readings"). */
+export function combinedEstimate(state: JobState): CombinedEstimate {
+  if (state.terminal?.status === "completed") return { percent: 100, fraction: 1 };
+  const isUploadOpen = isGatedByUpload(state) && !isUploadComplete(state);
+  if (state.compiled === null) {
+    let added = 0;
+    let done = 0;
+    for (const value of indicatorValues(state)) {
+      added += value.total;
+      done += value.done;
+    }
+    if (added <= 0 || isUploadOpen) return { percent: null, fraction: null };
+    return { percent: percent(done, added, done >= added), fraction: Math.min(done / added, 1) };
+  }
+  const { jobEstimate } = state;
+  const totals = totalsOf(state);
+  if (totals.unavailable > 0 || !jobEstimate.isAvailable || isUploadOpen) return { percent: null, fraction: null };
+  const work = totals.work + jobEstimate.work;
+  const done = totals.done + jobEstimate.done;
+  const isFinished = totals.unfinished === 0 && jobEstimate.isFinished;
+  return { percent: percent(done, work, isFinished), fraction: isFinished ? 1 : work > 0 ? done / work : 0 };
+}

@@ -1,0 +1,251 @@
+/**
+ * Generated jobs for the permutation law (DESIGN §3.3): a plan of one of several shapes, its
+ * originals, and the event log of a run of it that stopped anywhere. Each execution the plan
+ * implies reaches its own stage (not reported, started, in flight, retried, completed, failed for
+ * good); an execution's reports grow with time, result counts are the ones the plan predicts,
+ * and later steps are reported only on results that exist. Reports name their original or only
+ * their input, at random, so execution identity is exercised both ways.
+ */
+import fc from "fast-check";
+import type { Event, Plan } from "../../core/contract.ts";
+import { accepts } from "../../core/plan.ts";
+
+export type Shape = "chain" | "video" | "unzip" | "import" | "indicators";
+
+const PLANS: Record<Exclude<Shape, "indicators">, Plan["steps"]> = {
+  chain: {
+    a: { robot: "/image/resize", use: ":original" },
+    b: { robot: "/image/optimize", use: "a" },
+    c: { robot: "/s3/store", use: "b" },
+  },
+  video: {
+    ":original": { robot: "/upload/handle" },
+    thumbs: { robot: "/video/thumbs", use: ":original", accepts: ["video/*"], results_per_input: 3, output_mime: "image/jpeg" },
+    encoded: { robot: "/video/encode", use: ":original", accepts: ["video/*"] },
+    resized: { robot: "/image/resize", use: ["thumbs", ":original"], accepts: ["image/*"], weight: 2 },
+    stored: { robot: "/s3/store", use: ["encoded", "resized"] },
+    archive: { robot: "/file/compress", use: ["stored"], per: "job" },
+  },
+  unzip: {
+    unzipped: { robot: "/file/decompress", use: ":original", accepts: ["application/zip"] },
+    scanned: { robot: "/file/virusscan", use: ["unzipped", ":original"], accepts: ["text/*"] },
+    stored: { robot: "/s3/store", use: ["scanned"] },
+  },
+  import: {
+    imported: { robot: "/http/import" },
+    resized: { robot: "/image/resize", use: "imported", accepts: ["image/*"] },
+    stored: { robot: "/s3/store", use: "resized" },
+  },
+};
+
+const MIMES: Record<Exclude<Shape, "indicators">, readonly string[]> = {
+  chain: ["image/png"],
+  video: ["video/mp4", "image/png", "text/plain"],
+  unzip: ["application/zip", "text/plain", "image/png"],
+  import: ["image/png", "video/mp4"],
+};
+
+/** How far one execution got. */
+type Stage = "none" | "started" | "progress" | "completed" | "failed";
+
+export interface World {
+  shape: Shape;
+  declared: Event;
+  /** The rest of the log, in the order the run produced it. */
+  log: Event[];
+  /** Originals whose every predicted execution finished in this log. */
+  finishedFiles: Set<string>;
+  isJobFinished: boolean;
+}
+
+interface Choices {
+  shape: Shape;
+  mimes: string[];
+  upload: "expect" | "seal" | "declared" | "unknown+seal";
+  /** Per original: is it announced (original.added / declaration) with its type? */
+  announced: boolean[];
+  /** A pool of per-execution choices, consumed in order (cycled). */
+  stages: Stage[];
+  retries: boolean[];
+  namesOriginal: boolean[];
+  unzipCounts: number[];
+  progressSteps: number[];
+  terminal: "none" | "completed" | "failed";
+  tasks: { label: string | null; amounts: number[]; retried: boolean }[];
+}
+
+const STAGES: Stage[] = ["none", "started", "progress", "progress", "completed", "completed", "completed", "completed", "failed"];
+
+const choicesArbitrary: fc.Arbitrary<Choices> = fc
+  .constantFrom<Shape>("chain", "video", "unzip", "import", "indicators")
+  .chain((shape) =>
+    fc.record({
+      shape: fc.constant(shape),
+      mimes: fc.array(fc.constantFrom(...(shape === "indicators" ? ["text/plain"] : MIMES[shape])), { minLength: 1, maxLength: 4 }),
+      upload: fc.constantFrom("expect", "seal", "declared", "unknown+seal"),
+      announced: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      stages: fc.array(fc.constantFrom(...STAGES), { minLength: 1, maxLength: 40 }),
+      retries: fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }),
+      namesOriginal: fc.array(fc.boolean(), { minLength: 1, maxLength: 16 }),
+      unzipCounts: fc.array(fc.nat(3), { minLength: 1, maxLength: 4 }),
+      progressSteps: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 8 }),
+      terminal: fc.constantFrom("none", "none", "completed", "failed"),
+      tasks: fc.array(
+        fc.record({ label: fc.constantFrom(null, "pages", "bytes"), amounts: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }), retried: fc.boolean() }),
+        { maxLength: 4 },
+      ),
+    }),
+  );
+
+export const worldArbitrary: fc.Arbitrary<World> = choicesArbitrary.map(buildWorld);
+
+function cycle<T>(values: T[]): () => T {
+  let next = 0;
+  return () => values[next++ % values.length]!;
+}
+
+const BASE_MS = Date.parse("2026-11-22T10:00:00.000Z");
+
+export function buildWorld(choices: Choices): World {
+  const jobId = "job-w";
+  let sequence = 0;
+  const log: Event[] = [];
+  const event = (fields: Record<string, unknown>, atMs: number): Event =>
+    ({ v: 1, job_id: jobId, event_id: `e${String(++sequence).padStart(5, "0")}`, at: new Date(BASE_MS + atMs).toISOString(), ...fields }) as Event;
+
+  const originals = choices.mimes.map((mime, index) => ({ id: `f${index}`, mime, announced: choices.announced[index] ?? true }));
+  const shape = choices.shape;
+  // An import's plan says how many files it brings, as a producer that knows would.
+  const plan = shape === "indicators" ? null : shape === "import" ? { ...PLANS.import, imported: { robot: "/http/import", results_per_input: choices.mimes.length } } : PLANS[shape];
+  const count = originals.length;
+  const declaration: Record<string, unknown> = { type: "job.declared", emit_execution_progress: true };
+  if (plan !== null) declaration.plan = { steps: plan };
+  if (shape !== "indicators" && shape !== "import") {
+    if (choices.upload === "expect") declaration.expect_originals = count;
+    if (choices.upload === "unknown+seal") declaration.expect_originals = "unknown";
+    if (choices.upload === "declared") declaration.originals = originals.map((o) => ({ original_id: o.id, mime: o.mime }));
+  }
+  const declared = event(declaration, 0);
+
+  const stageOf = cycle(choices.stages);
+  const retryOf = cycle(choices.retries);
+  const namesOf = cycle(choices.namesOriginal);
+  const unzipCountOf = cycle(choices.unzipCounts);
+  const progressStepsOf = cycle(choices.progressSteps);
+  const unfinished = new Set<string>();
+  const failedFiles = new Set<string>();
+  let isJobWorkUnfinished = false;
+
+  /** The reports of one execution; returns how far it got. */
+  const run = (step: string, inputId: string, originalId: string | null, depth: number, results: Record<string, unknown>): "completed" | "failed" | "unfinished" => {
+    const stage = stageOf();
+    if (stage === "none") return "unfinished";
+    const isRetried = retryOf() && stage !== "started";
+    const t0 = depth * 100_000 + sequence * 10;
+    const who = (names: boolean): Record<string, unknown> => {
+      const fields: Record<string, unknown> = { step };
+      if (originalId === null) {
+        if (inputId !== "") fields.input_id = inputId;
+      } else if (inputId === originalId) {
+        if (names) fields.original_id = originalId;
+        else fields.input_id = inputId;
+      } else {
+        fields.input_id = inputId;
+        if (names) fields.original_id = originalId;
+      }
+      return fields;
+    };
+    let attempt = 1;
+    let t = t0;
+    if (isRetried) {
+      log.push(event({ type: "step.started", ...who(namesOf()), attempt }, (t += 1000)));
+      log.push(event({ type: "step.progress", ...who(namesOf()), attempt, progress: [1, 4] }, (t += 1000)));
+      log.push(event({ type: "step.failed", ...who(namesOf()), attempt, error: "transient", will_retry: true }, (t += 1000)));
+      attempt = 2;
+    }
+    log.push(event({ type: "step.started", ...who(namesOf()), attempt }, (t += 1000)));
+    if (stage === "started") return "unfinished";
+    const steps = progressStepsOf();
+    // A retried execution gets past where its first attempt was before this log may stop.
+    const reach = stage === "progress" && !isRetried ? steps : steps + 1;
+    for (let k = 1; k <= Math.min(reach, 3); k++) {
+      log.push(event({ type: "step.progress", ...who(namesOf()), attempt, progress: [k * 2 + (isRetried ? 1 : 0), 10], unit: "Bytes" }, (t += 1000)));
+    }
+    if (stage === "progress" && !isRetried) return "unfinished";
+    if (stage === "failed") {
+      log.push(event({ type: "step.failed", ...who(namesOf()), attempt, error: "corrupt input", will_retry: false }, (t += 1000)));
+      // A failure for good finishes its file (failed), whatever else the file was still to run.
+      if (originalId !== null) failedFiles.add(originalId);
+      return "failed";
+    }
+    log.push(event({ type: "step.completed", ...who(namesOf()), attempt, ...results }, (t += 1000)));
+    return "completed";
+  };
+
+  /** Runs a per-input step chain from one input through the plan; returns whether everything downstream finished. */
+  const flow = (originalId: string, inputs: { id: string; mime: string; from: string }[], depth: number): boolean => {
+    if (plan === null) return true;
+    let isFinished = true;
+    for (const [name, step] of Object.entries(plan)) {
+      if (name === ":original" || step.per === "job" || step.use === undefined) continue;
+      const uses = typeof step.use === "string" ? [step.use] : step.use;
+      for (const input of inputs.filter((candidate) => uses.includes(candidate.from))) {
+        const patterns = step.accepts ?? (step.robot.startsWith("/image/") ? ["image/*"] : null);
+        if (!accepts(patterns, input.mime)) continue;
+        const perInput = step.robot === "/file/decompress" ? unzipCountOf() : typeof step.results_per_input === "number" ? step.results_per_input : 1;
+        const outputMime = step.output_mime ?? (step.robot === "/file/decompress" ? "text/plain" : input.mime);
+        const resultIds = Array.from({ length: perInput }, (_, k) => `${name}-${input.id}-${k}`);
+        // Results of an unpredictable step say their type; the others' follow from the plan.
+        const results = step.robot === "/file/decompress" ? { results: resultIds.map((id) => ({ result_id: id, mime: outputMime })) } : { result_count: perInput };
+        const outcome = run(name, input.id, originalId, depth, results);
+        // A file whose execution failed for good is finished (failed); one cut short is not.
+        if (outcome === "unfinished") isFinished = false;
+        if (outcome !== "completed") continue;
+        const next = resultIds.map((id) => ({ id, mime: outputMime, from: name }));
+        if (!flow(originalId, next, depth + 1)) isFinished = false;
+      }
+    }
+    return isFinished;
+  };
+
+  if (shape === "indicators") {
+    choices.tasks.forEach((task, index) => {
+      const taskId = `t${index}`;
+      const total = task.amounts.reduce((a, b) => a + b, 0);
+      const report = (attempt: number, amounts: number[]) => {
+        log.push(event({ type: "indicator.added", label: task.label, task_id: taskId, attempt, amount: total }, sequence * 10));
+        for (const amount of amounts) log.push(event({ type: "indicator.done", label: task.label, task_id: taskId, attempt, amount }, sequence * 10));
+      };
+      if (task.retried) report(1, task.amounts.slice(0, 1));
+      report(task.retried ? 2 : 1, task.amounts);
+    });
+  } else if (shape === "import") {
+    const imported = run("imported", "", null, 0, { results: originals.map((o) => ({ result_id: `r-${o.id}`, original_id: o.id, mime: o.mime })) });
+    if (imported === "unfinished") isJobWorkUnfinished = true;
+    else if (imported === "completed") {
+      for (const original of originals) {
+        if (!flow(original.id, [{ id: original.id, mime: original.mime, from: "imported" }], 1)) unfinished.add(original.id);
+      }
+    }
+  } else {
+    for (const original of originals) {
+      if (original.announced && choices.upload !== "declared") log.push(event({ type: "original.added", original_id: original.id, mime: original.mime }, 50));
+      if (!flow(original.id, [{ id: original.id, mime: original.mime, from: ":original" }], 1)) unfinished.add(original.id);
+    }
+    if (choices.upload === "seal" || choices.upload === "unknown+seal") log.push(event({ type: "originals.sealed", count }, 60));
+    // Originals never announced nor reported are unknown to the job: it cannot finish.
+    const reported = new Set(log.flatMap((e) => ("original_id" in e && e.original_id !== undefined ? [e.original_id] : [])));
+    const known = originals.filter((o) => choices.upload === "declared" || o.announced || reported.has(o.id)).length;
+    if (known < count) isJobWorkUnfinished = true;
+    if (plan !== null && Object.values(plan).some((step) => step.per === "job")) {
+      const allDone = unfinished.size === 0 && !isJobWorkUnfinished;
+      if (!allDone || run("archive", "", null, 9, { result_count: 1 }) === "unfinished") isJobWorkUnfinished = true;
+    }
+  }
+  for (const id of failedFiles) unfinished.delete(id);
+  const finishedFiles = new Set(originals.map((o) => o.id).filter((id) => !unfinished.has(id)));
+  const isJobFinished = shape === "indicators" ? true : unfinished.size === 0 && !isJobWorkUnfinished;
+  if (choices.terminal === "completed" && isJobFinished) log.push(event({ type: "job.completed" }, 10_000_000));
+  if (choices.terminal === "failed") log.push(event({ type: "job.failed", error: "stopped" }, 10_000_000));
+  return { shape, declared, log, finishedFiles, isJobFinished };
+}
