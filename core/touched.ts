@@ -5,7 +5,6 @@
 import type { Event } from "./contract.ts";
 import { labelKeyOf, taskKey } from "./indicators.ts";
 import { executionKey } from "./fold.ts";
-import { totalsOf } from "./progress.ts";
 import { partOf } from "./partition.ts";
 import type { JobState } from "./state.ts";
 
@@ -24,7 +23,8 @@ export function partsTouchedBy(head: JobState, events: readonly Event[]): Touche
     switch (event.type) {
       case "job.declared":
         for (const declared of event.originals ?? []) original(declared.original_id);
-        if (event.plan !== undefined && totalsOf(head).originals > 0) isEverything = true;
+        // A new plan may move executions between records: every stored record must be loaded.
+        if (event.plan !== undefined && head.partTotals.size > 0) isEverything = true;
         break;
       case "original.added":
         original(event.original_id);
@@ -42,8 +42,15 @@ export function partsTouchedBy(head: JobState, events: readonly Event[]): Touche
       case "indicator.done":
         taskParts.add(partOf(taskKey(labelKeyOf(event.label ?? null), event.task_id), head.taskPartCount));
         break;
-      default:
-        break;
+      case "originals.sealed":
+      case "job.completed":
+      case "job.failed":
+      case "job.cancelled":
+        break; // the head only
+      default: {
+        const unhandled: never = event;
+        throw new Error(`unhandled event type ${(unhandled as Event).type}`);
+      }
     }
   }
   return { parts, taskParts, isEverything };

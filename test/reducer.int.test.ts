@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Event, Snapshot } from "../core/contract.ts";
 import { StoreConflict } from "../core/errors.ts";
@@ -11,6 +12,7 @@ import { createReducerHandler, type ReducerDeps } from "../functions/reducer.ts"
 import { clientFor, newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
+import { worldArbitrary } from "./support/worlds.ts";
 import { drain, seededRandom } from "./support/sqs-harness.ts";
 
 let emulator: { endpoint: string; close(): Promise<void> };
@@ -113,6 +115,34 @@ describe("reducer", () => {
     expect(truth(await snapshotIn(h.store, "job-r2a"))).toEqual(expected(a));
     expect(truth(await snapshotIn(h.store, "job-r2b"))).toEqual(expected(b));
     expect(result.rounds).toBeGreaterThan(1);
+  });
+
+  it("stores generated runs delivered in any order as the in-order fold does, reports naming only their input included", async () => {
+    const h = await harness();
+    const worlds = fc.sample(worldArbitrary.filter((world) => world.log.length > 5), { seed: 30, numRuns: 12 });
+    const messages: string[] = [];
+    worlds.forEach((world, index) => {
+      const jobId = `job-world-${index}`;
+      const events = [world.declared, ...world.log].map((event) => ({ ...event, job_id: jobId }));
+      messages.push(...messagesOf(events, 4));
+    });
+    await drain(h.handler, messages, { seed: 30, batchSize: 10, concurrency: 3, duplicateRate: 0.2 });
+    for (const [index, world] of worlds.entries()) {
+      const jobId = `job-world-${index}`;
+      const events = [world.declared, ...world.log].map((event) => ({ ...event, job_id: jobId }));
+      expect(truth(await snapshotIn(h.store, jobId))).toEqual(expected(events));
+    }
+  });
+
+  it("lists a report of a step the plan lacks under the job's rejections, and keeps it", async () => {
+    const h = await harness();
+    const e = eventFactory("job-unknown-step");
+    const events = [e.plan({ encoded: { robot: "/video/encode", use: ":original" } }), e.original("f1", "video/mp4"), e.progress("encode", "f1", [1, 2])];
+    await drain(h.handler, messagesOf(events, 5), { seed: 3, batchSize: 10, concurrency: 1, duplicateRate: 0 });
+    const rejections = await h.store.listRejections("job-unknown-step", 10);
+    expect(rejections.map((rejection) => rejection.code)).toEqual(["unknown_step"]);
+    expect(rejections[0]!.reason).toContain("encode");
+    expect((await snapshotIn(h.store, "job-unknown-step")).detail!.in_flight).toEqual([expect.objectContaining({ step: "encode", progress: [1, 2] })]);
   });
 
   it.each([4, 9, 14])("reaches the same state when conditional writes keep losing races (seed %i)", async (seed) => {
