@@ -14,6 +14,7 @@
  */
 import type { Event, EventOf, IndicatorEvent, StepEvent } from "./contract.ts";
 import { LIMITS } from "./contract.ts";
+import type { EventRejection } from "./rejection.ts";
 import { compilePlan } from "./plan.ts";
 import { partOf } from "./partition.ts";
 import { estimateBucket, percent, percentOf, type BucketRoot } from "./estimate.ts";
@@ -36,11 +37,7 @@ import {
   type Totals,
 } from "./state.ts";
 
-export interface Rejection {
-  event: Event;
-  code: "wrong_job" | "too_many_labels";
-  message: string;
-}
+export type Rejection = EventRejection;
 
 export function applyEvents(state: JobState, events: readonly Event[]): Rejection[] {
   const rejections: Rejection[] = [];
