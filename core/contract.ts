@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { unknownKeyError } from "./errors.ts";
 import { validatePlanGraph } from "./plan-graph.ts";
+import { REJECTION_CODES } from "./rejection.ts";
 
 export const LIMITS = {
   idChars: 128,
@@ -329,7 +330,7 @@ export const CreateJobResponse = z.object({
 export const IngestResponse = z.object({ accepted: z.int().min(0), messages: z.int().min(0) });
 
 export const Rejection = z.object({
-  code: z.string(),
+  code: z.enum(REJECTION_CODES),
   reason: z.string(),
   source: z.string(),
   excerpt: z.string(),
