@@ -3,7 +3,9 @@
  * groups the batch by job, loads what the job's events touch, applies them, commits once and
  * writes back conditionally (no transactions). A lost race reloads and applies again (every
  * merge is idempotent); what still cannot be stored is reported as a partial batch failure.
- * Invalid input is recorded with its reason and removed; it never fails the batch.
+ * Invalid input is recorded with its reason and removed; it never fails the batch: each message is
+ * parsed inside its own guard, and a throw of the core on a valid-looking message hands back that
+ * message alone (to reach the DLQ), while the job's other messages are applied.
  *
  * Events of a job that does not exist yet (a `job.declared` overtaken on the standard queue)
  * stay in the queue: their message is returned as a failure with a growing visibility delay
@@ -169,11 +171,12 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
           refused = applyTo(job, events, nowMs);
         } catch (error) {
           if (!(error instanceof ApplyFailure)) throw error;
+          // (If the commit of the good messages throws too, the whole group comes back, as a store failure would.)
           ({ job, refused, poisoned } = await applyIsolating(group, nowMs));
         }
         if (job !== null) await deps.store.save(job, nowMs);
         await recordRefused(group.jobId, refused, nowMs);
-        // A message with events of several jobs (an envelope with wrong_job events is not one) comes back whole.
+        // Handing back a record returns its whole message; no other job shares it (an envelope's valid events are of one job).
         return recordsOf(poisoned);
       } catch (error) {
         if (error instanceof StoreConflict && attempt < maxRetries) {
