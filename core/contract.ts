@@ -85,14 +85,13 @@ export const PlanStep = strict({
 });
 export type PlanStep = z.infer<typeof PlanStep>;
 
-export const Plan = z
-  .strictObject({
-    steps: z
-      .record(Id, PlanStep)
-      .refine((steps) => Object.keys(steps).length <= LIMITS.stepsPerPlan, {
-        message: `a plan has at most ${LIMITS.stepsPerPlan} steps`,
-      }),
-  }, { error: unknownKeyError(["steps"]) })
+export const Plan = strict({
+  steps: z
+    .record(Id, PlanStep)
+    .refine((steps) => Object.keys(steps).length <= LIMITS.stepsPerPlan, {
+      message: `a plan has at most ${LIMITS.stepsPerPlan} steps`,
+    }),
+})
   .superRefine((plan, ctx) => {
     for (const problem of validatePlanGraph(plan.steps, LIMITS.fanOutPerOriginal)) {
       ctx.addIssue({ code: "custom", path: ["steps", ...problem.path], message: problem.message });
@@ -159,13 +158,13 @@ export const OriginalsSealed = event({ ...common, type: z.literal("originals.sea
 export const StepStarted = event({ ...execution, type: z.literal("step.started") });
 
 export const StepProgress = event({
-    ...execution,
-    type: z.literal("step.progress"),
-    progress: z.tuple([ProgressValue, ProgressValue.nullable()]),
-    unit: printable(1, 40, "a unit").optional(),
-    step_index: z.tuple([Count, z.int().positive()]).optional(),
-    message: z.string().max(LIMITS.messageChars).optional(),
-  })
+  ...execution,
+  type: z.literal("step.progress"),
+  progress: z.tuple([ProgressValue, ProgressValue.nullable()]),
+  unit: printable(1, 40, "a unit").optional(),
+  step_index: z.tuple([Count, z.int().positive()]).optional(),
+  message: z.string().max(LIMITS.messageChars).optional(),
+})
   .refine((e) => e.step_index === undefined || e.step_index[0] < e.step_index[1], {
     path: ["step_index"],
     message: "step_index [i, n] needs 0 ≤ i < n",
@@ -175,11 +174,11 @@ export const StepResult = strict({ result_id: Id, original_id: Id.optional(), mi
 export type StepResult = z.infer<typeof StepResult>;
 
 export const StepCompleted = event({
-    ...execution,
-    type: z.literal("step.completed"),
-    result_count: ResultCount.optional(),
-    results: z.array(StepResult).max(10_000).optional(),
-  })
+  ...execution,
+  type: z.literal("step.completed"),
+  result_count: ResultCount.optional(),
+  results: z.array(StepResult).max(10_000).optional(),
+})
   .superRefine((e, ctx) => {
     if (e.result_count === undefined && e.results === undefined) {
       ctx.addIssue({ code: "custom", path: ["result_count"], message: "give result_count or results" });
