@@ -3,7 +3,9 @@
  * TypeScript types inferred from them. Parse once at the edge; never re-validate inside the core.
  */
 import { z } from "zod";
+import { unknownKeyError } from "./errors.ts";
 import { validatePlanGraph } from "./plan-graph.ts";
+import { REJECTION_CODES } from "./rejection.ts";
 
 export const LIMITS = {
   idChars: 128,
@@ -13,7 +15,32 @@ export const LIMITS = {
   labelsPerJob: 1_000,
   messageChars: 2_000,
   errorChars: 4_000,
+  /** Results of one execution (`result_count`, and a step's `results_per_input` or `count`). */
+  resultsPerExecution: 1_000_000,
+  /** Executions a plan may predict for one step of one original file (fan-out multiplied along the DAG). */
+  fanOutPerOriginal: 1_000_000_000,
+  /** Indicator amounts, each. */
+  amount: 1e12,
+  /** The numbers of `step.progress` (bytes, items…): 2^53 − 1, so sums stay exact. */
+  progressValue: Number.MAX_SAFE_INTEGER,
 } as const;
+
+/**
+ * An object that refuses keys it does not declare, naming each with the closest known key
+ * (`unknown key results_per_inpt: did you mean results_per_input?`), so that typos are refused
+ * instead of silently ignored.
+ */
+function strict<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
+  return z.strictObject(shape, { error: unknownKeyError(Object.keys(shape)) });
+}
+
+/**
+ * Free text without control characters (C0, DEL, C1) or unpaired surrogates: such text ends up in
+ * storage keys joined with U+0000 (labels) or in names a person must read (robots, units, MIME).
+ * One regex, not several checks: each zod check costs about as much as the regex itself.
+ */
+const printable = (min: number, max: number, what: string) =>
+  z.string().regex(new RegExp(`^(?:[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff]){${min},${max}}$`), `must be ${what}: ${min === 0 ? "at most " : `${min}–`}${max} characters, no control characters`);
 
 // One regex per field rather than min/max/regex checks: each zod check costs as much as the
 // regex itself, and validation is the bulk of ingest time (bench/estimator.ts).
@@ -27,40 +54,57 @@ export const Timestamp = z
   );
 
 const Attempt = z.int().min(0).max(1_000_000);
+/** z.int() is a safe integer: 1e400 (Infinity), 1e20 and 1.5 are all refused. */
 const Count = z.int().min(0);
-const Mime = z.string().min(1).max(255).regex(/^[^\s/]+\/[^\s/]+$/, "must be a MIME type such as video/mp4");
-const MimePattern = z.string().min(1).max(255).regex(/^(\*|[^\s/]+)\/(\*|[^\s/]+)$/, "must be a MIME pattern such as video/*");
-const Label = z.string().max(LIMITS.labelChars).nullable();
+const ResultCount = z.int().min(0).max(LIMITS.resultsPerExecution);
+// RFC 6838 type and subtype names (no parameters): nothing a key or a log line could trip on.
+const Mime = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/, "must be a MIME type such as video/mp4");
+const MimePattern = z
+  .string()
+  .regex(/^(?:\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})\/(?:\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})$/, "must be a MIME pattern such as video/*");
+const Label = printable(0, LIMITS.labelChars, "a label").nullable();
 
 // ---------------------------------------------------------------- plan (§3.2)
 
-export const PlanStep = z.looseObject({
-  robot: z.string().min(1).max(200),
+/**
+ * One step. Besides Headway's own keys it takes the robot parameters the catalogue reads
+ * (`page` of /document/thumbs, `path` of the imports, `count` of /video/thumbs); any other key is
+ * refused as a likely typo.
+ */
+export const PlanStep = strict({
+  robot: printable(1, 200, "a robot name"),
   use: z.union([Id, z.array(Id).min(1).max(LIMITS.stepsPerPlan)]).optional(),
   accepts: z.array(MimePattern).max(50).optional(),
-  results_per_input: z.union([Count, z.literal("unpredictable")]).optional(),
+  results_per_input: z.union([ResultCount, z.literal("unpredictable")]).optional(),
   output_mime: Mime.optional(),
   weight: z.number().positive().max(1_000_000).optional(),
   per: z.enum(["job", "input"]).optional(),
+  page: z.int().min(1).max(1_000_000).optional(),
+  path: printable(0, 1_024, "a path").optional(),
+  count: z.int().min(0).max(LIMITS.resultsPerExecution).optional(),
 });
 export type PlanStep = z.infer<typeof PlanStep>;
 
-export const Plan = z
-  .object({
-    steps: z
-      .record(Id, PlanStep)
-      .refine((steps) => Object.keys(steps).length <= LIMITS.stepsPerPlan, {
-        message: `a plan has at most ${LIMITS.stepsPerPlan} steps`,
-      }),
-  })
+export const Plan = strict({
+  steps: z
+    .record(Id, PlanStep)
+    .refine((steps) => Object.keys(steps).length <= LIMITS.stepsPerPlan, {
+      message: `a plan has at most ${LIMITS.stepsPerPlan} steps`,
+    }),
+})
   .superRefine((plan, ctx) => {
-    for (const problem of validatePlanGraph(plan.steps)) {
+    for (const problem of validatePlanGraph(plan.steps, LIMITS.fanOutPerOriginal)) {
       ctx.addIssue({ code: "custom", path: ["steps", ...problem.path], message: problem.message });
     }
   });
 export type Plan = z.infer<typeof Plan>;
 
 // ---------------------------------------------------------------- events (§3.1)
+
+/** Events refuse unknown keys too (README, "Limits and rejection codes"): a misspelt `input_id` would otherwise silently change which execution a report belongs to. */
+const event = strict;
+/** `1e400` parses to Infinity, which z.number() refuses; the bound keeps sums of them exact. */
+const ProgressValue = z.number().min(0).max(LIMITS.progressValue);
 
 const common = {
   v: z.literal(1),
@@ -77,7 +121,7 @@ const execution = {
   attempt: Attempt,
 };
 
-export const DeclaredOriginal = z.object({
+export const DeclaredOriginal = strict({
   original_id: Id,
   mime: Mime.optional(),
   source: z.enum(["upload", "import"]).optional(),
@@ -95,13 +139,13 @@ const declaration = {
   notify_milestones: z.array(z.int().min(1).max(99)).max(20).optional(),
 };
 
-export const JobDeclared = z.object({
+export const JobDeclared = event({
   ...common,
   type: z.literal("job.declared"),
   ...declaration,
 });
 
-export const OriginalAdded = z.object({
+export const OriginalAdded = event({
   ...common,
   type: z.literal("original.added"),
   original_id: Id,
@@ -109,34 +153,32 @@ export const OriginalAdded = z.object({
   source: z.enum(["upload", "import"]).optional(),
 });
 
-export const OriginalsSealed = z.object({ ...common, type: z.literal("originals.sealed"), count: Count.max(10_000_000).optional() });
+export const OriginalsSealed = event({ ...common, type: z.literal("originals.sealed"), count: Count.max(10_000_000).optional() });
 
-export const StepStarted = z.object({ ...execution, type: z.literal("step.started") });
+export const StepStarted = event({ ...execution, type: z.literal("step.started") });
 
-export const StepProgress = z
-  .object({
-    ...execution,
-    type: z.literal("step.progress"),
-    progress: z.tuple([z.number().nonnegative(), z.number().nonnegative().nullable()]),
-    unit: z.string().min(1).max(40).optional(),
-    step_index: z.tuple([Count, z.int().positive()]).optional(),
-    message: z.string().max(LIMITS.messageChars).optional(),
-  })
+export const StepProgress = event({
+  ...execution,
+  type: z.literal("step.progress"),
+  progress: z.tuple([ProgressValue, ProgressValue.nullable()]),
+  unit: printable(1, 40, "a unit").optional(),
+  step_index: z.tuple([Count, z.int().positive()]).optional(),
+  message: z.string().max(LIMITS.messageChars).optional(),
+})
   .refine((e) => e.step_index === undefined || e.step_index[0] < e.step_index[1], {
     path: ["step_index"],
     message: "step_index [i, n] needs 0 ≤ i < n",
   });
 
-export const StepResult = z.object({ result_id: Id, original_id: Id.optional(), mime: Mime.optional() });
+export const StepResult = strict({ result_id: Id, original_id: Id.optional(), mime: Mime.optional() });
 export type StepResult = z.infer<typeof StepResult>;
 
-export const StepCompleted = z
-  .object({
-    ...execution,
-    type: z.literal("step.completed"),
-    result_count: Count.optional(),
-    results: z.array(StepResult).max(10_000).optional(),
-  })
+export const StepCompleted = event({
+  ...execution,
+  type: z.literal("step.completed"),
+  result_count: ResultCount.optional(),
+  results: z.array(StepResult).max(10_000).optional(),
+})
   .superRefine((e, ctx) => {
     if (e.result_count === undefined && e.results === undefined) {
       ctx.addIssue({ code: "custom", path: ["result_count"], message: "give result_count or results" });
@@ -145,7 +187,7 @@ export const StepCompleted = z
     }
   });
 
-export const StepFailed = z.object({
+export const StepFailed = event({
   ...execution,
   type: z.literal("step.failed"),
   error: z.string().min(1).max(LIMITS.errorChars),
@@ -155,17 +197,17 @@ export const StepFailed = z.object({
 const indicator = {
   ...common,
   label: Label.optional(),
-  amount: z.number().nonnegative().max(1e12),
+  amount: z.number().nonnegative().max(LIMITS.amount),
   task_id: Id,
   attempt: Attempt,
 };
-export const IndicatorAdded = z.object({ ...indicator, type: z.literal("indicator.added") });
-export const IndicatorDone = z.object({ ...indicator, type: z.literal("indicator.done") });
+export const IndicatorAdded = event({ ...indicator, type: z.literal("indicator.added") });
+export const IndicatorDone = event({ ...indicator, type: z.literal("indicator.done") });
 
 const terminal = { ...common, error: z.string().max(LIMITS.errorChars).optional() };
-export const JobCompleted = z.object({ ...terminal, type: z.literal("job.completed") });
-export const JobFailed = z.object({ ...terminal, type: z.literal("job.failed") });
-export const JobCancelled = z.object({ ...terminal, type: z.literal("job.cancelled") });
+export const JobCompleted = event({ ...terminal, type: z.literal("job.completed") });
+export const JobFailed = event({ ...terminal, type: z.literal("job.failed") });
+export const JobCancelled = event({ ...terminal, type: z.literal("job.cancelled") });
 
 export const Event = z.discriminatedUnion("type", [
   JobDeclared,
@@ -187,8 +229,7 @@ export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 export type StepEvent = EventOf<"step.started" | "step.progress" | "step.completed" | "step.failed">;
 export type IndicatorEvent = EventOf<"indicator.added" | "indicator.done">;
 
-export const Envelope = z
-  .object({ v: z.literal(1), events: z.array(Event).min(1).max(LIMITS.eventsPerEnvelope) })
+export const Envelope = strict({ v: z.literal(1), events: z.array(Event).min(1).max(LIMITS.eventsPerEnvelope) })
   .superRefine((envelope, ctx) => {
     const jobId = envelope.events[0]?.job_id;
     envelope.events.forEach((event, index) => {
@@ -199,7 +240,11 @@ export const Envelope = z
   });
 export type Envelope = z.infer<typeof Envelope>;
 
-/** One SQS message body: a single event or an envelope of events of one job. */
+/**
+ * One SQS message body: a single event or an envelope of events of one job. This union is the
+ * message's type and its OpenAPI schema; parse messages with core/ingest.ts `parseMessage`, which
+ * picks the shape by the presence of `events` and so names the real field of a bad event.
+ */
 export const Message = z.union([Envelope, Event]);
 export type Message = z.infer<typeof Message>;
 
@@ -268,7 +313,7 @@ export type SnapshotDetail = z.infer<typeof SnapshotDetail>;
 
 // ---------------------------------------------------------------- HTTP API (§3.6)
 
-export const CreateJobRequest = z.object({
+export const CreateJobRequest = strict({
   job_id: Id.optional(),
   ...declaration,
 });
@@ -284,7 +329,7 @@ export const CreateJobResponse = z.object({
 export const IngestResponse = z.object({ accepted: z.int().min(0), messages: z.int().min(0) });
 
 export const Rejection = z.object({
-  code: z.string(),
+  code: z.enum(REJECTION_CODES),
   reason: z.string(),
   source: z.string(),
   excerpt: z.string(),

@@ -1,10 +1,14 @@
 /**
  * One error taxonomy for the product. The core names what went wrong (kind, code, the offending
  * fields); the shells map kinds to HTTP statuses, WebSocket `error` events or SQS rejections.
+ * Refusals of input use the codes of core/rejection.ts; the other codes are about access and state.
  */
 import type { z } from "zod";
+import type { Rejection, RejectionCode } from "./rejection.ts";
 
 export type ErrorKind = "invalid_input" | "not_found" | "unauthorized" | "conflict" | "too_large" | "unavailable";
+
+export type ErrorCode = RejectionCode | "unauthorized" | "forbidden" | "not_found" | "job_not_found" | "job_exists" | "unknown_connection" | "store_conflict";
 
 export interface FieldIssue {
   /** The offending field as a path, e.g. `events[3].progress[1]`; empty for the whole input. */
@@ -14,10 +18,10 @@ export interface FieldIssue {
 
 export class HeadwayError extends Error {
   readonly kind: ErrorKind;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly issues: FieldIssue[];
 
-  constructor(kind: ErrorKind, code: string, message: string, options: { issues?: FieldIssue[]; cause?: unknown } = {}) {
+  constructor(kind: ErrorKind, code: ErrorCode, message: string, options: { issues?: FieldIssue[]; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = "HeadwayError";
     this.kind = kind;
@@ -26,11 +30,39 @@ export class HeadwayError extends Error {
   }
 }
 
+const KIND_OF_REJECTION: Record<RejectionCode, ErrorKind> = {
+  oversized: "too_large",
+  invalid_json: "invalid_input",
+  invalid_event: "invalid_input",
+  invalid_input: "invalid_input",
+  wrong_job: "invalid_input",
+  unknown_job: "not_found",
+  unknown_step: "invalid_input",
+  conflicting_original: "invalid_input",
+  too_many_labels: "invalid_input",
+  too_many_indicator_events: "invalid_input",
+};
+
+/** The error a request answers with when its input is refused: the rejection's code, message and fields. */
+export function rejectionError(rejection: Rejection): HeadwayError {
+  return new HeadwayError(KIND_OF_REJECTION[rejection.code], rejection.code, rejection.message, { issues: [...(rejection.fields ?? [])] });
+}
+
+const PLAIN_KEY = /^[A-Za-z0-9_:$-][A-Za-z0-9_.:$-]{0,63}$/;
+
+/** A key as a person can read it in a message: as is when plain, else quoted and cut (it may hold anything). */
+export function shownKey(key: string): string {
+  return PLAIN_KEY.test(key) ? key : JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key);
+}
+
 export function fieldPath(path: readonly PropertyKey[]): string {
   let text = "";
   for (const part of path) {
     if (typeof part === "number") text += `[${part}]`;
-    else text += text === "" ? String(part) : `.${String(part)}`;
+    else {
+      const key = shownKey(String(part));
+      text += key.startsWith('"') ? `[${key}]` : text === "" ? key : `.${key}`;
+    }
   }
   return text;
 }
@@ -38,11 +70,19 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 export function issuesOf(error: z.core.$ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] {
   const issues: FieldIssue[] = [];
   for (const issue of error.issues) {
-    // A union reports why each branch failed; the branch that matched the `type` is the one to show.
+    // A union reports why each branch failed; the branch that came closest is the one to show.
     if (issue.code === "invalid_union" && issue.errors.length > 0) {
       const best = issue.errors.reduce((a, b) => (b.length < a.length ? b : a));
       for (const inner of best) issues.push({ field: fieldPath([...prefix, ...issue.path, ...inner.path]), message: inner.message });
       continue;
+    }
+    // One field per unknown key (the message, from unknownKeyError, holds one sentence per key).
+    if (issue.code === "unrecognized_keys") {
+      const sentences = issue.message.split(UNKNOWN_KEY_SEPARATOR);
+      if (sentences.length === issue.keys.length) {
+        issue.keys.forEach((key, index) => issues.push({ field: fieldPath([...prefix, ...issue.path, key]), message: sentences[index]! }));
+        continue;
+      }
     }
     issues.push({ field: fieldPath([...prefix, ...issue.path]), message: issue.message });
   }
@@ -56,6 +96,63 @@ export function describeIssues(issues: readonly FieldIssue[]): string {
 export function invalidInput(error: z.core.$ZodError, prefix: readonly PropertyKey[] = []): HeadwayError {
   const issues = issuesOf(error, prefix);
   return new HeadwayError("invalid_input", "invalid_input", describeIssues(issues), { issues });
+}
+
+// ---------------------------------------------------------------- unknown keys
+
+const UNKNOWN_KEY_SEPARATOR = "; ";
+
+/**
+ * The error map of a strict object: each unknown key in a sentence of its own, with the closest
+ * known key suggested (`unknown key results_per_inpt: did you mean results_per_input?`).
+ */
+export function unknownKeyError(knownKeys: readonly string[]): (issue: { code?: string; keys?: string[] }) => string | undefined {
+  return (issue) => {
+    if (issue.code !== "unrecognized_keys" || issue.keys === undefined) return undefined;
+    return issue.keys
+      .map((key) => {
+        const suggestion = closestKey(key, knownKeys);
+        return `unknown key ${shownKey(key)}${suggestion === null ? ` (known keys: ${knownKeys.join(", ")})` : `: did you mean ${suggestion}?`}`;
+      })
+      .join(UNKNOWN_KEY_SEPARATOR);
+  };
+}
+
+/** The known key closest to `key`, if it is close enough to be a typo of it. */
+export function closestKey(key: string, knownKeys: readonly string[]): string | null {
+  if (key.length > 64) return null;
+  const limit = Math.max(1, Math.min(3, Math.floor(key.length / 3)));
+  let best: string | null = null;
+  let bestDistance = limit + 1;
+  for (const known of knownKeys) {
+    const distance = editDistance(key.toLowerCase(), known);
+    if (distance < bestDistance) {
+      best = known;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/**
+ * Optimal string alignment distance (Levenshtein plus adjacent transpositions), hand-written
+ * rather than a dependency: keys are short and this runs only on input that is already refused.
+ */
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[] = new Array(rows * cols).fill(0);
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[(i - 2) * cols + j - 2]! + 1);
+      d[i * cols + j] = best;
+    }
+  }
+  return d[rows * cols - 1]!;
 }
 
 /** A conditional write lost a race: reload and apply again. */

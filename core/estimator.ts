@@ -13,14 +13,14 @@ import type { Event } from "./contract.ts";
 import { updateEta } from "./eta.ts";
 import { applyEvents } from "./fold.ts";
 import { combinedEstimate, refreshEstimates } from "./progress.ts";
-import type { Rejection } from "./rejection.ts";
+import type { EventRejection } from "./rejection.ts";
 import { createJobState, type JobState } from "./state.ts";
 
 export interface Reduction {
   /** Some event changed the state: the version moved. */
   isChanged: boolean;
   /** Events refused (not applied) or applied with a notice (`unknown_step`). */
-  rejections: Rejection[];
+  rejections: EventRejection[];
 }
 
 export function reduce(state: JobState, events: readonly Event[], nowMs: number): Reduction {

@@ -14,7 +14,7 @@ import type { Event, EventOf, StepEvent } from "./contract.ts";
 import { applyIndicator } from "./indicators.ts";
 import { compilePlan } from "./plan.ts";
 import { partOf } from "./partition.ts";
-import type { Rejection } from "./rejection.ts";
+import type { EventRejection as Rejection } from "./rejection.ts";
 import {
   COMPLETED,
   createOriginal,

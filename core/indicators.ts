@@ -6,7 +6,7 @@
 import type { IndicatorEvent } from "./contract.ts";
 import { LIMITS } from "./contract.ts";
 import { partOf } from "./partition.ts";
-import type { Rejection } from "./rejection.ts";
+import type { EventRejection as Rejection } from "./rejection.ts";
 import type { JobState } from "./state.ts";
 
 export function labelKeyOf(label: string | null): string {

@@ -1,66 +1,119 @@
 /**
- * Parsing queue messages at the edge. A message is one event or an envelope of one job's
- * events; an invalid event inside an otherwise sound envelope is rejected alone, so that one bad
- * event never costs its neighbours (HTTP ingest, by contrast, refuses a request whole).
+ * Parsing messages at the edge: the one function that the queue (functions/reducer.ts), HTTP
+ * ingest (functions/api.ts) and `headway replay` use to turn a body into events. A message is one
+ * event or an envelope of one job's events, told apart by the presence of `events`, so that a bad
+ * event is named by its own fields (`attempt`) or by its index in the envelope (`events[3].attempt`).
+ * An invalid event inside an otherwise sound envelope is rejected alone: one bad event never costs
+ * its neighbours on the queue (HTTP ingest, by contrast, refuses a request whole).
+ *
+ * It never throws, whatever the bytes: every refusal is a value (core/rejection.ts).
  */
 import { z } from "zod";
 import { Event, Id, LIMITS } from "./contract.ts";
-import { describeIssues, issuesOf } from "./errors.ts";
+import { describeIssues, issuesOf, unknownKeyError, type FieldIssue } from "./errors.ts";
+import { excerptOf, type Rejection } from "./rejection.ts";
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
-export interface InputRejection {
-  code: "oversized" | "invalid_json" | "invalid_event" | "unknown_job" | "too_many_labels" | "wrong_job";
-  reason: string;
-  /** The job named by the input, when one can be read from it. */
-  jobId: string | null;
-  excerpt: string;
+export interface ParsedMessage {
+  /** The valid events, in the message's order. */
+  events: Event[];
+  /** One per refused event (or one for the whole message when it is not a message at all). */
+  rejections: Rejection[];
+  /** Whether the message was an envelope (`{"v":1,"events":[…]}`): its fields are named `events[i].…`. */
+  isEnvelope: boolean;
 }
 
-const LooseEnvelope = z.object({ v: z.literal(1), events: z.array(z.unknown()).min(1).max(LIMITS.eventsPerEnvelope) });
+/**
+ * Events refuse unknown keys; under zod's runtime parser a strict object costs about 45 % more
+ * than a stripping one, compiled (z.compile, which falls back to the runtime parser for the
+ * issues of a failure, so messages are the same) about nothing.
+ */
+const EventParser = z.compile(Event);
+
+const EnvelopeShape = z.strictObject(
+  { v: z.literal(1), events: z.array(z.unknown()).min(1, "an envelope holds 1–500 events").max(LIMITS.eventsPerEnvelope, `an envelope holds at most ${LIMITS.eventsPerEnvelope} events`) },
+  { error: unknownKeyError(["v", "events"]) },
+);
 
 function jobIdIn(value: unknown): string | null {
-  const jobId = (value as { job_id?: unknown } | null)?.job_id;
-  return Id.safeParse(jobId).success ? (jobId as string) : null;
+  if (typeof value !== "object" || value === null) return null;
+  const jobId = (value as { job_id?: unknown }).job_id;
+  return typeof jobId === "string" && Id.safeParse(jobId).success ? jobId : null;
 }
 
-export function parseMessageBody(body: string): { events: Event[]; rejections: InputRejection[] } {
-  const excerpt = body.slice(0, 500);
-  if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
-    return { events: [], rejections: [{ code: "oversized", reason: `message over ${MAX_MESSAGE_BYTES} bytes`, jobId: null, excerpt }] };
+function invalid(fields: FieldIssue[], jobId: string | null, excerpt: string): Rejection {
+  return { code: "invalid_event", message: describeIssues(fields), fields, jobId, excerpt };
+}
+
+/** The JSON text of a part of a message, for an excerpt (never throws: a deeply nested value cannot be re-serialized). */
+function excerptOfValue(value: unknown, fallback: string): string {
+  try {
+    return excerptOf(JSON.stringify(value) ?? "");
+  } catch {
+    return fallback;
+  }
+}
+
+/** A message body as text (an SQS body, an HTTP request body, a replay line). */
+export function parseMessageBody(body: string): ParsedMessage {
+  const excerpt = excerptOf(body);
+  if (body.length > MAX_MESSAGE_BYTES / 3 && Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
+    return { isEnvelope: false, events: [], rejections: [{ code: "oversized", message: `a message is at most ${MAX_MESSAGE_BYTES} bytes`, jobId: null, excerpt }] };
   }
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch (error) {
-    return { events: [], rejections: [{ code: "invalid_json", reason: `not JSON: ${(error as Error).message}`, jobId: null, excerpt }] };
+    return { isEnvelope: false, events: [], rejections: [{ code: "invalid_json", message: `not JSON: ${(error as Error).message}`, jobId: null, excerpt }] };
   }
-  const isEnvelope = typeof json === "object" && json !== null && "events" in json;
-  if (!isEnvelope) {
-    const parsed = Event.safeParse(json);
-    if (parsed.success) return { events: [parsed.data], rejections: [] };
-    return { events: [], rejections: [{ code: "invalid_event", reason: describeIssues(issuesOf(parsed.error)), jobId: jobIdIn(json), excerpt }] };
+  return parseMessage(json, excerpt);
+}
+
+/** A message already parsed from JSON. */
+export function parseMessage(json: unknown, excerpt = excerptOfValue(json, "")): ParsedMessage {
+  try {
+    return parseShape(json, excerpt);
+  } catch (error) {
+    // Validation itself failed (a bug, or input beyond what the validator survives): the message is refused, never the batch.
+    const message = `Headway could not validate this message (${String(error).slice(0, 200)})`;
+    return { isEnvelope: false, events: [], rejections: [{ code: "invalid_event", message, fields: [{ field: "", message }], jobId: jobIdIn(json), excerpt }] };
   }
-  const envelope = LooseEnvelope.safeParse(json);
+}
+
+function parseShape(json: unknown, excerpt: string): ParsedMessage {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    const hint = Array.isArray(json) ? `; send several events as an envelope: {"v":1,"events":[…]}` : "";
+    return { isEnvelope: false, events: [], rejections: [invalid([{ field: "", message: `a message is one event (a JSON object with a type) or an envelope {"v":1,"events":[…]}${hint}` }], null, excerpt)] };
+  }
+  if (!Object.hasOwn(json, "events")) {
+    const parsed = EventParser.safeParse(json);
+    if (parsed.success) return { isEnvelope: false, events: [parsed.data], rejections: [] };
+    return { isEnvelope: false, events: [], rejections: [invalid(issuesOf(parsed.error), jobIdIn(json), excerpt)] };
+  }
+  const envelope = EnvelopeShape.safeParse(json);
   if (!envelope.success) {
-    const jobId = jobIdIn((json as { events?: unknown[] }).events?.[0]);
-    return { events: [], rejections: [{ code: "invalid_event", reason: describeIssues(issuesOf(envelope.error)), jobId, excerpt }] };
+    const first = (json as { events?: unknown }).events;
+    return { isEnvelope: true, events: [], rejections: [invalid(issuesOf(envelope.error), jobIdIn(Array.isArray(first) ? first[0] : null), excerpt)] };
   }
-  const events: Event[] = [];
-  const rejections: InputRejection[] = [];
-  const parsedEvents = envelope.data.events.map((candidate) => Event.safeParse(candidate));
+  const candidates = envelope.data.events;
+  const parsedEvents = candidates.map((candidate) => EventParser.safeParse(candidate));
   const firstValid = parsedEvents.find((parsed) => parsed.success)?.data;
-  const jobId = firstValid?.job_id ?? jobIdIn(envelope.data.events[0]);
-  envelope.data.events.forEach((candidate, index) => {
-    const parsed = parsedEvents[index]!;
-    const eventExcerpt = JSON.stringify(candidate)?.slice(0, 500) ?? "";
-    if (!parsed.success) {
-      rejections.push({ code: "invalid_event", reason: describeIssues(issuesOf(parsed.error, ["events", index])), jobId: jobIdIn(candidate) ?? jobId, excerpt: eventExcerpt });
-    } else if (parsed.data.job_id !== jobId) {
-      rejections.push({ code: "wrong_job", reason: `events[${index}].job_id: all events of an envelope belong to one job (${jobId})`, jobId: parsed.data.job_id, excerpt: eventExcerpt });
-    } else {
+  const jobId = firstValid?.job_id ?? jobIdIn(candidates[0]);
+  const events: Event[] = [];
+  const rejections: Rejection[] = [];
+  parsedEvents.forEach((parsed, index) => {
+    if (parsed.success && parsed.data.job_id === jobId) {
       events.push(parsed.data);
+      return;
+    }
+    const eventExcerpt = excerptOfValue(candidates[index], excerpt);
+    if (!parsed.success) {
+      rejections.push(invalid(issuesOf(parsed.error, ["events", index]), jobIdIn(candidates[index]) ?? jobId, eventExcerpt));
+    } else {
+      const field = { field: `events[${index}].job_id`, message: `all events of an envelope belong to one job (${jobId})` };
+      rejections.push({ code: "wrong_job", message: describeIssues([field]), fields: [field], jobId: parsed.data.job_id, excerpt: eventExcerpt });
     }
   });
-  return { events, rejections };
+  return { isEnvelope: true, events, rejections };
 }

@@ -2,7 +2,7 @@
  * A plan compiled for estimation: steps in topological order with the catalogue's defaults
  * resolved, so that the estimator's loops touch arrays and numbers, never the raw plan.
  */
-import type { Plan } from "./contract.ts";
+import type { Plan, PlanStep } from "./contract.ts";
 import { robotDefaults } from "./catalogue.ts";
 import { ORIGINAL, topologicalOrder, usesOf } from "./plan-graph.ts";
 
@@ -35,15 +35,24 @@ export interface CompiledPlan {
   sourceSteps: CompiledStep[];
 }
 
+/**
+ * Compiles a plan. Total: the contract refuses unknown uses and cycles, but a plan that slipped
+ * past it (stored before a rule existed) still compiles — its unknown or cyclic uses are ignored —
+ * so that no plan can make the estimator throw and block its job.
+ */
 export function compilePlan(plan: Plan): CompiledPlan {
-  const declared = Object.fromEntries(Object.entries(plan.steps).filter(([name]) => name !== ORIGINAL));
-  const topo = topologicalOrder(declared);
-  if ("cycle" in topo) throw new Error(`plan has a cycle: ${topo.cycle.join(" → ")}`); // the contract rejects these first
-  const indexOf = new Map(topo.order.map((name, index) => [name, index]));
-  const steps = topo.order.map((name, index): CompiledStep => {
-    const step = declared[name]!;
+  const declared = new Map(Object.entries(plan.steps).filter(([name]) => name !== ORIGINAL));
+  const topo = topologicalOrder(Object.fromEntries(declared));
+  const ordered = "order" in topo ? topo.order : orderDespiteCycle(declared);
+  const indexOf = new Map(ordered.map((name, index) => [name, index]));
+  const steps = ordered.map((name, index): CompiledStep => {
+    const step = declared.get(name)!;
     const defaults = robotDefaults(step);
-    const uses = usesOf(step).map((used) => (used === ORIGINAL ? ORIGINAL_INPUT : indexOf.get(used)!));
+    const uses: number[] = [];
+    for (const used of usesOf(step)) {
+      const upstream = used === ORIGINAL ? ORIGINAL_INPUT : indexOf.get(used);
+      if (upstream !== undefined && upstream < index) uses.push(upstream);
+    }
     return {
       name,
       index,
@@ -62,6 +71,13 @@ export function compilePlan(plan: Plan): CompiledPlan {
     usesOriginals: steps.some((step) => step.uses.includes(ORIGINAL_INPUT)),
     sourceSteps: steps.filter((step) => step.kind === "source"),
   };
+}
+
+/** Steps that can be ordered first, then the rest in declaration order (their uses of later steps are dropped). */
+function orderDespiteCycle(declared: Map<string, PlanStep>): string[] {
+  const acyclic = new Map([...declared].map(([name, step]) => [name, { use: usesOf(step).filter((used) => used === ORIGINAL || (declared.has(used) && used < name)) }]));
+  const topo = topologicalOrder(Object.fromEntries(acyclic));
+  return "order" in topo ? topo.order : [...declared.keys()];
 }
 
 /** The type of a file whose producer named none: it passes only steps that accept anything. */

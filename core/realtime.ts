@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { Id, type Snapshot } from "./contract.ts";
+import type { ErrorCode } from "./errors.ts";
 
 export const ClientMessage = z.discriminatedUnion("action", [
   z.object({ action: z.literal("subscribe"), job_id: Id }),
@@ -20,7 +21,7 @@ export type ServerFrame =
   | { v: 1; event: "subscribed"; job_id: string }
   | { v: 1; event: "unsubscribed"; job_id: string }
   | { v: 1; event: "pong" }
-  | { v: 1; event: "error"; code: string; message: string }
+  | { v: 1; event: "error"; code: ErrorCode; message: string }
   | ({ v: 1 } & JobEvent)
   | { v: 1; event: "batch"; events: JobEvent[] };
 

@@ -4,9 +4,10 @@
  * batch, so that the displayed values come out as the service would have shown them.
  * The clock of a replay is the log's own: a line commits at the latest `at` it carries.
  */
-import { eventsOf, Message, type Snapshot } from "./contract.ts";
-import { HeadwayError, describeIssues, invalidInput } from "./errors.ts";
+import type { Snapshot } from "./contract.ts";
+import { HeadwayError } from "./errors.ts";
 import { reduce } from "./estimator.ts";
+import { parseMessageBody } from "./ingest.ts";
 import { isNotice } from "./rejection.ts";
 import { renderSnapshot } from "./snapshot.ts";
 import { createJobState, type JobState } from "./state.ts";
@@ -24,18 +25,13 @@ export function createReplay(options: { onNotice?: (message: string) => void } =
     jobs,
     applyLine(text, lineNumber) {
       if (text.trim() === "") return;
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (cause) {
-        throw new HeadwayError("invalid_input", "invalid_json", `line ${lineNumber}: not JSON (${(cause as Error).message})`, { cause });
+      // The queue's parser, so a line is refused for the same reason, naming the same field, as the message would be.
+      const parsed = parseMessageBody(text);
+      const invalid = parsed.rejections[0];
+      if (invalid !== undefined) {
+        throw new HeadwayError("invalid_input", invalid.code, `line ${lineNumber}: ${invalid.message}`, { issues: [...(invalid.fields ?? [])] });
       }
-      const parsed = Message.safeParse(json);
-      if (!parsed.success) {
-        const error = invalidInput(parsed.error);
-        throw new HeadwayError("invalid_input", "invalid_event", `line ${lineNumber}: ${describeIssues(error.issues)}`, { issues: error.issues });
-      }
-      const events = eventsOf(parsed.data);
+      const { events } = parsed;
       const jobId = events[0]!.job_id;
       let state = jobs.get(jobId);
       if (state === undefined) {

@@ -8,8 +8,9 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { handle, streamHandle } from "hono/aws-lambda";
 import { randomUUID } from "node:crypto";
-import { CreateJobRequest, eventsOf, Message, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
-import { describeIssues, HeadwayError, invalidInput, type ErrorKind } from "../core/errors.ts";
+import { CreateJobRequest, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
+import { describeIssues, HeadwayError, invalidInput, rejectionError, type ErrorKind } from "../core/errors.ts";
+import { parseMessageBody } from "../core/ingest.ts";
 import { reduce } from "../core/estimator.ts";
 import { openApiDocument } from "../core/openapi.ts";
 import { partitioningFor } from "../core/partition.ts";
@@ -64,7 +65,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     await next();
     deps.log("info", "request", { request_id: c.get("requestId"), method: c.req.method, path: c.req.path, status: c.res.status, ms: deps.now() - started });
   });
-  app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HeadwayError("too_large", "body_too_large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
+  app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HeadwayError("too_large", "oversized", `request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
 
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
 
@@ -166,11 +167,14 @@ export function createApp(deps: ApiDeps): Hono<Env> {
 
   app.post("/v1/jobs/:id/events", async (c) => {
     const jobId = c.req.param("id");
-    const parsed = Message.safeParse(await jsonBody(c));
-    if (!parsed.success) throw invalidInput(parsed.error);
-    const events = eventsOf(parsed.data);
-    const strangers = events.flatMap((event, index) => (event.job_id === jobId ? [] : [{ field: "events" in parsed.data ? `events[${index}].job_id` : "job_id", message: `must be ${jobId}, the job in the path` }]));
-    if (strangers.length > 0) throw new HeadwayError("invalid_input", "invalid_input", describeIssues(strangers), { issues: strangers });
+    // The same parser as the queue's, so a bad event gets the same code and field on both paths.
+    const { events, rejections, isEnvelope } = parseMessageBody(await c.req.text());
+    if (rejections.length > 0) {
+      const fields = rejections.flatMap((rejection) => rejection.fields ?? [{ field: "", message: rejection.message }]);
+      throw rejectionError({ code: rejections[0]!.code, message: describeIssues(fields), fields });
+    }
+    const strangers = events.flatMap((event, index) => (event.job_id === jobId ? [] : [{ field: isEnvelope ? `events[${index}].job_id` : "job_id", message: `must be ${jobId}, the job in the path` }]));
+    if (strangers.length > 0) throw rejectionError({ code: "wrong_job", message: describeIssues(strangers), fields: strangers });
     await jobOf(c, jobId);
     const messages = envelopesOf(events);
     await deps.publisher.publish(messages);

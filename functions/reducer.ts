@@ -3,7 +3,9 @@
  * groups the batch by job, loads what the job's events touch, applies them, commits once and
  * writes back conditionally (no transactions). A lost race reloads and applies again (every
  * merge is idempotent); what still cannot be stored is reported as a partial batch failure.
- * Invalid input is recorded with its reason and removed; it never fails the batch.
+ * Invalid input is recorded with its reason and removed; it never fails the batch: each message is
+ * parsed inside its own guard, and a throw of the core on a valid-looking message hands back that
+ * message alone (to reach the DLQ), while the job's other messages are applied.
  *
  * Events of a job that does not exist yet (a `job.declared` overtaken on the standard queue)
  * stay in the queue: their message is returned as a failure with a growing visibility delay
@@ -14,9 +16,10 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Event } from "../core/contract.ts";
 import { StoreConflict } from "../core/errors.ts";
 import { reduce } from "../core/estimator.ts";
-import { parseMessageBody, type InputRejection } from "../core/ingest.ts";
+import { parseMessageBody, type ParsedMessage } from "../core/ingest.ts";
 import { partitioningFor } from "../core/partition.ts";
-import type { JobStore, RejectionRecord } from "../core/ports.ts";
+import type { JobStore, LoadedJob, RejectionRecord } from "../core/ports.ts";
+import { excerptOf, isNotice, type EventRejection, type Rejection } from "../core/rejection.ts";
 import { createJobState } from "../core/state.ts";
 import { environmentConfig, jsonLog, lazyHandler, type Log } from "./config.ts";
 
@@ -32,73 +35,165 @@ export interface ReducerDeps {
   pendingUnknownJobSeconds: number;
   maxConflictRetries?: number;
   jobConcurrency?: number;
+  /** How a message body becomes events; tests swap in a faulty parser to prove the fuzz test can fail. */
+  parse?: (body: string) => ParsedMessage;
+}
+
+/** One message's events of one job. */
+interface Entry {
+  record: SQSRecord;
+  events: Event[];
 }
 
 interface JobGroup {
   jobId: string;
-  records: SQSRecord[];
-  events: Event[];
+  entries: Entry[];
 }
+
+const eventsOf = (entries: readonly Entry[]): Event[] => entries.flatMap((entry) => entry.events);
+const recordsOf = (entries: readonly Entry[]): SQSRecord[] => [...new Set(entries.map((entry) => entry.record))];
+
+/** A throw of the core while applying events (a bug), as opposed to a failure of the store. */
+class ApplyFailure extends Error {}
 
 export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const maxRetries = deps.maxConflictRetries ?? 8;
+  const parse = deps.parse ?? parseMessageBody;
 
-  async function reject(record: SQSRecord, rejections: InputRejection[]): Promise<void> {
+  /**
+   * Logs and records the rejections of some messages, in one call so that a batch full of bad
+   * messages costs one round of writes; returns the messages whose rejections could not be
+   * recorded (they come back, to be judged again).
+   */
+  async function reject(rejected: readonly { record: SQSRecord; rejections: readonly Rejection[] }[]): Promise<SQSRecord[]> {
     const atMs = deps.now();
     const stored: RejectionRecord[] = [];
-    rejections.forEach((rejection, index) => {
-      deps.log("warn", "event rejected", { code: rejection.code, reason: rejection.reason, job_id: rejection.jobId, message_id: record.messageId });
-      if (rejection.jobId !== null) {
-        stored.push({ jobId: rejection.jobId, code: rejection.code, reason: rejection.reason, source: `sqs:${record.messageId}:${index}`, excerpt: rejection.excerpt, atMs });
+    const storing = new Set<SQSRecord>();
+    for (const { record, rejections } of rejected) {
+      rejections.forEach((rejection, index) => {
+        const jobId = rejection.jobId ?? null;
+        deps.log("warn", "event rejected", { code: rejection.code, reason: rejection.message, job_id: jobId, message_id: record.messageId });
+        if (jobId !== null) {
+          stored.push({ jobId, code: rejection.code, reason: rejection.message, source: `sqs:${record.messageId}:${index}`, excerpt: rejection.excerpt ?? excerptOf(record.body), atMs });
+          storing.add(record);
+        }
+      });
+    }
+    if (stored.length === 0) return [];
+    try {
+      await deps.store.recordRejections(stored);
+      return [];
+    } catch (error) {
+      deps.log("error", "rejections not recorded", { messages: storing.size, error: String(error) });
+      return [...storing];
+    }
+  }
+
+  async function recordRefused(jobId: string, refused: readonly EventRejection[], nowMs: number): Promise<void> {
+    if (refused.length === 0) return;
+    await deps.store.recordRejections(
+      refused.map((rejection, index) => ({
+        jobId,
+        code: rejection.code,
+        reason: rejection.message,
+        source: `event:${rejection.event.event_id}:${index}`,
+        excerpt: excerptOf(JSON.stringify(rejection.event)),
+        atMs: nowMs,
+      })),
+    );
+    for (const rejection of refused) {
+      const fields = { code: rejection.code, reason: rejection.message, job_id: jobId, event_id: rejection.event.event_id };
+      if (isNotice(rejection.code)) deps.log("info", "event applied with a notice", fields);
+      else deps.log("warn", "event refused", fields);
+    }
+  }
+
+  async function load(group: JobGroup, events: readonly Event[]): Promise<LoadedJob | null> {
+    const job = await deps.store.loadForBatch(group.jobId, events);
+    if (job !== null) return job;
+    const declared = events.find((event) => event.type === "job.declared");
+    if (declared === undefined) return null;
+    const meta = { jobId: group.jobId, tenant: deps.defaultTenant, createdAtMs: deps.now() };
+    await deps.store.createJob(meta, createJobState(group.jobId, partitioningFor(declared)));
+    const created = await deps.store.loadForBatch(group.jobId, events);
+    if (created === null) throw new Error(`job ${group.jobId} vanished after creation`);
+    return created;
+  }
+
+  function applyTo(job: LoadedJob, events: readonly Event[], nowMs: number): EventRejection[] {
+    try {
+      return reduce(job.state, events, nowMs).rejections;
+    } catch (error) {
+      throw new ApplyFailure(String(error), { cause: error });
+    }
+  }
+
+  /**
+   * The core threw on some event of this job (a bug: valid events must apply). Apply message by
+   * message on fresh loads and hand back the messages whose events throw: they return to the
+   * queue and end in the DLQ for an operator (they are valid input, not to be dropped), while the
+   * job's other messages are applied.
+   */
+  async function applyIsolating(group: JobGroup, nowMs: number): Promise<{ job: LoadedJob | null; refused: EventRejection[]; poisoned: Entry[] }> {
+    const good: Entry[] = [];
+    const poisoned: Entry[] = [];
+    let job: LoadedJob | null = null;
+    for (const entry of group.entries) {
+      // Loaded for every event of the group: a store loads only the parts the given events touch.
+      job ??= await load(group, eventsOf(group.entries));
+      if (job === null) {
+        poisoned.push(entry);
+        continue;
       }
-    });
-    if (stored.length > 0) await deps.store.recordRejections(stored);
+      try {
+        reduce(job.state, entry.events, nowMs);
+        good.push(entry);
+      } catch (error) {
+        deps.log("error", "events could not be applied", { job_id: group.jobId, message_id: entry.record.messageId, error: String(error) });
+        poisoned.push(entry);
+        job = null; // its state may be half-updated: start again from storage
+      }
+    }
+    const events = eventsOf(good);
+    const fresh = events.length === 0 ? null : await load(group, events);
+    return { job: fresh, refused: fresh === null ? [] : applyTo(fresh, events, nowMs), poisoned };
   }
 
   /** Applies one job's events; returns the records to report as failures. */
   async function applyGroup(group: JobGroup): Promise<SQSRecord[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        let job = await deps.store.loadForBatch(group.jobId, group.events);
-        if (job === null) {
-          const declared = group.events.find((event) => event.type === "job.declared");
-          if (declared === undefined) return await holdForUnknownJob(group);
-          const meta = { jobId: group.jobId, tenant: deps.defaultTenant, createdAtMs: deps.now() };
-          await deps.store.createJob(meta, createJobState(group.jobId, partitioningFor(declared)));
-          job = await deps.store.loadForBatch(group.jobId, group.events);
-          if (job === null) throw new Error(`job ${group.jobId} vanished after creation`);
-        }
+        const events = eventsOf(group.entries);
+        let job = await load(group, events);
+        if (job === null) return await holdForUnknownJob(group);
         const nowMs = deps.now();
-        const { rejections: refused } = reduce(job.state, group.events, nowMs);
-        await deps.store.save(job, nowMs);
-        if (refused.length > 0) {
-          await deps.store.recordRejections(
-            refused.map((rejection, index) => ({
-              jobId: group.jobId,
-              code: rejection.code,
-              reason: rejection.message,
-              source: `event:${rejection.event.event_id}:${index}`,
-              excerpt: JSON.stringify(rejection.event).slice(0, 500),
-              atMs: nowMs,
-            })),
-          );
-          for (const rejection of refused) deps.log("warn", "event refused", { code: rejection.code, job_id: group.jobId, event_id: rejection.event.event_id });
+        let refused: EventRejection[];
+        let poisoned: Entry[] = [];
+        try {
+          refused = applyTo(job, events, nowMs);
+        } catch (error) {
+          if (!(error instanceof ApplyFailure)) throw error;
+          // (If the commit of the good messages throws too, the whole group comes back, as a store failure would.)
+          ({ job, refused, poisoned } = await applyIsolating(group, nowMs));
         }
-        return [];
+        if (job !== null) await deps.store.save(job, nowMs);
+        await recordRefused(group.jobId, refused, nowMs);
+        // Handing back a record returns its whole message; no other job shares it (an envelope's valid events are of one job).
+        return recordsOf(poisoned);
       } catch (error) {
         if (error instanceof StoreConflict && attempt < maxRetries) {
           await sleep(Math.random() * 20 * 2 ** attempt);
           continue;
         }
         deps.log("error", "job batch not stored", { job_id: group.jobId, attempt, error: String(error) });
-        return group.records;
+        return recordsOf(group.entries);
       }
     }
   }
 
   async function holdForUnknownJob(group: JobGroup): Promise<SQSRecord[]> {
     const held: SQSRecord[] = [];
-    for (const record of group.records) {
+    for (const record of recordsOf(group.entries)) {
       const ageSeconds = (deps.now() - Number(record.attributes.SentTimestamp)) / 1000;
       const receives = Number(record.attributes.ApproximateReceiveCount);
       if (ageSeconds < deps.pendingUnknownJobSeconds && receives < deps.maxReceiveCount - 1) {
@@ -108,26 +203,40 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
         });
       } else {
         const reason = `job ${group.jobId} was not declared within ${Math.round(ageSeconds)} s and ${receives} receives (limits: ${deps.pendingUnknownJobSeconds} s, ${deps.maxReceiveCount - 1} receives)`;
-        await reject(record, [{ code: "unknown_job", reason, jobId: group.jobId, excerpt: record.body.slice(0, 500) }]);
+        held.push(...(await reject([{ record, rejections: [{ code: "unknown_job", message: reason, jobId: group.jobId, excerpt: excerptOf(record.body) }] }])));
       }
     }
     if (held.length > 0) deps.log("info", "events held for a job not yet declared", { job_id: group.jobId, messages: held.length });
     return held;
   }
 
+  /** One message's events, never a throw: whatever its bytes, a message is judged alone. */
+  function parseRecord(record: SQSRecord): ParsedMessage {
+    try {
+      return parse(record.body);
+    } catch (error) {
+      deps.log("error", "message could not be parsed", { message_id: record.messageId, error: String(error) });
+      const message = `Headway could not validate this message (${String(error).slice(0, 200)})`;
+      return { isEnvelope: false, events: [], rejections: [{ code: "invalid_event", message, jobId: null, excerpt: excerptOf(record.body) }] };
+    }
+  }
+
   return async (event) => {
+    const failed = new Set<SQSRecord>();
     const groups = new Map<string, JobGroup>();
+    const rejected: { record: SQSRecord; rejections: Rejection[] }[] = [];
     for (const record of event.Records) {
-      const { events, rejections } = parseMessageBody(record.body);
-      if (rejections.length > 0) await reject(record, rejections);
+      const { events, rejections } = parseRecord(record);
+      if (rejections.length > 0) rejected.push({ record, rejections });
       for (const parsed of events) {
         let group = groups.get(parsed.job_id);
-        if (group === undefined) groups.set(parsed.job_id, (group = { jobId: parsed.job_id, records: [], events: [] }));
-        if (group.records.at(-1) !== record) group.records.push(record);
-        group.events.push(parsed);
+        if (group === undefined) groups.set(parsed.job_id, (group = { jobId: parsed.job_id, entries: [] }));
+        const last = group.entries.at(-1);
+        if (last?.record === record) last.events.push(parsed);
+        else group.entries.push({ record, events: [parsed] });
       }
     }
-    const failed = new Set<SQSRecord>();
+    for (const record of await reject(rejected)) failed.add(record);
     const pending = [...groups.values()];
     const workers = Array.from({ length: Math.min(deps.jobConcurrency ?? 8, pending.length) }, async () => {
       for (let group = pending.shift(); group !== undefined; group = pending.shift()) {

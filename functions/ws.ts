@@ -6,7 +6,7 @@
  * after any error.
  */
 import { ClientMessage, fitSnapshot, jobEventFor, type ServerFrame } from "../core/realtime.ts";
-import { describeIssues, issuesOf } from "../core/errors.ts";
+import { describeIssues, issuesOf, type ErrorCode } from "../core/errors.ts";
 import type { ConnectionStore, JobStore, Poster } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { verifyToken } from "../core/token.ts";
@@ -36,7 +36,7 @@ const OK: WebSocketResult = { statusCode: 200 };
 
 export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promise<WebSocketResult> {
   const send = (connectionId: string, frame: ServerFrame) => deps.poster.post(connectionId, frame);
-  const fail = async (connectionId: string, code: string, message: string) => {
+  const fail = async (connectionId: string, code: ErrorCode, message: string) => {
     await send(connectionId, { v: 1, event: "error", code, message });
     return OK;
   };
@@ -62,7 +62,7 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
       return fail(connectionId, "invalid_json", "frames are JSON objects with an `action`");
     }
     const parsed = ClientMessage.safeParse(json);
-    if (!parsed.success) return fail(connectionId, "invalid_message", describeIssues(issuesOf(parsed.error)));
+    if (!parsed.success) return fail(connectionId, "invalid_input", describeIssues(issuesOf(parsed.error)));
     const request = parsed.data;
     if (request.action === "ping") {
       await send(connectionId, { v: 1, event: "pong" });

@@ -121,17 +121,69 @@ describe("HTTP API", () => {
     const e = eventFactory("api-1");
     const response = await call("POST", "/v1/jobs/api-1/events", { v: 1, events: [e.original("f3", "image/png"), { ...e.progress("encoded", "f1", [1, 2]), progress: [1, -1] }] });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: { code: "invalid_input", fields: [{ field: "events[1].progress[1]" }] } });
+    expect(await response.json()).toMatchObject({ error: { code: "invalid_event", fields: [{ field: "events[1].progress[1]" }] } });
     const otherJob = await call("POST", "/v1/jobs/api-1/events", { v: 1, events: [eventFactory("other").sealed()] });
     expect(otherJob.status).toBe(400);
-    expect(await otherJob.json()).toMatchObject({ error: { fields: [{ field: "events[0].job_id" }] } });
+    expect(await otherJob.json()).toMatchObject({ error: { code: "wrong_job", fields: [{ field: "events[0].job_id" }] } });
     expect((await call("POST", "/v1/jobs/api-1/events", "{nope")).status).toBe(400);
     expect(await drainQueue(queue.client, queue.url)).toEqual([]);
+  });
+
+  it.each([["constructor"], [["__proto__"]], ["toString"]])("refuses a plan whose step uses %j with a 400 naming the field, never a 500", async (use) => {
+    const response = await call("POST", "/v1/jobs", { job_id: "api-proto", plan: { steps: { a: { robot: "/image/resize", use } } } });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; fields: { field: string; message: string }[] } };
+    expect(body.error.code).toBe("invalid_input");
+    expect(body.error.fields.map((f) => f.field)).toEqual([Array.isArray(use) ? "plan.steps.a.use[0]" : "plan.steps.a.use"]);
+    expect((await call("GET", "/v1/jobs/api-proto")).status).toBe(404);
+  });
+
+  it("refuses misspelt keys of a job and suggests the known ones", async () => {
+    const response = await call("POST", "/v1/jobs", { orginals: [{ original_id: "f1" }], plan: { steps: { a: { robot: "/image/resize", use: ":original", results_per_inpt: 2 } } } });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { fields: { field: string; message: string }[] } };
+    expect(body.error.fields).toEqual([
+      { field: "plan.steps.a.results_per_inpt", message: "unknown key results_per_inpt: did you mean results_per_input?" },
+      { field: "orginals", message: "unknown key orginals: did you mean originals?" },
+    ]);
+  });
+
+  it.each([
+    ["attempt missing", (e: Record<string, unknown>) => Object.fromEntries(Object.entries(e).filter(([k]) => k !== "attempt")), "attempt"],
+    ["at as epoch seconds", (e: Record<string, unknown>) => ({ ...e, at: 1_763_805_600 }), "at"],
+    ["progress as a fraction", (e: Record<string, unknown>) => ({ ...e, progress: 0.4 }), "progress"],
+    ["an amount of 1e400", () => JSON.parse(JSON.stringify(eventFactory("api-1").done(1, "t1")).replace('"amount":1', '"amount":1e400')), "amount"],
+  ])("names the field of a single event with %s, as the queue does", async (_name, spoil, field) => {
+    const event = spoil(eventFactory("api-1").progress("encoded", "f1", [1, 4]) as unknown as Record<string, unknown>);
+    // JSON.stringify writes Infinity as null: put the literal 1e400 back into the body.
+    const response = await call("POST", "/v1/jobs/api-1/events", JSON.stringify(event).replace("null", "1e400"));
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; message: string; fields: { field: string }[] } };
+    expect(body.error.code).toBe("invalid_event");
+    expect(body.error.fields.map((f) => f.field)).toEqual([field]);
+    expect(body.error.message).toMatch(new RegExp(`^${field}: `));
+  });
+
+  it("names the index and both fields of an envelope's bad event", async () => {
+    const e = eventFactory("api-1");
+    const bad = { ...e.progress("encoded", "f1", [1, 4]), attempt: -1, at: "yesterday" };
+    const response = await call("POST", "/v1/jobs/api-1/events", { v: 1, events: [e.sealed(), e.original("f9"), e.original("f8"), bad] });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; fields: { field: string }[] } };
+    expect(body.error.code).toBe("invalid_event");
+    expect(body.error.fields.map((f) => f.field).sort()).toEqual(["events[3].at", "events[3].attempt"]);
+  });
+
+  it("answers an event of another job as wrong_job, for single events and envelopes", async () => {
+    const single = await call("POST", "/v1/jobs/api-1/events", eventFactory("other").sealed());
+    expect(single.status).toBe(400);
+    expect(await single.json()).toMatchObject({ error: { code: "wrong_job", fields: [{ field: "job_id" }] } });
   });
 
   it("refuses bodies over 1 MiB", async () => {
     const response = await call("POST", "/v1/jobs/api-1/events", JSON.stringify({ v: 1, pad: "x".repeat(1024 * 1024) }));
     expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: { code: "oversized" } });
   });
 
   it("lists a job's rejections", async () => {

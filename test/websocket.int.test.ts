@@ -64,7 +64,7 @@ describe("WebSocket API (sandbox gateway)", () => {
     client.socket.send("not json");
     expect(await client.next((f) => f.event === "error")).toMatchObject({ code: "invalid_json" });
     client.socket.send(JSON.stringify({ action: "subscribe" }));
-    expect(await client.next((f) => f.event === "error" && f.code === "invalid_message")).toMatchObject({ message: expect.stringContaining("job_id") });
+    expect(await client.next((f) => f.event === "error" && f.code === "invalid_input")).toMatchObject({ message: expect.stringContaining("job_id") });
     client.socket.send(JSON.stringify({ action: "subscribe", job_id: "ws-2-other" }));
     expect(await client.next((f) => f.code === "forbidden")).toMatchObject({ event: "error" });
     client.socket.send(JSON.stringify({ action: "subscribe", job_id: "ws-2" }));
