@@ -11,6 +11,7 @@
  * of it, with or without the original, lands in the same place.
  */
 import type { Event, EventOf, StepEvent } from "./contract.ts";
+import { closestKey } from "./errors.ts";
 import { applyIndicator } from "./indicators.ts";
 import { compilePlan } from "./plan.ts";
 import { partOf } from "./partition.ts";
@@ -318,8 +319,10 @@ function applyStepEvent(state: JobState, event: StepEvent): Rejection | null {
  */
 function unknownStepNotice(state: JobState, event: StepEvent): Rejection | null {
   if (state.compiled === null || state.compiled.byName.has(event.step)) return null;
-  const known = [...state.compiled.byName.keys()].join(", ");
-  return { event, code: "unknown_step", message: `step ${event.step} is not in the job's plan (steps: ${known}); the report is kept but counts for nothing` };
+  const known = [...state.compiled.byName.keys()];
+  const suggestion = closestKey(event.step, known);
+  const hint = suggestion === null ? `steps: ${known.join(", ")}` : `did you mean ${suggestion}?`;
+  return { event, code: "unknown_step", message: `step ${event.step} is not in the job's plan (${hint}); the report is kept but counts for nothing` };
 }
 
 function newExecution(step: string, inputId: string, originalId: string | null, attempt: number): Execution {

@@ -543,6 +543,8 @@ describe("order-insensitive estimation (execution identity, originals first seen
     const { rejections } = reduce(state, [e.progress("encode", "f1", [1, 2])], 1);
     expect(rejections.map((rejection) => rejection.code)).toEqual(["unknown_step"]);
     expect(rejections[0]!.message).toContain("a, b, c");
-    expect(state.originals.get("f1")!.executions.size).toBe(1);
+    const { rejections: typo } = reduce(state, [e.progress("bb", "f1", [1, 2])], 2);
+    expect(typo[0]!.message).toContain("did you mean b?");
+    expect(state.originals.get("f1")!.executions.size).toBe(2);
   });
 });

@@ -141,7 +141,7 @@ describe("reducer", () => {
     await drain(h.handler, messagesOf(events, 5), { seed: 3, batchSize: 10, concurrency: 1, duplicateRate: 0 });
     const rejections = await h.store.listRejections("job-unknown-step", 10);
     expect(rejections.map((rejection) => rejection.code)).toEqual(["unknown_step"]);
-    expect(rejections[0]!.reason).toContain("encode");
+    expect(rejections[0]!.reason).toContain("step encode is not in the job's plan (did you mean encoded?)");
     expect((await snapshotIn(h.store, "job-unknown-step")).detail!.in_flight).toEqual([expect.objectContaining({ step: "encode", progress: [1, 2] })]);
   });
 
