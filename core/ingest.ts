@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { Event, Id, LIMITS } from "./contract.ts";
 import { describeIssues, issuesOf } from "./errors.ts";
+import { compileSafeParse, validateEvent } from "./validate.ts";
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -18,6 +19,7 @@ export interface InputRejection {
 }
 
 const LooseEnvelope = z.object({ v: z.literal(1), events: z.array(z.unknown()).min(1).max(LIMITS.eventsPerEnvelope) });
+const parseLooseEnvelope = compileSafeParse(LooseEnvelope);
 
 function jobIdIn(value: unknown): string | null {
   const jobId = (value as { job_id?: unknown } | null)?.job_id;
@@ -37,27 +39,27 @@ export function parseMessageBody(body: string): { events: Event[]; rejections: I
   }
   const isEnvelope = typeof json === "object" && json !== null && "events" in json;
   if (!isEnvelope) {
-    const parsed = Event.safeParse(json);
+    const parsed = validateEvent(json);
     if (parsed.success) return { events: [parsed.data], rejections: [] };
     return { events: [], rejections: [{ code: "invalid_event", reason: describeIssues(issuesOf(parsed.error)), jobId: jobIdIn(json), excerpt }] };
   }
-  const envelope = LooseEnvelope.safeParse(json);
+  const envelope = parseLooseEnvelope(json);
   if (!envelope.success) {
     const jobId = jobIdIn((json as { events?: unknown[] }).events?.[0]);
     return { events: [], rejections: [{ code: "invalid_event", reason: describeIssues(issuesOf(envelope.error)), jobId, excerpt }] };
   }
   const events: Event[] = [];
   const rejections: InputRejection[] = [];
-  const parsedEvents = envelope.data.events.map((candidate) => Event.safeParse(candidate));
+  const parsedEvents = envelope.data.events.map((candidate) => validateEvent(candidate));
   const firstValid = parsedEvents.find((parsed) => parsed.success)?.data;
   const jobId = firstValid?.job_id ?? jobIdIn(envelope.data.events[0]);
   envelope.data.events.forEach((candidate, index) => {
     const parsed = parsedEvents[index]!;
-    const eventExcerpt = JSON.stringify(candidate)?.slice(0, 500) ?? "";
+    const eventExcerpt = () => JSON.stringify(candidate)?.slice(0, 500) ?? ""; // only for rejections: it costs as much as JSON.parse
     if (!parsed.success) {
-      rejections.push({ code: "invalid_event", reason: describeIssues(issuesOf(parsed.error, ["events", index])), jobId: jobIdIn(candidate) ?? jobId, excerpt: eventExcerpt });
+      rejections.push({ code: "invalid_event", reason: describeIssues(issuesOf(parsed.error, ["events", index])), jobId: jobIdIn(candidate) ?? jobId, excerpt: eventExcerpt() });
     } else if (parsed.data.job_id !== jobId) {
-      rejections.push({ code: "wrong_job", reason: `events[${index}].job_id: all events of an envelope belong to one job (${jobId})`, jobId: parsed.data.job_id, excerpt: eventExcerpt });
+      rejections.push({ code: "wrong_job", reason: `events[${index}].job_id: all events of an envelope belong to one job (${jobId})`, jobId: parsed.data.job_id, excerpt: eventExcerpt() });
     } else {
       events.push(parsed.data);
     }
