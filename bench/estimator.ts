@@ -12,8 +12,9 @@
  *                                       on any machine where the absolute rates do not
  *   estimator_bytes_per_inflight_execution  heap per running execution with a progress report
  *
- * The machines are shared and noisy, so the measurements are interleaved round by round and each
- * figure is the best of its rounds: a slow minute then hurts every figure alike.
+ * The machines are shared and noisy, so each figure is in events per CPU-second of this process,
+ * the measurements are interleaved round by round, and each figure is the best of its rounds: a
+ * slow minute then hurts every figure alike.
  */
 import type { Event, Plan } from "../core/contract.ts";
 import { applyEvents, commit } from "../core/estimator.ts";
@@ -82,10 +83,12 @@ function batches<T>(items: T[], size: number): T[][] {
   return result;
 }
 
+/** CPU seconds of this process (all its threads, GC included): other work on the shared cores counts far less than in wall time. */
 function seconds(run: () => void): number {
-  const start = process.hrtime.bigint();
+  const start = process.cpuUsage();
   run();
-  return Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 export async function main(): Promise<void> {
