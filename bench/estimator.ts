@@ -12,9 +12,8 @@
  *                                       on any machine where the absolute rates do not
  *   estimator_bytes_per_inflight_execution  heap per running execution with a progress report
  *
- * The machines are shared and noisy, so each figure is in events per CPU-second of this process,
- * the measurements are interleaved round by round, and each figure is the best of its rounds: a
- * slow minute then hurts every figure alike.
+ * The machines are shared and noisy, so every figure is in events per CPU-second of this process,
+ * measured slice by slice and kept from the fastest round of each slice (see measurePasses).
  */
 import type { Event, Plan } from "../core/contract.ts";
 import { applyEvents, commit } from "../core/estimator.ts";
@@ -83,12 +82,42 @@ function batches<T>(items: T[], size: number): T[][] {
   return result;
 }
 
-/** CPU seconds of this process (all its threads, GC included): other work on the shared cores counts far less than in wall time. */
-function seconds(run: () => void): number {
-  const start = process.cpuUsage();
-  run();
-  const used = process.cpuUsage(start);
+/** CPU seconds of this process so far (all its threads, GC included). */
+function cpuSeconds(): number {
+  const used = process.cpuUsage();
   return (used.user + used.system) / 1e6;
+}
+
+/** One way through the stream, batch by batch: `start` makes its fresh state, `batch(i)` takes batch i. */
+interface Pass {
+  start(): void;
+  batch(index: number): void;
+}
+
+/**
+ * Seconds per pass, robust to a shared machine: each round runs every pass over the whole
+ * stream, timing each slice of SLICE batches in CPU seconds of this process (so other work on
+ * the cores counts far less than in wall time); a slice's figure is its fastest round, and a
+ * pass's figure the sum of its slices. Passes alternate within a round, so a slow minute hurts
+ * them alike.
+ */
+function measurePasses<K extends string>(passes: Record<K, Pass>, batchCount: number, rounds: number): Record<K, number> {
+  const SLICE = 20;
+  const names = Object.keys(passes) as K[];
+  const fastest = new Map(names.map((name) => [name, new Array<number>(Math.ceil(batchCount / SLICE)).fill(Infinity)]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) {
+      const pass = passes[name];
+      const slices = fastest.get(name)!;
+      pass.start();
+      for (let slice = 0; slice < slices.length; slice++) {
+        const begin = cpuSeconds();
+        for (let index = slice * SLICE; index < Math.min(batchCount, (slice + 1) * SLICE); index++) pass.batch(index);
+        slices[slice] = Math.min(slices[slice]!, cpuSeconds() - begin);
+      }
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, fastest.get(name)!.reduce((a, b) => a + b, 0)])) as Record<K, number>;
 }
 
 export async function main(): Promise<void> {
@@ -98,43 +127,44 @@ export async function main(): Promise<void> {
   const progressShare = events.filter((event) => event.type === "step.progress").length / events.length;
   process.stderr.write(`stream: ${events.length} events, ${ORIGINALS} originals, ${(progressShare * 100).toFixed(0)} % progress, batches of ${BATCH}\n`);
 
-  const apply = () => {
-    const state = createJobState(JOB);
-    let clock = 0;
-    for (const batch of parsedBatches) {
-      applyEvents(state, batch);
-      commit(state, ++clock);
-    }
+  let state = createJobState(JOB);
+  const fresh = () => {
+    state = createJobState(JOB);
   };
-  const parse = () => {
-    for (const text of textBatches) JSON.parse(text);
-  };
-  const validate = () => {
-    for (const text of textBatches) if (parseMessageBody(text).rejections.length > 0) throw new Error("the bench stream must be valid");
-  };
-  const ingest = () => {
-    const state = createJobState(JOB);
-    let clock = 0;
-    for (const text of textBatches) {
-      applyEvents(state, parseMessageBody(text).events);
-      commit(state, ++clock);
-    }
-  };
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-  const fastest = { apply: Infinity, parse: Infinity, validate: Infinity, ingest: Infinity };
-  for (let round = 0; round < rounds; round++) {
-    fastest.parse = Math.min(fastest.parse, seconds(parse));
-    fastest.apply = Math.min(fastest.apply, seconds(apply));
-    fastest.validate = Math.min(fastest.validate, seconds(validate));
-    fastest.ingest = Math.min(fastest.ingest, seconds(ingest));
-  }
+  const seconds = measurePasses(
+    {
+      parse: { start: () => {}, batch: (i) => JSON.parse(textBatches[i]!) },
+      apply: {
+        start: fresh,
+        batch: (i) => {
+          applyEvents(state, parsedBatches[i]!);
+          commit(state, i + 1);
+        },
+      },
+      validate: {
+        start: () => {},
+        batch: (i) => {
+          if (parseMessageBody(textBatches[i]!).rejections.length > 0) throw new Error("the bench stream must be valid");
+        },
+      },
+      ingest: {
+        start: fresh,
+        batch: (i) => {
+          applyEvents(state, parseMessageBody(textBatches[i]!).events);
+          commit(state, i + 1);
+        },
+      },
+    },
+    parsedBatches.length,
+    Number(process.env.BENCH_ROUNDS ?? 5),
+  );
   const rate = (s: number) => Math.round(events.length / s);
-  console.log(`estimator_apply_events_per_s: ${rate(fastest.apply)}`);
-  console.log(`estimator_ingest_events_per_s: ${rate(fastest.ingest)}`);
-  console.log(`estimator_validate_events_per_s: ${rate(fastest.validate)}`);
-  console.log(`json_parse_events_per_s: ${rate(fastest.parse)}`);
-  console.log(`ingest_over_parse: ${(fastest.parse / fastest.ingest).toFixed(2)}`);
-  console.log(`apply_over_parse: ${(fastest.parse / fastest.apply).toFixed(2)}`);
+  console.log(`estimator_apply_events_per_s: ${rate(seconds.apply)}`);
+  console.log(`estimator_ingest_events_per_s: ${rate(seconds.ingest)}`);
+  console.log(`estimator_validate_events_per_s: ${rate(seconds.validate)}`);
+  console.log(`json_parse_events_per_s: ${rate(seconds.parse)}`);
+  console.log(`ingest_over_parse: ${(seconds.parse / seconds.ingest).toFixed(2)}`);
+  console.log(`apply_over_parse: ${(seconds.parse / seconds.apply).toFixed(2)}`);
   console.log(`estimator_bytes_per_inflight_execution: ${Math.round(bytesPerInflightExecution(100_000))}`);
 }
 
