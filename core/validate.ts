@@ -8,9 +8,11 @@
  *   writes the error that names the field — so messages are zod's, whatever path an event took.
  * What JSON Schema cannot say is never skipped: a type's own refinements (`step_index` i < n,
  * `result_count` against `results`) run on every fast-accepted event of that type, and a type
- * whose refinements sit deeper (the plan graph inside `job.declared`) or that uses a string
- * format (URLs) is validated by zod alone. test/validate.property.test.ts checks the equivalence
- * on generated valid and invalid events. Pure: no I/O, no clock.
+ * whose refinements sit deeper (the plan graph inside `job.declared`), that uses a string format
+ * (URLs), rewrites values (trim) or cannot be said in JSON Schema at all is validated by zod alone:
+ * field rules written as regexes and bounds keep the fast path, a `.refine` on a field gives it up.
+ * test/validate.property.test.ts checks the equivalence on generated valid and invalid events.
+ * Pure: no I/O, no clock.
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { z } from "zod";
@@ -67,24 +69,34 @@ const ajv = new Ajv2020({
  * followed by the schema's own refinements. A schema with refinements deeper inside, or with a
  * string format (whose exact rules are zod's, e.g. URLs), has none: zod alone validates it.
  */
-function fastCheckOf(schema: z.ZodType): { check: FastCheck; json: z.core.JSONSchema.JSONSchema } | { reason: string; json: z.core.JSONSchema.JSONSchema } {
+function fastCheckOf(schema: z.ZodType): { check: FastCheck } | { reason: string } {
   let nestedRefinements = 0;
+  let rewrites = 0;
   const formats: string[] = [];
-  const json = z.toJSONSchema(schema, {
-    io: "output",
-    unrepresentable: "throw",
-    override: ({ zodSchema, jsonSchema }) => {
-      const hasRefinement = (zodSchema._zod.def.checks ?? []).some((check) => check._zod.def.check === "custom");
-      if (hasRefinement && (zodSchema as unknown) !== schema) nestedRefinements++;
-      if (typeof jsonSchema.format === "string") formats.push(jsonSchema.format);
-    },
-  });
-  if (nestedRefinements > 0) return { reason: "refinements inside nested values", json };
-  if (formats.length > 0) return { reason: `string formats (${formats.join(", ")})`, json };
-  const structure = ajv.compile(json);
+  let structure: FastCheck;
+  try {
+    const json = z.toJSONSchema(schema, {
+      io: "output",
+      unrepresentable: "throw",
+      override: ({ zodSchema, jsonSchema }) => {
+        const checks = zodSchema._zod.def.checks ?? [];
+        if ((zodSchema as unknown) !== schema && checks.some((check) => check._zod.def.check === "custom")) nestedRefinements++;
+        // trim(), toLowerCase(), normalize(): zod's output differs from its input, so the input cannot stand for it.
+        if (checks.some((check) => check._zod.def.check === "overwrite")) rewrites++;
+        if (typeof jsonSchema.format === "string") formats.push(jsonSchema.format);
+      },
+    });
+    if (nestedRefinements > 0) return { reason: "refinements inside nested values" };
+    if (rewrites > 0) return { reason: "checks that rewrite the value" };
+    if (formats.length > 0) return { reason: `string formats (${formats.join(", ")})` };
+    structure = ajv.compile(json);
+  } catch (error) {
+    // A transform, a preprocess or anything else JSON Schema (or ajv) cannot take: zod alone, still correct.
+    return { reason: `not expressible in JSON Schema: ${(error as Error).message}` };
+  }
   const ownChecks = (schema._zod.def.checks ?? []) as unknown as readonly z.core.$ZodCheck<unknown>[];
-  if (ownChecks.length === 0) return { check: structure, json };
-  return { check: (value) => structure(value) && passesChecks(ownChecks, value), json };
+  if (ownChecks.length === 0) return { check: structure };
+  return { check: (value) => structure(value) && passesChecks(ownChecks, value) };
 }
 
 /** How each event type is checked fast; a type missing here (or unknown) goes to zod alone. */
@@ -93,9 +105,10 @@ const fastChecks = new Map<string, FastCheck>();
 export const zodOnlyTypes = new Map<string, string>();
 
 for (const option of Event.options) {
+  const types = option._zod.propValues?.type;
+  const type = types?.size === 1 ? [...types][0] : undefined;
+  if (typeof type !== "string") throw new Error("every event schema has one literal `type`");
   const compiled = fastCheckOf(option);
-  const type = (compiled.json.properties?.type as { const?: unknown } | undefined)?.const;
-  if (typeof type !== "string") throw new Error("every event schema has a literal `type`");
   if ("reason" in compiled) zodOnlyTypes.set(type, compiled.reason);
   else fastChecks.set(type, compiled.check);
 }
