@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Event, LIMITS } from "../core/contract.ts";
+import { parseMessageBody } from "../core/ingest.ts";
 import { compileSafeParse, validateEvent, zodOnlyTypes } from "../core/validate.ts";
 
 const SEED = 1130;
@@ -204,5 +205,19 @@ describe("compileSafeParse (envelopes)", () => {
       }),
       { seed: SEED, numRuns: 1_000 },
     );
+  });
+});
+
+describe("ingest with the compiled validator", () => {
+  it("rejects a bad event of an envelope alone, naming its index and field, and keeps its neighbours as parsed", () => {
+    const good = { v: 1, type: "step.progress", job_id: "j", event_id: "e1", at: "2026-11-22T10:00:00Z", step: "s", attempt: 1, progress: [1, 2] };
+    const bad = { ...good, event_id: "e2", progress: [1, -2] };
+    const last = { ...good, event_id: "e3", progress: [2, 2] };
+    const { events, rejections } = parseMessageBody(JSON.stringify({ v: 1, events: [good, bad, last] }));
+    expect(events).toEqual([good, last]);
+    expect(rejections).toHaveLength(1);
+    expect(rejections[0]).toMatchObject({ code: "invalid_event", jobId: "j" });
+    expect(rejections[0]!.reason).toMatch(/^events\[1\]\.progress\[1\]: /);
+    expect(rejections[0]!.excerpt).toBe(JSON.stringify(bad));
   });
 });
