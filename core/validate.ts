@@ -31,15 +31,16 @@ const CHARACTER_RUN = /^\^\[((?:[^\]\\]|\\.)+)\](?:\{(\d+),(\d+)\}|(\+))\$$/;
  * ajv's regular-expression engine. A pattern that is one character class repeated, anchored at
  * both ends (`^[A-Za-z0-9._:-]{1,128}$`: every id), is tested by a lookup table over UTF-16 code
  * units, several times faster than the RegExp and answering the same: the table is filled by
- * asking the class's own RegExp about each of the 65,536 code units (no `u` flag, so a RegExp
- * too sees code units). Every other pattern is a plain RegExp.
+ * asking the class's own RegExp about each of the first 256 code units, and any other unit is put
+ * to that RegExp when met (no `u` flag, so a RegExp too sees code units). Every other pattern is a
+ * plain RegExp.
  */
 function patternEngine(pattern: string, flags: string): RegExpLike {
   const regExp = new RegExp(pattern, flags);
   const run = flags === "" ? CHARACTER_RUN.exec(pattern) : null;
   if (run === null) return regExp;
   const oneOf = new RegExp(`^[${run[1]}]$`);
-  const allowed = new Uint8Array(65_536);
+  const allowed = new Uint8Array(256);
   for (let unit = 0; unit < allowed.length; unit++) allowed[unit] = oneOf.test(String.fromCharCode(unit)) ? 1 : 0;
   const min = run[4] === "+" ? 1 : Number(run[2]);
   const max = run[4] === "+" ? Infinity : Number(run[3]);
@@ -47,7 +48,10 @@ function patternEngine(pattern: string, flags: string): RegExpLike {
     test(text) {
       const length = text.length;
       if (length < min || length > max) return false;
-      for (let i = 0; i < length; i++) if (allowed[text.charCodeAt(i)] === 0) return false;
+      for (let i = 0; i < length; i++) {
+        const unit = text.charCodeAt(i);
+        if (unit < 256 ? allowed[unit] === 0 : !oneOf.test(text[i]!)) return false;
+      }
       return true;
     },
     toString: () => regExp.toString(),
@@ -57,6 +61,9 @@ function patternEngine(pattern: string, flags: string): RegExpLike {
 const ajv = new Ajv2020({
   allErrors: false,
   strict: true,
+  // The schemas come from zod, not from outside: checking them against the meta-schema would
+  // cost most of the module's load time (a Lambda cold start) and catch nothing.
+  validateSchema: false,
   // The same semantics as zod's own checks: regexes without the u flag, no NaN/Infinity. String
   // lengths are in code points in both (ajv's default; zod 4 counts code points too).
   unicodeRegExp: false,
