@@ -32,8 +32,6 @@ export const STALE_MS = 60_000;
 const STALE_GAPS = 4;
 export const MAX_ELAPSED_FACTOR = 100;
 export const MAX_SECONDS = 30 * 24 * 3600;
-/** Samples are only compared with MIN_SAMPLES and used for the mean gap: a bound keeps the state small. */
-const SAMPLES_CAP = 1_000_000;
 
 export function updateEta(eta: EtaState, nowMs: number, fraction: number | null, isFinished: boolean): void {
   if (isFinished) {
@@ -52,7 +50,7 @@ export function updateEta(eta: EtaState, nowMs: number, fraction: number | null,
     const keep = DECAY_BASE ** (elapsedSeconds / WINDOW_SECONDS);
     eta.rate = eta.rate === null ? instant : keep * eta.rate + (1 - keep) * instant;
     if (fraction > eta.lastFraction) {
-      eta.samples = Math.min(eta.samples + 1, SAMPLES_CAP);
+      eta.samples++;
       eta.grewMs = nowMs;
     }
   }
