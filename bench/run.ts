@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   estimator: () => import("./estimator.ts"),
   pipeline: () => import("./pipeline.ts"),
   fanout: () => import("./fanout.ts"),
+  eta: () => import("./eta.ts"),
 };
 
 const name = process.argv[2];

@@ -5,6 +5,7 @@
  * dominate the bill. Decoding trusts its input (it is our own output); versioned by `f`.
  */
 import type { Plan } from "./contract.ts";
+import { decodeEta, encodeEta, type EtaCode } from "./eta.ts";
 import { setCompiledPlan } from "./fold.ts";
 import { partOf } from "./partition.ts";
 import {
@@ -106,7 +107,7 @@ export interface HeadCode {
   labels: [string, string | null][];
   taskSums: [number, [string, number, number][]][];
   displayed: number;
-  eta: [number | null, number, number | null, number | null];
+  eta: EtaCode;
   version: number;
   updatedAt: number | null;
 }
@@ -130,7 +131,7 @@ export function encodeHead(s: JobState): HeadCode {
     labels: [...s.labels],
     taskSums: [...s.taskSums].map(([part, sums]) => [part, [...sums].map(([label, sum]): [string, number, number] => [label, sum.added, sum.done])]),
     displayed: s.displayedCombined,
-    eta: [s.eta.lastMs, s.eta.lastFraction, s.eta.rate, s.eta.seconds],
+    eta: encodeEta(s.eta),
     version: s.version,
     updatedAt: s.updatedAtMs,
   };
@@ -153,7 +154,7 @@ export function decodeHead(c: HeadCode): JobState {
   s.labels = new Map(c.labels);
   s.taskSums = new Map(c.taskSums.map(([part, sums]) => [part, new Map(sums.map(([label, added, done]) => [label, { added, done }]))]));
   s.displayedCombined = c.displayed;
-  s.eta = { lastMs: c.eta[0], lastFraction: c.eta[1], rate: c.eta[2], seconds: c.eta[3] };
+  s.eta = decodeEta(c.eta);
   s.version = c.version;
   s.updatedAtMs = c.updatedAt;
   if (s.plan !== null) compileWithoutRehoming(s);

@@ -130,12 +130,18 @@ export function emptyTotals(): Totals {
   return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0 };
 }
 
+/** What `core/eta.ts` keeps between commits; its doc says when `seconds` is null. */
 export interface EtaState {
   lastMs: number | null;
   lastFraction: number;
   /** Smoothed rate in fraction of the job per second; null until two observations. */
   rate: number | null;
   seconds: number | null;
+  /** First commit with an available fraction: how long the evidence has been gathered. */
+  firstMs: number | null;
+  /** Last commit at which the fraction grew, and how many commits did. */
+  grewMs: number | null;
+  samples: number;
 }
 
 export interface Terminal {
@@ -211,7 +217,7 @@ export function createJobState(jobId: string, partitioning: Partitioning = { par
     tasks: new Map(),
     taskSums: new Map(),
     displayedCombined: -1,
-    eta: { lastMs: null, lastFraction: 0, rate: null, seconds: null },
+    eta: { lastMs: null, lastFraction: 0, rate: null, seconds: null, firstMs: null, grewMs: null, samples: 0 },
     version: 0,
     updatedAtMs: null,
     compiled: null,
