@@ -15,6 +15,7 @@ import { closestKey } from "./errors.ts";
 import { applyIndicator } from "./indicators.ts";
 import { compilePlan } from "./plan.ts";
 import { partOf } from "./partition.ts";
+import { timeOf } from "./time.ts";
 import type { EventRejection as Rejection } from "./rejection.ts";
 import {
   COMPLETED,
@@ -78,7 +79,7 @@ export function applyEvent(state: JobState, event: Event): Rejection | null {
 }
 
 export function stampOf(event: Event): Stamp {
-  return { atMs: Date.parse(event.at), eventId: event.event_id };
+  return { atMs: timeOf(event.at), eventId: event.event_id };
 }
 
 function applyDeclared(state: JobState, event: EventOf<"job.declared">): void {
@@ -152,8 +153,9 @@ export function setCompiledPlan(state: JobState): void {
     }
   }
   for (const execution of misplaced) {
-    const bucket = bucketOf(state, execution.step, execution.inputId, execution.originalId);
     const key = executionKey(execution.step, execution.inputId);
+    const bucket = bucketOf(state, execution.step, execution.inputId, execution.originalId, key);
+    if (typeof bucket === "string") continue; // tied to two originals: the first link stands
     const present = bucket.get(key);
     bucket.set(key, present === undefined ? execution : joinExecutions(present, execution));
   }
@@ -225,16 +227,17 @@ export function executionKey(step: string, inputId: string): string {
 /**
  * Where the execution (step, input) lives: the job-level executions for steps that do not run
  * per input; else the original a report named (now or before, through the input's link), else
- * the input's own record.
+ * the input's own record. When the input is already tied to another original than the one named,
+ * returns that original's id instead.
  */
-function bucketOf(state: JobState, step: string, inputId: string, originalId: string | null): Map<string, Execution> {
+function bucketOf(state: JobState, step: string, inputId: string, originalId: string | null, key: string): Map<string, Execution> | string {
   if (!isPerInputStep(state, step) || (inputId === "" && originalId === null)) {
     state.isJobBucketDirty = true;
     return state.jobExecutions;
   }
-  const key = executionKey(step, inputId);
   const input = originalId === inputId ? null : ensureInput(state, inputId);
   const linked = input?.links?.get(key) ?? null;
+  if (linked !== null && originalId !== null && linked !== originalId) return linked;
   const target = originalId ?? linked;
   if (target === null) {
     markDirty(state, input!);
@@ -265,13 +268,10 @@ function applyStepEvent(state: JobState, event: StepEvent): Rejection | null {
   const originalId = event.original_id ?? null;
   const inputId = event.input_id ?? event.original_id ?? "";
   const key = executionKey(event.step, inputId);
-  if (originalId !== null && inputId !== originalId) {
-    const linked = state.originals.get(inputId)?.links?.get(key);
-    if (linked !== undefined && linked !== originalId) {
-      return { event, code: "conflicting_original", message: `step ${event.step} on input ${inputId} was already reported for original ${linked}, not ${originalId}` };
-    }
+  const bucket = bucketOf(state, event.step, inputId, originalId, key);
+  if (typeof bucket === "string") {
+    return { event, code: "conflicting_original", message: `step ${event.step} on input ${inputId} was already reported for original ${bucket}, not ${originalId}` };
   }
-  const bucket = bucketOf(state, event.step, inputId, originalId);
   let execution = bucket.get(key);
   if (execution === undefined) {
     execution = newExecution(event.step, inputId, originalId, event.attempt);
@@ -358,7 +358,7 @@ function mergeProgress(execution: Execution, event: EventOf<"step.progress">): b
   if (execution.status !== RUNNING) return false; // a terminal report of this attempt supersedes progress
   const [current, total] = event.progress;
   const fraction = total === null || total === 0 ? 0 : Math.min(current / total, 1);
-  const atMs = Date.parse(event.at);
+  const atMs = timeOf(event.at);
   const report = execution.report;
   if (report !== null) {
     if (atMs < report.atMs) return false;
@@ -367,16 +367,22 @@ function mergeProgress(execution: Execution, event: EventOf<"step.progress">): b
       if (fraction === report.fraction && event.event_id >= report.eventId) return false;
     }
   }
-  execution.report = {
-    atMs,
-    eventId: event.event_id,
-    current,
-    total,
-    fraction,
-    unit: event.unit ?? null,
-    stepIndex: event.step_index ?? null,
-    message: event.message ?? null,
-  };
+  const unit = event.unit ?? null;
+  const stepIndex = event.step_index ?? null;
+  const message = event.message ?? null;
+  if (report === null) {
+    execution.report = { atMs, eventId: event.event_id, current, total, fraction, unit, stepIndex, message };
+    return true;
+  }
+  // Most events are progress reports: overwrite the attempt's report rather than allocate one.
+  report.atMs = atMs;
+  report.eventId = event.event_id;
+  report.current = current;
+  report.total = total;
+  report.fraction = fraction;
+  report.unit = unit;
+  report.stepIndex = stepIndex;
+  report.message = message;
   return true;
 }
 
