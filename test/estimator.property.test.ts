@@ -3,6 +3,8 @@ import fc from "fast-check";
 import { serialize } from "node:v8";
 import type { Event, Snapshot } from "../core/contract.ts";
 import { applyEvents, commit } from "../core/estimator.ts";
+import { emptyBucket } from "../core/indicators.ts";
+import { LABEL_BUCKETS } from "../core/partition.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState, type JobState } from "../core/state.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
@@ -167,7 +169,8 @@ describe("estimator laws", () => {
     fc.assert(
       fc.property(streamArbitrary, fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 8 }), (stream, partCount, taskPartCount) => {
         const events = [stream.declared, ...stream.rest];
-        const split = createJobState("job-p", { partCount, taskPartCount });
+        const split = createJobState("job-p", { partCount });
+        for (let bucket = 0; bucket < LABEL_BUCKETS; bucket++) split.labelBuckets.set(bucket, { ...emptyBucket(), taskPartCount });
         events.forEach((event, index) => {
           applyEvents(split, [event]);
           commit(split, BASE_MS + index);

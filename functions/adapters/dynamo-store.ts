@@ -1,20 +1,30 @@
 /**
- * JobStore on DynamoDB (one table, keys `pk`/`sk`, TTL on `expires_at`). A job is a handful of
- * items under `pk = JOB#<id>`:
- *   HEAD      tenant, creation time, and the state's head: plan, flags, job-level executions,
- *             one summary per part. Creating a job is this one conditional write, so a job
- *             either exists whole or not at all.
- *   P#<n>     a part of originals with their executions and cached estimates
- *   T#<n>     a part of indicator tasks with its label sums
+ * JobStore on DynamoDB (one table, keys `pk`/`sk`, TTL on `expires_at`). A job's state is a tree of
+ * small items under `pk = JOB#<id>` (core/partition.ts), none of which grows with the job:
+ *   HEAD       tenant, creation time, and the state's head: plan, flags, job-level executions, the
+ *              number of parts, summary copies of parts 0–255, of each further group of 256
+ *              parts, and of each label bucket. Creating a job is this one conditional write.
+ *   G#<g>      summary copies of the parts of group g (parts 256·g … 256·g+255), for g ≥ 1
+ *   P#<n>      a part of the originals with their executions
+ *   L#<b>      a label bucket: its labels (≤ 1,000 per job in 32 buckets), how many parts its
+ *              tasks have, and each task part's label sums
+ *   T#<b>#<n>  a part of the tasks of bucket b's labels
  *   REJ#<t>#<source>  a rejected input, for GET /v1/jobs/{id}/rejections
  * and, for the ticker, one marker per changed job under `pk = CHANGED#<shard>` (sk = job id,
  * with the version it announces), written after the job's items and removed once emitted: the
  * ticker finds changed jobs by querying 8 small partitions, never by scanning.
- * WCU are charged per KB of the whole item, so parts stay small (core/partition.ts), state is a
- * compact encoding (core/codec.ts), deflated when over 1 KB, and an item is written only when
- * its bytes changed. No transactions: each write is conditional on the revision loaded, and a
- * crash between writes heals because the head's copy of a part's summary is refreshed from the
- * part whenever the part is loaded again (core/state.ts).
+ *
+ * WCU are charged per KB of the whole item, so state is a compact encoding (core/codec.ts),
+ * deflated when over 1 KB, an item is written only when its bytes changed, and a part whose
+ * stored item passes SPLIT_ITEM_BYTES is split (linear hashing: the collection grows by one part,
+ * which takes over part of one older part). No transactions: each write is conditional on the
+ * revision loaded, and a crash between any two writes heals, because
+ * - a parent's copy of a child's summary is replaced by the child's own whenever the child is
+ *   loaded (a redelivered batch loads the same children again);
+ * - a split writes the new part first, then the item that declares the larger count (the head
+ *   for originals, the label bucket for tasks), then the shrunk old part: before the count is
+ *   written the new part is ignored (and overwritten by the next split), after it the records
+ *   still left in the old part no longer map to it and are ignored on load.
  */
 import {
   BatchGetItemCommand,
@@ -28,13 +38,27 @@ import {
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { decodeHead, encodeHead, encodeParts, encodeTaskParts, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
+import {
+  decodeHead,
+  encodeBucket,
+  encodeGroups,
+  encodeHead,
+  encodeParts,
+  encodeTaskParts,
+  growOriginals,
+  growTasks,
+  loadBucket,
+  loadGroup,
+  loadPart,
+  loadTaskPart,
+  type HeadCode,
+} from "../../core/codec.ts";
 import { StoreConflict } from "../../core/errors.ts";
 import type { ChangedJob, JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/estimator.ts";
 import type { JobState } from "../../core/state.ts";
-import { partsTouchedBy } from "../../core/touched.ts";
-import { hashId } from "../../core/partition.ts";
+import { labelBucketsTouchedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
+import { FORCE_SPLIT_ITEM_BYTES, groupOf, hashId, MAX_PARTS, MAX_SPLITS_PER_SAVE, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
 import { queryPartition } from "./dynamo-query.ts";
 
 type Item = Record<string, AttributeValue>;
@@ -47,8 +71,11 @@ const WRITE_CONCURRENCY = 16;
 const CHANGE_SHARDS = 8;
 
 export const jobKey = (jobId: string) => `JOB#${jobId}`;
-const partKey = (part: number) => `P#${String(part).padStart(4, "0")}`;
-const taskPartKey = (part: number) => `T#${String(part).padStart(4, "0")}`;
+const pad = (n: number, digits: number) => String(n).padStart(digits, "0");
+export const partKey = (part: number) => `P#${pad(part, 5)}`;
+export const groupKey = (group: number) => `G#${pad(group, 3)}`;
+export const bucketKey = (bucket: number) => `L#${pad(bucket, 2)}`;
+export const taskPartKey = (bucket: number, part: number) => `T#${pad(bucket, 2)}#${pad(part, 5)}`;
 
 export interface StoreMetrics {
   writes: number;
@@ -56,25 +83,46 @@ export interface StoreMetrics {
   failedWrites: number;
   writeUnits: number;
   maxItemBytes: number;
+  /** The sort key of the largest item written. */
+  maxItemKey: string;
+  /** Parts added by splits (originals and tasks). */
+  splits: number;
 }
 
 interface Handle {
   /** Revision and stored bytes of every item loaded, by sort key; absent = did not exist. */
   loaded: Map<string, { rev: number; bytes: string }>;
-  parts: number[];
-  taskParts: number[];
+  /** What was loaded, and is written back where its bytes changed. */
+  parts: Set<number>;
+  groups: Set<number>;
+  buckets: Set<number>;
+  taskParts: Map<number, Set<number>>;
+  /** Part counts as stored: parts at or above them are new, written before the item that declares them. */
+  storedPartCount: number;
+  storedTaskPartCounts: Map<number, number>;
+  /** A new job: the head goes first, so that a taken id writes nothing. */
+  isCreation: boolean;
   /** The state's version when loaded: a save that moves it marks the job changed for the ticker. */
   loadedVersion: number;
 }
 
-export function createDynamoStore(options: { client: DynamoDBClient; tableName: string }): JobStore & { metrics: StoreMetrics } {
+export function createDynamoStore(options: {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Tests only: a small value makes small jobs split, to exercise splits and their crashes. */
+  splitItemBytes?: number;
+}): JobStore & { metrics: StoreMetrics } {
   const { client, tableName } = options;
-  const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, maxItemBytes: 0 };
+  const splitItemBytes = options.splitItemBytes ?? SPLIT_ITEM_BYTES;
+  const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, maxItemBytes: 0, maxItemKey: "", splits: 0 };
 
-  const countWrite = (capacity: ConsumedCapacity | undefined, bytes: number) => {
+  const countWrite = (capacity: ConsumedCapacity | undefined, bytes: number, sk = "") => {
     metrics.writes++;
     metrics.writeUnits += capacity?.CapacityUnits ?? 0;
-    metrics.maxItemBytes = Math.max(metrics.maxItemBytes, bytes);
+    if (bytes > metrics.maxItemBytes) {
+      metrics.maxItemBytes = bytes;
+      metrics.maxItemKey = sk;
+    }
   };
 
   async function batchGet(jobId: string, sortKeys: string[]): Promise<Map<string, Item>> {
@@ -111,7 +159,7 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
           ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      countWrite(result.ConsumedCapacity, bytes);
+      countWrite(result.ConsumedCapacity, bytes, sk);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException || (error as Error).name === "ConditionalCheckFailedException") {
         // DynamoDB bills a write whose condition fails like one that succeeds; emulators report nothing.
@@ -123,33 +171,152 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     }
   }
 
+  /** Reads items the handle has not seen yet; records their revisions (absent ones stay absent). */
+  async function readMore(jobId: string, handle: Handle, sortKeys: string[]): Promise<Map<string, Item>> {
+    const items = await batchGet(jobId, sortKeys.filter((sk) => !handle.loaded.has(sk)));
+    for (const [sk, item] of items) handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item) });
+    return items;
+  }
+
+  const bodyOf = (handle: Handle, sk: string, items: Map<string, Item>) => (items.has(sk) ? JSON.parse(handle.loaded.get(sk)!.bytes) : null);
+
+  /** Loads a part of originals (with its group) after the batch was applied, to split it. */
+  async function loadPartLate(job: LoadedJob, part: number): Promise<void> {
+    const handle = job.handle as Handle;
+    if (handle.parts.has(part)) return;
+    const group = groupOf(part);
+    const keys = [partKey(part), ...(group > 0 && !handle.groups.has(group) ? [groupKey(group)] : [])];
+    const items = await readMore(job.meta.jobId, handle, keys);
+    if (group > 0 && !handle.groups.has(group)) {
+      loadGroup(job.state, group, bodyOf(handle, groupKey(group), items));
+      handle.groups.add(group);
+    }
+    loadPart(job.state, part, bodyOf(handle, partKey(part), items));
+    handle.parts.add(part);
+    refreshEstimates(job.state);
+  }
+
   /**
-   * Writes every loaded item whose bytes changed, each conditional on the revision loaded. The
-   * head goes first: every batch that changes a job changes its head (the version), so the head's
-   * condition admits one writer per version and a loser learns it before spending writes on
-   * parts. A crash after the head and before a part leaves the head's copy of that part's
-   * summary ahead of the part until the batch is delivered again (it is, since it failed) and the
-   * part is reloaded: a part's own summary always replaces the head's copy on load.
-   * Creating a job is the head's first write.
+   * Splits parts whose item would pass SPLIT_ITEM_BYTES: grows the collection by one part at a
+   * time (loading the part that splits, and reading the new part's item only for its revision:
+   * whatever it holds is left from a split that never got its count written), up to
+   * MAX_SPLITS_PER_SAVE per save, or past that while an item would pass FORCE_SPLIT_ITEM_BYTES.
+   * A part of a single record cannot be split (and records are bounded: see README, limits).
+   */
+  async function splitHeavyParts(job: LoadedJob): Promise<void> {
+    const handle = job.handle as Handle;
+    const { state } = job;
+    const jobId = job.meta.jobId;
+    const budget = { splits: 0 };
+    await splitCollection(handle, budget, {
+      parts: handle.parts,
+      sortKey: partKey,
+      encode: (parts) => new Map([...encodeParts(state, parts)].map(([part, code]) => [part, { body: JSON.stringify(code), records: code.originals.length }])),
+      count: () => state.partCount,
+      prepare: async (source, target) => {
+        await loadPartLate(job, source);
+        const group = groupOf(target);
+        if (group > 0 && !handle.groups.has(group)) {
+          const items = await readMore(jobId, handle, [groupKey(group)]);
+          // A group beyond the stored count holds only leftovers of an interrupted split.
+          loadGroup(state, group, group <= groupOf(handle.storedPartCount - 1) ? bodyOf(handle, groupKey(group), items) : null);
+          handle.groups.add(group);
+        }
+        await readMore(jobId, handle, [partKey(target)]);
+      },
+      grow: () => void growOriginals(state),
+    });
+    for (const [bucket, parts] of handle.taskParts) {
+      const labelBucket = state.labelBuckets.get(bucket)!;
+      await splitCollection(handle, budget, {
+        parts,
+        sortKey: (part) => taskPartKey(bucket, part),
+        encode: (which) => new Map([...encodeTaskParts(state, bucket, which)].map(([part, code]) => [part, { body: JSON.stringify(code), records: code.tasks.length }])),
+        count: () => labelBucket.taskPartCount,
+        prepare: async (source, target) => {
+          if (!parts.has(source)) {
+            const items = await readMore(jobId, handle, [taskPartKey(bucket, source)]);
+            loadTaskPart(state, bucket, source, bodyOf(handle, taskPartKey(bucket, source), items));
+          }
+          await readMore(jobId, handle, [taskPartKey(bucket, target)]);
+        },
+        grow: () => void growTasks(state, bucket),
+      });
+    }
+    metrics.splits += budget.splits;
+  }
+
+  async function splitCollection(
+    handle: Handle,
+    budget: { splits: number },
+    c: {
+      parts: Set<number>;
+      sortKey: (part: number) => string;
+      encode: (parts: Iterable<number>) => Map<number, { body: string; records: number }>;
+      count: () => number;
+      prepare: (source: number, target: number) => Promise<void>;
+      grow: () => void;
+    },
+  ): Promise<void> {
+    const bodies: Map<number, { body: string; records: number; bytes?: number }> = c.encode(c.parts);
+    for (;;) {
+      let heaviest = 0;
+      for (const [part, encoded] of bodies) {
+        // Only a part this batch changed is split: an unchanged one is not written now.
+        if (encoded.records < 2 || Buffer.byteLength(encoded.body) <= splitItemBytes || handle.loaded.get(c.sortKey(part))?.bytes === encoded.body) continue;
+        encoded.bytes ??= storedBytes(encoded.body);
+        heaviest = Math.max(heaviest, encoded.bytes);
+      }
+      if (heaviest <= splitItemBytes || (budget.splits >= MAX_SPLITS_PER_SAVE && heaviest <= FORCE_SPLIT_ITEM_BYTES) || c.count() >= MAX_PARTS) return;
+      const target = c.count();
+      const source = splitSource(target);
+      await c.prepare(source, target);
+      c.grow();
+      c.parts.add(source);
+      c.parts.add(target);
+      for (const [part, encoded] of c.encode([source, target])) bodies.set(part, encoded);
+      budget.splits++;
+    }
+  }
+
+  /**
+   * Writes every loaded item whose bytes changed, each conditional on the revision loaded, in an
+   * order that keeps every crash healable: new parts (of splits) first; then the head (every
+   * batch that changes a job changes its head, its version, so the head's condition admits one
+   * writer per version and a loser learns it before spending writes on older parts); then groups
+   * and label buckets; then the older parts. A crash after a parent and before a child leaves the
+   * parent's copy of the child's summary ahead of the child until the batch is delivered again
+   * (it is, since it failed) and the child is reloaded: a child's own summary always replaces
+   * its parent's copy on load. Creating a job writes the head first of all.
    */
   async function writeItems(job: LoadedJob, nowMs: number): Promise<void> {
+    await splitHeavyParts(job);
     const handle = job.handle as Handle;
     const { state, meta } = job;
     const ttl = state.terminal === null ? ACTIVE_TTL_SECONDS : FINISHED_TTL_SECONDS;
+    const newParts: [string, string][] = [];
+    const middle: [string, string][] = [];
+    const older: [string, string][] = [];
+    for (const [part, code] of encodeParts(state, handle.parts)) (part >= handle.storedPartCount ? newParts : older).push([partKey(part), JSON.stringify(code)]);
+    for (let part = handle.storedPartCount; part < state.partCount; part++) if (groupOf(part) > 0) handle.groups.add(groupOf(part));
+    for (const [group, code] of encodeGroups(state, handle.groups)) middle.push([groupKey(group), JSON.stringify(code)]);
+    for (const bucket of handle.buckets) middle.push([bucketKey(bucket), JSON.stringify(encodeBucket(state, bucket))]);
+    for (const [bucket, parts] of handle.taskParts) {
+      const stored = handle.storedTaskPartCounts.get(bucket) ?? 1;
+      for (const [part, code] of encodeTaskParts(state, bucket, parts)) (part >= stored ? newParts : older).push([taskPartKey(bucket, part), JSON.stringify(code)]);
+    }
+    const changed = (items: [string, string][]) => items.filter(([sk, body]) => handle.loaded.get(sk)?.bytes !== body);
+    const put = ([sk, body]: [string, string]) => () => putConditional(meta.jobId, sk, body, handle.loaded.get(sk), {}, ttl, nowMs);
     const writeHead = async () => {
       const body = JSON.stringify(encodeHead(state));
       const previous = handle.loaded.get("HEAD");
       if (previous?.bytes !== body) await putConditional(meta.jobId, "HEAD", body, previous, { ...metaAttributes(meta), version: { N: String(state.version) } }, ttl, nowMs);
     };
-    await writeHead();
-    const writes: (() => Promise<void>)[] = [];
-    const queue = (sk: string, body: string) => {
-      const previous = handle.loaded.get(sk);
-      if (previous?.bytes !== body) writes.push(() => putConditional(meta.jobId, sk, body, previous, {}, ttl, nowMs));
-    };
-    for (const [part, code] of encodeParts(state, handle.parts)) queue(partKey(part), JSON.stringify(code));
-    for (const [part, code] of encodeTaskParts(state, handle.taskParts)) queue(taskPartKey(part), JSON.stringify(code));
-    await runBounded(writes, WRITE_CONCURRENCY);
+    if (handle.isCreation) await writeHead();
+    await runBounded(changed(newParts).map(put), WRITE_CONCURRENCY);
+    if (!handle.isCreation) await writeHead();
+    await runBounded(changed(middle).map(put), WRITE_CONCURRENCY);
+    await runBounded(changed(older).map(put), WRITE_CONCURRENCY);
     if (state.version !== handle.loadedVersion) await markChanged(meta.jobId, state.version, nowMs);
   }
 
@@ -173,17 +340,24 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     return { tenant: { S: meta.tenant }, created_at: { N: String(meta.createdAtMs) } };
   }
 
-  function loadInto(state: JobState, sk: string, item: Item): void {
-    if (sk.startsWith("P#")) loadPart(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
-    else if (sk.startsWith("T#")) loadTaskPart(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
-  }
-
   const store: JobStore & { metrics: StoreMetrics } = {
     metrics,
 
     async createJob(meta, state) {
       try {
-        const handle: Handle = { loaded: new Map(), parts: [...state.partTotals.keys()], taskParts: [...state.taskSums.keys()], loadedVersion: -1 };
+        const parts = new Set([...state.partTotals.keys()].filter((key) => key >= 0));
+        const taskParts = new Map([...state.labelBuckets].map(([bucket, { taskSums }]) => [bucket, new Set(taskSums.keys())]));
+        const handle: Handle = {
+          loaded: new Map(),
+          parts,
+          groups: new Set([...parts].map(groupOf).filter((group) => group > 0)),
+          buckets: new Set(state.labelBuckets.keys()),
+          taskParts,
+          storedPartCount: state.partCount,
+          storedTaskPartCounts: new Map([...state.labelBuckets].map(([bucket, { taskPartCount }]) => [bucket, taskPartCount])),
+          isCreation: true,
+          loadedVersion: -1,
+        };
         await writeItems({ meta, state, handle }, meta.createdAtMs);
         return true;
       } catch (error) {
@@ -198,23 +372,41 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
 
     async loadForBatch(jobId, events) {
-      const headItem = (await batchGet(jobId, ["HEAD"])).get("HEAD");
+      const buckets = [...labelBucketsTouchedBy(events)];
+      const first = await batchGet(jobId, ["HEAD", ...buckets.map(bucketKey)]);
+      const headItem = first.get("HEAD");
       if (headItem === undefined) return null;
       const meta = metaOf(headItem);
       const headBody = decodeBody(headItem);
       const state = decodeHead(JSON.parse(headBody) as HeadCode);
-      const touched = partsTouchedBy(state, events);
-      const parts = touched.isEverything ? [...Array(state.partCount).keys()] : [...touched.parts];
-      const taskParts = [...touched.taskParts];
-      const handle: Handle = { loaded: new Map([["HEAD", { rev: Number(headItem.rev!.N), bytes: headBody }]]), parts, taskParts, loadedVersion: state.version };
-      const items = await batchGet(jobId, [...parts.map(partKey), ...taskParts.map(taskPartKey)]);
-      // A loaded part rebuilds its summary from its contents; a part with no item yet has none.
-      for (const part of parts) state.partTotals.delete(part);
-      for (const part of taskParts) state.taskSums.delete(part);
-      for (const [sk, item] of items) {
-        loadInto(state, sk, item);
-        handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item) });
+      const handle: Handle = {
+        loaded: new Map([["HEAD", { rev: Number(headItem.rev!.N), bytes: headBody }]]),
+        parts: new Set(),
+        groups: new Set(),
+        buckets: new Set(buckets),
+        taskParts: new Map(),
+        storedPartCount: state.partCount,
+        storedTaskPartCounts: new Map(),
+        isCreation: false,
+        loadedVersion: state.version,
+      };
+      for (const bucket of buckets) {
+        const item = first.get(bucketKey(bucket));
+        if (item !== undefined) handle.loaded.set(bucketKey(bucket), { rev: Number(item.rev!.N), bytes: decodeBody(item) });
+        loadBucket(state, bucket, item === undefined ? null : JSON.parse(handle.loaded.get(bucketKey(bucket))!.bytes));
+        handle.storedTaskPartCounts.set(bucket, state.labelBuckets.get(bucket)!.taskPartCount);
       }
+      const touched = partsTouchedBy(state, events);
+      handle.parts = touched.parts;
+      handle.groups = touched.groups;
+      handle.taskParts = taskPartsTouchedBy(state, events);
+      const keys = [...[...touched.groups].map(groupKey), ...[...touched.parts].map(partKey)];
+      for (const [bucket, parts] of handle.taskParts) for (const part of parts) keys.push(taskPartKey(bucket, part));
+      const items = await readMore(jobId, handle, keys);
+      // Children replace their parents' copies: groups first, then the parts (a part with no item is empty).
+      for (const group of touched.groups) loadGroup(state, group, bodyOf(handle, groupKey(group), items));
+      for (const part of touched.parts) loadPart(state, part, bodyOf(handle, partKey(part), items));
+      for (const [bucket, parts] of handle.taskParts) for (const part of parts) loadTaskPart(state, bucket, part, bodyOf(handle, taskPartKey(bucket, part), items));
       return { meta, state, handle };
     },
 
@@ -223,8 +415,9 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
 
     async loadJob(jobId) {
-      // Only the state's items: the partition also holds rejections (REJ#), subscribers (SUB#) and
-      // webhook records (WH…), which sort after the head and the parts (HEAD < P# < REJ# < SUB# < T#).
+      // Only the state's leaves (groups, G#, hold copies that are not needed when every part is
+      // loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook records
+      // (WH…): G# < HEAD < L# < P# < REJ# < SUB# < T#.
       const [headAndParts, taskParts] = await Promise.all([
         queryPartition(client, tableName, jobKey(jobId), { between: ["HEAD", "P#~"], consistent: true }),
         queryPartition(client, tableName, jobKey(jobId), { prefix: "T#", consistent: true }),
@@ -232,7 +425,26 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       const headItem = headAndParts.find((item) => item.sk!.S === "HEAD");
       if (headItem === undefined) return null;
       const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
-      for (const item of [...headAndParts, ...taskParts]) if (item !== headItem) loadInto(state, item.sk!.S!, item);
+      // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
+      state.partTotals.clear();
+      state.labelBucketTotals.clear();
+      for (const item of headAndParts) {
+        const sk = item.sk!.S!;
+        if (sk.startsWith("L#")) {
+          loadBucket(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
+          state.labelBuckets.get(Number(sk.slice(2)))!.taskSums.clear();
+        }
+      }
+      for (const item of headAndParts) {
+        const sk = item.sk!.S!;
+        const part = Number(sk.slice(2));
+        if (sk.startsWith("P#") && part < state.partCount) loadPart(state, part, JSON.parse(decodeBody(item)));
+      }
+      for (const item of taskParts) {
+        const [, bucket, part] = item.sk!.S!.split("#").map(Number) as [number, number, number];
+        const labelBucket = state.labelBuckets.get(bucket);
+        if (labelBucket !== undefined && part < labelBucket.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(decodeBody(item)));
+      }
       refreshEstimates(state);
       return { meta: metaOf(headItem), state };
     },
@@ -309,6 +521,11 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
   };
   return store;
+}
+
+/** The bytes an item body takes once stored (deflated above COMPRESS_ABOVE_BYTES). */
+function storedBytes(body: string): number {
+  return body.length <= COMPRESS_ABOVE_BYTES ? Buffer.byteLength(body) : deflateRawSync(body).length;
 }
 
 function encodeBody(body: string): Item {
