@@ -299,6 +299,11 @@ export interface LabelBucketCode {
   sums: [number, [number, number, number][]][];
 }
 
+/** What an absent label bucket means. */
+export function encodeEmptyBucket(): LabelBucketCode {
+  return { f: FORMAT, labels: [], parts: 1, sums: [] };
+}
+
 export function encodeBucket(s: JobState, index: number): LabelBucketCode {
   const bucket = s.labelBuckets.get(index) ?? emptyBucket();
   const labels = [...bucket.labels.keys()];

@@ -29,10 +29,14 @@
 import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
+  BatchWriteItemCommand,
+  type BatchWriteItemCommandOutput,
+  type WriteRequest,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type ConsumedCapacity,
   type DynamoDBClient,
@@ -41,6 +45,7 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import {
   decodeHead,
   encodeBucket,
+  encodeEmptyBucket,
   encodeGroups,
   encodeHead,
   encodeParts,
@@ -139,13 +144,32 @@ export function createDynamoStore(options: {
     return found;
   }
 
-  async function putConditional(jobId: string, sk: string, body: string, previous: { rev: number } | undefined, extra: Item = {}, ttlSeconds = ACTIVE_TTL_SECONDS, nowMs = Date.now()) {
+  /**
+   * A conditional put: on the revision loaded (`{rev}`), on absence (`undefined`), or, for a part a
+   * split creates (`{born}`), on the part being absent or left by a split older than this one.
+   * `born` is the revision the part's owner (the head, or its label bucket) will have once this
+   * split is committed: a writer that loaded the owner before another writer committed the same
+   * split has a `born` no larger than the stored one, and loses instead of overwriting a live part.
+   * A live part, rewritten with a plain revision, has no `born` at all, so it is never overwritten
+   * as a new one either.
+   */
+  async function putConditional(
+    jobId: string,
+    sk: string,
+    body: string,
+    previous: { rev: number } | { born: number } | undefined,
+    extra: Item = {},
+    ttlSeconds = ACTIVE_TTL_SECONDS,
+    nowMs = Date.now(),
+  ) {
+    const isNewPart = previous !== undefined && "born" in previous;
     const item: Item = {
       pk: { S: jobKey(jobId) },
       sk: { S: sk },
-      rev: { N: String((previous?.rev ?? 0) + 1) },
+      rev: { N: String(previous !== undefined && "rev" in previous ? previous.rev + 1 : 1) },
       expires_at: { N: String(Math.floor(nowMs / 1000) + ttlSeconds) },
       ...encodeBody(body),
+      ...(isNewPart ? { born: { N: String(previous.born) } } : {}),
       ...extra,
     };
     const bytes = itemBytes(item);
@@ -154,8 +178,11 @@ export function createDynamoStore(options: {
         new PutItemCommand({
           TableName: tableName,
           Item: item,
-          ConditionExpression: previous === undefined ? "attribute_not_exists(pk)" : "rev = :rev",
-          ExpressionAttributeValues: previous === undefined ? undefined : { ":rev": { N: String(previous.rev) } },
+          ...(previous === undefined
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : "born" in previous
+              ? { ConditionExpression: "attribute_not_exists(pk) OR born < :born", ExpressionAttributeValues: { ":born": { N: String(previous.born) } } }
+              : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": { N: String(previous.rev) } } }),
           ReturnConsumedCapacity: "TOTAL",
         }),
       );
@@ -168,6 +195,34 @@ export function createDynamoStore(options: {
         throw new StoreConflict(`${jobKey(jobId)}/${sk}`, { cause: error });
       }
       throw error;
+    }
+  }
+
+  /**
+   * A new part's item exists with a `born` as large as ours: either a writer that loaded the same
+   * owner committed this split (then the owner moved and this bump fails: we reload and see it),
+   * or an attempt that never committed left it (then nobody moves the owner, and every retry
+   * would lose the same way). Moving the owner's revision settles both: a writer in flight with
+   * the old revision loses at the owner, and our retry gets a larger `born`.
+   */
+  async function fence(jobId: string, owner: string, loaded: { rev: number } | undefined, ttlSeconds: number, nowMs: number): Promise<void> {
+    try {
+      if (loaded !== undefined) {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { pk: { S: jobKey(jobId) }, sk: { S: owner } },
+            UpdateExpression: "SET rev = :next",
+            ConditionExpression: "rev = :rev",
+            ExpressionAttributeValues: { ":rev": { N: String(loaded.rev) }, ":next": { N: String(loaded.rev + 1) } },
+          }),
+        );
+      } else {
+        // Only a label bucket can be absent (the head exists): an empty bucket is what its absence means.
+        await putConditional(jobId, owner, JSON.stringify(encodeEmptyBucket()), undefined, {}, ttlSeconds, nowMs);
+      }
+    } catch (error) {
+      if (!(error instanceof StoreConflict) && (error as Error).name !== "ConditionalCheckFailedException") throw error;
     }
   }
 
@@ -198,8 +253,8 @@ export function createDynamoStore(options: {
 
   /**
    * Splits parts whose item would pass SPLIT_ITEM_BYTES: grows the collection by one part at a
-   * time (loading the part that splits, and reading the new part's item only for its revision:
-   * whatever it holds is left from a split that never got its count written), up to
+   * time (loading the part that splits; the new part is not read: whatever an item of it holds is
+   * left from a split that never got its count written, see putConditional), up to
    * MAX_SPLITS_PER_SAVE per save, or past that while an item would pass FORCE_SPLIT_ITEM_BYTES.
    * A part of a single record cannot be split (and records are bounded: see README, limits).
    */
@@ -222,7 +277,6 @@ export function createDynamoStore(options: {
           loadGroup(state, group, group <= groupOf(handle.storedPartCount - 1) ? bodyOf(handle, groupKey(group), items) : null);
           handle.groups.add(group);
         }
-        await readMore(jobId, handle, [partKey(target)]);
       },
       grow: () => void growOriginals(state),
     });
@@ -233,12 +287,11 @@ export function createDynamoStore(options: {
         sortKey: (part) => taskPartKey(bucket, part),
         encode: (which) => new Map([...encodeTaskParts(state, bucket, which)].map(([part, code]) => [part, { body: JSON.stringify(code), records: code.tasks.length }])),
         count: () => labelBucket.taskPartCount,
-        prepare: async (source, target) => {
+        prepare: async (source) => {
           if (!parts.has(source)) {
             const items = await readMore(jobId, handle, [taskPartKey(bucket, source)]);
             loadTaskPart(state, bucket, source, bodyOf(handle, taskPartKey(bucket, source), items));
           }
-          await readMore(jobId, handle, [taskPartKey(bucket, target)]);
         },
         grow: () => void growTasks(state, bucket),
       });
@@ -294,16 +347,23 @@ export function createDynamoStore(options: {
     const handle = job.handle as Handle;
     const { state, meta } = job;
     const ttl = state.terminal === null ? ACTIVE_TTL_SECONDS : FINISHED_TTL_SECONDS;
-    const newParts: [string, string][] = [];
+    const newParts: [string, string, number, string][] = [];
     const middle: [string, string][] = [];
     const older: [string, string][] = [];
-    for (const [part, code] of encodeParts(state, handle.parts)) (part >= handle.storedPartCount ? newParts : older).push([partKey(part), JSON.stringify(code)]);
+    const bornOf = (owner: string) => (handle.loaded.get(owner)?.rev ?? 0) + 1;
+    for (const [part, code] of encodeParts(state, handle.parts)) {
+      if (part >= handle.storedPartCount) newParts.push([partKey(part), JSON.stringify(code), bornOf("HEAD"), "HEAD"]);
+      else older.push([partKey(part), JSON.stringify(code)]);
+    }
     for (let part = handle.storedPartCount; part < state.partCount; part++) if (groupOf(part) > 0) handle.groups.add(groupOf(part));
     for (const [group, code] of encodeGroups(state, handle.groups)) middle.push([groupKey(group), JSON.stringify(code)]);
     for (const bucket of handle.buckets) middle.push([bucketKey(bucket), JSON.stringify(encodeBucket(state, bucket))]);
     for (const [bucket, parts] of handle.taskParts) {
       const stored = handle.storedTaskPartCounts.get(bucket) ?? 1;
-      for (const [part, code] of encodeTaskParts(state, bucket, parts)) (part >= stored ? newParts : older).push([taskPartKey(bucket, part), JSON.stringify(code)]);
+      for (const [part, code] of encodeTaskParts(state, bucket, parts)) {
+        if (part >= stored) newParts.push([taskPartKey(bucket, part), JSON.stringify(code), bornOf(bucketKey(bucket)), bucketKey(bucket)]);
+        else older.push([taskPartKey(bucket, part), JSON.stringify(code)]);
+      }
     }
     const changed = (items: [string, string][]) => items.filter(([sk, body]) => handle.loaded.get(sk)?.bytes !== body);
     const put = ([sk, body]: [string, string]) => () => putConditional(meta.jobId, sk, body, handle.loaded.get(sk), {}, ttl, nowMs);
@@ -313,7 +373,21 @@ export function createDynamoStore(options: {
       if (previous?.bytes !== body) await putConditional(meta.jobId, "HEAD", body, previous, { ...metaAttributes(meta), version: { N: String(state.version) } }, ttl, nowMs);
     };
     if (handle.isCreation) await writeHead();
-    await runBounded(changed(newParts).map(put), WRITE_CONCURRENCY);
+    const fenced = new Set<string>();
+    await runBounded(
+      newParts.map(([sk, body, born, owner]) => async () => {
+        try {
+          await putConditional(meta.jobId, sk, body, { born }, {}, ttl, nowMs);
+        } catch (error) {
+          if (error instanceof StoreConflict && !fenced.has(owner)) {
+            fenced.add(owner);
+            await fence(meta.jobId, owner, handle.loaded.get(owner), ttl, nowMs);
+          }
+          throw error;
+        }
+      }),
+      WRITE_CONCURRENCY,
+    );
     if (!handle.isCreation) await writeHead();
     await runBounded(changed(middle).map(put), WRITE_CONCURRENCY);
     await runBounded(changed(older).map(put), WRITE_CONCURRENCY);
@@ -481,20 +555,31 @@ export function createDynamoStore(options: {
     },
 
     async recordRejections(records) {
+      // In writes of 25 (BatchWriteItem): one producer past a limit can be refused thousands of
+      // events in one batch, each kept for /rejections.
+      const items: Item[] = records.map((record) => ({
+        pk: { S: jobKey(record.jobId) },
+        sk: { S: `REJ#${String(record.atMs).padStart(15, "0")}#${record.source}` },
+        code: { S: record.code },
+        reason: { S: record.reason.slice(0, 2000) },
+        source: { S: record.source },
+        excerpt: { S: record.excerpt.slice(0, 1000) },
+        at: { N: String(record.atMs) },
+        expires_at: { N: String(Math.floor(record.atMs / 1000) + REJECTION_TTL_SECONDS) },
+      }));
+      const chunks: Item[][] = [];
+      for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
       await runBounded(
-        records.map((record) => async () => {
-          const item: Item = {
-            pk: { S: jobKey(record.jobId) },
-            sk: { S: `REJ#${String(record.atMs).padStart(15, "0")}#${record.source}` },
-            code: { S: record.code },
-            reason: { S: record.reason.slice(0, 2000) },
-            source: { S: record.source },
-            excerpt: { S: record.excerpt.slice(0, 1000) },
-            at: { N: String(record.atMs) },
-            expires_at: { N: String(Math.floor(record.atMs / 1000) + REJECTION_TTL_SECONDS) },
-          };
-          const result = await client.send(new PutItemCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: "TOTAL" }));
-          countWrite(result.ConsumedCapacity, itemBytes(item));
+        chunks.map((chunk) => async () => {
+          let pending: WriteRequest[] | undefined = chunk.map((item) => ({ PutRequest: { Item: item } }));
+          for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
+            if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+            const result: BatchWriteItemCommandOutput = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending }, ReturnConsumedCapacity: "TOTAL" }));
+            const unprocessed: WriteRequest[] = result.UnprocessedItems?.[tableName] ?? [];
+            for (const request of pending.slice(unprocessed.length)) countWrite(undefined, itemBytes(request.PutRequest!.Item!), request.PutRequest!.Item!.sk!.S!);
+            metrics.writeUnits += result.ConsumedCapacity?.reduce((sum, capacity) => sum + (capacity.CapacityUnits ?? 0), 0) ?? 0;
+            pending = unprocessed;
+          }
         }),
         WRITE_CONCURRENCY,
       );
