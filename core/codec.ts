@@ -230,10 +230,10 @@ export interface PartCode {
 }
 
 /** The given parts of originals, encoded; one pass over the loaded originals whatever the number of parts. */
-export function encodeParts(s: JobState, parts: Iterable<number>): Map<number, PartCode> {
+export function encodeParts(s: JobState, parts: Iterable<number>, originals: Iterable<OriginalState> = s.originals.values()): Map<number, PartCode> {
   const encoded = new Map<number, PartCode>();
   for (const part of parts) encoded.set(part, { f: FORMAT, originals: [] });
-  for (const original of s.originals.values()) encoded.get(partOf(original.id, s.partCount))?.originals.push(encodeOriginal(original));
+  for (const original of originals) encoded.get(partOf(original.id, s.partCount))?.originals.push(encodeOriginal(original));
   return encoded;
 }
 
@@ -269,16 +269,17 @@ export function loadPart(s: JobState, part: number, c: PartCode | null): void {
 /**
  * Grows the collection of originals by one part: `s.partCount` becomes n+1 and the loaded
  * originals of part `splitSource(n)` that now map to part n move their share of the summary with
- * them. The source part must be loaded.
+ * them. The source part must be loaded; `candidates` (its originals, if the caller knows them)
+ * saves a pass over every loaded original.
  */
-export function growOriginals(s: JobState): { source: number; target: number } {
+export function growOriginals(s: JobState, candidates: Iterable<OriginalState> = s.originals.values()): { source: number; target: number } {
   const target = s.partCount;
   const source = splitSource(target);
   if (!s.partTotals.has(source) || (groupOf(target) > 0 && s.partTotals.has(-groupOf(target)))) throw new Error(`job ${s.jobId}: part ${source} and the group of part ${target} must be loaded to split`);
   s.partCount++;
   const from = s.partTotals.get(source) ?? emptyTotals();
   const to = emptyTotals();
-  for (const original of s.originals.values()) {
+  for (const original of candidates) {
     if (partOf(original.id, s.partCount) !== target) continue;
     addOriginal(from, original, -1);
     addOriginal(to, original, 1);
@@ -344,11 +345,16 @@ export function bucketOfTask(key: string): number {
 }
 
 /** The given parts of one label bucket's tasks, encoded, in one pass over the loaded tasks. */
-export function encodeTaskParts(s: JobState, index: number, parts: Iterable<number>): Map<number, TaskPartCode> {
+export function encodeTaskParts(
+  s: JobState,
+  index: number,
+  parts: Iterable<number>,
+  tasks: Iterable<[string, TaskTally]> = s.tasks,
+): Map<number, TaskPartCode> {
   const encoded = new Map<number, TaskPartCode>();
   for (const part of parts) encoded.set(part, { f: FORMAT, tasks: [] });
   const partCount = s.labelBuckets.get(index)?.taskPartCount ?? 1;
-  for (const [key, t] of s.tasks) {
+  for (const [key, t] of tasks) {
     if (bucketOfTask(key) !== index) continue;
     encoded.get(partOf(key, partCount))?.tasks.push([key, t.attempt, t.added, t.done, t.reportedAdded, t.reportedDone, [...t.seen]]);
   }
@@ -371,13 +377,13 @@ export function loadTaskPart(s: JobState, index: number, part: number, c: TaskPa
   bucket.taskSums.set(part, sums.get(part)!);
 }
 
-/** Grows a label bucket's task collection by one part, moving the share of the tasks that move. */
-export function growTasks(s: JobState, index: number): { source: number; target: number } {
+/** Grows a label bucket's task collection by one part, moving the share of the tasks that move (`candidates`: the source part's tasks, if known). */
+export function growTasks(s: JobState, index: number, candidates: Iterable<[string, TaskTally]> = s.tasks): { source: number; target: number } {
   const bucket = s.labelBuckets.get(index)!;
   const target = bucket.taskPartCount;
   const source = splitSource(target);
   bucket.taskPartCount++;
-  for (const [key, task] of s.tasks) {
+  for (const [key, task] of candidates) {
     if (bucketOfTask(key) !== index || partOf(key, bucket.taskPartCount) !== target) continue;
     const labelKey = labelKeyOfTask(key);
     const from = sumOf(bucket.taskSums, source, labelKey);

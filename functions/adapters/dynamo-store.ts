@@ -43,6 +43,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import {
+  bucketOfTask,
   decodeHead,
   encodeBucket,
   encodeEmptyBucket,
@@ -61,9 +62,9 @@ import {
 import { StoreConflict } from "../../core/errors.ts";
 import type { ChangedJob, JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/estimator.ts";
-import type { JobState } from "../../core/state.ts";
+import type { JobState, OriginalState, TaskTally } from "../../core/state.ts";
 import { labelBucketsTouchedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
-import { FORCE_SPLIT_ITEM_BYTES, groupOf, hashId, MAX_PARTS, MAX_SPLITS_PER_SAVE, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
+import { FORCE_SPLIT_ITEM_BYTES, groupOf, hashId, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
 import { queryPartition } from "./dynamo-query.ts";
 
 type Item = Record<string, AttributeValue>;
@@ -263,10 +264,15 @@ export function createDynamoStore(options: {
     const { state } = job;
     const jobId = job.meta.jobId;
     const budget = { splits: 0 };
-    await splitCollection(handle, budget, {
+    await splitCollection<OriginalState>(handle, budget, {
       parts: handle.parts,
       sortKey: partKey,
-      encode: (parts) => new Map([...encodeParts(state, parts)].map(([part, code]) => [part, { body: JSON.stringify(code), records: code.originals.length }])),
+      all: () => state.originals.values(),
+      partOf: (original) => partOf(original.id, state.partCount),
+      encode: (part, originals) => {
+        const code = encodeParts(state, [part], originals).get(part)!;
+        return { body: JSON.stringify(code), records: code.originals.length };
+      },
       count: () => state.partCount,
       prepare: async (source, target) => {
         await loadPartLate(job, source);
@@ -278,14 +284,19 @@ export function createDynamoStore(options: {
           handle.groups.add(group);
         }
       },
-      grow: () => void growOriginals(state),
+      grow: (candidates) => void growOriginals(state, candidates),
     });
     for (const [bucket, parts] of handle.taskParts) {
       const labelBucket = state.labelBuckets.get(bucket)!;
-      await splitCollection(handle, budget, {
+      await splitCollection<[string, TaskTally]>(handle, budget, {
         parts,
         sortKey: (part) => taskPartKey(bucket, part),
-        encode: (which) => new Map([...encodeTaskParts(state, bucket, which)].map(([part, code]) => [part, { body: JSON.stringify(code), records: code.tasks.length }])),
+        all: () => [...state.tasks].filter(([key]) => bucketOfTask(key) === bucket),
+        partOf: ([key]) => partOf(key, labelBucket.taskPartCount),
+        encode: (part, tasks) => {
+          const code = encodeTaskParts(state, bucket, [part], tasks).get(part)!;
+          return { body: JSON.stringify(code), records: code.tasks.length };
+        },
         count: () => labelBucket.taskPartCount,
         prepare: async (source) => {
           if (!parts.has(source)) {
@@ -293,41 +304,63 @@ export function createDynamoStore(options: {
             loadTaskPart(state, bucket, source, bodyOf(handle, taskPartKey(bucket, source), items));
           }
         },
-        grow: () => void growTasks(state, bucket),
+        grow: (candidates) => void growTasks(state, bucket, candidates),
       });
     }
     metrics.splits += budget.splits;
   }
 
-  async function splitCollection(
+  /** One collection's split loop; records are indexed by part once, so a split costs the size of its part, not of the job. */
+  async function splitCollection<R>(
     handle: Handle,
     budget: { splits: number },
     c: {
       parts: Set<number>;
       sortKey: (part: number) => string;
-      encode: (parts: Iterable<number>) => Map<number, { body: string; records: number }>;
+      all: () => Iterable<R>;
+      partOf: (record: R) => number;
+      encode: (part: number, records: R[]) => { body: string; records: number };
       count: () => number;
       prepare: (source: number, target: number) => Promise<void>;
-      grow: () => void;
+      grow: (candidates: R[]) => void;
     },
   ): Promise<void> {
-    const bodies: Map<number, { body: string; records: number; bytes?: number }> = c.encode(c.parts);
+    const byPart = new Map<number, R[]>();
+    const index = () => {
+      byPart.clear();
+      for (const record of c.all()) {
+        const part = c.partOf(record);
+        let records = byPart.get(part);
+        if (records === undefined) byPart.set(part, (records = []));
+        records.push(record);
+      }
+    };
+    index();
+    // The stored size of each part that could split (changed by this batch: an unchanged part is
+    // not written now; more than one record; over the threshold), or 0.
+    const sizeOf = (part: number): number => {
+      const { body, records } = c.encode(part, byPart.get(part) ?? []);
+      if (records < 2 || body.length <= splitItemBytes / 3 || handle.loaded.get(c.sortKey(part))?.bytes === body) return 0;
+      return Buffer.byteLength(body) <= splitItemBytes ? 0 : storedBytes(body);
+    };
+    const sizes = new Map<number, number>();
+    for (const part of c.parts) sizes.set(part, sizeOf(part));
     for (;;) {
       let heaviest = 0;
-      for (const [part, encoded] of bodies) {
-        // Only a part this batch changed is split: an unchanged one is not written now.
-        if (encoded.records < 2 || Buffer.byteLength(encoded.body) <= splitItemBytes || handle.loaded.get(c.sortKey(part))?.bytes === encoded.body) continue;
-        encoded.bytes ??= storedBytes(encoded.body);
-        heaviest = Math.max(heaviest, encoded.bytes);
-      }
+      for (const bytes of sizes.values()) if (bytes > heaviest) heaviest = bytes;
       if (heaviest <= splitItemBytes || (budget.splits >= MAX_SPLITS_PER_SAVE && heaviest <= FORCE_SPLIT_ITEM_BYTES) || c.count() >= MAX_PARTS) return;
       const target = c.count();
       const source = splitSource(target);
+      const isLoaded = c.parts.has(source);
       await c.prepare(source, target);
-      c.grow();
+      if (!isLoaded) index(); // the source was loaded just now
+      c.grow(byPart.get(source) ?? []);
+      const moving = byPart.get(source) ?? [];
+      byPart.set(source, moving.filter((record) => c.partOf(record) === source));
+      byPart.set(target, moving.filter((record) => c.partOf(record) === target));
       c.parts.add(source);
       c.parts.add(target);
-      for (const [part, encoded] of c.encode([source, target])) bodies.set(part, encoded);
+      for (const part of [source, target]) sizes.set(part, sizeOf(part));
       budget.splits++;
     }
   }
