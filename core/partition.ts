@@ -45,8 +45,8 @@ export function splitSource(partCount: number): number {
 
 /**
  * A part whose stored item (compressed) passes this many bytes is split. DynamoDB bills a write per
- * KB of the whole item, so a part of a few KB is rewritten cheaply; about 64 finished originals
- * deflate to 1–2 KB. The hard limit of an item is 400 KB; see MAX_SPLITS_PER_SAVE.
+ * KB of the whole item, so a part of a few KB is rewritten cheaply; about 128 finished originals
+ * deflate to 2 KB. The hard limit of an item is 400 KB; see MAX_SPLITS_PER_SAVE.
  */
 export const SPLIT_ITEM_BYTES = 4 * 1024;
 /**
@@ -67,8 +67,13 @@ export function groupOf(part: number): number {
   return Math.floor(part / GROUP_PARTS);
 }
 
-/** About 64 finished originals deflate to 1–2 KB (bench/pipeline.ts): the starting size of a part of an announced job. */
-export const ORIGINALS_PER_PART = 64;
+/**
+ * The starting size of a part of an announced job: 128 finished originals deflate to about 2 KB.
+ * When a batch touches every part of a big job (hashing spreads any batch over all of them), its
+ * cost is the job's compressed size whatever the part size; fewer, larger parts waste less of
+ * each write's last KB and make fewer requests (bench/pipeline.ts).
+ */
+export const ORIGINALS_PER_PART = 128;
 
 /** Enough parts that each holds about ORIGINALS_PER_PART originals; one for a job that does not say. */
 export function partCountFor(expectedOriginals: number | null): number {
