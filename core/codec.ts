@@ -1,13 +1,15 @@
 /**
- * Compact, JSON-safe encodings of the state's pieces for storage: the head, a part of originals,
- * a part of indicator tasks. Executions and originals are tuples rather than objects because a
+ * Compact, JSON-safe encodings of the state's pieces for storage (the layout: core/partition.ts):
+ * the head, a part of originals, a group of part summaries, a label bucket, a part of indicator
+ * tasks; and the moves a store makes when a collection grows by one part. Executions and originals are tuples rather than objects because a
  * DynamoDB write is charged on the whole item: attribute names repeated per execution would
  * dominate the bill. Decoding trusts its input (it is our own output); versioned by `f`.
  */
 import type { Plan } from "./contract.ts";
 import { decodeEta, encodeEta, type EtaCode } from "./eta.ts";
 import { setCompiledPlan } from "./fold.ts";
-import { partOf } from "./partition.ts";
+import { addedOf, doneOf, emptyBucket, labelKeyOfTask, sumOf } from "./indicators.ts";
+import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "./partition.ts";
 import {
   createJobState,
   EMPTY_ESTIMATE,
@@ -21,9 +23,10 @@ import {
   type ProgressReport,
   type Stamp,
   type TaskTally,
+  type Totals,
 } from "./state.ts";
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 type StampCode = [number, string];
 type ReportCode = [number, string, number, number | null, number, string | null, [number, number] | null, string | null];
@@ -55,8 +58,21 @@ function decodeExecutions(codes: [string, ExecutionCode][]): Map<string, Executi
   return new Map(codes.map(([key, code]) => [key, decodeExecution(code)]));
 }
 
+/**
+ * An execution's `input_id` and `original_id` are most often the id of the original that holds
+ * it: stored as 0 then, which makes a part of finished originals about a quarter smaller once
+ * deflated (bench/pipeline.ts: WCU per event).
+ */
+const SAME_AS_ORIGINAL = 0;
+
 function encodeOriginal(o: OriginalState): OriginalCode {
-  const code: OriginalCode = [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, [...o.executions.values()].map(encodeExecution), o.displayed];
+  const executions = [...o.executions.values()].map((execution) => {
+    const code = encodeExecution(execution);
+    if (code[1] === o.id) code[1] = SAME_AS_ORIGINAL as unknown as string;
+    if (code[2] === o.id) code[2] = SAME_AS_ORIGINAL as unknown as string;
+    return code;
+  });
+  const code: OriginalCode = [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, executions, o.displayed];
   if (!o.isOriginal || o.links !== null) code.push(o.isOriginal ? 1 : 0);
   if (o.links !== null) code.push([...o.links]);
   return code;
@@ -65,6 +81,8 @@ function encodeOriginal(o: OriginalState): OriginalCode {
 function decodeOriginal(c: OriginalCode): OriginalState {
   const executions = new Map<string, Execution>();
   for (const code of c[6]) {
+    if ((code[1] as unknown) === SAME_AS_ORIGINAL) code[1] = c[0];
+    if ((code[2] as unknown) === SAME_AS_ORIGINAL) code[2] = c[0];
     const execution = decodeExecution(code);
     executions.set(`${execution.step}\u0000${execution.inputId}`, execution);
   }
@@ -87,7 +105,22 @@ function decodeOriginal(c: OriginalCode): OriginalState {
 const declared = <T>(d: Declared<T> | null): [T, StampCode] | null => (d === null ? null : [d.value, [d.stamp.atMs, d.stamp.eventId]]);
 const undeclared = <T>(c: [T, StampCode] | null): Declared<T> | null => (c === null ? null : { value: c[0], stamp: unstamp(c[1])! });
 
+
 // ---------------------------------------------------------------- head
+
+type TotalsCode = [number, number, number, number, number, number, number];
+
+const totalsCode = (key: number, t: Totals): TotalsCode => [key, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared];
+const totalsOfCode = (c: TotalsCode): Totals => ({ work: c[1], done: c[2], unavailable: c[3], unfinished: c[4], originals: c[5], declared: c[6] });
+
+function addTotals(into: Totals, t: Totals): void {
+  into.work += t.work;
+  into.done += t.done;
+  into.unavailable += t.unavailable;
+  into.unfinished += t.unfinished;
+  into.originals += t.originals;
+  into.declared += t.declared;
+}
 
 export interface HeadCode {
   f: number;
@@ -102,17 +135,48 @@ export interface HeadCode {
   work: 0 | 1;
   jobExecutions: [string, ExecutionCode][];
   parts: number;
-  partTotals: [number, number, number, number, number, number, number][];
-  taskParts: number;
-  labels: [string, string | null][];
-  taskSums: [number, [string, number, number][]][];
+  /** Summary copies of the parts below GROUP_PARTS. */
+  partTotals: TotalsCode[];
+  /** Summary copies of the groups (≥ 1) of further parts, each the sum of its parts. */
+  groupTotals: TotalsCode[];
+  /** Per label bucket: its number of labels, Σ added, Σ done. */
+  buckets: [number, number, number, number][];
   displayed: number;
   eta: EtaCode;
   version: number;
   updatedAt: number | null;
 }
 
+/** The sum of each group's parts (groups ≥ 1), whether each entry is a live part or a copy. */
+function groupSums(s: JobState): Map<number, Totals> {
+  const sums = new Map<number, Totals>();
+  for (const [key, totals] of s.partTotals) {
+    const group = key < 0 ? -key : groupOf(key);
+    if (group === 0) continue;
+    let sum = sums.get(group);
+    if (sum === undefined) sums.set(group, (sum = emptyTotals()));
+    addTotals(sum, totals);
+  }
+  return sums;
+}
+
+export function bucketTotals(bucketLabels: number, sums: Iterable<LabelSums>): [number, number, number] {
+  let added = 0;
+  let done = 0;
+  for (const partSums of sums) {
+    for (const sum of partSums.values()) {
+      added += sum.added;
+      done += sum.done;
+    }
+  }
+  return [bucketLabels, added, done];
+}
+
 export function encodeHead(s: JobState): HeadCode {
+  const buckets: [number, number, number, number][] = [];
+  for (const [index, bucket] of s.labelBuckets) if (bucket.labels.size > 0) buckets.push([index, ...bucketTotals(bucket.labels.size, bucket.taskSums.values())]);
+  for (const [index, t] of s.labelBucketTotals) buckets.push([index, t.labels, t.added, t.done]);
+  buckets.sort((a, b) => a[0] - b[0]);
   return {
     f: FORMAT,
     job: s.jobId,
@@ -126,10 +190,9 @@ export function encodeHead(s: JobState): HeadCode {
     work: s.hasWork ? 1 : 0,
     jobExecutions: encodeExecutions(s.jobExecutions),
     parts: s.partCount,
-    partTotals: [...s.partTotals].map(([part, t]) => [part, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared]),
-    taskParts: s.taskPartCount,
-    labels: [...s.labels],
-    taskSums: [...s.taskSums].map(([part, sums]) => [part, [...sums].map(([label, sum]): [string, number, number] => [label, sum.added, sum.done])]),
+    partTotals: [...s.partTotals].filter(([key]) => key >= 0 && key < GROUP_PARTS).map(([key, t]) => totalsCode(key, t)),
+    groupTotals: [...groupSums(s)].sort((a, b) => a[0] - b[0]).map(([group, t]) => totalsCode(group, t)),
+    buckets,
     displayed: s.displayedCombined,
     eta: encodeEta(s.eta),
     version: s.version,
@@ -137,9 +200,10 @@ export function encodeHead(s: JobState): HeadCode {
   };
 }
 
-/** A state with the head's contents and no originals or tasks loaded. */
+/** A state with the head's contents and no originals, groups, label buckets or tasks loaded. */
 export function decodeHead(c: HeadCode): JobState {
-  const s = createJobState(c.job, { partCount: c.parts, taskPartCount: c.taskParts });
+  if (c.f !== FORMAT) throw new Error(`job ${c.job}: stored in format ${c.f}, this code reads ${FORMAT}`);
+  const s = createJobState(c.job, { partCount: c.parts });
   s.plan = undeclared(c.plan);
   s.expectOriginals = undeclared(c.expect);
   s.emitExecutionProgress = undeclared(c.emit);
@@ -150,9 +214,9 @@ export function decodeHead(c: HeadCode): JobState {
   s.hasWork = c.work === 1;
   s.jobExecutions = decodeExecutions(c.jobExecutions);
   s.isJobBucketDirty = true;
-  s.partTotals = new Map(c.partTotals.map(([part, work, done, unavailable, unfinished, originals, declared]) => [part, { work, done, unavailable, unfinished, originals, declared }]));
-  s.labels = new Map(c.labels);
-  s.taskSums = new Map(c.taskSums.map(([part, sums]) => [part, new Map(sums.map(([label, added, done]) => [label, { added, done }]))]));
+  for (const code of c.partTotals) s.partTotals.set(code[0], totalsOfCode(code));
+  for (const code of c.groupTotals) s.partTotals.set(-code[0], totalsOfCode(code));
+  for (const [index, labels, added, done] of c.buckets) s.labelBucketTotals.set(index, { labels, added, done });
   s.displayedCombined = c.displayed;
   s.eta = decodeEta(c.eta);
   s.version = c.version;
@@ -168,62 +232,199 @@ function compileWithoutRehoming(s: JobState): void {
   s.isChanged = false;
 }
 
-// ---------------------------------------------------------------- parts
+// ---------------------------------------------------------------- groups of part summaries
 
-/** A part holds contents only: its summary is recomputed from them whenever it is loaded. */
+export interface GroupCode {
+  f: number;
+  parts: TotalsCode[];
+}
+
+/** The given groups (≥ 1), encoded from the loaded parts' summaries and the copies of the others. */
+export function encodeGroups(s: JobState, groups: Iterable<number>): Map<number, GroupCode> {
+  const encoded = new Map<number, GroupCode>();
+  for (const group of groups) encoded.set(group, { f: FORMAT, parts: [] });
+  for (const [key, totals] of [...s.partTotals].sort((a, b) => a[0] - b[0])) if (key >= GROUP_PARTS) encoded.get(groupOf(key))?.parts.push(totalsCode(key, totals));
+  return encoded;
+}
+
+/** Replaces the head's copy of a group's sum by the group's copies of its parts (none: an empty group). */
+export function loadGroup(s: JobState, group: number, c: GroupCode | null): void {
+  s.partTotals.delete(-group);
+  for (const code of c?.parts ?? []) if (code[0] < s.partCount) s.partTotals.set(code[0], totalsOfCode(code));
+}
+
+// ---------------------------------------------------------------- parts of originals
+
+/** A part holds contents only: its summary is rebuilt from them whenever it is loaded. */
 export interface PartCode {
   f: number;
   originals: OriginalCode[];
 }
 
 /** The given parts of originals, encoded; one pass over the loaded originals whatever the number of parts. */
-export function encodeParts(s: JobState, parts: readonly number[]): Map<number, PartCode> {
+export function encodeParts(s: JobState, parts: Iterable<number>, originals: Iterable<OriginalState> = s.originals.values()): Map<number, PartCode> {
   const encoded = new Map<number, PartCode>();
   for (const part of parts) encoded.set(part, { f: FORMAT, originals: [] });
-  for (const original of s.originals.values()) encoded.get(partOf(original.id, s.partCount))?.originals.push(encodeOriginal(original));
+  for (const original of originals) encoded.get(partOf(original.id, s.partCount))?.originals.push(encodeOriginal(original));
   return encoded;
 }
 
+/** What one original adds to its part's summary (its cached estimate is EMPTY until the next refresh). */
+function addOriginal(t: Totals, original: OriginalState, sign: 1 | -1): void {
+  const e = original.estimate;
+  t.work += sign * e.work;
+  t.done += sign * e.done;
+  t.unavailable += sign * Number(!e.isAvailable);
+  t.unfinished += sign * Number(!e.isFinished);
+  if (original.isOriginal) t.originals += sign;
+  if (original.isDeclared) t.declared += sign;
+}
+
 /**
- * Adds a stored part to a state. Its summary in the head is replaced by one rebuilt from its
- * contents: counts now, estimates at the next commit (its originals are marked for it).
+ * Adds a stored part to a state. Its summary is replaced by one rebuilt from its contents: counts
+ * now, estimates at the next refresh (its originals are marked for it). Records that no longer map
+ * to this part are stale copies left by a split that a crash interrupted: the part they map to now
+ * holds them.
  */
-export function loadPart(s: JobState, part: number, c: PartCode): void {
+export function loadPart(s: JobState, part: number, c: PartCode | null): void {
   const totals = emptyTotals();
-  for (const code of c.originals) {
+  for (const code of c?.originals ?? []) {
+    if (partOf(code[0], s.partCount) !== part) continue;
     const original = decodeOriginal(code);
     s.originals.set(original.id, original);
     s.dirtyOriginals.add(original);
-    if (original.isOriginal) totals.originals++;
-    if (original.isDeclared) totals.declared++;
+    addOriginal(totals, original, 1);
   }
   s.partTotals.set(part, totals);
 }
 
-export interface TaskPartCode {
-  f: number;
-  tasks: [string, number, number, number, string[]][];
+/**
+ * Grows the collection of originals by one part: `s.partCount` becomes n+1 and the loaded
+ * originals of part `splitSource(n)` that now map to part n move their share of the summary with
+ * them. The source part must be loaded; `candidates` (its originals, if the caller knows them)
+ * saves a pass over every loaded original.
+ */
+export function growOriginals(s: JobState, candidates: Iterable<OriginalState> = s.originals.values()): { source: number; target: number } {
+  const target = s.partCount;
+  const source = splitSource(target);
+  if (!s.partTotals.has(source) || (groupOf(target) > 0 && s.partTotals.has(-groupOf(target)))) throw new Error(`job ${s.jobId}: part ${source} and the group of part ${target} must be loaded to split`);
+  s.partCount++;
+  const from = s.partTotals.get(source) ?? emptyTotals();
+  const to = emptyTotals();
+  for (const original of candidates) {
+    if (partOf(original.id, s.partCount) !== target) continue;
+    addOriginal(from, original, -1);
+    addOriginal(to, original, 1);
+  }
+  s.partTotals.set(source, from);
+  s.partTotals.set(target, to);
+  return { source, target };
 }
 
-/** The given parts of indicator tasks, encoded, in one pass over the loaded tasks. */
-export function encodeTaskParts(s: JobState, parts: readonly number[]): Map<number, TaskPartCode> {
+// ---------------------------------------------------------------- label buckets and their tasks
+
+export interface LabelBucketCode {
+  f: number;
+  /** Label keys, in order of arrival. */
+  labels: string[];
+  parts: number;
+  /** Per task part: [label index, Σ added, Σ done] of its labels. */
+  sums: [number, [number, number, number][]][];
+}
+
+/** What an absent label bucket means. */
+export function encodeEmptyBucket(): LabelBucketCode {
+  return { f: FORMAT, labels: [], parts: 1, sums: [] };
+}
+
+export function encodeBucket(s: JobState, index: number): LabelBucketCode {
+  const bucket = s.labelBuckets.get(index) ?? emptyBucket();
+  const labels = [...bucket.labels.keys()];
+  const position = new Map(labels.map((key, i) => [key, i]));
+  const sums: LabelBucketCode["sums"] = [];
+  for (const [part, partSums] of [...bucket.taskSums].sort((a, b) => a[0] - b[0])) {
+    const entries: [number, number, number][] = [];
+    for (const [labelKey, sum] of partSums) if (sum.added !== 0 || sum.done !== 0) entries.push([position.get(labelKey)!, sum.added, sum.done]);
+    if (entries.length > 0) sums.push([part, entries]);
+  }
+  return { f: FORMAT, labels, parts: bucket.taskPartCount, sums };
+}
+
+export function loadBucket(s: JobState, index: number, c: LabelBucketCode | null): void {
+  s.labelBucketTotals.delete(index);
+  const bucket = emptyBucket();
+  if (c !== null) {
+    for (const key of c.labels) bucket.labels.set(key, key === "" ? null : key.slice(1));
+    bucket.taskPartCount = c.parts;
+    for (const [part, entries] of c.sums) {
+      const partSums: LabelSums = new Map();
+      for (const [position, added, done] of entries) partSums.set(c.labels[position]!, { added, done });
+      bucket.taskSums.set(part, partSums);
+    }
+  }
+  s.labelBuckets.set(index, bucket);
+}
+
+type TaskCode = [string, number, number, number, number, number, string[]];
+
+export interface TaskPartCode {
+  f: number;
+  tasks: TaskCode[];
+}
+
+export function bucketOfTask(key: string): number {
+  return labelBucketOf(labelKeyOfTask(key));
+}
+
+/** The given parts of one label bucket's tasks, encoded, in one pass over the loaded tasks. */
+export function encodeTaskParts(
+  s: JobState,
+  index: number,
+  parts: Iterable<number>,
+  tasks: Iterable<[string, TaskTally]> = s.tasks,
+): Map<number, TaskPartCode> {
   const encoded = new Map<number, TaskPartCode>();
   for (const part of parts) encoded.set(part, { f: FORMAT, tasks: [] });
-  for (const [key, task] of s.tasks) encoded.get(partOf(key, s.taskPartCount))?.tasks.push([key, task.attempt, task.added, task.done, [...task.seen]]);
+  const partCount = s.labelBuckets.get(index)?.taskPartCount ?? 1;
+  for (const [key, t] of tasks) {
+    if (bucketOfTask(key) !== index) continue;
+    encoded.get(partOf(key, partCount))?.tasks.push([key, t.attempt, t.added, t.done, t.reportedAdded, t.reportedDone, [...t.seen]]);
+  }
   return encoded;
 }
 
-/** Adds a stored part of tasks to a state; its label sums in the head are rebuilt from its tasks. */
-export function loadTaskPart(s: JobState, part: number, c: TaskPartCode): void {
-  const sums: LabelSums = new Map();
-  for (const [key, attempt, added, done, seen] of c.tasks) {
-    const task: TaskTally = { attempt, added, done, seen: new Set(seen) };
+/** Adds a stored part of a (loaded) label bucket's tasks; the bucket's copy of its sums is rebuilt from its tasks. */
+export function loadTaskPart(s: JobState, index: number, part: number, c: TaskPartCode | null): void {
+  const bucket = s.labelBuckets.get(index)!;
+  const sums = new Map<number, LabelSums>();
+  sums.set(part, new Map());
+  for (const [key, attempt, added, done, reportedAdded, reportedDone, seen] of c?.tasks ?? []) {
+    if (partOf(key, bucket.taskPartCount) !== part) continue; // a stale copy left by an interrupted split
+    const task: TaskTally = { attempt, added, done, reportedAdded, reportedDone, seen: new Set(seen) };
     s.tasks.set(key, task);
-    const labelKey = key.slice(0, key.indexOf("\u0000"));
-    const sum = sums.get(labelKey) ?? { added: 0, done: 0 };
-    sum.added += added;
-    sum.done += done;
-    sums.set(labelKey, sum);
+    const sum = sumOf(sums, part, labelKeyOfTask(key));
+    sum.added += addedOf(task);
+    sum.done += doneOf(task);
   }
-  s.taskSums.set(part, sums);
+  bucket.taskSums.set(part, sums.get(part)!);
+}
+
+/** Grows a label bucket's task collection by one part, moving the share of the tasks that move (`candidates`: the source part's tasks, if known). */
+export function growTasks(s: JobState, index: number, candidates: Iterable<[string, TaskTally]> = s.tasks): { source: number; target: number } {
+  const bucket = s.labelBuckets.get(index)!;
+  const target = bucket.taskPartCount;
+  const source = splitSource(target);
+  bucket.taskPartCount++;
+  for (const [key, task] of candidates) {
+    if (bucketOfTask(key) !== index || partOf(key, bucket.taskPartCount) !== target) continue;
+    const labelKey = labelKeyOfTask(key);
+    const from = sumOf(bucket.taskSums, source, labelKey);
+    const to = sumOf(bucket.taskSums, target, labelKey);
+    from.added -= addedOf(task);
+    from.done -= doneOf(task);
+    to.added += addedOf(task);
+    to.done += doneOf(task);
+  }
+  if (!bucket.taskSums.has(target)) bucket.taskSums.set(target, new Map());
+  return { source, target };
 }

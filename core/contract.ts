@@ -13,6 +13,11 @@ export const LIMITS = {
   eventsPerEnvelope: 500,
   stepsPerPlan: 200,
   labelsPerJob: 1_000,
+  /**
+   * Event ids of indicator.added/done remembered per task attempt (each counts once); the next
+   * delta of that attempt is rejected as `too_many_indicator_events`: send `indicator.reported`.
+   */
+  eventIdsPerTaskAttempt: 1_000,
   messageChars: 2_000,
   errorChars: 4_000,
   /** Results of one execution (`result_count`, and a step's `results_per_input` or `count`). */
@@ -203,6 +208,23 @@ const indicator = {
 };
 export const IndicatorAdded = event({ ...indicator, type: z.literal("indicator.added") });
 export const IndicatorDone = event({ ...indicator, type: z.literal("indicator.done") });
+const RunningTotal = z.number().nonnegative().max(1e15);
+/**
+ * The running totals of one task attempt (what the SDK sends for `progress(label).add/done`):
+ * cumulative, so the largest report wins and no event id needs remembering.
+ */
+export const IndicatorReported = event({
+  ...common,
+  type: z.literal("indicator.reported"),
+  label: Label.optional(),
+  task_id: Id,
+  attempt: Attempt,
+  added: RunningTotal.describe("total added so far by this task attempt (running total, not a delta)"),
+  done: RunningTotal.describe("total done so far by this task attempt (running total, not a delta)"),
+}).describe(
+  "Cumulative indicator totals of one task attempt. Per label, task and attempt the largest `added` and the largest `done` win; " +
+    "indicator.added/done amounts of the same attempt add on top. Needs no memory of event ids, so it has no per-attempt event limit.",
+);
 
 const terminal = { ...common, error: z.string().max(LIMITS.errorChars).optional() };
 export const JobCompleted = event({ ...terminal, type: z.literal("job.completed") });
@@ -219,6 +241,7 @@ export const Event = z.discriminatedUnion("type", [
   StepFailed,
   IndicatorAdded,
   IndicatorDone,
+  IndicatorReported,
   JobCompleted,
   JobFailed,
   JobCancelled,
@@ -227,7 +250,8 @@ export type Event = z.infer<typeof Event>;
 export type EventType = Event["type"];
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 export type StepEvent = EventOf<"step.started" | "step.progress" | "step.completed" | "step.failed">;
-export type IndicatorEvent = EventOf<"indicator.added" | "indicator.done">;
+export type IndicatorEvent = EventOf<"indicator.added" | "indicator.done" | "indicator.reported">;
+export type IndicatorDeltaEvent = EventOf<"indicator.added" | "indicator.done">;
 
 export const Envelope = strict({ v: z.literal(1), events: z.array(Event).min(1).max(LIMITS.eventsPerEnvelope) })
   .superRefine((envelope, ctx) => {

@@ -65,6 +65,7 @@ export function applyEvent(state: JobState, event: Event): Rejection | null {
       return applyStepEvent(state, event);
     case "indicator.added":
     case "indicator.done":
+    case "indicator.reported":
       return applyIndicator(state, event);
     case "job.completed":
     case "job.failed":

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import {
+  LIMITS,
   CreateJobRequest,
   CreateJobResponse,
   ErrorBody,
@@ -56,6 +57,12 @@ export function openApiDocument() {
       "/v1/jobs/{id}/events": {
         post: {
           summary: "Ingest events (validated, then enqueued)",
+          description:
+            "Counted work: `indicator.reported` carries a task attempt's running totals (`added`, `done`; the largest of each wins, " +
+            "so it needs no memory of event ids). `indicator.added`/`indicator.done` carry deltas; each task attempt's first " +
+            `${LIMITS.eventIdsPerTaskAttempt} event ids are remembered, and a further delta of that attempt is rejected as ` +
+            "`too_many_indicator_events` (see /rejections): send `indicator.reported` instead. " +
+            `A job has at most ${LIMITS.labelsPerJob} indicator labels (\`too_many_labels\`).`,
           parameters: [jobId],
           requestBody: { required: true, ...json(Message, "input", "One event, or {v: 1, events: [...]} with up to 500 events of this job") },
           responses: { "202": json(IngestResponse, "output", "Enqueued"), "413": json(ErrorBody, "output", "Body over 1 MiB"), ...errors },
@@ -76,6 +83,9 @@ export function openApiDocument() {
       "/v1/jobs/{id}/rejections": {
         get: {
           summary: "Inputs of this job that were rejected, newest first",
+          description:
+            "Codes: `invalid_json`, `invalid_event`, `oversized`, `wrong_job`, `unknown_job`, `too_many_labels`, " +
+            "`too_many_indicator_events` (an indicator.added/done past the per-attempt limit of remembered event ids: use indicator.reported).",
           parameters: [jobId],
           responses: { "200": json(RejectionList, "output", "Rejections"), ...errors },
         },

@@ -1,13 +1,15 @@
 /**
- * The estimator's state for one job. It is split the way storage splits it: a small head
- * (declaration, flags, job-level executions, known labels, and one summary per part) and parts:
- * originals grouped by `partOf(id, partCount)`, each original carrying its cached estimate, and
- * indicator tasks grouped by `partOf(task, taskPartCount)`. A part's summary changes only with
- * its own contents, so a store can load just the parts a batch touches, write each back as one
- * item, and copy its summary into the head: the head's figures are then the sum of the parts'
- * latest summaries, which heals itself if a crash lands between two writes.
+ * The estimator's state for one job. It is split the way storage splits it (core/partition.ts): a
+ * small head (declaration, flags, job-level executions, summary copies) and collections of records
+ * in parts: originals by `partOf(id, partCount)`, each carrying its cached estimate, and indicator
+ * tasks by label bucket, then by `partOf(taskKey, bucket.taskPartCount)`. A part's summary changes
+ * only with its own contents, so a store can load just the parts a batch touches, write each back
+ * as one item, and copy its summary up the tree (part → group or head; task part → label bucket →
+ * head): every figure is then the sum of the parts' latest summaries, which heals itself if a
+ * crash lands between two writes, because a loaded child always replaces its parent's copy.
  * Finished work stays as one small record per execution (needed to ignore late and duplicate
- * reports); nothing grows with the event count.
+ * reports); nothing grows with the event count: a task attempt remembers at most
+ * LIMITS.eventIdsPerTaskAttempt event ids.
  */
 import type { CompiledPlan } from "./plan.ts";
 import type { JobStatus, Plan } from "./contract.ts";
@@ -102,15 +104,40 @@ export interface OriginalState {
   displayed: number;
 }
 
+/** One attempt of one indicator task: the attempt's value is `reported* + added/done` (core/indicators.ts). */
 export interface TaskTally {
   attempt: number;
+  /** Sums of indicator.added / indicator.done amounts of this attempt, each event id counted once. */
   added: number;
   done: number;
+  /** The largest running totals an indicator.reported of this attempt carried. */
+  reportedAdded: number;
+  reportedDone: number;
+  /** Event ids of this attempt's deltas already counted (at most LIMITS.eventIdsPerTaskAttempt). */
   seen: Set<string>;
 }
 
 /** Indicator sums of one task part, by label key. */
 export type LabelSums = Map<string, { added: number; done: number }>;
+
+/**
+ * One label bucket (core/partition.ts LABEL_BUCKETS): its labels and the collection of their
+ * tasks. `taskSums` holds, per task part, that part's label sums: live for a part loaded (rebuilt
+ * from its tasks), and otherwise the copy the bucket's item keeps.
+ */
+export interface LabelBucket {
+  /** Labels by key ("" is the unnamed label, "#name" a named one), in order of arrival. */
+  labels: Map<string, string | null>;
+  taskPartCount: number;
+  taskSums: Map<number, LabelSums>;
+}
+
+/** What the head keeps of a label bucket it has not loaded. */
+export interface BucketTotals {
+  labels: number;
+  added: number;
+  done: number;
+}
 
 /**
  * A part's summary. Counts of originals live here, not in the head, because a part and its
@@ -171,15 +198,19 @@ export interface JobState {
   jobExecutions: Map<string, Execution>;
   jobEstimate: BucketEstimate;
   partCount: number;
-  /** Per part of originals, the sum of its originals' cached estimates. */
+  /**
+   * Summaries of originals, keyed by part (≥ 0) or by minus a group (< 0). A part's entry is live
+   * when the part is loaded and otherwise the copy its group (or, for parts below GROUP_PARTS, the
+   * head) keeps; a group that is not loaded appears as one entry `-group` with the head's copy of
+   * its sum. So the sum of all entries is the job's, whatever is loaded (estimator.totalsOf).
+   */
   partTotals: Map<number, Totals>;
-  taskPartCount: number;
-  /** Known labels by key ("" is the unnamed label, "#name" a named one), in order of arrival. */
-  labels: Map<string, string | null>;
+  /** Label buckets loaded (or created); a bucket neither loaded nor in `labelBucketTotals` is empty. */
+  labelBuckets: Map<number, LabelBucket>;
+  /** The head's copies of the label buckets that are not loaded. */
+  labelBucketTotals: Map<number, BucketTotals>;
   /** Loaded indicator tasks, keyed `labelKey \0 taskId`. */
   tasks: Map<string, TaskTally>;
-  /** Per task part, its label sums. */
-  taskSums: Map<number, LabelSums>;
   displayedCombined: number;
   eta: EtaState;
   version: number;
@@ -193,10 +224,9 @@ export interface JobState {
 
 export interface Partitioning {
   partCount: number;
-  taskPartCount: number;
 }
 
-export function createJobState(jobId: string, partitioning: Partitioning = { partCount: 1, taskPartCount: 1 }): JobState {
+export function createJobState(jobId: string, partitioning: Partitioning = { partCount: 1 }): JobState {
   return {
     jobId,
     plan: null,
@@ -212,10 +242,9 @@ export function createJobState(jobId: string, partitioning: Partitioning = { par
     jobEstimate: EMPTY_ESTIMATE,
     partCount: partitioning.partCount,
     partTotals: new Map(),
-    taskPartCount: partitioning.taskPartCount,
-    labels: new Map(),
+    labelBuckets: new Map(),
+    labelBucketTotals: new Map(),
     tasks: new Map(),
-    taskSums: new Map(),
     displayedCombined: -1,
     eta: { lastMs: null, lastFraction: 0, rate: null, seconds: null, firstMs: null, grewMs: null, samples: 0 },
     version: 0,

@@ -1,22 +1,26 @@
 /**
- * Which parts of a job's state a batch of events can touch, so that a store loads only those.
+ * Which items of a job's state a batch of events can touch, so that a store loads only those.
+ * Two steps, because a label bucket says how its tasks are split: first the parts of originals
+ * (with the groups that keep their summaries) and the label buckets, from the head and the
+ * events; then, with those buckets loaded, the parts of indicator tasks.
  * A plan that arrives once originals exist may move executions between buckets: then every part.
  */
 import type { Event } from "./contract.ts";
-import { labelKeyOf, taskKey } from "./indicators.ts";
 import { executionKey } from "./fold.ts";
-import { partOf } from "./partition.ts";
+import { labelKeyOf, taskKey } from "./indicators.ts";
+import { groupOf, labelBucketOf, partOf } from "./partition.ts";
 import type { JobState } from "./state.ts";
 
 export interface TouchedParts {
   parts: Set<number>;
-  taskParts: Set<number>;
+  /** Groups (≥ 1) keeping the summaries of `parts`. */
+  groups: Set<number>;
+  labelBuckets: Set<number>;
   isEverything: boolean;
 }
 
 export function partsTouchedBy(head: JobState, events: readonly Event[]): TouchedParts {
   const parts = new Set<number>();
-  const taskParts = new Set<number>();
   let isEverything = false;
   const original = (id: string) => parts.add(partOf(id, head.partCount));
   for (const event of events) {
@@ -33,27 +37,52 @@ export function partsTouchedBy(head: JobState, events: readonly Event[]): Touche
       case "step.progress":
       case "step.failed":
       case "step.completed":
-        // The execution lives with its original; its input's record holds the link to it.
         if (event.original_id !== undefined) original(event.original_id);
-        if (event.input_id !== undefined) original(event.input_id);
+        if (event.input_id !== undefined) original(event.input_id); // the input may be an original, or a record of its own
         if (event.type === "step.completed") for (const result of event.results ?? []) if (result.original_id !== undefined) original(result.original_id);
         break;
       case "indicator.added":
       case "indicator.done":
-        taskParts.add(partOf(taskKey(labelKeyOf(event.label ?? null), event.task_id), head.taskPartCount));
-        break;
+      case "indicator.reported":
       case "originals.sealed":
       case "job.completed":
       case "job.failed":
       case "job.cancelled":
-        break; // the head only
+        break;
       default: {
         const unhandled: never = event;
         throw new Error(`unhandled event type ${(unhandled as Event).type}`);
       }
     }
   }
-  return { parts, taskParts, isEverything };
+  if (isEverything) for (let part = 0; part < head.partCount; part++) parts.add(part);
+  const groups = new Set<number>();
+  for (const part of parts) if (groupOf(part) > 0) groups.add(groupOf(part));
+  return { parts, groups, labelBuckets: labelBucketsTouchedBy(events), isEverything };
+}
+
+/** The label buckets indicator events name (no head needed, so a store reads them with the head). */
+export function labelBucketsTouchedBy(events: readonly Event[]): Set<number> {
+  const buckets = new Set<number>();
+  for (const event of events) {
+    if (event.type === "indicator.added" || event.type === "indicator.done" || event.type === "indicator.reported") buckets.add(labelBucketOf(labelKeyOf(event.label ?? null)));
+  }
+  return buckets;
+}
+
+/** Per label bucket, the parts of its tasks the events touch; the buckets must be loaded. */
+export function taskPartsTouchedBy(state: JobState, events: readonly Event[]): Map<number, Set<number>> {
+  const touched = new Map<number, Set<number>>();
+  for (const event of events) {
+    if (event.type !== "indicator.added" && event.type !== "indicator.done" && event.type !== "indicator.reported") continue;
+    const labelKey = labelKeyOf(event.label ?? null);
+    const index = labelBucketOf(labelKey);
+    const partCount = state.labelBuckets.get(index)?.taskPartCount ?? 1;
+    let parts = touched.get(index);
+    if (parts === undefined) touched.set(index, (parts = new Set()));
+    parts.add(partOf(taskKey(labelKey, event.task_id), partCount));
+  }
+  return touched;
 }
 
 /**

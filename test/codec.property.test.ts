@@ -1,71 +1,148 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Event } from "../core/contract.ts";
-import { decodeHead, encodeHead, encodeParts, encodeTaskParts, loadPart, loadTaskPart } from "../core/codec.ts";
+import {
+  decodeHead,
+  encodeBucket,
+  encodeGroups,
+  encodeHead,
+  encodeParts,
+  encodeTaskParts,
+  growOriginals,
+  growTasks,
+  loadBucket,
+  loadGroup,
+  loadPart,
+  loadTaskPart,
+} from "../core/codec.ts";
 import { reduce } from "../core/estimator.ts";
-import { refreshEstimates } from "../core/progress.ts";
+import { indicatorTotals } from "../core/indicators.ts";
+import { groupOf, splitSource } from "../core/partition.ts";
+import { refreshEstimates, totalsOf } from "../core/progress.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
-import { partsLinkedBy, partsTouchedBy } from "../core/touched.ts";
+import { createJobState, type Totals } from "../core/state.ts";
+import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../core/touched.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
 import { worldArbitrary } from "./support/worlds.ts";
 
 const BASE_MS = Date.parse("2026-11-22T10:00:00.000Z");
 
-/** An in-memory item store: what a real store does, minus DynamoDB. */
-function itemStore() {
+/**
+ * An in-memory item store: what the real store does (core/touched.ts, core/codec.ts), minus
+ * DynamoDB, with splits by record count instead of bytes so that small jobs split often.
+ */
+function itemStore(maxRecords: number) {
   const items = new Map<string, string>();
+  const get = <T>(key: string): T | null => {
+    const text = items.get(key);
+    return text === undefined ? null : (JSON.parse(text) as T);
+  };
   return {
     items,
-    /** Loads head + the parts the batch touches, applies, commits, writes back what it loaded. */
-    applyBatch(jobId: string, batch: Event[], nowMs: number, partCount: number, taskPartCount: number) {
+    /** Loads head + the items the batch touches, applies, commits, splits, writes back what it loaded. */
+    applyBatch(jobId: string, batch: Event[], nowMs: number, partCount: number) {
       const headText = items.get("head");
-      const state = headText === undefined ? createJobState(jobId, { partCount, taskPartCount }) : decodeHead(JSON.parse(headText));
+      const state = headText === undefined ? createJobState(jobId, { partCount }) : decodeHead(JSON.parse(headText));
+      const storedPartCount = state.partCount;
+      const buckets = labelBucketsTouchedBy(batch);
+      for (const bucket of buckets) loadBucket(state, bucket, get(`l${bucket}`));
       const touched = partsTouchedBy(state, batch);
-      const parts = touched.isEverything ? [...Array(state.partCount).keys()] : [...touched.parts];
-      const load = (part: number) => {
-        const text = items.get(`p${part}`);
-        if (text !== undefined) loadPart(state, part, JSON.parse(text));
-      };
-      parts.forEach(load);
+      const parts = new Set(touched.parts);
+      const groups = new Set(touched.groups);
+      for (const group of groups) loadGroup(state, group, get(`g${group}`));
+      for (const part of parts) loadPart(state, part, get(`p${part}`));
+      const taskParts = taskPartsTouchedBy(state, batch);
+      for (const [bucket, which] of taskParts) for (const part of which) loadTaskPart(state, bucket, part, get(`t${bucket}.${part}`));
+      // As the store does: reports naming only their input follow its link to the original's part.
       for (const part of partsLinkedBy(state, batch)) {
-        if (parts.includes(part)) continue;
-        parts.push(part);
-        load(part);
-      }
-      for (const part of touched.taskParts) {
-        const text = items.get(`t${part}`);
-        if (text !== undefined) loadTaskPart(state, part, JSON.parse(text));
+        if (parts.has(part)) continue;
+        const group = groupOf(part);
+        if (group > 0 && !groups.has(group)) {
+          loadGroup(state, group, get(`g${group}`));
+          groups.add(group);
+        }
+        loadPart(state, part, get(`p${part}`));
+        parts.add(part);
       }
       reduce(state, batch, nowMs);
+      for (let splits = 0; splits < 6 && [...encodeParts(state, parts).values()].some((code) => code.originals.length > maxRecords); splits++) {
+        const target = state.partCount;
+        const source = splitSource(target);
+        for (const group of [groupOf(source), groupOf(target)]) {
+          if (group > 0 && !groups.has(group)) {
+            loadGroup(state, group, group <= groupOf(storedPartCount - 1) ? get(`g${group}`) : null);
+            groups.add(group);
+          }
+        }
+        if (!parts.has(source)) {
+          loadPart(state, source, get(`p${source}`));
+          parts.add(source);
+          refreshEstimates(state);
+        }
+        growOriginals(state);
+        parts.add(target);
+      }
+      for (const [bucket, which] of taskParts) {
+        for (let splits = 0; splits < 6 && [...encodeTaskParts(state, bucket, which).values()].some((code) => code.tasks.length > maxRecords); splits++) {
+          const source = splitSource(state.labelBuckets.get(bucket)!.taskPartCount);
+          if (!which.has(source)) {
+            loadTaskPart(state, bucket, source, get(`t${bucket}.${source}`));
+            which.add(source);
+          }
+          which.add(growTasks(state, bucket).target);
+        }
+      }
       for (const [part, code] of encodeParts(state, parts)) items.set(`p${part}`, JSON.stringify(code));
-      for (const [part, code] of encodeTaskParts(state, [...touched.taskParts])) items.set(`t${part}`, JSON.stringify(code));
+      for (const [group, code] of encodeGroups(state, groups)) items.set(`g${group}`, JSON.stringify(code));
+      for (const bucket of buckets) items.set(`l${bucket}`, JSON.stringify(encodeBucket(state, bucket)));
+      for (const [bucket, which] of taskParts) for (const [part, code] of encodeTaskParts(state, bucket, which)) items.set(`t${bucket}.${part}`, JSON.stringify(code));
       items.set("head", JSON.stringify(encodeHead(state)));
     },
+    /** The job's figures as the head alone has them (copies), and as the leaves have them. */
+    figures() {
+      const head = decodeHead(JSON.parse(items.get("head")!));
+      const whole = this.load();
+      const round = (t: Totals) => Object.fromEntries(Object.entries(t).map(([key, value]) => [key, Math.round(value * 1e6) / 1e6]));
+      return {
+        fromHead: { totals: round(totalsOf(head)), indicators: indicatorTotals(head) },
+        fromLeaves: { totals: round(totalsOf(whole)), indicators: indicatorTotals(whole) },
+      };
+    },
     snapshot(jobId: string) {
-      const state = decodeHead(JSON.parse(items.get("head")!));
-      for (const [key, text] of items) {
-        if (key.startsWith("p")) loadPart(state, Number(key.slice(1)), JSON.parse(text));
-        if (key.startsWith("t")) loadTaskPart(state, Number(key.slice(1)), JSON.parse(text));
-      }
+      const state = this.load();
       expect(state.jobId).toBe(jobId);
-      refreshEstimates(state);
       return renderSnapshot(state, { detail: true });
+    },
+    load() {
+      const state = decodeHead(JSON.parse(items.get("head")!));
+      state.partTotals.clear();
+      state.labelBucketTotals.clear();
+      for (const [key, text] of items) if (key.startsWith("l")) loadBucket(state, Number(key.slice(1)), JSON.parse(text));
+      for (const bucket of state.labelBuckets.values()) bucket.taskSums.clear();
+      for (const [key, text] of items) {
+        if (key.startsWith("p") && Number(key.slice(1)) < state.partCount) loadPart(state, Number(key.slice(1)), JSON.parse(text));
+        if (key.startsWith("t")) {
+          const [bucket, part] = key.slice(1).split(".").map(Number) as [number, number];
+          if (part < state.labelBuckets.get(bucket)!.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(text));
+        }
+      }
+      refreshEstimates(state);
+      return state;
     },
   };
 }
 
 describe("storage codec", () => {
-  it("gives the same snapshots when each batch loads only the parts it touches and writes them back", () => {
+  it("gives the same snapshots, and head copies equal to the leaves, when each batch loads only the items it touches, splits parts and writes them back", () => {
     const MIMES = ["video/mp4", "image/png", "application/zip"];
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.constantFrom("thumbs", "encoded", "resized", "stored", "unzipped", "archive"), fc.nat(9), fc.nat(100), fc.constantFrom("progress", "completed", "failed", "done", "added"), fc.integer({ min: 1, max: 2 })), { maxLength: 60 }),
-        fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom(1, 2, 3, 8, 300, 700),
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 7 }),
-        (reports, partCount, taskPartCount, batchSize) => {
+        (reports, partCount, maxRecords, batchSize) => {
           const e = eventFactory("job-c");
           const events: Event[] = [e.plan(VIDEO_PLAN)];
           for (let i = 0; i < 10; i++) events.push(e.original(`f${i}`, MIMES[i % 3]!));
@@ -80,8 +157,12 @@ describe("storage codec", () => {
           }
           const batches: Event[][] = [];
           for (let i = 0; i < events.length; i += batchSize) batches.push(events.slice(i, i + batchSize));
-          const store = itemStore();
-          batches.forEach((batch, index) => store.applyBatch("job-c", batch, BASE_MS + index * 1000, partCount, taskPartCount));
+          const store = itemStore(maxRecords);
+          batches.forEach((batch, index) => {
+            store.applyBatch("job-c", batch, BASE_MS + index * 1000, partCount);
+            const { fromHead, fromLeaves } = store.figures();
+            expect(fromHead).toEqual(fromLeaves);
+          });
           expect(store.snapshot("job-c")).toEqual(renderSnapshot(fold(batches, "job-c"), { detail: true }));
         },
       ),
@@ -91,12 +172,12 @@ describe("storage codec", () => {
 
   it("gives the same snapshots when reports name only their input and their original lives in another part", () => {
     fc.assert(
-      fc.property(worldArbitrary, fc.integer({ min: 2, max: 16 }), fc.integer({ min: 1, max: 7 }), (world, partCount, batchSize) => {
+      fc.property(worldArbitrary, fc.integer({ min: 2, max: 16 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 4 }), (world, partCount, batchSize, maxRecords) => {
         const events = [world.declared, ...world.log];
         const batches: Event[][] = [];
         for (let i = 0; i < events.length; i += batchSize) batches.push(events.slice(i, i + batchSize));
-        const store = itemStore();
-        batches.forEach((batch, index) => store.applyBatch("job-w", batch, BASE_MS + index * 1000, partCount, 2));
+        const store = itemStore(maxRecords);
+        batches.forEach((batch, index) => store.applyBatch("job-w", batch, BASE_MS + index * 1000, partCount));
         expect(store.snapshot("job-w")).toEqual(renderSnapshot(fold(batches, "job-w"), { detail: true }));
       }),
       { seed: 11, numRuns: 300 },

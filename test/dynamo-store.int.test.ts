@@ -37,7 +37,7 @@ for (const backend of DYNAMO_BACKENDS) {
       const store = storeOf();
       const e = eventFactory("job-store-1");
       const declared = e.plan(VIDEO_PLAN, { expect_originals: 3 });
-      const created = createJobState("job-store-1", { partCount: 4, taskPartCount: 2 });
+      const created = createJobState("job-store-1", { partCount: 4 });
       reduce(created, [declared], NOW);
       expect(await store.createJob({ jobId: "job-store-1", tenant: "t1", createdAtMs: NOW }, created)).toBe(true);
       const batches: Event[][] = [

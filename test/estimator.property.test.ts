@@ -4,6 +4,8 @@ import { serialize } from "node:v8";
 import type { Event, Snapshot } from "../core/contract.ts";
 import { reduce } from "../core/estimator.ts";
 import { applyEvents } from "../core/fold.ts";
+import { emptyBucket } from "../core/indicators.ts";
+import { LABEL_BUCKETS } from "../core/partition.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState, type JobState } from "../core/state.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
@@ -166,7 +168,8 @@ describe("estimator laws", () => {
     fc.assert(
       fc.property(streamArbitrary, fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 8 }), (stream, partCount, taskPartCount) => {
         const events = [stream.declared, ...stream.rest];
-        const split = createJobState("job-p", { partCount, taskPartCount });
+        const split = createJobState("job-p", { partCount });
+        for (let bucket = 0; bucket < LABEL_BUCKETS; bucket++) split.labelBuckets.set(bucket, { ...emptyBucket(), taskPartCount });
         events.forEach((event, index) => {
           reduce(split, [event], BASE_MS + index);
         });

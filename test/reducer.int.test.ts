@@ -67,15 +67,17 @@ function truth(snapshot: Snapshot) {
 
 interface Harness {
   table: TestTable;
-  store: JobStore & { metrics: { writes: number } };
+  store: JobStore & { metrics: { writes: number; splits: number } };
   logs: { level: string; message: string; fields: Record<string, unknown> }[];
   handler: ReturnType<typeof createReducerHandler>;
 }
 
-async function harness(options: { store?: (store: JobStore) => JobStore; client?: DynamoDBClient; deps?: Partial<ReducerDeps> } = {}): Promise<Harness> {
+async function harness(
+  options: { store?: (store: JobStore) => JobStore; client?: DynamoDBClient; deps?: Partial<ReducerDeps>; splitItemBytes?: number } = {},
+): Promise<Harness> {
   const table = await newTable(emulator.endpoint);
   const client = options.client ?? table.client;
-  const store = createDynamoStore({ client, tableName: table.name });
+  const store = createDynamoStore({ client, tableName: table.name, ...(options.splitItemBytes === undefined ? {} : { splitItemBytes: options.splitItemBytes }) });
   const logs: Harness["logs"] = [];
   const log: Log = (level, message, fields = {}) => logs.push({ level, message, fields });
   const handler = createReducerHandler({
@@ -185,6 +187,28 @@ describe("reducer", () => {
     expect(result.failures).toBeGreaterThan(0);
     const healthy = createDynamoStore({ client: real, tableName: h.table.name });
     expect(truth(await snapshotIn(healthy, "job-r4"))).toEqual(expected(events));
+  });
+
+  it.each([32, 38, 53])("reaches the same state when parts keep splitting and the process crashes between any two writes (seed %i)", async (seed) => {
+    const random = seededRandom(seed);
+    const real = clientFor(emulator.endpoint);
+    const faulty = new Proxy(real, {
+      get(target, property, receiver) {
+        if (property !== "send") return Reflect.get(target, property, receiver);
+        return async (command: { constructor: { name: string } }) => {
+          if ((command.constructor.name === "PutItemCommand" || command.constructor.name === "UpdateItemCommand") && random() < 0.05) throw Object.assign(new Error("crashed before this write"), { name: "ProcessCrash" });
+          return target.send(command as never);
+        };
+      },
+    });
+    // Parts over 600 bytes split: most parts of more than two originals or tasks do.
+    const h = await harness({ client: faulty, splitItemBytes: 600 });
+    const events = jobEvents("job-r7", 24, seed);
+    const result = await drain(h.handler, messagesOf(events, 5), { seed, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
+    expect(result.failures).toBeGreaterThan(0);
+    expect(h.store.metrics.splits).toBeGreaterThan(10);
+    const healthy = createDynamoStore({ client: real, tableName: h.table.name });
+    expect(truth(await snapshotIn(healthy, "job-r7"))).toEqual(expected(events));
   });
 
   it("holds events that overtook their job.declared, and applies them once the job appears", async () => {

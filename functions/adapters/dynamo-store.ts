@@ -1,40 +1,70 @@
 /**
- * JobStore on DynamoDB (one table, keys `pk`/`sk`, TTL on `expires_at`). A job is a handful of
- * items under `pk = JOB#<id>`:
- *   HEAD      tenant, creation time, and the state's head: plan, flags, job-level executions,
- *             one summary per part. Creating a job is this one conditional write, so a job
- *             either exists whole or not at all.
- *   P#<n>     a part of originals with their executions and cached estimates
- *   T#<n>     a part of indicator tasks with its label sums
+ * JobStore on DynamoDB (one table, keys `pk`/`sk`, TTL on `expires_at`). A job's state is a tree of
+ * small items under `pk = JOB#<id>` (core/partition.ts), none of which grows with the job:
+ *   HEAD       tenant, creation time, and the state's head: plan, flags, job-level executions, the
+ *              number of parts, summary copies of parts 0–255, of each further group of 256
+ *              parts, and of each label bucket. Creating a job is this one conditional write.
+ *   G#<g>      summary copies of the parts of group g (parts 256·g … 256·g+255), for g ≥ 1
+ *   P#<n>      a part of the originals with their executions
+ *   L#<b>      a label bucket: its labels (≤ 1,000 per job in 32 buckets), how many parts its
+ *              tasks have, and each task part's label sums
+ *   T#<b>#<n>  a part of the tasks of bucket b's labels
  *   REJ#<t>#<source>  a rejected input, for GET /v1/jobs/{id}/rejections
  * and, for the ticker, one marker per changed job under `pk = CHANGED#<shard>` (sk = job id,
  * with the version it announces), written after the job's items and removed once emitted: the
  * ticker finds changed jobs by querying 8 small partitions, never by scanning.
- * WCU are charged per KB of the whole item, so parts stay small (core/partition.ts), state is a
- * compact encoding (core/codec.ts), deflated when over 1 KB, and an item is written only when
- * its bytes changed. No transactions: each write is conditional on the revision loaded, and a
- * crash between writes heals because the head's copy of a part's summary is refreshed from the
- * part whenever the part is loaded again (core/state.ts).
+ *
+ * WCU are charged per KB of the whole item, so state is a compact encoding (core/codec.ts),
+ * deflated when over 1 KB, an item is written only when its bytes changed, and a part whose
+ * stored item passes SPLIT_ITEM_BYTES is split (linear hashing: the collection grows by one part,
+ * which takes over part of one older part). No transactions: each write is conditional on the
+ * revision loaded, and a crash between any two writes heals, because
+ * - a parent's copy of a child's summary is replaced by the child's own whenever the child is
+ *   loaded (a redelivered batch loads the same children again);
+ * - a split writes the new part first, then the item that declares the larger count (the head
+ *   for originals, the label bucket for tasks), then the shrunk old part: before the count is
+ *   written the new part is ignored (and overwritten by the next split), after it the records
+ *   still left in the old part no longer map to it and are ignored on load.
  */
 import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
+  BatchWriteItemCommand,
+  type BatchWriteItemCommandOutput,
+  type WriteRequest,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type ConsumedCapacity,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { decodeHead, encodeHead, encodeParts, encodeTaskParts, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
+import {
+  bucketOfTask,
+  decodeHead,
+  encodeBucket,
+  encodeEmptyBucket,
+  encodeGroups,
+  encodeHead,
+  encodeParts,
+  encodeTaskParts,
+  growOriginals,
+  growTasks,
+  loadBucket,
+  loadGroup,
+  loadPart,
+  loadTaskPart,
+  type HeadCode,
+} from "../../core/codec.ts";
 import { StoreConflict } from "../../core/errors.ts";
 import type { ChangedJob, JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/progress.ts";
-import type { JobState } from "../../core/state.ts";
-import { partsLinkedBy, partsTouchedBy } from "../../core/touched.ts";
-import { hashId } from "../../core/partition.ts";
+import type { JobState, OriginalState, TaskTally } from "../../core/state.ts";
+import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
+import { FORCE_SPLIT_ITEM_BYTES, groupOf, hashId, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
 import { queryPartition } from "./dynamo-query.ts";
 
 type Item = Record<string, AttributeValue>;
@@ -47,8 +77,11 @@ const WRITE_CONCURRENCY = 16;
 const CHANGE_SHARDS = 8;
 
 export const jobKey = (jobId: string) => `JOB#${jobId}`;
-const partKey = (part: number) => `P#${String(part).padStart(4, "0")}`;
-const taskPartKey = (part: number) => `T#${String(part).padStart(4, "0")}`;
+const pad = (n: number, digits: number) => String(n).padStart(digits, "0");
+export const partKey = (part: number) => `P#${pad(part, 5)}`;
+export const groupKey = (group: number) => `G#${pad(group, 3)}`;
+export const bucketKey = (bucket: number) => `L#${pad(bucket, 2)}`;
+export const taskPartKey = (bucket: number, part: number) => `T#${pad(bucket, 2)}#${pad(part, 5)}`;
 
 export interface StoreMetrics {
   writes: number;
@@ -56,25 +89,46 @@ export interface StoreMetrics {
   failedWrites: number;
   writeUnits: number;
   maxItemBytes: number;
+  /** The sort key of the largest item written. */
+  maxItemKey: string;
+  /** Parts added by splits (originals and tasks). */
+  splits: number;
 }
 
 interface Handle {
   /** Revision and stored bytes of every item loaded, by sort key; absent = did not exist. */
   loaded: Map<string, { rev: number; bytes: string }>;
-  parts: number[];
-  taskParts: number[];
+  /** What was loaded, and is written back where its bytes changed. */
+  parts: Set<number>;
+  groups: Set<number>;
+  buckets: Set<number>;
+  taskParts: Map<number, Set<number>>;
+  /** Part counts as stored: parts at or above them are new, written before the item that declares them. */
+  storedPartCount: number;
+  storedTaskPartCounts: Map<number, number>;
+  /** A new job: the head goes first, so that a taken id writes nothing. */
+  isCreation: boolean;
   /** The state's version when loaded: a save that moves it marks the job changed for the ticker. */
   loadedVersion: number;
 }
 
-export function createDynamoStore(options: { client: DynamoDBClient; tableName: string }): JobStore & { metrics: StoreMetrics } {
+export function createDynamoStore(options: {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Tests only: a small value makes small jobs split, to exercise splits and their crashes. */
+  splitItemBytes?: number;
+}): JobStore & { metrics: StoreMetrics } {
   const { client, tableName } = options;
-  const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, maxItemBytes: 0 };
+  const splitItemBytes = options.splitItemBytes ?? SPLIT_ITEM_BYTES;
+  const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, maxItemBytes: 0, maxItemKey: "", splits: 0 };
 
-  const countWrite = (capacity: ConsumedCapacity | undefined, bytes: number) => {
+  const countWrite = (capacity: ConsumedCapacity | undefined, bytes: number, sk = "") => {
     metrics.writes++;
     metrics.writeUnits += capacity?.CapacityUnits ?? 0;
-    metrics.maxItemBytes = Math.max(metrics.maxItemBytes, bytes);
+    if (bytes > metrics.maxItemBytes) {
+      metrics.maxItemBytes = bytes;
+      metrics.maxItemKey = sk;
+    }
   };
 
   async function batchGet(jobId: string, sortKeys: string[]): Promise<Map<string, Item>> {
@@ -91,13 +145,32 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     return found;
   }
 
-  async function putConditional(jobId: string, sk: string, body: string, previous: { rev: number } | undefined, extra: Item = {}, ttlSeconds = ACTIVE_TTL_SECONDS, nowMs = Date.now()) {
+  /**
+   * A conditional put: on the revision loaded (`{rev}`), on absence (`undefined`), or, for a part a
+   * split creates (`{born}`), on the part being absent or left by a split older than this one.
+   * `born` is the revision the part's owner (the head, or its label bucket) will have once this
+   * split is committed: a writer that loaded the owner before another writer committed the same
+   * split has a `born` no larger than the stored one, and loses instead of overwriting a live part.
+   * A live part, rewritten with a plain revision, has no `born` at all, so it is never overwritten
+   * as a new one either.
+   */
+  async function putConditional(
+    jobId: string,
+    sk: string,
+    body: string,
+    previous: { rev: number } | { born: number } | undefined,
+    extra: Item = {},
+    ttlSeconds = ACTIVE_TTL_SECONDS,
+    nowMs = Date.now(),
+  ) {
+    const isNewPart = previous !== undefined && "born" in previous;
     const item: Item = {
       pk: { S: jobKey(jobId) },
       sk: { S: sk },
-      rev: { N: String((previous?.rev ?? 0) + 1) },
+      rev: { N: String(previous !== undefined && "rev" in previous ? previous.rev + 1 : 1) },
       expires_at: { N: String(Math.floor(nowMs / 1000) + ttlSeconds) },
       ...encodeBody(body),
+      ...(isNewPart ? { born: { N: String(previous.born) } } : {}),
       ...extra,
     };
     const bytes = itemBytes(item);
@@ -106,12 +179,15 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
         new PutItemCommand({
           TableName: tableName,
           Item: item,
-          ConditionExpression: previous === undefined ? "attribute_not_exists(pk)" : "rev = :rev",
-          ExpressionAttributeValues: previous === undefined ? undefined : { ":rev": { N: String(previous.rev) } },
+          ...(previous === undefined
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : "born" in previous
+              ? { ConditionExpression: "attribute_not_exists(pk) OR born < :born", ExpressionAttributeValues: { ":born": { N: String(previous.born) } } }
+              : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": { N: String(previous.rev) } } }),
           ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      countWrite(result.ConsumedCapacity, bytes);
+      countWrite(result.ConsumedCapacity, bytes, sk);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException || (error as Error).name === "ConditionalCheckFailedException") {
         // DynamoDB bills a write whose condition fails like one that succeeds; emulators report nothing.
@@ -124,32 +200,230 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
   }
 
   /**
-   * Writes every loaded item whose bytes changed, each conditional on the revision loaded. The
-   * head goes first: every batch that changes a job changes its head (the version), so the head's
-   * condition admits one writer per version and a loser learns it before spending writes on
-   * parts. A crash after the head and before a part leaves the head's copy of that part's
-   * summary ahead of the part until the batch is delivered again (it is, since it failed) and the
-   * part is reloaded: a part's own summary always replaces the head's copy on load.
-   * Creating a job is the head's first write.
+   * A new part's item exists with a `born` as large as ours: either a writer that loaded the same
+   * owner committed this split (then the owner moved and this bump fails: we reload and see it),
+   * or an attempt that never committed left it (then nobody moves the owner, and every retry
+   * would lose the same way). Moving the owner's revision settles both: a writer in flight with
+   * the old revision loses at the owner, and our retry gets a larger `born`.
+   */
+  async function fence(jobId: string, owner: string, loaded: { rev: number } | undefined, ttlSeconds: number, nowMs: number): Promise<void> {
+    try {
+      if (loaded !== undefined) {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { pk: { S: jobKey(jobId) }, sk: { S: owner } },
+            UpdateExpression: "SET rev = :next",
+            ConditionExpression: "rev = :rev",
+            ExpressionAttributeValues: { ":rev": { N: String(loaded.rev) }, ":next": { N: String(loaded.rev + 1) } },
+          }),
+        );
+      } else {
+        // Only a label bucket can be absent (the head exists): an empty bucket is what its absence means.
+        await putConditional(jobId, owner, JSON.stringify(encodeEmptyBucket()), undefined, {}, ttlSeconds, nowMs);
+      }
+    } catch (error) {
+      if (!(error instanceof StoreConflict) && (error as Error).name !== "ConditionalCheckFailedException") throw error;
+    }
+  }
+
+  /** Reads items the handle has not seen yet; records their revisions (absent ones stay absent). */
+  async function readMore(jobId: string, handle: Handle, sortKeys: string[]): Promise<Map<string, Item>> {
+    const items = await batchGet(jobId, sortKeys.filter((sk) => !handle.loaded.has(sk)));
+    for (const [sk, item] of items) handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item) });
+    return items;
+  }
+
+  const bodyOf = (handle: Handle, sk: string, items: Map<string, Item>) => (items.has(sk) ? JSON.parse(handle.loaded.get(sk)!.bytes) : null);
+
+  /** Loads a part of originals (with its group) after the batch was applied, to split it. */
+  async function loadPartLate(job: LoadedJob, part: number): Promise<void> {
+    const handle = job.handle as Handle;
+    if (handle.parts.has(part)) return;
+    const group = groupOf(part);
+    const keys = [partKey(part), ...(group > 0 && !handle.groups.has(group) ? [groupKey(group)] : [])];
+    const items = await readMore(job.meta.jobId, handle, keys);
+    if (group > 0 && !handle.groups.has(group)) {
+      loadGroup(job.state, group, bodyOf(handle, groupKey(group), items));
+      handle.groups.add(group);
+    }
+    loadPart(job.state, part, bodyOf(handle, partKey(part), items));
+    handle.parts.add(part);
+    refreshEstimates(job.state);
+  }
+
+  /**
+   * Splits parts whose item would pass SPLIT_ITEM_BYTES: grows the collection by one part at a
+   * time (loading the part that splits; the new part is not read: whatever an item of it holds is
+   * left from a split that never got its count written, see putConditional), up to
+   * MAX_SPLITS_PER_SAVE per save, or past that while an item would pass FORCE_SPLIT_ITEM_BYTES.
+   * A part of a single record cannot be split (and records are bounded: see README, limits).
+   */
+  async function splitHeavyParts(job: LoadedJob): Promise<void> {
+    const handle = job.handle as Handle;
+    const { state } = job;
+    const jobId = job.meta.jobId;
+    const budget = { splits: 0 };
+    await splitCollection<OriginalState>(handle, budget, {
+      parts: handle.parts,
+      sortKey: partKey,
+      all: () => state.originals.values(),
+      partOf: (original) => partOf(original.id, state.partCount),
+      encode: (part, originals) => {
+        const code = encodeParts(state, [part], originals).get(part)!;
+        return { body: JSON.stringify(code), records: code.originals.length };
+      },
+      count: () => state.partCount,
+      prepare: async (source, target) => {
+        await loadPartLate(job, source);
+        const group = groupOf(target);
+        if (group > 0 && !handle.groups.has(group)) {
+          const items = await readMore(jobId, handle, [groupKey(group)]);
+          // A group beyond the stored count holds only leftovers of an interrupted split.
+          loadGroup(state, group, group <= groupOf(handle.storedPartCount - 1) ? bodyOf(handle, groupKey(group), items) : null);
+          handle.groups.add(group);
+        }
+      },
+      grow: (candidates) => void growOriginals(state, candidates),
+    });
+    for (const [bucket, parts] of handle.taskParts) {
+      const labelBucket = state.labelBuckets.get(bucket)!;
+      await splitCollection<[string, TaskTally]>(handle, budget, {
+        parts,
+        sortKey: (part) => taskPartKey(bucket, part),
+        all: () => [...state.tasks].filter(([key]) => bucketOfTask(key) === bucket),
+        partOf: ([key]) => partOf(key, labelBucket.taskPartCount),
+        encode: (part, tasks) => {
+          const code = encodeTaskParts(state, bucket, [part], tasks).get(part)!;
+          return { body: JSON.stringify(code), records: code.tasks.length };
+        },
+        count: () => labelBucket.taskPartCount,
+        prepare: async (source) => {
+          if (!parts.has(source)) {
+            const items = await readMore(jobId, handle, [taskPartKey(bucket, source)]);
+            loadTaskPart(state, bucket, source, bodyOf(handle, taskPartKey(bucket, source), items));
+          }
+        },
+        grow: (candidates) => void growTasks(state, bucket, candidates),
+      });
+    }
+    metrics.splits += budget.splits;
+  }
+
+  /** One collection's split loop; records are indexed by part once, so a split costs the size of its part, not of the job. */
+  async function splitCollection<R>(
+    handle: Handle,
+    budget: { splits: number },
+    c: {
+      parts: Set<number>;
+      sortKey: (part: number) => string;
+      all: () => Iterable<R>;
+      partOf: (record: R) => number;
+      encode: (part: number, records: R[]) => { body: string; records: number };
+      count: () => number;
+      prepare: (source: number, target: number) => Promise<void>;
+      grow: (candidates: R[]) => void;
+    },
+  ): Promise<void> {
+    const byPart = new Map<number, R[]>();
+    const index = () => {
+      byPart.clear();
+      for (const record of c.all()) {
+        const part = c.partOf(record);
+        let records = byPart.get(part);
+        if (records === undefined) byPart.set(part, (records = []));
+        records.push(record);
+      }
+    };
+    index();
+    // The stored size of each part that could split (changed by this batch: an unchanged part is
+    // not written now; more than one record; over the threshold), or 0.
+    const sizeOf = (part: number): number => {
+      const { body, records } = c.encode(part, byPart.get(part) ?? []);
+      if (records < 2 || body.length <= splitItemBytes / 3 || handle.loaded.get(c.sortKey(part))?.bytes === body) return 0;
+      return Buffer.byteLength(body) <= splitItemBytes ? 0 : storedBytes(body);
+    };
+    const sizes = new Map<number, number>();
+    for (const part of c.parts) sizes.set(part, sizeOf(part));
+    for (;;) {
+      let heaviest = 0;
+      for (const bytes of sizes.values()) if (bytes > heaviest) heaviest = bytes;
+      if (heaviest <= splitItemBytes || (budget.splits >= MAX_SPLITS_PER_SAVE && heaviest <= FORCE_SPLIT_ITEM_BYTES) || c.count() >= MAX_PARTS) return;
+      const target = c.count();
+      const source = splitSource(target);
+      const isLoaded = c.parts.has(source);
+      await c.prepare(source, target);
+      if (!isLoaded) index(); // the source was loaded just now
+      c.grow(byPart.get(source) ?? []);
+      const moving = byPart.get(source) ?? [];
+      byPart.set(source, moving.filter((record) => c.partOf(record) === source));
+      byPart.set(target, moving.filter((record) => c.partOf(record) === target));
+      c.parts.add(source);
+      c.parts.add(target);
+      for (const part of [source, target]) sizes.set(part, sizeOf(part));
+      budget.splits++;
+    }
+  }
+
+  /**
+   * Writes every loaded item whose bytes changed, each conditional on the revision loaded, in an
+   * order that keeps every crash healable: new parts (of splits) first; then the head (every
+   * batch that changes a job changes its head, its version, so the head's condition admits one
+   * writer per version and a loser learns it before spending writes on older parts); then groups
+   * and label buckets; then the older parts. A crash after a parent and before a child leaves the
+   * parent's copy of the child's summary ahead of the child until the batch is delivered again
+   * (it is, since it failed) and the child is reloaded: a child's own summary always replaces
+   * its parent's copy on load. Creating a job writes the head first of all.
    */
   async function writeItems(job: LoadedJob, nowMs: number): Promise<void> {
+    await splitHeavyParts(job);
     const handle = job.handle as Handle;
     const { state, meta } = job;
     const ttl = state.terminal === null ? ACTIVE_TTL_SECONDS : FINISHED_TTL_SECONDS;
+    const newParts: [string, string, number, string][] = [];
+    const middle: [string, string][] = [];
+    const older: [string, string][] = [];
+    const bornOf = (owner: string) => (handle.loaded.get(owner)?.rev ?? 0) + 1;
+    for (const [part, code] of encodeParts(state, handle.parts)) {
+      if (part >= handle.storedPartCount) newParts.push([partKey(part), JSON.stringify(code), bornOf("HEAD"), "HEAD"]);
+      else older.push([partKey(part), JSON.stringify(code)]);
+    }
+    for (let part = handle.storedPartCount; part < state.partCount; part++) if (groupOf(part) > 0) handle.groups.add(groupOf(part));
+    for (const [group, code] of encodeGroups(state, handle.groups)) middle.push([groupKey(group), JSON.stringify(code)]);
+    for (const bucket of handle.buckets) middle.push([bucketKey(bucket), JSON.stringify(encodeBucket(state, bucket))]);
+    for (const [bucket, parts] of handle.taskParts) {
+      const stored = handle.storedTaskPartCounts.get(bucket) ?? 1;
+      for (const [part, code] of encodeTaskParts(state, bucket, parts)) {
+        if (part >= stored) newParts.push([taskPartKey(bucket, part), JSON.stringify(code), bornOf(bucketKey(bucket)), bucketKey(bucket)]);
+        else older.push([taskPartKey(bucket, part), JSON.stringify(code)]);
+      }
+    }
+    const changed = (items: [string, string][]) => items.filter(([sk, body]) => handle.loaded.get(sk)?.bytes !== body);
+    const put = ([sk, body]: [string, string]) => () => putConditional(meta.jobId, sk, body, handle.loaded.get(sk), {}, ttl, nowMs);
     const writeHead = async () => {
       const body = JSON.stringify(encodeHead(state));
       const previous = handle.loaded.get("HEAD");
       if (previous?.bytes !== body) await putConditional(meta.jobId, "HEAD", body, previous, { ...metaAttributes(meta), version: { N: String(state.version) } }, ttl, nowMs);
     };
-    await writeHead();
-    const writes: (() => Promise<void>)[] = [];
-    const queue = (sk: string, body: string) => {
-      const previous = handle.loaded.get(sk);
-      if (previous?.bytes !== body) writes.push(() => putConditional(meta.jobId, sk, body, previous, {}, ttl, nowMs));
-    };
-    for (const [part, code] of encodeParts(state, handle.parts)) queue(partKey(part), JSON.stringify(code));
-    for (const [part, code] of encodeTaskParts(state, handle.taskParts)) queue(taskPartKey(part), JSON.stringify(code));
-    await runBounded(writes, WRITE_CONCURRENCY);
+    if (handle.isCreation) await writeHead();
+    const fenced = new Set<string>();
+    await runBounded(
+      newParts.map(([sk, body, born, owner]) => async () => {
+        try {
+          await putConditional(meta.jobId, sk, body, { born }, {}, ttl, nowMs);
+        } catch (error) {
+          if (error instanceof StoreConflict && !fenced.has(owner)) {
+            fenced.add(owner);
+            await fence(meta.jobId, owner, handle.loaded.get(owner), ttl, nowMs);
+          }
+          throw error;
+        }
+      }),
+      WRITE_CONCURRENCY,
+    );
+    if (!handle.isCreation) await writeHead();
+    await runBounded(changed(middle).map(put), WRITE_CONCURRENCY);
+    await runBounded(changed(older).map(put), WRITE_CONCURRENCY);
     if (state.version !== handle.loadedVersion) await markChanged(meta.jobId, state.version, nowMs);
   }
 
@@ -173,17 +447,24 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     return { tenant: { S: meta.tenant }, created_at: { N: String(meta.createdAtMs) } };
   }
 
-  function loadInto(state: JobState, sk: string, item: Item): void {
-    if (sk.startsWith("P#")) loadPart(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
-    else if (sk.startsWith("T#")) loadTaskPart(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
-  }
-
   const store: JobStore & { metrics: StoreMetrics } = {
     metrics,
 
     async createJob(meta, state) {
       try {
-        const handle: Handle = { loaded: new Map(), parts: [...state.partTotals.keys()], taskParts: [...state.taskSums.keys()], loadedVersion: -1 };
+        const parts = new Set([...state.partTotals.keys()].filter((key) => key >= 0));
+        const taskParts = new Map([...state.labelBuckets].map(([bucket, { taskSums }]) => [bucket, new Set(taskSums.keys())]));
+        const handle: Handle = {
+          loaded: new Map(),
+          parts,
+          groups: new Set([...parts].map(groupOf).filter((group) => group > 0)),
+          buckets: new Set(state.labelBuckets.keys()),
+          taskParts,
+          storedPartCount: state.partCount,
+          storedTaskPartCounts: new Map([...state.labelBuckets].map(([bucket, { taskPartCount }]) => [bucket, taskPartCount])),
+          isCreation: true,
+          loadedVersion: -1,
+        };
         await writeItems({ meta, state, handle }, meta.createdAtMs);
         return true;
       } catch (error) {
@@ -198,32 +479,50 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
 
     async loadForBatch(jobId, events) {
-      const headItem = (await batchGet(jobId, ["HEAD"])).get("HEAD");
+      const buckets = [...labelBucketsTouchedBy(events)];
+      const first = await batchGet(jobId, ["HEAD", ...buckets.map(bucketKey)]);
+      const headItem = first.get("HEAD");
       if (headItem === undefined) return null;
       const meta = metaOf(headItem);
       const headBody = decodeBody(headItem);
       const state = decodeHead(JSON.parse(headBody) as HeadCode);
-      const touched = partsTouchedBy(state, events);
-      const parts = touched.isEverything ? [...Array(state.partCount).keys()] : [...touched.parts];
-      const taskParts = [...touched.taskParts];
-      const handle: Handle = { loaded: new Map([["HEAD", { rev: Number(headItem.rev!.N), bytes: headBody }]]), parts, taskParts, loadedVersion: state.version };
-      const items = await batchGet(jobId, [...parts.map(partKey), ...taskParts.map(taskPartKey)]);
-      // A loaded part rebuilds its summary from its contents; a part with no item yet has none.
-      for (const part of parts) state.partTotals.delete(part);
-      for (const part of taskParts) state.taskSums.delete(part);
-      const load = (loaded: Map<string, Item>) => {
-        for (const [sk, item] of loaded) {
-          loadInto(state, sk, item);
-          handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item) });
-        }
+      const handle: Handle = {
+        loaded: new Map([["HEAD", { rev: Number(headItem.rev!.N), bytes: headBody }]]),
+        parts: new Set(),
+        groups: new Set(),
+        buckets: new Set(buckets),
+        taskParts: new Map(),
+        storedPartCount: state.partCount,
+        storedTaskPartCounts: new Map(),
+        isCreation: false,
+        loadedVersion: state.version,
       };
-      load(items);
-      // Reports naming only their input follow the input's link to its original's part.
-      const linked = [...partsLinkedBy(state, events)].filter((part) => !parts.includes(part));
+      for (const bucket of buckets) {
+        const item = first.get(bucketKey(bucket));
+        if (item !== undefined) handle.loaded.set(bucketKey(bucket), { rev: Number(item.rev!.N), bytes: decodeBody(item) });
+        loadBucket(state, bucket, item === undefined ? null : JSON.parse(handle.loaded.get(bucketKey(bucket))!.bytes));
+        handle.storedTaskPartCounts.set(bucket, state.labelBuckets.get(bucket)!.taskPartCount);
+      }
+      const touched = partsTouchedBy(state, events);
+      handle.parts = touched.parts;
+      handle.groups = touched.groups;
+      handle.taskParts = taskPartsTouchedBy(state, events);
+      const keys = [...[...touched.groups].map(groupKey), ...[...touched.parts].map(partKey)];
+      for (const [bucket, parts] of handle.taskParts) for (const part of parts) keys.push(taskPartKey(bucket, part));
+      const items = await readMore(jobId, handle, keys);
+      // Children replace their parents' copies: groups first, then the parts (a part with no item is empty).
+      for (const group of touched.groups) loadGroup(state, group, bodyOf(handle, groupKey(group), items));
+      for (const part of touched.parts) loadPart(state, part, bodyOf(handle, partKey(part), items));
+      for (const [bucket, parts] of handle.taskParts) for (const part of parts) loadTaskPart(state, bucket, part, bodyOf(handle, taskPartKey(bucket, part), items));
+      // Reports naming only their input follow the input's link to its original's part (and group).
+      const linked = [...partsLinkedBy(state, events)].filter((part) => !touched.parts.has(part));
       if (linked.length > 0) {
-        for (const part of linked) state.partTotals.delete(part);
-        parts.push(...linked);
-        load(await batchGet(jobId, linked.map(partKey)));
+        const groups = [...new Set(linked.map(groupOf))].filter((group) => group > 0 && !touched.groups.has(group));
+        for (const group of groups) handle.groups.add(group);
+        for (const part of linked) handle.parts.add(part);
+        const more = await readMore(jobId, handle, [...groups.map(groupKey), ...linked.map(partKey)]);
+        for (const group of groups) loadGroup(state, group, bodyOf(handle, groupKey(group), more));
+        for (const part of linked) loadPart(state, part, bodyOf(handle, partKey(part), more));
       }
       return { meta, state, handle };
     },
@@ -233,8 +532,9 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
 
     async loadJob(jobId) {
-      // Only the state's items: the partition also holds rejections (REJ#), subscribers (SUB#) and
-      // webhook records (WH…), which sort after the head and the parts (HEAD < P# < REJ# < SUB# < T#).
+      // Only the state's leaves (groups, G#, hold copies that are not needed when every part is
+      // loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook records
+      // (WH…): G# < HEAD < L# < P# < REJ# < SUB# < T#.
       const [headAndParts, taskParts] = await Promise.all([
         queryPartition(client, tableName, jobKey(jobId), { between: ["HEAD", "P#~"], consistent: true }),
         queryPartition(client, tableName, jobKey(jobId), { prefix: "T#", consistent: true }),
@@ -242,7 +542,26 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
       const headItem = headAndParts.find((item) => item.sk!.S === "HEAD");
       if (headItem === undefined) return null;
       const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
-      for (const item of [...headAndParts, ...taskParts]) if (item !== headItem) loadInto(state, item.sk!.S!, item);
+      // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
+      state.partTotals.clear();
+      state.labelBucketTotals.clear();
+      for (const item of headAndParts) {
+        const sk = item.sk!.S!;
+        if (sk.startsWith("L#")) {
+          loadBucket(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
+          state.labelBuckets.get(Number(sk.slice(2)))!.taskSums.clear();
+        }
+      }
+      for (const item of headAndParts) {
+        const sk = item.sk!.S!;
+        const part = Number(sk.slice(2));
+        if (sk.startsWith("P#") && part < state.partCount) loadPart(state, part, JSON.parse(decodeBody(item)));
+      }
+      for (const item of taskParts) {
+        const [, bucket, part] = item.sk!.S!.split("#").map(Number) as [number, number, number];
+        const labelBucket = state.labelBuckets.get(bucket);
+        if (labelBucket !== undefined && part < labelBucket.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(decodeBody(item)));
+      }
       refreshEstimates(state);
       return { meta: metaOf(headItem), state };
     },
@@ -279,20 +598,31 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
 
     async recordRejections(records) {
+      // In writes of 25 (BatchWriteItem): one producer past a limit can be refused thousands of
+      // events in one batch, each kept for /rejections.
+      const items: Item[] = records.map((record) => ({
+        pk: { S: jobKey(record.jobId) },
+        sk: { S: `REJ#${String(record.atMs).padStart(15, "0")}#${record.source}` },
+        code: { S: record.code },
+        reason: { S: record.reason.slice(0, 2000) },
+        source: { S: record.source },
+        excerpt: { S: record.excerpt.slice(0, 1000) },
+        at: { N: String(record.atMs) },
+        expires_at: { N: String(Math.floor(record.atMs / 1000) + REJECTION_TTL_SECONDS) },
+      }));
+      const chunks: Item[][] = [];
+      for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
       await runBounded(
-        records.map((record) => async () => {
-          const item: Item = {
-            pk: { S: jobKey(record.jobId) },
-            sk: { S: `REJ#${String(record.atMs).padStart(15, "0")}#${record.source}` },
-            code: { S: record.code },
-            reason: { S: record.reason.slice(0, 2000) },
-            source: { S: record.source },
-            excerpt: { S: record.excerpt.slice(0, 1000) },
-            at: { N: String(record.atMs) },
-            expires_at: { N: String(Math.floor(record.atMs / 1000) + REJECTION_TTL_SECONDS) },
-          };
-          const result = await client.send(new PutItemCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: "TOTAL" }));
-          countWrite(result.ConsumedCapacity, itemBytes(item));
+        chunks.map((chunk) => async () => {
+          let pending: WriteRequest[] | undefined = chunk.map((item) => ({ PutRequest: { Item: item } }));
+          for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
+            if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+            const result: BatchWriteItemCommandOutput = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending }, ReturnConsumedCapacity: "TOTAL" }));
+            const unprocessed: WriteRequest[] = result.UnprocessedItems?.[tableName] ?? [];
+            for (const request of pending.slice(unprocessed.length)) countWrite(undefined, itemBytes(request.PutRequest!.Item!), request.PutRequest!.Item!.sk!.S!);
+            metrics.writeUnits += result.ConsumedCapacity?.reduce((sum, capacity) => sum + (capacity.CapacityUnits ?? 0), 0) ?? 0;
+            pending = unprocessed;
+          }
         }),
         WRITE_CONCURRENCY,
       );
@@ -319,6 +649,11 @@ export function createDynamoStore(options: { client: DynamoDBClient; tableName: 
     },
   };
   return store;
+}
+
+/** The bytes an item body takes once stored (deflated above COMPRESS_ABOVE_BYTES). */
+function storedBytes(body: string): number {
+  return body.length <= COMPRESS_ABOVE_BYTES ? Buffer.byteLength(body) : deflateRawSync(body).length;
 }
 
 function encodeBody(body: string): Item {

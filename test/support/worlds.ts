@@ -71,7 +71,7 @@ interface Choices {
   unzipCounts: number[];
   progressSteps: number[];
   terminal: "none" | "completed" | "failed";
-  tasks: { label: string | null; amounts: number[]; retried: boolean }[];
+  tasks: { label: string | null; amounts: number[]; retried: boolean; isReported: boolean }[];
 }
 
 const STAGES: Stage[] = ["none", "started", "progress", "progress", "completed", "completed", "completed", "completed", "failed"];
@@ -91,7 +91,12 @@ const choicesArbitrary: fc.Arbitrary<Choices> = fc
       progressSteps: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 8 }),
       terminal: fc.constantFrom("none", "none", "completed", "failed"),
       tasks: fc.array(
-        fc.record({ label: fc.constantFrom(null, "pages", "bytes"), amounts: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }), retried: fc.boolean() }),
+        fc.record({
+          label: fc.constantFrom(null, "pages", "bytes"),
+          amounts: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }),
+          retried: fc.boolean(),
+          isReported: fc.boolean(),
+        }),
         { maxLength: 4 },
       ),
     }),
@@ -213,6 +218,15 @@ export function buildWorld(choices: Choices): World {
       const taskId = `t${index}`;
       const total = task.amounts.reduce((a, b) => a + b, 0);
       const report = (attempt: number, amounts: number[]) => {
+        if (task.isReported) {
+          // The SDK's form: the attempt's running totals, the largest of which wins.
+          let done = 0;
+          for (const amount of amounts) {
+            done += amount;
+            log.push(event({ type: "indicator.reported", label: task.label, task_id: taskId, attempt, added: total, done }, sequence * 10));
+          }
+          return;
+        }
         log.push(event({ type: "indicator.added", label: task.label, task_id: taskId, attempt, amount: total }, sequence * 10));
         for (const amount of amounts) log.push(event({ type: "indicator.done", label: task.label, task_id: taskId, attempt, amount }, sequence * 10));
       };
