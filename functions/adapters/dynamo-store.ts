@@ -21,8 +21,9 @@
  * revision loaded, and a crash between any two writes heals, because
  * - a parent's copy of a child's summary is replaced by the child's own whenever the child is
  *   loaded (a redelivered batch loads the same children again);
- * - a split writes the new part first, then the item that declares the larger count (the head
- *   for originals, the label bucket for tasks), then the shrunk old part: before the count is
+ * - a split writes the new part (and, for originals, its group's copy of its summary) first,
+ *   then the item that declares the larger count (the head for originals, the label bucket for
+ *   tasks), then the shrunk old part: before the count is
  *   written the new part is ignored (and overwritten by the next split), after it the records
  *   still left in the old part no longer map to it and are ignored on load.
  */
@@ -367,13 +368,15 @@ export function createDynamoStore(options: {
 
   /**
    * Writes every loaded item whose bytes changed, each conditional on the revision loaded, in an
-   * order that keeps every crash healable: new parts (of splits) first; then the head (every
-   * batch that changes a job changes its head, its version, so the head's condition admits one
-   * writer per version and a loser learns it before spending writes on older parts); then groups
-   * and label buckets; then the older parts. A crash after a parent and before a child leaves the
-   * parent's copy of the child's summary ahead of the child until the batch is delivered again
-   * (it is, since it failed) and the child is reloaded: a child's own summary always replaces
-   * its parent's copy on load. Creating a job writes the head first of all.
+   * order that keeps every crash healable: new parts (of splits) first, and the groups that keep
+   * parts' summaries, so that once the head declares a new part its summary is in its group
+   * (a split's new part need not be touched by the batch that is delivered again after a crash);
+   * then the head (every batch that changes a job changes its head, its version, so the head's
+   * condition admits one writer per version and a loser learns it before spending writes on older
+   * parts); then label buckets; then the older parts. A crash after a parent and before a child
+   * leaves the parent's copy of the child's summary ahead of the child until the batch is
+   * delivered again (it is, since it failed) and the child is reloaded: a child's own summary
+   * always replaces its parent's copy on load. Creating a job writes the head first of all.
    */
   async function writeItems(job: LoadedJob, nowMs: number): Promise<void> {
     await splitHeavyParts(job);
@@ -381,7 +384,8 @@ export function createDynamoStore(options: {
     const { state, meta } = job;
     const ttl = state.terminal === null ? ACTIVE_TTL_SECONDS : FINISHED_TTL_SECONDS;
     const newParts: [string, string, number, string][] = [];
-    const middle: [string, string][] = [];
+    const groups: [string, string][] = [];
+    const buckets: [string, string][] = [];
     const older: [string, string][] = [];
     const bornOf = (owner: string) => (handle.loaded.get(owner)?.rev ?? 0) + 1;
     for (const [part, code] of encodeParts(state, handle.parts)) {
@@ -389,8 +393,8 @@ export function createDynamoStore(options: {
       else older.push([partKey(part), JSON.stringify(code)]);
     }
     for (let part = handle.storedPartCount; part < state.partCount; part++) if (groupOf(part) > 0) handle.groups.add(groupOf(part));
-    for (const [group, code] of encodeGroups(state, handle.groups)) middle.push([groupKey(group), JSON.stringify(code)]);
-    for (const bucket of handle.buckets) middle.push([bucketKey(bucket), JSON.stringify(encodeBucket(state, bucket))]);
+    for (const [group, code] of encodeGroups(state, handle.groups)) groups.push([groupKey(group), JSON.stringify(code)]);
+    for (const bucket of handle.buckets) buckets.push([bucketKey(bucket), JSON.stringify(encodeBucket(state, bucket))]);
     for (const [bucket, parts] of handle.taskParts) {
       const stored = handle.storedTaskPartCounts.get(bucket) ?? 1;
       for (const [part, code] of encodeTaskParts(state, bucket, parts)) {
@@ -421,8 +425,9 @@ export function createDynamoStore(options: {
       }),
       WRITE_CONCURRENCY,
     );
+    await runBounded(changed(groups).map(put), WRITE_CONCURRENCY);
     if (!handle.isCreation) await writeHead();
-    await runBounded(changed(middle).map(put), WRITE_CONCURRENCY);
+    await runBounded(changed(buckets).map(put), WRITE_CONCURRENCY);
     await runBounded(changed(older).map(put), WRITE_CONCURRENCY);
     if (state.version !== handle.loadedVersion) await markChanged(meta.jobId, state.version, nowMs);
   }
