@@ -236,6 +236,15 @@ function bucketOf(state: JobState, step: string, inputId: string, originalId: st
     state.isJobBucketDirty = true;
     return state.jobExecutions;
   }
+  if (originalId !== null && originalId !== inputId) {
+    // Most reports of a derived input name their original, where the execution already lives:
+    // it got there only through the input's link, so that link names this original.
+    const original = state.originals.get(originalId);
+    if (original !== undefined && original.isOriginal && original.executions.has(key)) {
+      markDirty(state, original);
+      return original.executions;
+    }
+  }
   const input = originalId === inputId ? null : ensureInput(state, inputId);
   const linked = input?.links?.get(key) ?? null;
   if (linked !== null && originalId !== null && linked !== originalId) return linked;
