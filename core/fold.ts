@@ -155,7 +155,7 @@ export function setCompiledPlan(state: JobState): void {
   }
   for (const execution of misplaced) {
     const key = executionKey(execution.step, execution.inputId);
-    const bucket = bucketOf(state, execution.step, execution.inputId, execution.originalId, key);
+    const bucket = bucketOf(state, isPerInputStep(state, execution.step), execution.inputId, execution.originalId, key);
     if (typeof bucket === "string") continue; // tied to two originals: the first link stands
     const present = bucket.get(key);
     bucket.set(key, present === undefined ? execution : joinExecutions(present, execution));
@@ -231,8 +231,8 @@ export function executionKey(step: string, inputId: string): string {
  * the input's own record. When the input is already tied to another original than the one named,
  * returns that original's id instead.
  */
-function bucketOf(state: JobState, step: string, inputId: string, originalId: string | null, key: string): Map<string, Execution> | string {
-  if (!isPerInputStep(state, step) || (inputId === "" && originalId === null)) {
+function bucketOf(state: JobState, isPerInput: boolean, inputId: string, originalId: string | null, key: string): Map<string, Execution> | string {
+  if (!isPerInput || (inputId === "" && originalId === null)) {
     state.isJobBucketDirty = true;
     return state.jobExecutions;
   }
@@ -278,7 +278,9 @@ function applyStepEvent(state: JobState, event: StepEvent): Rejection | null {
   const originalId = event.original_id ?? null;
   const inputId = event.input_id ?? event.original_id ?? "";
   const key = executionKey(event.step, inputId);
-  const bucket = bucketOf(state, event.step, inputId, originalId, key);
+  const compiledStep = state.compiled?.byName.get(event.step);
+  const isKnownStep = state.compiled === null || compiledStep !== undefined;
+  const bucket = bucketOf(state, compiledStep === undefined || compiledStep.kind === "per-input", inputId, originalId, key);
   if (typeof bucket === "string") {
     return { event, code: "conflicting_original", message: `step ${event.step} on input ${inputId} was already reported for original ${bucket}, not ${originalId}` };
   }
@@ -288,7 +290,7 @@ function applyStepEvent(state: JobState, event: StepEvent): Rejection | null {
     bucket.set(key, execution);
     state.isChanged = true;
   } else if (event.attempt < execution.attempt) {
-    return unknownStepNotice(state, event); // a late report of a superseded attempt
+    return isKnownStep ? null : unknownStepNotice(state, event); // a late report of a superseded attempt
   } else if (event.attempt > execution.attempt) {
     resetExecution(execution, event.attempt);
     state.isChanged = true;
@@ -320,7 +322,7 @@ function applyStepEvent(state: JobState, event: StepEvent): Rejection | null {
       throw new Error(`unhandled step event ${(unhandled as Event).type}`);
     }
   }
-  return unknownStepNotice(state, event);
+  return isKnownStep ? null : unknownStepNotice(state, event);
 }
 
 /**
