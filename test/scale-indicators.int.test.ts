@@ -4,27 +4,16 @@
  * accepted event is never silently lost: it is applied, or rejected with a reason the store keeps
  * for /rejections.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LIMITS } from "../core/contract.ts";
-import { startDynalite, type TestTable } from "./support/dynamo.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
-import { applyThroughReducer as apply, eventsOf, randomText } from "./support/scale.ts";
-
-let emulator: { endpoint: string; close(): Promise<void> };
-const tables: TestTable[] = [];
-beforeAll(async () => {
-  emulator = await startDynalite({ port: 0 });
-});
-afterAll(async () => {
-  for (const table of tables) await table.close();
-  await emulator?.close();
-});
-
-const applyThroughReducer = (caseName: string, events: Parameters<typeof apply>[3]) => apply(emulator.endpoint, tables, caseName, events);
+import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { indicatorTotals, labelCount } from "../core/indicators.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { queryPartition } from "../functions/adapters/dynamo-query.ts";
 import { jobKey } from "../functions/adapters/dynamo-store.ts";
+
+const applyThroughReducer = scaleHarness();
 
 describe("every item of a big job's indicators stays under 400 KB", () => {
   it("1,000 labels of 100 non-ASCII characters, and the 1,001st refused", async () => {

@@ -3,25 +3,14 @@
  * under DynamoDB's 400 KB, and each case prints its largest item (harness: support/scale.ts).
  * The indicator cases are in scale-indicators.int.test.ts (two files, so that they run in parallel).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LIMITS } from "../core/contract.ts";
-import { startDynalite, type TestTable } from "./support/dynamo.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
-import { applyThroughReducer as apply, eventsOf, randomText } from "./support/scale.ts";
-
-let emulator: { endpoint: string; close(): Promise<void> };
-const tables: TestTable[] = [];
-beforeAll(async () => {
-  emulator = await startDynalite({ port: 0 });
-});
-afterAll(async () => {
-  for (const table of tables) await table.close();
-  await emulator?.close();
-});
-
-const applyThroughReducer = (caseName: string, events: Parameters<typeof apply>[3]) => apply(emulator.endpoint, tables, caseName, events);
+import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { totalsOf } from "../core/progress.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
+
+const applyThroughReducer = scaleHarness();
 
 const STORE_PLAN = { steps: { stored: { robot: "/s3/store", use: ":original" } } };
 

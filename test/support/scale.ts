@@ -4,13 +4,13 @@
  * 20 envelopes, in a table of its own; prints the largest item written and checks it is under
  * DynamoDB's 400 KB.
  */
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { Event } from "../../core/contract.ts";
 import type { JobState } from "../../core/state.ts";
 import { createDynamoStore } from "../../functions/adapters/dynamo-store.ts";
 import { envelopesOf } from "../../functions/adapters/sqs-publisher.ts";
 import { createReducerHandler } from "../../functions/reducer.ts";
-import { newTable, type TestTable } from "./dynamo.ts";
+import { newTable, startDynalite, type TestTable } from "./dynamo.ts";
 import { recordOf } from "./sqs-harness.ts";
 
 export const ITEM_LIMIT_BYTES = 400 * 1024;
@@ -70,3 +70,16 @@ export function randomText(random: () => number, length: number, alphabet: (i: n
   return text;
 }
 
+/** A dynalite of the test file's own (started before its tests, closed after) and the apply function bound to it. */
+export function scaleHarness(): (caseName: string, events: Event[]) => ReturnType<typeof applyThroughReducer> {
+  let emulator: { endpoint: string; close(): Promise<void> } | undefined;
+  const tables: TestTable[] = [];
+  beforeAll(async () => {
+    emulator = await startDynalite({ port: 0 });
+  });
+  afterAll(async () => {
+    for (const table of tables) await table.close();
+    await emulator?.close();
+  });
+  return (caseName, events) => applyThroughReducer(emulator!.endpoint, tables, caseName, events);
+}
