@@ -7,6 +7,7 @@
  */
 import type { Plan } from "./contract.ts";
 import { decodeEta, encodeEta, type EtaCode } from "./eta.ts";
+import { allExecutions, executionKey, putExecution, type Executions } from "./executions.ts";
 import { setCompiledPlan } from "./fold.ts";
 import { addedOf, doneOf, emptyBucket, labelKeyOfTask, sumOf } from "./indicators.ts";
 import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "./partition.ts";
@@ -50,12 +51,15 @@ function decodeExecution(c: ExecutionCode): Execution {
   return { step: c[0], inputId: c[1], originalId: c[2], attempt: c[3], status: c[4], report, resultCount: c[6], resultMimes: c[7], error: c[8], decidedBy: c[9] };
 }
 
-function encodeExecutions(executions: Map<string, Execution>): [string, ExecutionCode][] {
-  return [...executions].map(([key, execution]) => [key, encodeExecution(execution)]);
+/** Job-level executions, with the key they had when one map held them (the stored form is unchanged). */
+function encodeExecutions(executions: Executions): [string, ExecutionCode][] {
+  return [...allExecutions(executions)].map((execution) => [executionKey(execution.step, execution.inputId), encodeExecution(execution)]);
 }
 
-function decodeExecutions(codes: [string, ExecutionCode][]): Map<string, Execution> {
-  return new Map(codes.map(([key, code]) => [key, decodeExecution(code)]));
+function decodeExecutions(codes: [string, ExecutionCode][]): Executions {
+  const executions: Executions = new Map();
+  for (const [, code] of codes) putExecution(executions, decodeExecution(code));
+  return executions;
 }
 
 /**
@@ -66,7 +70,7 @@ function decodeExecutions(codes: [string, ExecutionCode][]): Map<string, Executi
 const SAME_AS_ORIGINAL = 0;
 
 function encodeOriginal(o: OriginalState): OriginalCode {
-  const executions = [...o.executions.values()].map((execution) => {
+  const executions = [...allExecutions(o.executions)].map((execution) => {
     const code = encodeExecution(execution);
     if (code[1] === o.id) code[1] = SAME_AS_ORIGINAL as unknown as string;
     if (code[2] === o.id) code[2] = SAME_AS_ORIGINAL as unknown as string;
@@ -79,12 +83,11 @@ function encodeOriginal(o: OriginalState): OriginalCode {
 }
 
 function decodeOriginal(c: OriginalCode): OriginalState {
-  const executions = new Map<string, Execution>();
+  const executions: Executions = new Map();
   for (const code of c[6]) {
     if ((code[1] as unknown) === SAME_AS_ORIGINAL) code[1] = c[0];
     if ((code[2] as unknown) === SAME_AS_ORIGINAL) code[2] = c[0];
-    const execution = decodeExecution(code);
-    executions.set(`${execution.step}\u0000${execution.inputId}`, execution);
+    putExecution(executions, decodeExecution(code));
   }
   // The estimate is not stored: it is recomputed on load, under the plan the head has now.
   return {

@@ -8,7 +8,8 @@
  * contribute their actual results, the rest a pro-rata share of the predicted results.
  */
 import { acceptance, mimeOrUnknown, narrowUnknownMime, ORIGINAL_INPUT, UNKNOWN_MIME, type CompiledPlan, type CompiledStep } from "./plan.ts";
-import { COMPLETED, FAILED, RUNNING, type BucketEstimate, type Execution } from "./state.ts";
+import { allExecutions, executionKey, type Executions } from "./executions.ts";
+import { COMPLETED, FAILED, RUNNING, type BucketEstimate } from "./state.ts";
 
 type MimeCounts = Map<string, number>;
 
@@ -45,9 +46,9 @@ function emptyTally(): StepTally {
   return { completed: 0, failed: 0, inFlight: 0, fractionSum: 0, onOriginal: 0, results: new Map(), firstError: null };
 }
 
-export function tallyExecutions(plan: CompiledPlan, executions: Iterable<[string, Execution]>, originalId?: string): (StepTally | undefined)[] {
+export function tallyExecutions(plan: CompiledPlan, executions: Executions, originalId?: string): (StepTally | undefined)[] {
   const tallies: (StepTally | undefined)[] = new Array(plan.steps.length);
-  for (const [key, execution] of executions) {
+  for (const execution of allExecutions(executions)) {
     const step = plan.byName.get(execution.step);
     if (step === undefined) continue; // a step the plan does not name: shown in detail, not estimated
     const tally = (tallies[step.index] ??= emptyTally());
@@ -61,6 +62,7 @@ export function tallyExecutions(plan: CompiledPlan, executions: Iterable<[string
       }
     } else if (execution.status === FAILED) {
       tally.failed++;
+      const key = executionKey(execution.step, execution.inputId);
       if (tally.firstError === null || key < tally.firstError.key) tally.firstError = { key, error: execution.error ?? "failed" };
     } else {
       tally.inFlight++;
@@ -97,7 +99,7 @@ const NO_COUNTS: MimeCounts = new Map();
 export function estimateBucket(
   plan: CompiledPlan,
   root: BucketRoot,
-  executions: Iterable<[string, Execution]>,
+  executions: Executions,
   counts?: StepCount[],
 ): BucketEstimate {
   const tallies = tallyExecutions(plan, executions, root.originalId);

@@ -12,6 +12,7 @@
  */
 import type { Event, EventOf, StepEvent } from "./contract.ts";
 import { closestKey } from "./errors.ts";
+import { allExecutions, executionKey, findExecution, putExecution, removeExecution, type Executions } from "./executions.ts";
 import { applyIndicator } from "./indicators.ts";
 import { compilePlan } from "./plan.ts";
 import { partOf } from "./partition.ts";
@@ -139,26 +140,25 @@ export function setCompiledPlan(state: JobState): void {
   state.compiled = state.plan === null ? null : compilePlan(state.plan.value);
   const misplaced: Execution[] = [];
   for (const original of state.originals.values()) {
-    for (const [key, execution] of original.executions) {
+    for (const execution of [...allExecutions(original.executions)]) {
       if (!isPerInputStep(state, execution.step)) {
-        original.executions.delete(key);
+        removeExecution(original.executions, execution.inputId, execution.step);
         misplaced.push(execution);
       }
     }
     markDirty(state, original);
   }
-  for (const [key, execution] of state.jobExecutions) {
+  for (const execution of [...allExecutions(state.jobExecutions)]) {
     if (isPerInputStep(state, execution.step) && (execution.originalId !== null || execution.inputId !== "")) {
-      state.jobExecutions.delete(key);
+      removeExecution(state.jobExecutions, execution.inputId, execution.step);
       misplaced.push(execution);
     }
   }
   for (const execution of misplaced) {
-    const key = executionKey(execution.step, execution.inputId);
-    const bucket = bucketOf(state, isPerInputStep(state, execution.step), execution.inputId, execution.originalId, key);
+    const bucket = bucketOf(state, isPerInputStep(state, execution.step), execution.step, execution.inputId, execution.originalId);
     if (typeof bucket === "string") continue; // tied to two originals: the first link stands
-    const present = bucket.get(key);
-    bucket.set(key, present === undefined ? execution : joinExecutions(present, execution));
+    const present = findExecution(bucket, execution.inputId, execution.step);
+    putExecution(bucket, present === undefined ? execution : joinExecutions(present, execution));
   }
   state.isJobBucketDirty = true;
 }
@@ -221,17 +221,13 @@ function markDirty(state: JobState, original: OriginalState): void {
   state.dirtyOriginals.add(original);
 }
 
-export function executionKey(step: string, inputId: string): string {
-  return `${step}\u0000${inputId}`;
-}
-
 /**
  * Where the execution (step, input) lives: the job-level executions for steps that do not run
  * per input; else the original a report named (now or before, through the input's link), else
  * the input's own record. When the input is already tied to another original than the one named,
  * returns that original's id instead.
  */
-function bucketOf(state: JobState, isPerInput: boolean, inputId: string, originalId: string | null, key: string): Map<string, Execution> | string {
+function bucketOf(state: JobState, isPerInput: boolean, step: string, inputId: string, originalId: string | null): Executions | string {
   if (!isPerInput || (inputId === "" && originalId === null)) {
     state.isJobBucketDirty = true;
     return state.jobExecutions;
@@ -240,11 +236,12 @@ function bucketOf(state: JobState, isPerInput: boolean, inputId: string, origina
     // Most reports of a derived input name their original, where the execution already lives:
     // it got there only through the input's link, so that link names this original.
     const original = state.originals.get(originalId);
-    if (original !== undefined && original.isOriginal && original.executions.has(key)) {
+    if (original !== undefined && original.isOriginal && findExecution(original.executions, inputId, step) !== undefined) {
       markDirty(state, original);
       return original.executions;
     }
   }
+  const key = executionKey(step, inputId);
   const input = originalId === inputId ? null : ensureInput(state, inputId);
   const linked = input?.links?.get(key) ?? null;
   if (linked !== null && originalId !== null && linked !== originalId) return linked;
@@ -258,11 +255,10 @@ function bucketOf(state: JobState, isPerInput: boolean, inputId: string, origina
   if (input !== null && linked === null) {
     // First report tying this execution to its original: move what the input's record holds.
     (input.links ??= new Map()).set(key, target);
-    const loose = input.executions.get(key);
+    const loose = removeExecution(input.executions, inputId, step);
     if (loose !== undefined) {
-      input.executions.delete(key);
-      const present = original.executions.get(key);
-      original.executions.set(key, present === undefined ? loose : joinExecutions(present, loose));
+      const present = findExecution(original.executions, inputId, step);
+      putExecution(original.executions, present === undefined ? loose : joinExecutions(present, loose));
     }
     markDirty(state, input);
     state.isChanged = true;
@@ -277,17 +273,16 @@ function applyStepEvent(state: JobState, event: StepEvent): Rejection | null {
   }
   const originalId = event.original_id ?? null;
   const inputId = event.input_id ?? event.original_id ?? "";
-  const key = executionKey(event.step, inputId);
   const compiledStep = state.compiled?.byName.get(event.step);
   const isKnownStep = state.compiled === null || compiledStep !== undefined;
-  const bucket = bucketOf(state, compiledStep === undefined || compiledStep.kind === "per-input", inputId, originalId, key);
+  const bucket = bucketOf(state, compiledStep === undefined || compiledStep.kind === "per-input", event.step, inputId, originalId);
   if (typeof bucket === "string") {
     return { event, code: "conflicting_original", message: `step ${event.step} on input ${inputId} was already reported for original ${bucket}, not ${originalId}` };
   }
-  let execution = bucket.get(key);
+  let execution = findExecution(bucket, inputId, event.step);
   if (execution === undefined) {
     execution = newExecution(event.step, inputId, originalId, event.attempt);
-    bucket.set(key, execution);
+    putExecution(bucket, execution);
     state.isChanged = true;
   } else if (event.attempt < execution.attempt) {
     return isKnownStep ? null : unknownStepNotice(state, event); // a late report of a superseded attempt

@@ -8,7 +8,8 @@ import { estimateBucket, percent, percentOf, type BucketRoot } from "./estimate.
 import { partTotalsOf } from "./fold.ts";
 import { indicatorValues } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
-import { EMPTY_ESTIMATE, emptyTotals, FAILED, type BucketEstimate, type Execution, type JobState, type OriginalState, type Totals } from "./state.ts";
+import { allExecutions, executionKey, type Executions } from "./executions.ts";
+import { EMPTY_ESTIMATE, emptyTotals, FAILED, type BucketEstimate, type JobState, type OriginalState, type Totals } from "./state.ts";
 
 export function totalsOf(state: JobState): Totals {
   const totals = emptyTotals();
@@ -53,10 +54,12 @@ export function estimateOriginal(state: JobState, original: OriginalState): Buck
   return estimateBucket(state.compiled, rootOf(state, original), original.executions);
 }
 
-function firstFailure(executions: Map<string, Execution>): string | null {
+function firstFailure(executions: Executions): string | null {
   let first: [string, string] | null = null;
-  for (const [key, execution] of executions) {
-    if (execution.status === FAILED && (first === null || key < first[0])) first = [key, execution.error ?? "failed"];
+  for (const execution of allExecutions(executions)) {
+    if (execution.status !== FAILED) continue;
+    const key = executionKey(execution.step, execution.inputId);
+    if (first === null || key < first[0]) first = [key, execution.error ?? "failed"];
   }
   return first === null ? null : first[1];
 }

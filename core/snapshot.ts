@@ -6,6 +6,7 @@ import type { FileProgress, JobStatus, Snapshot, SnapshotDetail } from "./contra
 import { indicatorValues } from "./indicators.ts";
 import { combinedEstimate, fileProgress, isUploadComplete, rootOf, totalsOf } from "./progress.ts";
 import { estimateBucket, tallyExecutions, type StepCount } from "./estimate.ts";
+import { allExecutions, type Executions } from "./executions.ts";
 import { UNKNOWN_MIME } from "./plan.ts";
 import { COMPLETED, FAILED, RUNNING, type Execution, type JobState } from "./state.ts";
 
@@ -67,8 +68,8 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
     }
   };
   const inFlight: Execution[] = [];
-  const collect = (executions: Map<string, Execution>) => {
-    for (const execution of executions.values()) if (execution.status !== COMPLETED && execution.status !== FAILED) inFlight.push(execution);
+  const collect = (executions: Executions) => {
+    for (const execution of allExecutions(executions)) if (execution.status !== COMPLETED && execution.status !== FAILED) inFlight.push(execution);
   };
   if (state.compiled !== null) {
     for (const original of state.originals.values()) {

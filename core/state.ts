@@ -11,6 +11,7 @@
  * reports); nothing grows with the event count: a task attempt remembers at most
  * LIMITS.eventIdsPerTaskAttempt event ids.
  */
+import type { Executions } from "./executions.ts";
 import type { CompiledPlan } from "./plan.ts";
 import type { JobStatus, Plan } from "./contract.ts";
 
@@ -97,7 +98,7 @@ export interface OriginalState {
   stamp: Stamp | null;
   /** Listed in a `job.declared`'s `originals`. */
   isDeclared: boolean;
-  executions: Map<string, Execution>;
+  executions: Executions;
   links: Map<string, string> | null;
   estimate: BucketEstimate;
   /** Highest percentage shown so far; -1 before the first. */
@@ -195,7 +196,7 @@ export interface JobState {
   /** A step or indicator event was seen. */
   hasWork: boolean;
   originals: Map<string, OriginalState>;
-  jobExecutions: Map<string, Execution>;
+  jobExecutions: Executions;
   jobEstimate: BucketEstimate;
   partCount: number;
   /**

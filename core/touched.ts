@@ -6,7 +6,7 @@
  * A plan that arrives once originals exist may move executions between buckets: then every part.
  */
 import type { Event } from "./contract.ts";
-import { executionKey } from "./fold.ts";
+import { executionKey } from "./executions.ts";
 import { labelKeyOf, taskKey } from "./indicators.ts";
 import { groupOf, labelBucketOf, partOf } from "./partition.ts";
 import type { JobState } from "./state.ts";
