@@ -11,7 +11,7 @@ import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { indicatorTotals, labelCount } from "../core/indicators.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { queryPartition } from "../functions/adapters/dynamo-query.ts";
-import { jobKey } from "../functions/adapters/dynamo-store.ts";
+import { jobKey } from "../functions/adapters/dynamo-items.ts";
 
 const applyThroughReducer = scaleHarness();
 

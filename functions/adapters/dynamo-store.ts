@@ -9,10 +9,9 @@
  *   L#<b>      a label bucket: its labels (≤ 1,000 per job in 32 buckets), how many parts its
  *              tasks have, and each task part's label sums
  *   T#<b>#<n>  a part of the tasks of bucket b's labels
- *   REJ#<t>#<source>  a rejected input, for GET /v1/jobs/{id}/rejections
- * and, for the ticker, one marker per changed job under `pk = CHANGED#<shard>` (sk = job id,
- * with the version it announces), written after the job's items and removed once emitted: the
- * ticker finds changed jobs by querying 8 small partitions, never by scanning.
+ * The rejection log (`REJ#…` items, dynamo-rejections.ts) and the change feed the ticker reads
+ * (`CHANGED#<shard>` markers, dynamo-change-feed.ts, written after a job's items) complete the
+ * port; key formats and item bodies are in dynamo-items.ts.
  *
  * WCU are charged per KB of the whole item, so state is a compact encoding (core/codec.ts),
  * deflated when over 1 KB, an item is written only when its bytes changed, and a part whose
@@ -30,19 +29,12 @@
 import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
-  BatchWriteItemCommand,
-  type BatchWriteItemCommandOutput,
-  type WriteRequest,
   ConditionalCheckFailedException,
-  DeleteItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
-  type AttributeValue,
   type ConsumedCapacity,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import { deflateRawSync, inflateRawSync } from "node:zlib";
 import {
   bucketOfTask,
   decodeHead,
@@ -61,28 +53,19 @@ import {
   type HeadCode,
 } from "../../core/codec.ts";
 import { StoreConflict } from "../../core/errors.ts";
-import type { ChangedJob, JobMeta, JobStore, LoadedJob, RejectionRecord } from "../../core/ports.ts";
+import type { JobMeta, JobStore, LoadedJob } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/progress.ts";
 import type { JobState, OriginalState, TaskTally } from "../../core/state.ts";
 import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
-import { FORCE_SPLIT_ITEM_BYTES, groupOf, hashId, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
+import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
 import { queryPartition } from "./dynamo-query.ts";
+import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
+import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
+import { bucketKey, decodeBody, encodeBody, groupKey, itemBytes, jobKey, partKey, runBounded, sleep, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
 
-type Item = Record<string, AttributeValue>;
-
-const COMPRESS_ABOVE_BYTES = 1024;
 const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
 const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
-const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
-const CHANGE_SHARDS = 8;
-
-export const jobKey = (jobId: string) => `JOB#${jobId}`;
-const pad = (n: number, digits: number) => String(n).padStart(digits, "0");
-export const partKey = (part: number) => `P#${pad(part, 5)}`;
-export const groupKey = (group: number) => `G#${pad(group, 3)}`;
-export const bucketKey = (bucket: number) => `L#${pad(bucket, 2)}`;
-export const taskPartKey = (bucket: number, part: number) => `T#${pad(bucket, 2)}#${pad(part, 5)}`;
 
 export interface StoreMetrics {
   writes: number;
@@ -429,19 +412,7 @@ export function createDynamoStore(options: {
     if (!handle.isCreation) await writeHead();
     await runBounded(changed(buckets).map(put), WRITE_CONCURRENCY);
     await runBounded(changed(older).map(put), WRITE_CONCURRENCY);
-    if (state.version !== handle.loadedVersion) await markChanged(meta.jobId, state.version, nowMs);
-  }
-
-  async function markChanged(jobId: string, version: number, nowMs: number): Promise<void> {
-    const item: Item = {
-      pk: { S: `CHANGED#${hashId(jobId) % CHANGE_SHARDS}` },
-      sk: { S: jobId },
-      version: { N: String(version) },
-      changed_at: { N: String(nowMs) },
-      expires_at: { N: String(Math.floor(nowMs / 1000) + 24 * 3600) },
-    };
-    const result = await client.send(new PutItemCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: "TOTAL" }));
-    countWrite(result.ConsumedCapacity, itemBytes(item));
+    if (state.version !== handle.loadedVersion) await changeFeed.markChanged(meta.jobId, state.version, nowMs);
   }
 
   function metaOf(item: Item): JobMeta {
@@ -452,8 +423,15 @@ export function createDynamoStore(options: {
     return { tenant: { S: meta.tenant }, created_at: { N: String(meta.createdAtMs) } };
   }
 
+  const changeFeed = createDynamoChangeFeed({ client, tableName, countWrite });
+  const rejectionLog = createDynamoRejectionLog({ client, tableName, countWrite, metrics });
+
   const store: JobStore & { metrics: StoreMetrics } = {
     metrics,
+    changedJobs: changeFeed.changedJobs,
+    clearChanged: changeFeed.clearChanged,
+    recordRejections: rejectionLog.recordRejections,
+    listRejections: rejectionLog.listRejections,
 
     async createJob(meta, state) {
       try {
@@ -570,140 +548,6 @@ export function createDynamoStore(options: {
       refreshEstimates(state);
       return { meta: metaOf(headItem), state };
     },
-
-    async changedJobs() {
-      const changed: ChangedJob[] = [];
-      for (let shard = 0; shard < CHANGE_SHARDS; shard++) {
-        let start: Item | undefined;
-        do {
-          const result = await client.send(
-            new QueryCommand({ TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: `CHANGED#${shard}` } }, ExclusiveStartKey: start }),
-          );
-          for (const item of result.Items ?? []) changed.push({ jobId: item.sk!.S!, version: Number(item.version!.N), changedAtMs: Number(item.changed_at?.N ?? 0) });
-          start = result.LastEvaluatedKey;
-        } while (start !== undefined);
-      }
-      return changed;
-    },
-
-    async clearChanged(jobId, version) {
-      try {
-        await client.send(
-          new DeleteItemCommand({
-            TableName: tableName,
-            Key: { pk: { S: `CHANGED#${hashId(jobId) % CHANGE_SHARDS}` }, sk: { S: jobId } },
-            // A newer change announced meanwhile stays for the next tick.
-            ConditionExpression: "version <= :version",
-            ExpressionAttributeValues: { ":version": { N: String(version) } },
-          }),
-        );
-      } catch (error) {
-        if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
-      }
-    },
-
-    async recordRejections(records) {
-      // In writes of 25 (BatchWriteItem): one producer past a limit can be refused thousands of
-      // events in one batch, each kept for /rejections.
-      const items: Item[] = records.map((record) => ({
-        pk: { S: jobKey(record.jobId) },
-        sk: { S: `REJ#${String(record.atMs).padStart(15, "0")}#${record.source}` },
-        code: { S: record.code },
-        reason: { S: record.reason.slice(0, 2000) },
-        source: { S: record.source },
-        excerpt: { S: record.excerpt.slice(0, 1000) },
-        at: { N: String(record.atMs) },
-        expires_at: { N: String(Math.floor(record.atMs / 1000) + REJECTION_TTL_SECONDS) },
-      }));
-      const chunks: Item[][] = [];
-      for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
-      await runBounded(
-        chunks.map((chunk) => async () => {
-          let pending: WriteRequest[] | undefined = chunk.map((item) => ({ PutRequest: { Item: item } }));
-          for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
-            if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-            const result: BatchWriteItemCommandOutput = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending }, ReturnConsumedCapacity: "TOTAL" }));
-            const unprocessed: WriteRequest[] = result.UnprocessedItems?.[tableName] ?? [];
-            for (const request of pending.slice(unprocessed.length)) countWrite(undefined, itemBytes(request.PutRequest!.Item!), request.PutRequest!.Item!.sk!.S!);
-            metrics.writeUnits += result.ConsumedCapacity?.reduce((sum, capacity) => sum + (capacity.CapacityUnits ?? 0), 0) ?? 0;
-            pending = unprocessed;
-          }
-        }),
-        WRITE_CONCURRENCY,
-      );
-    },
-
-    async listRejections(jobId, limit) {
-      const result = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": { S: jobKey(jobId) }, ":prefix": { S: "REJ#" } },
-          ScanIndexForward: false,
-          Limit: limit,
-        }),
-      );
-      return (result.Items ?? []).map((item) => ({
-        jobId,
-        code: item.code!.S!,
-        reason: item.reason!.S!,
-        source: item.source!.S!,
-        excerpt: item.excerpt!.S!,
-        atMs: Number(item.at!.N),
-      }));
-    },
   };
   return store;
 }
-
-/** The bytes an item body takes once stored (deflated above COMPRESS_ABOVE_BYTES). */
-function storedBytes(body: string): number {
-  return body.length <= COMPRESS_ABOVE_BYTES ? Buffer.byteLength(body) : deflateRawSync(body).length;
-}
-
-function encodeBody(body: string): Item {
-  if (body.length <= COMPRESS_ABOVE_BYTES) return { d: { S: body } };
-  return { z: { B: deflateRawSync(body) } };
-}
-
-function decodeBody(item: Item): string {
-  if (item.d?.S !== undefined) return item.d.S;
-  const compressed = item.z?.B;
-  if (compressed === undefined) throw new Error(`item ${item.pk?.S}/${item.sk?.S} has no body`);
-  return inflateRawSync(compressed).toString("utf8");
-}
-
-/** Item size as DynamoDB bills it: attribute names plus values. */
-function itemBytes(item: Item): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(item)) {
-    bytes += Buffer.byteLength(name);
-    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
-    else if (value.N !== undefined) bytes += value.N.length;
-    else if (value.B !== undefined) bytes += value.B.length;
-  }
-  return bytes;
-}
-
-/** Runs tasks a few at a time; after the first failure starts no more (a lost race makes the rest moot). */
-async function runBounded(tasks: (() => Promise<void>)[], concurrency: number): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < tasks.length && errors.length === 0) {
-      const task = tasks[next++]!;
-      try {
-        await task();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
-  if (errors.length > 0) throw errors.find((error) => error instanceof StoreConflict) ?? errors[0];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-

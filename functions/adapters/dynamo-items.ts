@@ -1,0 +1,71 @@
+/**
+ * What the DynamoDB store's items look like: the key formats of a job's items (one place, so no
+ * other adapter rebuilds them as literals), their bodies (deflated above 1 KB, since WCU are billed
+ * per KB of the whole item), their billed size, and the bounded runner the store writes with.
+ */
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { StoreConflict } from "../../core/errors.ts";
+
+export type Item = Record<string, AttributeValue>;
+
+const COMPRESS_ABOVE_BYTES = 1024;
+
+export const jobKey = (jobId: string) => `JOB#${jobId}`;
+const pad = (n: number, digits: number) => String(n).padStart(digits, "0");
+export const partKey = (part: number) => `P#${pad(part, 5)}`;
+export const groupKey = (group: number) => `G#${pad(group, 3)}`;
+export const bucketKey = (bucket: number) => `L#${pad(bucket, 2)}`;
+export const taskPartKey = (bucket: number, part: number) => `T#${pad(bucket, 2)}#${pad(part, 5)}`;
+
+/** The bytes an item body takes once stored (deflated above COMPRESS_ABOVE_BYTES). */
+export function storedBytes(body: string): number {
+  return body.length <= COMPRESS_ABOVE_BYTES ? Buffer.byteLength(body) : deflateRawSync(body).length;
+}
+
+export function encodeBody(body: string): Item {
+  if (body.length <= COMPRESS_ABOVE_BYTES) return { d: { S: body } };
+  return { z: { B: deflateRawSync(body) } };
+}
+
+export function decodeBody(item: Item): string {
+  if (item.d?.S !== undefined) return item.d.S;
+  const compressed = item.z?.B;
+  if (compressed === undefined) throw new Error(`item ${item.pk?.S}/${item.sk?.S} has no body`);
+  return inflateRawSync(compressed).toString("utf8");
+}
+
+/** Item size as DynamoDB bills it: attribute names plus values. */
+export function itemBytes(item: Item): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
+    else if (value.N !== undefined) bytes += value.N.length;
+    else if (value.B !== undefined) bytes += value.B.length;
+  }
+  return bytes;
+}
+
+/** Runs tasks a few at a time; after the first failure starts no more (a lost race makes the rest moot). */
+export async function runBounded(tasks: (() => Promise<void>)[], concurrency: number): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < tasks.length && errors.length === 0) {
+      const task = tasks[next++]!;
+      try {
+        await task();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+  if (errors.length > 0) throw errors.find((error) => error instanceof StoreConflict) ?? errors[0];
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
