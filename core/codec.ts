@@ -12,6 +12,7 @@ import { setCompiledPlan } from "./fold.ts";
 import { addedOf, doneOf, emptyBucket, labelKeyOfTask, sumOf } from "./indicators.ts";
 import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "./partition.ts";
 import {
+  addTotals,
   createJobState,
   EMPTY_ESTIMATE,
   emptyTotals,
@@ -115,15 +116,6 @@ type TotalsCode = [number, number, number, number, number, number, number];
 
 const totalsCode = (key: number, t: Totals): TotalsCode => [key, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared];
 const totalsOfCode = (c: TotalsCode): Totals => ({ work: c[1], done: c[2], unavailable: c[3], unfinished: c[4], originals: c[5], declared: c[6] });
-
-function addTotals(into: Totals, t: Totals): void {
-  into.work += t.work;
-  into.done += t.done;
-  into.unavailable += t.unavailable;
-  into.unfinished += t.unfinished;
-  into.originals += t.originals;
-  into.declared += t.declared;
-}
 
 export interface HeadCode {
   f: number;

@@ -9,18 +9,11 @@ import { partTotalsOf } from "./fold.ts";
 import { indicatorValues } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
 import { allExecutions, executionKey, type Executions } from "./executions.ts";
-import { EMPTY_ESTIMATE, emptyTotals, FAILED, type BucketEstimate, type JobState, type OriginalState, type Totals } from "./state.ts";
+import { addTotals, EMPTY_ESTIMATE, emptyTotals, FAILED, type BucketEstimate, type JobState, type OriginalState, type Totals } from "./state.ts";
 
 export function totalsOf(state: JobState): Totals {
   const totals = emptyTotals();
-  for (const part of state.partTotals.values()) {
-    totals.work += part.work;
-    totals.done += part.done;
-    totals.unavailable += part.unavailable;
-    totals.unfinished += part.unfinished;
-    totals.originals += part.originals;
-    totals.declared += part.declared;
-  }
+  for (const part of state.partTotals.values()) addTotals(totals, part);
   return totals;
 }
 

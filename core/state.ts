@@ -154,6 +154,15 @@ export interface Totals {
   declared: number;
 }
 
+export function addTotals(into: Totals, t: Totals): void {
+  into.work += t.work;
+  into.done += t.done;
+  into.unavailable += t.unavailable;
+  into.unfinished += t.unfinished;
+  into.originals += t.originals;
+  into.declared += t.declared;
+}
+
 export function emptyTotals(): Totals {
   return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0 };
 }

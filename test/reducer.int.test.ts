@@ -99,6 +99,25 @@ async function snapshotIn(store: JobStore, jobId: string): Promise<Snapshot> {
   return renderSnapshot(loaded!.state, { detail: true });
 }
 
+/** The real client, but the process "crashes" before some writes and DynamoDB throttles some requests. */
+function faultyClient(real: DynamoDBClient, random: () => number, rates: { crashRate: number; throttleRate: number }): DynamoDBClient {
+  return new Proxy(real, {
+    get(target, property, receiver) {
+      if (property !== "send") return Reflect.get(target, property, receiver);
+      return async (command: { constructor: { name: string } }) => {
+        const name = command.constructor.name;
+        if ((name === "PutItemCommand" || name === "UpdateItemCommand") && random() < rates.crashRate) {
+          throw Object.assign(new Error("crashed before this write"), { name: "ProcessCrash" });
+        }
+        if (rates.throttleRate > 0 && random() < rates.throttleRate) {
+          throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), { name: "ThrottlingException" });
+        }
+        return target.send(command as never);
+      };
+    },
+  });
+}
+
 const expected = (events: Event[]) => truth(renderSnapshot(fold([events], events[0]!.job_id), { detail: true }));
 
 describe("reducer", () => {
@@ -166,21 +185,8 @@ describe("reducer", () => {
   });
 
   it.each([5, 12, 17])("reaches the same state when DynamoDB throttles and the process crashes between any two writes (seed %i)", async (seed) => {
-    const random = seededRandom(seed);
     const real = clientFor(emulator.endpoint);
-    const faulty = new Proxy(real, {
-      get(target, property, receiver) {
-        if (property !== "send") return Reflect.get(target, property, receiver);
-        return async (command: { constructor: { name: string } }) => {
-          const name = command.constructor.name;
-          if ((name === "PutItemCommand" || name === "UpdateItemCommand") && random() < 0.15) {
-            throw Object.assign(new Error("crashed before this write"), { name: "ProcessCrash" });
-          }
-          if (random() < 0.05) throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), { name: "ThrottlingException" });
-          return target.send(command as never);
-        };
-      },
-    });
+    const faulty = faultyClient(real, seededRandom(seed), { crashRate: 0.15, throttleRate: 0.05 });
     const h = await harness({ client: faulty });
     const events = jobEvents("job-r4", 10, seed);
     const result = await drain(h.handler, messagesOf(events, 4), { seed, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
@@ -190,17 +196,8 @@ describe("reducer", () => {
   });
 
   it.each([32, 38, 53, 60])("reaches the same state when parts keep splitting and the process crashes between any two writes (seed %i)", async (seed) => {
-    const random = seededRandom(seed);
     const real = clientFor(emulator.endpoint);
-    const faulty = new Proxy(real, {
-      get(target, property, receiver) {
-        if (property !== "send") return Reflect.get(target, property, receiver);
-        return async (command: { constructor: { name: string } }) => {
-          if ((command.constructor.name === "PutItemCommand" || command.constructor.name === "UpdateItemCommand") && random() < 0.05) throw Object.assign(new Error("crashed before this write"), { name: "ProcessCrash" });
-          return target.send(command as never);
-        };
-      },
-    });
+    const faulty = faultyClient(real, seededRandom(seed), { crashRate: 0.05, throttleRate: 0 });
     // Parts over 600 bytes split: most parts of more than two originals or tasks do. An announced
     // size of 40,000 starts the job with 313 parts, so splits put new parts in group 1 (parts 256+).
     const h = await harness({ client: faulty, splitItemBytes: 600 });
