@@ -360,6 +360,7 @@ export const Rejection = z.object({
   at: z.iso.datetime(),
 });
 export const RejectionList = z.object({ job_id: Id, rejections: z.array(Rejection) });
+export const TenantRejectionList = z.object({ rejections: z.array(Rejection.extend({ job_id: Id.nullable() })) });
 
 export const TokenRequest = z.object({
   job_ids: z.array(Id).min(1).max(100),

@@ -11,6 +11,7 @@ import {
   IngestResponse,
   Message,
   RejectionList,
+  TenantRejectionList,
   Snapshot,
   TokenRequest,
   TokenResponse,
@@ -51,7 +52,11 @@ export function openApiDocument() {
         get: {
           summary: "The job's current snapshot",
           parameters: [jobId, { name: "detail", in: "query", required: false, schema: { type: "string", enum: ["true", "false"] } }],
-          responses: { "200": json(Snapshot, "output", "Snapshot"), ...errors },
+          responses: {
+            "200": json(Snapshot, "output", "Snapshot"),
+            "503": json(ErrorBody, "output", "`job_busy`: a write of the job is in progress (a snapshot never mixes two versions); retry after `Retry-After` seconds"),
+            ...errors,
+          },
         },
       },
       "/v1/jobs/{id}/events": {
@@ -76,6 +81,7 @@ export function openApiDocument() {
           security: [{ apiKey: [] }, {}],
           responses: {
             "200": { description: "Server-sent events; each `data` is a snapshot", content: { "text/event-stream": { schema: { type: "string" }, itemSchema: schema(Snapshot, "output") } } },
+            "429": json(ErrorBody, "output", "`too_many_streams`: the credential or the tenant has as many update streams open as allowed"),
             ...errors,
           },
         },
@@ -88,6 +94,13 @@ export function openApiDocument() {
             "`too_many_indicator_events` (an indicator.added/done past the per-attempt limit of remembered event ids: use indicator.reported).",
           parameters: [jobId],
           responses: { "200": json(RejectionList, "output", "Rejections"), ...errors },
+        },
+      },
+      "/v1/rejections": {
+        get: {
+          summary: "The tenant's inputs that no job took, newest first",
+          description: "Events for jobs that never appeared (`unknown_job`, after the wait for their declaration) and messages that named no readable job; each entry has its `job_id` (or null).",
+          responses: { "200": json(TenantRejectionList, "output", "Rejections"), ...errors },
         },
       },
       "/v1/jobs/{id}/webhooks": {

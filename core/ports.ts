@@ -5,9 +5,21 @@
 import type { Event, Message } from "./contract.ts";
 import type { JobState } from "./state.ts";
 
-export interface JobMeta {
-  jobId: string;
+/**
+ * A job's identity (DESIGN §4): two tenants may use the same job id, and every read and write is
+ * scoped by both.
+ */
+export interface JobRef {
   tenant: string;
+  jobId: string;
+}
+
+/**
+ * A stored job: its identity, and the incarnation that tells it from an expired job of the same
+ * id (everything a job owns is kept under its incarnation, so a new job never sees an old one's).
+ */
+export interface JobMeta extends JobRef {
+  incarnation: string;
   createdAtMs: number;
 }
 
@@ -20,7 +32,11 @@ export interface LoadedJob {
 }
 
 export interface RejectionRecord {
-  jobId: string;
+  tenant: string;
+  /** The job the input named, or null when it named none that could be read. */
+  jobId: string | null;
+  /** The job it was judged against; null when that job never appeared (kept in the tenant's log). */
+  incarnation: string | null;
   code: string;
   reason: string;
   /** Where it came from, e.g. `sqs:<message id>` or `http:<request id>`. */
@@ -30,27 +46,41 @@ export interface RejectionRecord {
   atMs: number;
 }
 
+/** What a whole-job read gives: one stored version, or `busy` while a write is between its items. */
+export type JobRead = { meta: JobMeta; state: JobState } | null | "busy";
+
+/** The job state store. No read ever mixes the items of two versions (DESIGN §4). */
 export interface JobStore {
-  /** Writes a new job (meta + state); false when the id is taken. */
+  /** Writes a new job (meta + state); false when the id is taken (by a job that has not expired). */
   createJob(meta: JobMeta, state: JobState): Promise<boolean>;
-  getMeta(jobId: string): Promise<JobMeta | null>;
-  /** Loads the head and the parts these events touch (all parts when a new plan must re-home work); null for an unknown job. */
-  loadForBatch(jobId: string, events: readonly Event[]): Promise<LoadedJob | null>;
-  /** Writes back what changed, each item conditional on the revision loaded; throws StoreConflict on a lost race. */
+  /** Loads the head and the parts these events touch (all parts when a new plan must re-home work); null for an unknown job. No events: the head alone. */
+  loadForBatch(ref: JobRef, events: readonly Event[]): Promise<LoadedJob | null>;
+  /** Writes back what changed, each item conditional on the revision loaded, the head last; throws StoreConflict on a lost race. */
   save(job: LoadedJob, nowMs: number): Promise<void>;
-  /** The whole job, every part loaded (snapshots). */
-  loadJob(jobId: string): Promise<{ meta: JobMeta; state: JobState } | null>;
-  recordRejections(records: readonly RejectionRecord[]): Promise<void>;
-  /** Jobs whose state moved since the ticker last emitted them, with the version announced and when. */
+  /** The whole job at one version (every part), null when unknown, "busy" while a write is in progress or was interrupted. */
+  loadJob(ref: JobRef): Promise<JobRead>;
+}
+
+/** Where the reducer tells the ticker which jobs to push (no table scan). */
+export interface ChangeFeed {
+  /** Announces that `version` of this job is stored; written after every applied batch, changed or not, so a redelivered batch announces again what a lost marker missed. */
+  markChanged(meta: JobMeta, version: number, nowMs: number): Promise<void>;
+  /** Jobs announced and not yet cleared. */
   changedJobs(): Promise<ChangedJob[]>;
-  /** Forgets a job's change once `version` was emitted (a newer change stays). */
-  clearChanged(jobId: string, version: number): Promise<void>;
-  listRejections(jobId: string, limit: number): Promise<RejectionRecord[]>;
+  /** Forgets a job's announcement once `version` was pushed everywhere (a newer announcement stays). */
+  clearChanged(job: ChangedJob, version: number): Promise<void>;
+}
+
+/** Rejected input, kept where a producer can read it: under its job, or under the tenant when no job took it. */
+export interface RejectionLog {
+  record(records: readonly RejectionRecord[]): Promise<void>;
+  /** Newest first; `incarnation` null lists the tenant's log of input no job took. */
+  list(tenant: string, job: { jobId: string; incarnation: string } | null, limit: number): Promise<RejectionRecord[]>;
 }
 
 export interface EventPublisher {
-  /** Enqueues messages (each one event or an envelope of one job's events); resolves once all are accepted. */
-  publish(messages: readonly Message[]): Promise<void>;
+  /** Enqueues a tenant's messages (each one event or an envelope of one job's events); resolves once all are accepted. */
+  publish(messages: readonly Message[], tenant: string): Promise<void>;
 }
 
 export interface ApiKeyStore {
@@ -59,8 +89,7 @@ export interface ApiKeyStore {
   putKey(apiKey: string, tenant: string, name: string): Promise<void>;
 }
 
-export interface ChangedJob {
-  jobId: string;
+export interface ChangedJob extends JobMeta {
   version: number;
   changedAtMs: number;
 }
@@ -90,27 +119,41 @@ export interface Connection {
   connectedAtMs: number;
 }
 
-export interface Subscriber {
-  connectionId: string;
-  jobId: string;
-  isFinishedSent: boolean;
+/** WebSocket connections, from `$connect` to `$disconnect` (or a 410 on post). */
+export interface Connections {
+  put(connection: Connection): Promise<void>;
+  get(connectionId: string): Promise<Connection | null>;
+  /** Removes the connection and all its subscriptions. */
+  remove(connectionId: string): Promise<void>;
 }
 
-export interface ConnectionStore {
-  putConnection(connection: Connection): Promise<void>;
-  getConnection(connectionId: string): Promise<Connection | null>;
-  /** Removes the connection and all its subscriptions. */
-  deleteConnection(connectionId: string): Promise<void>;
-  subscribe(connectionId: string, jobId: string): Promise<void>;
-  unsubscribe(connectionId: string, jobId: string): Promise<void>;
-  subscribersOf(jobId: string): Promise<Subscriber[]>;
-  /**
-   * A number per job that grows whenever its subscriber list changes (0 for none yet), read in one
-   * request for many jobs: the ticker re-reads a list only when its revision moved.
-   */
-  subscriberRevisions(jobIds: readonly string[]): Promise<Map<string, number>>;
-  /** Records that `job_finished` went to this subscriber; false if it already had (so it is sent once). */
-  claimFinished(connectionId: string, jobId: string): Promise<boolean>;
+export interface Subscriber {
+  connectionId: string;
+  /** The version `job_finished` last went out with to this subscriber (null: never). */
+  finishedVersion: number | null;
+}
+
+/** Which connections watch which job (of one incarnation). */
+export interface Subscriptions {
+  /** Registers the subscriber (again: what it was sent is kept); resolves with the version `job_finished` last went out with to it. */
+  subscribe(connectionId: string, job: JobMeta): Promise<{ finishedVersion: number | null }>;
+  unsubscribe(connectionId: string, job: JobRef): Promise<void>;
+  /** The subscribers of many jobs at once, in the order given (an adapter may cache lists that did not change). */
+  subscribersOf(jobs: readonly JobMeta[]): Promise<Subscriber[][]>;
+  /** Records that `job_finished` of `version` reached this subscriber (after the post succeeded). */
+  markFinishedSent(connectionId: string, job: JobMeta, version: number): Promise<void>;
+}
+
+/**
+ * Counted slots with leases (the update streams' bounds): a holder takes a slot under several
+ * keys at once (its credential, its tenant), renews it while it lives, and gives it back; a slot
+ * whose holder died lapses by itself.
+ */
+export interface StreamSlots {
+  /** Takes a slot under every key, or none: resolves with the first key that is full, or null when taken. */
+  acquire(holder: string, keys: readonly { key: string; limit: number }[], forMs: number): Promise<string | null>;
+  renew(holder: string, keys: readonly string[], forMs: number): Promise<void>;
+  release(holder: string, keys: readonly string[]): Promise<void>;
 }
 
 /** A lease held by one owner at a time until it lapses. */
@@ -121,7 +164,9 @@ export interface Lease {
 }
 
 export interface DeliveryLogEntry {
+  tenant: string;
   jobId: string;
+  incarnation: string;
   webhookId: string;
   attempt: number;
   url: string;
@@ -134,13 +179,13 @@ export interface DeliveryLogEntry {
 }
 
 export interface WebhookLog {
-  /** True the first time a (job, key) is claimed: each webhook is enqueued once. */
-  claim(jobId: string, key: string): Promise<boolean>;
-  /** Gives a claim back (its webhook could not be enqueued), so that a later tick tries again. */
-  release(jobId: string, key: string): Promise<void>;
+  /** Which of these webhooks of the job were enqueued already. */
+  enqueued(job: JobMeta, keys: readonly string[]): Promise<Set<string>>;
+  /** Records webhooks as enqueued (after they were: a crash between enqueues again, never loses). */
+  markEnqueued(job: JobMeta, keys: readonly string[]): Promise<void>;
   record(entry: DeliveryLogEntry): Promise<void>;
   /** Newest first. */
-  list(jobId: string, limit: number): Promise<DeliveryLogEntry[]>;
+  list(job: JobMeta, limit: number): Promise<DeliveryLogEntry[]>;
 }
 
 export interface WebhookQueue {

@@ -10,7 +10,10 @@ import { Id, Snapshot } from "./contract.ts";
 export const WebhookDelivery = z.object({
   v: z.literal(1),
   webhook_id: z.string().min(1).max(200),
+  tenant: Id,
   job_id: Id,
+  /** The job's incarnation (its delivery log lives under it). */
+  incarnation: z.string().min(1).max(64),
   url: z.url({ protocol: /^https?$/ }),
   /** The exact body that is signed and sent, so that every attempt is byte-identical. */
   body: z.string(),
@@ -21,6 +24,25 @@ export const WebhookDelivery = z.object({
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 
 export const WebhookBody = z.object({ type: z.enum(["job.finished", "job.progress"]), timestamp: z.iso.datetime(), data: Snapshot });
+export type WebhookType = z.infer<typeof WebhookBody>["type"];
+
+/**
+ * The delivery of one webhook of a job: its id is the same whoever enqueues it and however often
+ * (`msg_<tenant>_<job>_<incarnation>_<key>`), so a receiver that sees it twice can drop the repeat.
+ */
+export function webhookDeliveryFor(input: {
+  job: { tenant: string; jobId: string; incarnation: string };
+  key: string;
+  type: WebhookType;
+  url: string;
+  snapshot: Snapshot;
+  nowMs: number;
+  statusUrl: string | null;
+}): WebhookDelivery {
+  const { job, key, type, url, snapshot, nowMs } = input;
+  const body = JSON.stringify({ type, timestamp: new Date(nowMs).toISOString(), data: snapshot });
+  return { v: 1, webhook_id: `msg_${job.tenant}_${job.jobId}_${job.incarnation}_${key}`, tenant: job.tenant, job_id: job.jobId, incarnation: job.incarnation, url, body, attempt: 1, not_before_ms: 0 };
+}
 
 /**
  * Seconds to wait before each retry, after attempt 1, 2, …: the Standard Webhooks / Svix

@@ -1,30 +1,35 @@
 /**
  * The HTTP API (DESIGN §3.6) as one hono app: on Lambda behind a Function URL with response
  * streaming (`streamHandle`), in the sandbox on @hono/node-server. Producers authenticate with
- * `Authorization: Bearer <api key>`; every error is JSON naming the offending fields.
+ * `Authorization: Bearer <api key>`; every error is JSON naming the offending fields. Jobs are the
+ * tenant's own: an id another tenant uses is, to this tenant, simply free (and reading it a 404).
  */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { handle, streamHandle } from "hono/aws-lambda";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { CreateJobRequest, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
 import { describeIssues, HeadwayError, invalidInput, rejectionError, type ErrorKind } from "../core/errors.ts";
 import { parseMessageBody } from "../core/ingest.ts";
 import { reduce } from "../core/estimator.ts";
 import { openApiDocument } from "../core/openapi.ts";
 import { partitioningFor } from "../core/partition.ts";
-import type { ApiKeyStore, EventPublisher, JobStore, WebhookLog } from "../core/ports.ts";
+import type { ApiKeyStore, EventPublisher, JobMeta, JobRef, JobStore, RejectionLog, RejectionRecord, StreamSlots, WebhookLog } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState } from "../core/state.ts";
 import { mintToken, verifyToken } from "../core/token.ts";
 import { jobEventFor } from "../core/realtime.ts";
 import { streamSSE } from "hono/streaming";
 import { envelopesOf } from "./adapters/sqs-publisher.ts";
-import type { Log } from "./config.ts";
+import { lazyHandler, type Log } from "./config.ts";
+import { newJobMeta } from "./identity.ts";
+import { STREAMS } from "./settings.ts";
 
 export interface ApiDeps {
   store: JobStore;
+  rejections: RejectionLog;
+  streamSlots: StreamSlots;
   webhookLog: WebhookLog;
   apiKeys: ApiKeyStore;
   publisher: EventPublisher;
@@ -35,25 +40,31 @@ export interface ApiDeps {
   websocketUrl?: string | null;
   tokenSecret: string;
   newJobId?: () => string;
-  /** How often an update stream looks for changes, and how long one lasts before asking the client to reconnect. */
-  streamPollMs?: number;
-  streamMaxMs?: number;
+  /** How often an update stream looks for changes, how long one lasts before asking the client to reconnect, and how many may be open. */
+  streams?: { pollMs?: number; maxStreamMs?: number; perCredential?: number; perTenant?: number };
 }
 
 type Env = { Variables: { tenant: string; requestId: string } };
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** An update stream's slot lapses this long after its last renewal (if the Lambda running it dies). */
+const SLOT_LEASE_MS = 90_000;
 /** Entries returned by the rejection and webhook logs (newest first). */
 const LOG_LIMIT = 100;
 
-const STATUS_OF: Record<ErrorKind, 400 | 401 | 404 | 409 | 413 | 503> = {
+const STATUS_OF: Record<ErrorKind, 400 | 401 | 404 | 409 | 413 | 429 | 503> = {
   invalid_input: 400,
   unauthorized: 401,
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  too_many: 429,
   unavailable: 503,
 };
+
+const notFound = (jobId: string) => new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
+
+const rejectionView = (r: RejectionRecord) => ({ ...(r.incarnation === null ? { job_id: r.jobId } : {}), code: r.code, reason: r.reason, source: r.source, excerpt: r.excerpt, at: new Date(r.atMs).toISOString() });
 
 export function createApp(deps: ApiDeps): Hono<Env> {
   const app = new Hono<Env>();
@@ -79,9 +90,22 @@ export function createApp(deps: ApiDeps): Hono<Env> {
       if (check.ok && check.claims.jobIds.includes(jobId)) tenant = check.claims.tenant;
     }
     if (tenant === null) throw new HeadwayError("unauthorized", "unauthorized", "send an API key or a subscriber token for this job (Authorization: Bearer, or ?token=)");
-    const meta = await deps.store.getMeta(jobId);
-    if (meta === null || meta.tenant !== tenant) throw new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
-    return streamUpdates(c, jobId);
+    const ref = { tenant, jobId };
+    if ((await deps.store.loadForBatch(ref, [])) === null) throw notFound(jobId);
+    // Each stream holds a Lambda invocation: bounded per credential and per tenant.
+    const holder = randomUUID();
+    const credentialKey = `credential:${createHash("sha256").update(credential!).digest("hex").slice(0, 32)}`;
+    const slots = [
+      { key: credentialKey, limit: deps.streams?.perCredential ?? STREAMS.perCredential },
+      { key: `tenant:${tenant}`, limit: deps.streams?.perTenant ?? STREAMS.perTenant },
+    ];
+    const full = await deps.streamSlots.acquire(holder, slots, SLOT_LEASE_MS);
+    if (full !== null) {
+      const [what, limit] = full === credentialKey ? ["this credential", slots[0]!.limit] : ["this tenant", slots[1]!.limit];
+      c.header("Retry-After", "10");
+      throw new HeadwayError("too_many", "too_many_streams", `${what} already has ${limit} update streams open (the limit); close one, or poll GET /v1/jobs/${jobId}`);
+    }
+    return streamUpdates(c, ref, { holder, keys: slots.map((slot) => slot.key) });
   });
 
   app.use("/v1/*", async (c, next) => {
@@ -99,16 +123,23 @@ export function createApp(deps: ApiDeps): Hono<Env> {
    * then the unnamed `data: assembly_finished`, and the stream ends. A stream that outlives
    * `streamMaxMs` ends with a `retry` hint; EventSource reconnects by itself.
    */
-  function streamUpdates(c: Context<Env>, jobId: string) {
+  function streamUpdates(c: Context<Env>, ref: JobRef, slot: { holder: string; keys: string[] }) {
     return streamSSE(c, async (stream) => {
       const started = deps.now();
       let sentVersion = -1;
       let lastWriteMs = deps.now();
-      while (!stream.aborted && deps.now() - started < (deps.streamMaxMs ?? 14 * 60_000)) {
+      let renewedMs = deps.now();
+      try {
+      while (!stream.aborted && deps.now() - started < (deps.streams?.maxStreamMs ?? STREAMS.maxStreamMs)) {
+        if (deps.now() - renewedMs > SLOT_LEASE_MS / 3) {
+          await deps.streamSlots.renew(slot.holder, slot.keys, SLOT_LEASE_MS);
+          renewedMs = deps.now();
+        }
         // The head alone tells whether anything moved; the whole job is read only when it did.
-        const head = await deps.store.loadForBatch(jobId, []);
+        const head = await deps.store.loadForBatch(ref, []);
         if (head === null) break;
-        const job = head.state.version === sentVersion ? null : await deps.store.loadJob(jobId);
+        const read = head.state.version === sentVersion ? null : await deps.store.loadJob(ref);
+        const job = read === "busy" ? null : read;
         if (job !== null) {
           sentVersion = job.state.version;
           const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
@@ -125,16 +156,21 @@ export function createApp(deps: ApiDeps): Hono<Env> {
           await stream.write(": keep-alive\n\n");
           lastWriteMs = deps.now();
         }
-        await stream.sleep(deps.streamPollMs ?? 1000);
+        await stream.sleep(deps.streams?.pollMs ?? STREAMS.pollMs);
       }
       await stream.writeSSE({ data: "", retry: 1000 });
+      } finally {
+        await deps.streamSlots.release(slot.holder, slot.keys).catch((error: unknown) => deps.log("warn", "stream slot not released (it lapses)", { error: String(error) }));
+      }
     });
   }
 
-  const jobOf = async (c: Context<Env>, jobId: string) => {
-    const meta = await deps.store.getMeta(jobId);
-    if (meta === null || meta.tenant !== c.get("tenant")) throw new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
-    return meta;
+  const refOf = (c: Context<Env>, jobId: string): JobRef => ({ tenant: c.get("tenant"), jobId });
+
+  const jobOf = async (c: Context<Env>, jobId: string): Promise<JobMeta> => {
+    const head = await deps.store.loadForBatch(refOf(c, jobId), []);
+    if (head === null) throw notFound(jobId);
+    return head.meta;
   };
 
   app.post("/v1/jobs", async (c) => {
@@ -147,7 +183,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     const declared: Event = { v: 1, type: "job.declared", job_id: jobId, event_id: `create-${jobId}`, at: new Date(nowMs).toISOString(), ...declaration };
     const state = createJobState(jobId, partitioningFor(request));
     reduce(state, [declared], nowMs);
-    const isCreated = await deps.store.createJob({ jobId, tenant: c.get("tenant"), createdAtMs: nowMs }, state);
+    const isCreated = await deps.store.createJob(newJobMeta(refOf(c, jobId), nowMs), state);
     if (!isCreated) throw new HeadwayError("conflict", "job_exists", `job ${jobId} already exists`);
     const base = deps.publicUrl ?? new URL(c.req.url).origin;
     const token = mintToken({ tenant: c.get("tenant"), jobIds: [jobId], expiresAtMs: nowMs + 24 * 3600 * 1000 }, deps.tokenSecret);
@@ -159,8 +195,12 @@ export function createApp(deps: ApiDeps): Hono<Env> {
 
   app.get("/v1/jobs/:id", async (c) => {
     const jobId = c.req.param("id");
-    const loaded = await deps.store.loadJob(jobId);
-    if (loaded === null || loaded.meta.tenant !== c.get("tenant")) throw new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
+    const loaded = await deps.store.loadJob(refOf(c, jobId));
+    if (loaded === null) throw notFound(jobId);
+    if (loaded === "busy") {
+      c.header("Retry-After", "1");
+      throw new HeadwayError("unavailable", "job_busy", `job ${jobId} is being written; try again in a moment`);
+    }
     const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true" });
     return c.json(snapshot);
   });
@@ -177,24 +217,26 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     if (strangers.length > 0) throw rejectionError({ code: "wrong_job", message: describeIssues(strangers), fields: strangers });
     await jobOf(c, jobId);
     const messages = envelopesOf(events);
-    await deps.publisher.publish(messages);
+    await deps.publisher.publish(messages, c.get("tenant"));
     return c.json({ accepted: events.length, messages: messages.length }, 202);
   });
 
   app.get("/v1/jobs/:id/rejections", async (c) => {
     const jobId = c.req.param("id");
-    await jobOf(c, jobId);
-    const records = await deps.store.listRejections(jobId, LOG_LIMIT);
-    return c.json({
-      job_id: jobId,
-      rejections: records.map((r) => ({ code: r.code, reason: r.reason, source: r.source, excerpt: r.excerpt, at: new Date(r.atMs).toISOString() })),
-    });
+    const meta = await jobOf(c, jobId);
+    const records = await deps.rejections.list(meta.tenant, meta, LOG_LIMIT);
+    return c.json({ job_id: jobId, rejections: records.map(rejectionView) });
+  });
+
+  /** Input no job took: events for jobs that never appeared, or messages that named no job. */
+  app.get("/v1/rejections", async (c) => {
+    const records = await deps.rejections.list(c.get("tenant"), null, LOG_LIMIT);
+    return c.json({ rejections: records.map(rejectionView) });
   });
 
   app.get("/v1/jobs/:id/webhooks", async (c) => {
     const jobId = c.req.param("id");
-    await jobOf(c, jobId);
-    const entries = await deps.webhookLog.list(jobId, LOG_LIMIT);
+    const entries = await deps.webhookLog.list(await jobOf(c, jobId), LOG_LIMIT);
     return c.json({
       job_id: jobId,
       deliveries: entries.map((entry) => ({
@@ -249,35 +291,12 @@ async function jsonBody(c: Context<Env>): Promise<unknown> {
   }
 }
 
-let appFromEnvironment: Hono<Env> | undefined;
-
-async function environmentApp(): Promise<Hono<Env>> {
-  if (appFromEnvironment === undefined) {
-    const { environmentConfig, jsonLog } = await import("./config.ts");
-    const { createAwsClients } = await import("./adapters/aws-clients.ts");
-    const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
-    const { createDynamoApiKeys } = await import("./adapters/dynamo-api-keys.ts");
-    const { createSqsPublisher } = await import("./adapters/sqs-publisher.ts");
-    const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
-    const config = environmentConfig();
-    const clients = createAwsClients(config);
-    appFromEnvironment = createApp({
-      webhookLog: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
-      store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
-      apiKeys: createDynamoApiKeys({ client: clients.dynamodb, tableName: config.tableName }),
-      publisher: createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl() }),
-      log: jsonLog,
-      now: Date.now,
-      publicUrl: config.publicUrl,
-      websocketUrl: config.websocketUrl,
-      tokenSecret: config.tokenSecret(),
-    });
-  }
-  return appFromEnvironment;
-}
-
-/** Builds the real app on the first request, so that importing this module reads no environment. */
-const lazyApp = new Hono<Env>().all("*", async (c) => (await environmentApp()).fetch(c.req.raw));
+/** Builds the real app on the first request (through the composition root), so that importing this module reads no environment. */
+const environmentApp = lazyHandler(async () => {
+  const app = (await import("./composition.ts")).environmentServices().api();
+  return (request: Request) => Promise.resolve(app.fetch(request));
+});
+const lazyApp = new Hono<Env>().all("*", (c) => environmentApp(c.req.raw));
 
 /**
  * The Lambda entry point behind a Function URL. Response streaming (for the SSE endpoint) needs

@@ -23,6 +23,8 @@ export interface Config {
   webhookSecret: () => string;
 }
 
+import { DEFAULT_TENANT, EVENTS } from "./settings.ts";
+
 function required(name: string): string {
   const value = process.env[name];
   if (value === undefined || value === "") throw new Error(`environment variable ${name} is not set`);
@@ -41,9 +43,9 @@ export function environmentConfig(): Config {
     eventsQueueUrl: () => required("HEADWAY_EVENTS_QUEUE_URL"),
     dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
     sqsEndpoint: process.env.AWS_ENDPOINT_URL_SQS,
-    defaultTenant: process.env.HEADWAY_DEFAULT_TENANT ?? "default",
-    maxReceiveCount: numberOr("HEADWAY_MAX_RECEIVE_COUNT", 10),
-    pendingUnknownJobSeconds: numberOr("HEADWAY_PENDING_UNKNOWN_JOB_SECONDS", 180),
+    defaultTenant: process.env.HEADWAY_DEFAULT_TENANT ?? DEFAULT_TENANT,
+    maxReceiveCount: numberOr("HEADWAY_MAX_RECEIVE_COUNT", EVENTS.maxReceiveCount),
+    pendingUnknownJobSeconds: numberOr("HEADWAY_PENDING_UNKNOWN_JOB_SECONDS", EVENTS.pendingUnknownJobSeconds),
     publicUrl: process.env.HEADWAY_PUBLIC_URL,
     websocketUrl: process.env.HEADWAY_WEBSOCKET_URL ?? null,
     tokenSecret: () => required("HEADWAY_TOKEN_SECRET"),

@@ -10,7 +10,13 @@
  * Events of a job that does not exist yet (a `job.declared` overtaken on the standard queue)
  * stay in the queue: their message is returned as a failure with a growing visibility delay
  * until the job appears, for at most `pendingUnknownJobSeconds`; after that, or before the
- * message would reach the DLQ by its receive count, they are rejected as `unknown_job`.
+ * message would reach the DLQ by its receive count, they are rejected as `unknown_job` into the
+ * tenant's log (`GET /v1/rejections`).
+ *
+ * A message names its tenant in the `tenant` message attribute (the queue is trusted through
+ * IAM; `defaultTenant` when absent). After every batch of a job it stored, changed or not, the
+ * reducer announces the job's version on the change feed: a redelivered batch (its marker write
+ * failed, or it crashed after the head) announces again what would otherwise never be pushed.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Event } from "../core/contract.ts";
@@ -18,18 +24,21 @@ import { StoreConflict } from "../core/errors.ts";
 import { reduce } from "../core/estimator.ts";
 import { parseMessageBody, type ParsedMessage } from "../core/ingest.ts";
 import { partitioningFor } from "../core/partition.ts";
-import type { JobStore, LoadedJob, RejectionRecord } from "../core/ports.ts";
+import type { ChangeFeed, JobRef, JobStore, LoadedJob, RejectionLog, RejectionRecord } from "../core/ports.ts";
 import { excerptOf, isNotice, type EventRejection, type Rejection } from "../core/rejection.ts";
 import { createJobState } from "../core/state.ts";
-import { environmentConfig, jsonLog, lazyHandler, type Log } from "./config.ts";
+import { lazyHandler, type Log } from "./config.ts";
+import { newJobMeta } from "./identity.ts";
 
 export interface ReducerDeps {
   store: JobStore;
+  changeFeed: ChangeFeed;
+  rejections: RejectionLog;
   /** Makes a message visible again after `seconds` (SQS ChangeMessageVisibility). */
   delayMessage: (receiptHandle: string, seconds: number) => Promise<void>;
   log: Log;
   now: () => number;
-  /** Tenant of jobs created by a `job.declared` on the queue (they carry no API key). */
+  /** Tenant of messages without a `tenant` attribute. */
   defaultTenant: string;
   maxReceiveCount: number;
   pendingUnknownJobSeconds: number;
@@ -46,9 +55,12 @@ interface Entry {
 }
 
 interface JobGroup {
-  jobId: string;
+  ref: JobRef;
   entries: Entry[];
 }
+
+/** Tenant names, like job ids, are 1–128 characters of `[A-Za-z0-9._:-]` (no `#`: storage keys join them with it). */
+const TENANT_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const eventsOf = (entries: readonly Entry[]): Event[] => entries.flatMap((entry) => entry.events);
 const recordsOf = (entries: readonly Entry[]): SQSRecord[] => [...new Set(entries.map((entry) => entry.record))];
@@ -65,23 +77,30 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
    * messages costs one round of writes; returns the messages whose rejections could not be
    * recorded (they come back, to be judged again).
    */
-  async function reject(rejected: readonly { record: SQSRecord; rejections: readonly Rejection[] }[]): Promise<SQSRecord[]> {
+  async function reject(rejected: readonly { record: SQSRecord; tenant: string; rejections: readonly Rejection[] }[]): Promise<SQSRecord[]> {
     const atMs = deps.now();
     const stored: RejectionRecord[] = [];
     const storing = new Set<SQSRecord>();
-    for (const { record, rejections } of rejected) {
-      rejections.forEach((rejection, index) => {
-        const jobId = rejection.jobId ?? null;
-        deps.log("warn", "event rejected", { code: rejection.code, reason: rejection.message, job_id: jobId, message_id: record.messageId });
-        if (jobId !== null) {
-          stored.push({ jobId, code: rejection.code, reason: rejection.message, source: `sqs:${record.messageId}:${index}`, excerpt: rejection.excerpt ?? excerptOf(record.body), atMs });
+    const incarnations = new Map<string, Promise<string | null>>();
+    /** Input naming a job that exists is kept under it; anything else in the tenant's log. */
+    const incarnationOf = (ref: JobRef) => {
+      const key = `${ref.tenant}#${ref.jobId}`;
+      let found = incarnations.get(key);
+      if (found === undefined) incarnations.set(key, (found = deps.store.loadForBatch(ref, []).then((job) => job?.meta.incarnation ?? null)));
+      return found;
+    };
+    try {
+      for (const { record, tenant, rejections } of rejected) {
+        for (const [index, rejection] of rejections.entries()) {
+          const jobId = rejection.jobId ?? null;
+          deps.log("warn", "event rejected", { code: rejection.code, reason: rejection.message, tenant, job_id: jobId, message_id: record.messageId });
+          const incarnation = jobId === null || rejection.code === "unknown_job" ? null : await incarnationOf({ tenant, jobId });
+          stored.push({ tenant, jobId, incarnation, code: rejection.code, reason: rejection.message, source: `sqs:${record.messageId}:${index}`, excerpt: rejection.excerpt ?? excerptOf(record.body), atMs });
           storing.add(record);
         }
-      });
-    }
-    if (stored.length === 0) return [];
-    try {
-      await deps.store.recordRejections(stored);
+      }
+      if (stored.length === 0) return [];
+      await deps.rejections.record(stored);
       return [];
     } catch (error) {
       deps.log("error", "rejections not recorded", { messages: storing.size, error: String(error) });
@@ -89,11 +108,14 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
     }
   }
 
-  async function recordRefused(jobId: string, refused: readonly EventRejection[], nowMs: number): Promise<void> {
+  async function recordRefused(job: LoadedJob, refused: readonly EventRejection[], nowMs: number): Promise<void> {
     if (refused.length === 0) return;
-    await deps.store.recordRejections(
+    const { tenant, jobId, incarnation } = job.meta;
+    await deps.rejections.record(
       refused.map((rejection, index) => ({
+        tenant,
         jobId,
+        incarnation,
         code: rejection.code,
         reason: rejection.message,
         source: `event:${rejection.event.event_id}:${index}`,
@@ -102,21 +124,20 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
       })),
     );
     for (const rejection of refused) {
-      const fields = { code: rejection.code, reason: rejection.message, job_id: jobId, event_id: rejection.event.event_id };
+      const fields = { code: rejection.code, reason: rejection.message, tenant, job_id: jobId, event_id: rejection.event.event_id };
       if (isNotice(rejection.code)) deps.log("info", "event applied with a notice", fields);
       else deps.log("warn", "event refused", fields);
     }
   }
 
   async function load(group: JobGroup, events: readonly Event[]): Promise<LoadedJob | null> {
-    const job = await deps.store.loadForBatch(group.jobId, events);
+    const job = await deps.store.loadForBatch(group.ref, events);
     if (job !== null) return job;
     const declared = events.find((event) => event.type === "job.declared");
     if (declared === undefined) return null;
-    const meta = { jobId: group.jobId, tenant: deps.defaultTenant, createdAtMs: deps.now() };
-    await deps.store.createJob(meta, createJobState(group.jobId, partitioningFor(declared)));
-    const created = await deps.store.loadForBatch(group.jobId, events);
-    if (created === null) throw new Error(`job ${group.jobId} vanished after creation`);
+    await deps.store.createJob(newJobMeta(group.ref, deps.now()), createJobState(group.ref.jobId, partitioningFor(declared)));
+    const created = await deps.store.loadForBatch(group.ref, events);
+    if (created === null) throw new Error(`job ${group.ref.jobId} vanished after creation`);
     return created;
   }
 
@@ -149,7 +170,7 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
         reduce(job.state, entry.events, nowMs);
         good.push(entry);
       } catch (error) {
-        deps.log("error", "events could not be applied", { job_id: group.jobId, message_id: entry.record.messageId, error: String(error) });
+        deps.log("error", "events could not be applied", { tenant: group.ref.tenant, job_id: group.ref.jobId, message_id: entry.record.messageId, error: String(error) });
         poisoned.push(entry);
         job = null; // its state may be half-updated: start again from storage
       }
@@ -176,8 +197,11 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
           // (If the commit of the good messages throws too, the whole group comes back, as a store failure would.)
           ({ job, refused, poisoned } = await applyIsolating(group, nowMs));
         }
-        if (job !== null) await deps.store.save(job, nowMs);
-        await recordRefused(group.jobId, refused, nowMs);
+        if (job !== null) {
+          await deps.store.save(job, nowMs);
+          await deps.changeFeed.markChanged(job.meta, job.state.version, nowMs);
+          await recordRefused(job, refused, nowMs);
+        }
         // Handing back a record returns its whole message; no other job shares it (an envelope's valid events are of one job).
         return recordsOf(poisoned);
       } catch (error) {
@@ -185,7 +209,7 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
           await sleep(Math.random() * 20 * 2 ** attempt);
           continue;
         }
-        deps.log("error", "job batch not stored", { job_id: group.jobId, attempt, error: String(error) });
+        deps.log("error", "job batch not stored", { tenant: group.ref.tenant, job_id: group.ref.jobId, attempt, error: String(error) });
         return recordsOf(group.entries);
       }
     }
@@ -202,11 +226,11 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
           deps.log("warn", "could not delay a held message", { message_id: record.messageId, error: String(error) });
         });
       } else {
-        const reason = `job ${group.jobId} was not declared within ${Math.round(ageSeconds)} s and ${receives} receives (limits: ${deps.pendingUnknownJobSeconds} s, ${deps.maxReceiveCount - 1} receives)`;
-        held.push(...(await reject([{ record, rejections: [{ code: "unknown_job", message: reason, jobId: group.jobId, excerpt: excerptOf(record.body) }] }])));
+        const reason = `job ${group.ref.jobId} was not declared within ${Math.round(ageSeconds)} s and ${receives} receives (limits: ${deps.pendingUnknownJobSeconds} s, ${deps.maxReceiveCount - 1} receives)`;
+        held.push(...(await reject([{ record, tenant: group.ref.tenant, rejections: [{ code: "unknown_job", message: reason, jobId: group.ref.jobId, excerpt: excerptOf(record.body) }] }])));
       }
     }
-    if (held.length > 0) deps.log("info", "events held for a job not yet declared", { job_id: group.jobId, messages: held.length });
+    if (held.length > 0) deps.log("info", "events held for a job not yet declared", { tenant: group.ref.tenant, job_id: group.ref.jobId, messages: held.length });
     return held;
   }
 
@@ -221,16 +245,28 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
     }
   }
 
+  /** The tenant a message names, or a rejection (logged only: a tenant that is not valid has no log to keep it in). */
+  function tenantOf(record: SQSRecord): string | null {
+    const tenant = record.messageAttributes?.tenant?.stringValue ?? deps.defaultTenant;
+    return TENANT_NAME.test(tenant) ? tenant : null;
+  }
+
   return async (event) => {
     const failed = new Set<SQSRecord>();
     const groups = new Map<string, JobGroup>();
-    const rejected: { record: SQSRecord; rejections: Rejection[] }[] = [];
+    const rejected: { record: SQSRecord; tenant: string; rejections: Rejection[] }[] = [];
     for (const record of event.Records) {
+      const tenant = tenantOf(record);
+      if (tenant === null) {
+        deps.log("warn", "message rejected: its tenant attribute is not a tenant name", { code: "invalid_tenant", message_id: record.messageId, excerpt: excerptOf(record.body) });
+        continue;
+      }
       const { events, rejections } = parseRecord(record);
-      if (rejections.length > 0) rejected.push({ record, rejections });
+      if (rejections.length > 0) rejected.push({ record, tenant, rejections });
       for (const parsed of events) {
-        let group = groups.get(parsed.job_id);
-        if (group === undefined) groups.set(parsed.job_id, (group = { jobId: parsed.job_id, entries: [] }));
+        const key = `${tenant}#${parsed.job_id}`;
+        let group = groups.get(key);
+        if (group === undefined) groups.set(key, (group = { ref: { tenant, jobId: parsed.job_id }, entries: [] }));
         const last = group.entries.at(-1);
         if (last?.record === record) last.events.push(parsed);
         else group.entries.push({ record, events: [parsed] });
@@ -252,21 +288,5 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** The Lambda entry point, wired to the environment on first use. */
-export const handler = lazyHandler(async () => {
-  const config = environmentConfig();
-  const { createAwsClients } = await import("./adapters/aws-clients.ts");
-  const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
-  const { createSqsPublisher } = await import("./adapters/sqs-publisher.ts");
-  const clients = createAwsClients(config);
-  const sqs = createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl() });
-  return createReducerHandler({
-    store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
-    delayMessage: sqs.delay,
-    log: jsonLog,
-    now: Date.now,
-    defaultTenant: config.defaultTenant,
-    maxReceiveCount: config.maxReceiveCount,
-    pendingUnknownJobSeconds: config.pendingUnknownJobSeconds,
-  });
-});
+/** The Lambda entry point, wired by the composition root on first use. */
+export const handler = lazyHandler(async () => (await import("./composition.ts")).environmentServices().reducer());

@@ -1,38 +1,42 @@
 /**
  * The ticker: started every minute by EventBridge Scheduler (CronV2), it ticks about every 2 s
- * for the rest of the minute. Each tick takes the jobs whose state moved (the reducer's change
- * markers: no table scan), renders their snapshots, and sends each subscribed connection at
- * most one frame (a `batch` when several of its jobs changed), because every PostToConnection
- * draws on the account's shared API Gateway budget. `job_finished` goes to each subscriber once;
- * progress events only when the job asked for them and an estimate is available. Connections
- * that are gone (410) are forgotten. A lease makes overlapping runs take turns, and a job's
- * marker is cleared only up to the version emitted, so nothing is sent twice or skipped.
+ * for the rest of the minute. Each tick takes the jobs the reducer announced on the change feed
+ * (no table scan), reads each at one stored version, renders its snapshot, and hands the rendered
+ * jobs to each delivery channel in turn (WebSocket subscribers, webhooks: functions/channels/).
+ * A job's announcement is cleared, up to the version rendered, only once every channel served it;
+ * a job that could not be read whole (a write in progress), or that some channel must serve again,
+ * stays announced for the next tick. So a ticker that dies mid-tick, a failed post or enqueue, or
+ * a marker written again by a redelivered batch all end with the latest version delivered, at
+ * least once. A lease makes overlapping runs take turns.
  */
 import { randomUUID } from "node:crypto";
-import { framesFor, isFinished, jobEventFor, renderEvent, type RenderedEvent } from "../core/realtime.ts";
-import type { ChangedJob, ConnectionStore, Delivery, JobStore, Lease, Poster, Subscriber, WebhookLog, WebhookQueue } from "../core/ports.ts";
+import { isFinished } from "../core/realtime.ts";
+import type { ChangedJob, ChangeFeed, JobStore, Lease } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
-import type { Snapshot } from "../core/contract.ts";
-import type { JobState } from "../core/state.ts";
+import type { DeliveryChannel, RenderedJob } from "./channels/channel.ts";
 import { lazyHandler, type Log } from "./config.ts";
 
 export interface TickerDeps {
   store: JobStore;
-  connections: ConnectionStore;
-  webhooks: { log: WebhookLog; queue: WebhookQueue };
-  poster: Poster;
+  changeFeed: ChangeFeed;
+  channels: readonly DeliveryChannel[];
   lease: Lease;
   log: Log;
   now: () => number;
-  /** Jobs rendered at once. */
+  /** Jobs read at once. */
   jobConcurrency?: number;
 }
 
 export interface TickReport {
   ticked: boolean;
   jobs: number;
+  /** Jobs left announced for the next tick (unreadable now, or not served by every channel). */
+  retried: number;
+  /** WebSocket frames posted, and connections found gone. */
   posts: number;
   gone: number;
+  /** Per channel: what it sent and dropped. */
+  channels: Record<string, { sent: number; dropped: number }>;
   ms: number;
 }
 
@@ -68,108 +72,60 @@ export function createTicker(deps: TickerDeps): Ticker {
   let tickNumber = 0;
   const leaseMs = 15_000;
 
-  async function inBatches<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  async function inBatches<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
     let next = 0;
     await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
       while (next < items.length) await work(items[next++]!);
     }));
   }
 
-  /**
-   * The job's webhooks, each claimed once: `job.finished` when it ends, and `job.progress` for the
-   * highest milestone the displayed figure has newly reached (lower ones it passed are claimed too).
-   */
-  async function enqueueWebhooks(state: JobState, snapshot: Snapshot, isFinished: boolean): Promise<void> {
-    const url = state.notifyUrl?.value;
-    if (url === undefined) return;
-    const send = async (key: string, type: "job.finished" | "job.progress") => {
-      const body = JSON.stringify({ type, timestamp: new Date(deps.now()).toISOString(), data: snapshot });
-      try {
-        await deps.webhooks.queue.enqueue({ v: 1, webhook_id: `msg_${state.jobId}_${key}`, job_id: state.jobId, url, body, attempt: 1, not_before_ms: 0 }, 0);
-      } catch (error) {
-        await deps.webhooks.log.release(state.jobId, key);
-        throw error;
-      }
-    };
-    if (isFinished) {
-      if (await deps.webhooks.log.claim(state.jobId, "finished")) await send("finished", "job.finished");
-      return;
+  /** The job at one stored version, rendered; null when it is gone, "retry" while it cannot be read whole. */
+  async function render(job: ChangedJob): Promise<RenderedJob | null | "retry"> {
+    try {
+      const loaded = await deps.store.loadJob(job);
+      if (loaded === "busy") return "retry";
+      if (loaded === null || loaded.meta.incarnation !== job.incarnation) return null;
+      const snapshot = renderSnapshot(loaded.state);
+      return { job, state: loaded.state, snapshot, isFinished: isFinished(snapshot) };
+    } catch (error) {
+      deps.log("warn", "job not read; tried again next tick", { tenant: job.tenant, job_id: job.jobId, error: String(error) });
+      return "retry";
     }
-    const shown = snapshot.progress_combined;
-    if (shown === null) return;
-    const reached = (state.notifyMilestones?.value ?? []).filter((milestone) => milestone <= shown);
-    let highestNew: number | null = null;
-    for (const milestone of reached) if (await deps.webhooks.log.claim(state.jobId, `milestone-${milestone}`)) highestNew = milestone;
-    if (highestNew !== null) await send(`milestone-${highestNew}`, "job.progress");
-  }
-
-  /**
-   * Subscriber lists by job, kept across ticks and re-read only when the job's subscriber revision
-   * moved: a hot job's list is read once, not every 2 s. Bounded; a cached `job_finished` flag may
-   * lag another ticker's, which `claimFinished` (conditional) settles.
-   */
-  const subscriberCache = new Map<string, { revision: number; subscribers: Subscriber[] }>();
-  const SUBSCRIBER_CACHE_JOBS = 10_000;
-
-  async function subscribersOf(jobId: string, revision: number): Promise<Subscriber[]> {
-    const cached = subscriberCache.get(jobId);
-    subscriberCache.delete(jobId);
-    const subscribers = cached?.revision === revision ? cached.subscribers : await deps.connections.subscribersOf(jobId);
-    subscriberCache.set(jobId, { revision, subscribers });
-    if (subscriberCache.size > SUBSCRIBER_CACHE_JOBS) subscriberCache.delete(subscriberCache.keys().next().value!);
-    return subscribers;
   }
 
   async function tick(): Promise<TickReport> {
     const started = deps.now();
-    if (!(await deps.lease.acquire(owner, leaseMs))) return { ticked: false, jobs: 0, posts: 0, gone: 0, ms: deps.now() - started };
+    if (!(await deps.lease.acquire(owner, leaseMs))) return { ticked: false, jobs: 0, retried: 0, posts: 0, gone: 0, channels: {}, ms: deps.now() - started };
     tickNumber++;
-    const changed = await deps.store.changedJobs();
-    const revisions = await deps.connections.subscriberRevisions(changed.map((job) => job.jobId));
-    const eventsByConnection = new Map<string, RenderedEvent[]>();
-    const emitted: { jobId: string; version: number }[] = [];
-    await inBatches(changed, deps.jobConcurrency ?? 8, async ({ jobId }) => {
-      const job = await deps.store.loadJob(jobId);
-      if (job === null) return;
-      const snapshot = renderSnapshot(job.state);
-      emitted.push({ jobId, version: job.state.version });
-      await enqueueWebhooks(job.state, snapshot, isFinished(snapshot));
-      const jobEvent = jobEventFor(snapshot, job.state.emitExecutionProgress?.value ?? false);
-      if (jobEvent === null) return;
-      const rendered = renderEvent(jobEvent, tickNumber);
-      for (const subscriber of await subscribersOf(jobId, revisions.get(jobId) ?? 0)) {
-        if (subscriber.isFinishedSent) continue;
-        if (jobEvent.event === "job_finished") {
-          const isFirst = await deps.connections.claimFinished(subscriber.connectionId, jobId);
-          subscriber.isFinishedSent = true;
-          if (!isFirst) continue;
-        }
-        const events = eventsByConnection.get(subscriber.connectionId) ?? [];
-        events.push(rendered);
-        eventsByConnection.set(subscriber.connectionId, events);
+    const changed = await deps.changeFeed.changedJobs();
+    const rendered: RenderedJob[] = [];
+    const gone: ChangedJob[] = [];
+    let retried = 0;
+    await inBatches(changed, deps.jobConcurrency ?? 8, async (job) => {
+      const result = await render(job);
+      if (result === "retry") retried++;
+      else if (result === null) gone.push(job);
+      else rendered.push(result);
+    });
+    const again = new Set<RenderedJob>();
+    const channels: TickReport["channels"] = {};
+    for (const channel of deps.channels) {
+      try {
+        const { retry, sent, dropped } = await channel.deliver(rendered, tickNumber);
+        for (const job of retry) again.add(job);
+        channels[channel.name] = { sent, dropped };
+      } catch (error) {
+        deps.log("error", "delivery channel failed; its jobs are tried again next tick", { channel: channel.name, error: String(error) });
+        for (const job of rendered) again.add(job);
       }
-    });
-    // Jobs append to their subscribers' lists in one order, so connections watching the same
-    // changed jobs have equal lists: their frames are built once.
-    const framesByJobs = new Map<string, string[]>();
-    const deliveries: Delivery[] = [];
-    for (const [connectionId, events] of eventsByConnection) {
-      const jobs = events.map((event) => event.event.job_id).join("\n");
-      let frames = framesByJobs.get(jobs);
-      if (frames === undefined) framesByJobs.set(jobs, (frames = framesFor(events, tickNumber)));
-      for (const body of frames) deliveries.push({ connectionId, body });
     }
-    const outcomes = await deps.poster.postAll(deliveries);
-    const gone = new Set<string>();
-    outcomes.forEach((outcome, index) => {
-      const { connectionId } = deliveries[index]!;
-      if (outcome === "gone") gone.add(connectionId);
-      else if (typeof outcome === "object") deps.log("warn", "post to connection failed", { connection_id: connectionId, error: outcome.error });
+    retried += again.size;
+    const cleared = [...rendered.filter((job) => !again.has(job)).map((job) => ({ job: job.job, version: job.state.version })), ...gone.map((job) => ({ job, version: job.version }))];
+    await inBatches(cleared, 16, async ({ job, version }) => {
+      await deps.changeFeed.clearChanged(job, version).catch((error: unknown) => deps.log("warn", "announcement not cleared (the job is sent again)", { job_id: job.jobId, error: String(error) }));
     });
-    await inBatches([...gone], 16, (connectionId) => deps.connections.deleteConnection(connectionId));
-    const posts = deliveries.length;
-    await inBatches(emitted, 16, ({ jobId, version }) => deps.store.clearChanged(jobId, version));
-    const report = { ticked: true, jobs: changed.length, posts, gone: gone.size, ms: deps.now() - started };
+    const websocket = channels.websocket ?? { sent: 0, dropped: 0 };
+    const report: TickReport = { ticked: true, jobs: changed.length, retried, posts: websocket.sent, gone: websocket.dropped, channels, ms: deps.now() - started };
     if (report.jobs > 0) deps.log("info", "tick", { ...report });
     return report;
   }
@@ -208,7 +164,7 @@ export function createTicker(deps: TickerDeps): Ticker {
         }
         let pending: ChangedJob[] = [];
         try {
-          pending = await deps.store.changedJobs();
+          pending = await deps.changeFeed.changedJobs();
         } catch (error) {
           deps.log("error", "looking for changed jobs failed", { error: String(error) });
         }
@@ -243,32 +199,10 @@ export function createTicker(deps: TickerDeps): Ticker {
 
 /** The Lambda entry point: ticks every ~2 s for 55 s of the minute the schedule started it in. */
 export const handler = lazyHandler<unknown, { ticks: number }>(async () => {
-  const { environmentConfig, jsonLog } = await import("./config.ts");
-  const { createAwsClients } = await import("./adapters/aws-clients.ts");
-  const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
-  const { createDynamoConnections } = await import("./adapters/dynamo-connections.ts");
-  const { createDynamoLease } = await import("./adapters/dynamo-lease.ts");
-  const { createWsPosterPool } = await import("./adapters/ws-poster-pool.ts");
-  const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
-  const { createSqsWebhookQueue } = await import("./adapters/sqs-publisher.ts");
-  const config = environmentConfig();
-  const clients = createAwsClients(config);
-  const ticker = createTicker({
-    webhooks: {
-      log: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
-      queue: createSqsWebhookQueue({ client: clients.sqs, queueUrl: config.webhookQueueUrl() }),
-    },
-    store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
-    connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),
-    // Worker threads pay off only where the function has more than one vCPU (3,008 MB and up).
-    poster: createWsPosterPool({ endpoint: config.websocketManagementEndpoint(), region: config.region, threads: Number(process.env.HEADWAY_POST_THREADS ?? 0) }),
-    lease: createDynamoLease({ client: clients.dynamodb, tableName: config.tableName, name: "ticker" }),
-    log: jsonLog,
-    now: Date.now,
-  });
+  const { TICKER } = await import("./settings.ts");
+  const ticker = (await import("./composition.ts")).environmentServices().ticker();
   return async () => {
-    const intervalMs = Number(process.env.HEADWAY_TICK_MS ?? 2000);
-    const reports = await ticker.run({ intervalMs, durationMs: 55_000, pollMs: Number(process.env.HEADWAY_TICK_POLL_MS ?? intervalMs / 8) });
+    const reports = await ticker.run({ intervalMs: TICKER.intervalMs, durationMs: TICKER.runMs });
     return { ticks: reports.filter((report) => report.ticked).length };
   };
 });

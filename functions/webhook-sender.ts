@@ -41,7 +41,7 @@ export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent) 
     const headers = webhookHeaders(deps.secret, delivery.webhook_id, new Date(nowMs), delivery.body);
     const result = await deps.transport.send(delivery.url, headers, delivery.body);
     const status = result.kind === "response" ? result.status : null;
-    const base = { jobId: delivery.job_id, webhookId: delivery.webhook_id, attempt: delivery.attempt, url: delivery.url, status, error: result.kind === "error" ? result.error : null, ms: result.ms, atMs: nowMs };
+    const base = { tenant: delivery.tenant, jobId: delivery.job_id, incarnation: delivery.incarnation, webhookId: delivery.webhook_id, attempt: delivery.attempt, url: delivery.url, status, error: result.kind === "error" ? result.error : null, ms: result.ms, atMs: nowMs };
     if (status !== null && status >= 200 && status < 300) {
       await deps.deliveries.record({ ...base, outcome: "delivered", nextAttemptAtMs: null });
       return;
@@ -88,21 +88,5 @@ export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent) 
   };
 }
 
-/** The Lambda entry point, wired to the environment on first use. */
-export const handler = lazyHandler(async () => {
-  const { environmentConfig, jsonLog } = await import("./config.ts");
-  const { createAwsClients } = await import("./adapters/aws-clients.ts");
-  const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
-  const { createSqsWebhookQueue } = await import("./adapters/sqs-publisher.ts");
-  const { createHttpWebhookTransport } = await import("./adapters/webhook-http.ts");
-  const config = environmentConfig();
-  const clients = createAwsClients(config);
-  return createWebhookSender({
-    transport: createHttpWebhookTransport({ allowPrivateAddresses: false }),
-    queue: createSqsWebhookQueue({ client: clients.sqs, queueUrl: config.webhookQueueUrl() }),
-    deliveries: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
-    secret: config.webhookSecret(),
-    now: Date.now,
-    log: jsonLog,
-  });
-});
+/** The Lambda entry point, wired by the composition root on first use. */
+export const handler = lazyHandler(async () => (await import("./composition.ts")).environmentServices().webhookSender());

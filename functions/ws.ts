@@ -3,11 +3,12 @@
  * key: `$connect` checks the subscriber token (its query parameter never reaches a log line),
  * `subscribe` / `unsubscribe` / `ping` answer on the connection, `$default` answers a malformed
  * frame with an `error` event, `$disconnect` forgets the connection. The connection stays up
- * after any error.
+ * after any error. Subscribing registers the subscriber before it reads the snapshot, so a job
+ * that changes (or finishes) in between is pushed by the next tick rather than missed.
  */
 import { ClientMessage, fitSnapshot, jobEventFor, type ServerFrame } from "../core/realtime.ts";
 import { describeIssues, issuesOf, type ErrorCode } from "../core/errors.ts";
-import type { ConnectionStore, JobStore, Poster } from "../core/ports.ts";
+import type { Connections, JobStore, Poster, Subscriptions } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { verifyToken } from "../core/token.ts";
 import { lazyHandler, type Log } from "./config.ts";
@@ -24,7 +25,8 @@ export interface WebSocketResult {
 }
 
 export interface WsDeps {
-  connections: ConnectionStore;
+  connections: Connections;
+  subscriptions: Subscriptions;
   store: JobStore;
   poster: Poster;
   tokenSecret: string;
@@ -49,7 +51,7 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
       deps.log("info", "websocket refused", { connection_id: event.requestContext.connectionId, reason: check.reason });
       return { statusCode: 401, body: `token refused: ${check.reason}` };
     }
-    await deps.connections.putConnection({ connectionId: event.requestContext.connectionId, tenant: check.claims.tenant, scope: check.claims.jobIds, connectedAtMs: deps.now() });
+    await deps.connections.put({ connectionId: event.requestContext.connectionId, tenant: check.claims.tenant, scope: check.claims.jobIds, connectedAtMs: deps.now() });
     return OK;
   }
 
@@ -68,22 +70,27 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
       await send(connectionId, { v: 1, event: "pong" });
       return OK;
     }
-    const connection = await deps.connections.getConnection(connectionId);
+    const connection = await deps.connections.get(connectionId);
     if (connection === null) return fail(connectionId, "unknown_connection", "this connection is not registered; reconnect");
     if (!connection.scope.includes(request.job_id)) return fail(connectionId, "forbidden", `the token does not cover job ${request.job_id}`);
+    const ref = { tenant: connection.tenant, jobId: request.job_id };
     if (request.action === "unsubscribe") {
-      await deps.connections.unsubscribe(connectionId, request.job_id);
+      await deps.subscriptions.unsubscribe(connectionId, ref);
       await send(connectionId, { v: 1, event: "unsubscribed", job_id: request.job_id });
       return OK;
     }
-    const job = await deps.store.loadJob(request.job_id);
-    if (job === null || job.meta.tenant !== connection.tenant) return fail(connectionId, "not_found", `no job ${request.job_id}`);
-    await deps.connections.subscribe(connectionId, request.job_id);
+    const head = await deps.store.loadForBatch(ref, []);
+    if (head === null) return fail(connectionId, "not_found", `no job ${request.job_id}`);
+    const { finishedVersion } = await deps.subscriptions.subscribe(connectionId, head.meta);
     await send(connectionId, { v: 1, event: "subscribed", job_id: request.job_id });
-    // The current snapshot at once, under the same rules as the ticker's pushes.
+    // The current snapshot at once, under the same rules as the ticker's pushes. While a write is
+    // in progress there is none to send: that write announces the job, and the ticker pushes it.
+    const job = await deps.store.loadJob(ref);
+    if (job === null || job === "busy" || job.meta.incarnation !== head.meta.incarnation) return OK;
     const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
-    if (jobEvent?.event === "job_finished" && !(await deps.connections.claimFinished(connectionId, request.job_id))) return OK;
-    if (jobEvent !== null) await send(connectionId, { v: 1, ...jobEvent, data: fitSnapshot(jobEvent.data, 0) });
+    if (jobEvent === null || (jobEvent.event === "job_finished" && (finishedVersion ?? -1) >= job.state.version)) return OK;
+    const outcome = await send(connectionId, { v: 1, ...jobEvent, data: fitSnapshot(jobEvent.data, 0) });
+    if (outcome === "sent" && jobEvent.event === "job_finished") await deps.subscriptions.markFinishedSent(connectionId, job.meta, job.state.version);
     return OK;
   }
 
@@ -92,7 +99,7 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
       case "$connect":
         return connect(event);
       case "$disconnect":
-        await deps.connections.deleteConnection(event.requestContext.connectionId);
+        await deps.connections.remove(event.requestContext.connectionId);
         return OK;
       default:
         return message(event);
@@ -100,21 +107,5 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
   };
 }
 
-/** The Lambda entry point of every WebSocket route, wired to the environment on first use. */
-export const handler = lazyHandler<WebSocketEvent, WebSocketResult>(async () => {
-  const { environmentConfig, jsonLog } = await import("./config.ts");
-  const { createAwsClients } = await import("./adapters/aws-clients.ts");
-  const { createDynamoStore } = await import("./adapters/dynamo-store.ts");
-  const { createDynamoConnections } = await import("./adapters/dynamo-connections.ts");
-  const { createWsPoster } = await import("./adapters/ws-poster.ts");
-  const config = environmentConfig();
-  const clients = createAwsClients(config);
-  return createWsHandler({
-    connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),
-    store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
-    poster: createWsPoster({ endpoint: config.websocketManagementEndpoint(), region: config.region }),
-    tokenSecret: config.tokenSecret(),
-    now: Date.now,
-    log: jsonLog,
-  });
-});
+/** The Lambda entry point of every WebSocket route, wired by the composition root on first use. */
+export const handler = lazyHandler<WebSocketEvent, WebSocketResult>(async () => (await import("./composition.ts")).environmentServices().ws());

@@ -3,6 +3,7 @@
  * ticker every minute and the ticker ticks every ~2 s for 55 s of it (a lease keeps overlapping
  * runs from both sending).
  */
+import { TICKER } from "../functions/settings";
 import { ws } from "./realtime";
 import { webhooks } from "./webhooks";
 import { table } from "./storage";
@@ -13,7 +14,7 @@ export const ticker = new sst.aws.CronV2("Ticker", {
   schedule: "rate(1 minute)",
   function: {
     handler: "functions/ticker.handler",
-    timeout: "70 seconds",
+    timeout: `${TICKER.timeoutSeconds} seconds`,
     // Posting is CPU-bound (SDK and SigV4 per post): in the sandbox 10,000 posts take a ~1.4 s
     // tick with two cores busy (bench/fanout.ts). For that many subscribers give the ticker
     // 3,008 MB (~1.7 vCPU) and one posting thread beside the main one (HEADWAY_POST_THREADS;
@@ -24,7 +25,6 @@ export const ticker = new sst.aws.CronV2("Ticker", {
       HEADWAY_TABLE_NAME: table.name,
       HEADWAY_WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
       HEADWAY_WEBHOOK_QUEUE_URL: webhooks.url,
-      HEADWAY_TICK_MS: "2000",
       HEADWAY_POST_THREADS: "0",
     },
   },

@@ -4,21 +4,22 @@
  * takes messages the sender itself keeps failing on (not deliveries a receiver refuses: those
  * are logged, retried on schedule, and given up after about 3 days).
  */
+import { WEBHOOKS } from "../functions/settings";
 import { webhookSigningKey } from "./secrets";
 import { table } from "./storage";
 
 const webhooksDlq = new sst.aws.Queue("WebhooksDlq");
 
 export const webhooks = new sst.aws.Queue("Webhooks", {
-  visibilityTimeout: "3 minutes",
-  dlq: { queue: webhooksDlq.arn, retry: 5 },
+  visibilityTimeout: `${WEBHOOKS.visibilityTimeoutSeconds} seconds`,
+  dlq: { queue: webhooksDlq.arn, retry: WEBHOOKS.maxReceiveCount },
 });
 
 webhooks.subscribe(
   {
     handler: "functions/webhook-sender.handler",
     // Ten deliveries at 15 s each at most, in parallel.
-    timeout: "30 seconds",
+    timeout: `${WEBHOOKS.senderTimeoutSeconds} seconds`,
     memory: "512 MB",
     link: [table, webhooks, webhookSigningKey],
     environment: {
@@ -27,5 +28,5 @@ webhooks.subscribe(
       HEADWAY_WEBHOOK_SECRET: webhookSigningKey.value,
     },
   },
-  { batch: { size: 10, partialResponses: true } },
+  { batch: { size: WEBHOOKS.batchSize, partialResponses: true } },
 );

@@ -10,23 +10,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createAwsClients } from "../functions/adapters/aws-clients.ts";
-import { createDynamoApiKeys } from "../functions/adapters/dynamo-api-keys.ts";
-import { createDynamoStore, type StoreMetrics } from "../functions/adapters/dynamo-store.ts";
+import type { StoreMetrics } from "../functions/adapters/dynamo-store.ts";
 import { ensureTable } from "../functions/adapters/dynamo-table.ts";
-import { createSqsPublisher, createSqsWebhookQueue } from "../functions/adapters/sqs-publisher.ts";
-import { createApp } from "../functions/api.ts";
-import type { Log } from "../functions/config.ts";
-import { createReducerHandler } from "../functions/reducer.ts";
-import { createDynamoConnections } from "../functions/adapters/dynamo-connections.ts";
-import { createWsPoster } from "../functions/adapters/ws-poster.ts";
-import { createWsPosterPool, defaultPostThreads } from "../functions/adapters/ws-poster-pool.ts";
-import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../functions/ws.ts";
+import { defaultPostThreads } from "../functions/adapters/ws-poster-pool.ts";
+import { createServices, type Services } from "../functions/composition.ts";
+import type { Config, Log } from "../functions/config.ts";
+import { DEFAULT_TENANT, EVENTS, TICKER, WEBHOOKS } from "../functions/settings.ts";
+import type { Ticker, TickReport } from "../functions/ticker.ts";
 import { startWebSocketGateway } from "./websocket-gateway.ts";
-import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
-import { createTicker, type Ticker, type TickReport } from "../functions/ticker.ts";
-import { createDynamoWebhookLog } from "../functions/adapters/dynamo-webhooks.ts";
-import { createHttpWebhookTransport } from "../functions/adapters/webhook-http.ts";
-import { createWebhookSender } from "../functions/webhook-sender.ts";
 import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
 import { startSqsPoller, type SqsPoller } from "./sqs-poller.ts";
 
@@ -37,7 +28,7 @@ export interface SandboxOptions {
   memory: boolean;
   dataDir: string;
   log: Log;
-  /** Reducer batching, as the event source mapping in infra/queues.ts (smaller in tests). */
+  /** Reducer batching: the event source mapping's (functions/settings.ts) unless a test or bench says otherwise. */
   batchSize?: number;
   batchingWindowMs?: number;
   visibilityTimeoutSeconds?: number;
@@ -49,7 +40,7 @@ export interface SandboxOptions {
    */
   reducerConcurrency?: number;
   pendingUnknownJobSeconds?: number;
-  /** The ticker's interval (2 s, as in the cloud); 0 runs no ticker. */
+  /** The ticker's interval (functions/settings.ts, as in the cloud); 0 runs no ticker. */
   tickMs?: number;
   onTick?: (report: TickReport) => void;
   /** Threads the ticker posts from (one per core beyond the first by default). */
@@ -70,14 +61,15 @@ export interface Sandbox {
   /** Frames posted through the WebSocket gateway's management endpoint. */
   gatewayStats: { posts: number };
   reducerStats: { batches: number; messages: number; failed: number };
+  /** The services as wired by the composition root (tests reach adapters through it). */
+  services: Services;
   stop(): Promise<void>;
 }
 
-export const TENANT = "default";
+export const TENANT = DEFAULT_TENANT;
 const TABLE_NAME = "headway";
 const QUEUE_NAME = "headway-events";
 const WEBHOOK_QUEUE_NAME = "headway-webhooks";
-const MAX_RECEIVE_COUNT = 10;
 
 /** A secret kept in the data directory so that it survives restarts (made fresh in memory mode). */
 function persistentSecret(dataDir: string | undefined, file: string, make: () => string): string {
@@ -102,41 +94,61 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsEmulator.endpoint });
     await ensureTable(clients.dynamodb, TABLE_NAME);
-    const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 30;
-    const queue = await createQueueWithDlq(clients.sqs, QUEUE_NAME, { visibilityTimeoutSeconds, maxReceiveCount: MAX_RECEIVE_COUNT });
+    const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? EVENTS.visibilityTimeoutSeconds;
+    const queue = await createQueueWithDlq(clients.sqs, QUEUE_NAME, { visibilityTimeoutSeconds, maxReceiveCount: EVENTS.maxReceiveCount });
+    const webhookQueueSqs = await createQueueWithDlq(clients.sqs, WEBHOOK_QUEUE_NAME, { visibilityTimeoutSeconds: WEBHOOKS.visibilityTimeoutSeconds, maxReceiveCount: WEBHOOKS.maxReceiveCount });
 
     const apiKey = persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`);
     const tokenSecret = persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url"));
     const webhookSecret = persistentSecret(dataDir, "webhook-secret", () => `whsec_${randomBytes(24).toString("base64")}`);
-    const webhookQueueSqs = await createQueueWithDlq(clients.sqs, WEBHOOK_QUEUE_NAME, { visibilityTimeoutSeconds: 60, maxReceiveCount: MAX_RECEIVE_COUNT });
-    const webhookQueue = createSqsWebhookQueue({ client: clients.sqs, queueUrl: webhookQueueSqs.url });
-    const webhookLog = createDynamoWebhookLog({ client: clients.dynamodb, tableName: TABLE_NAME });
-    // Loopback receivers are allowed here (the cloud refuses private addresses).
-    const webhookSender = createWebhookSender({ transport: createHttpWebhookTransport({ allowPrivateAddresses: true }), queue: webhookQueue, deliveries: webhookLog, secret: webhookSecret, now: Date.now, log: options.log });
+
+    // The HTTP server and the WebSocket gateway start first (their URLs are configuration); the
+    // services they call are built right after by the composition root, as a Lambda's would be.
+    let services: Services | undefined;
+    const server: ServerType = await new Promise((resolve) => {
+      const listening = serve({ fetch: (request) => services!.api().fetch(request), port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
+    });
+    const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => services!.ws()(event), log: options.log });
+    started.push(gateway);
+
+    const config: Config = {
+      region: "us-east-1",
+      tableName: TABLE_NAME,
+      eventsQueueUrl: () => queue.url,
+      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqsEmulator.endpoint,
+      defaultTenant: DEFAULT_TENANT,
+      maxReceiveCount: EVENTS.maxReceiveCount,
+      pendingUnknownJobSeconds: options.pendingUnknownJobSeconds ?? EVENTS.pendingUnknownJobSeconds,
+      publicUrl: httpUrl,
+      websocketUrl: gateway.url,
+      tokenSecret: () => tokenSecret,
+      websocketManagementEndpoint: () => gateway.managementEndpoint,
+      webhookQueueUrl: () => webhookQueueSqs.url,
+      webhookSecret: () => webhookSecret,
+    };
+    services = createServices(config, {
+      log: options.log,
+      now: Date.now,
+      posterCredentials: { credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" }, isUnsigned: true },
+      postThreads: options.postThreads ?? defaultPostThreads(),
+      // Loopback receivers are allowed here (the cloud refuses private addresses).
+      allowPrivateWebhookTargets: true,
+    });
+    const { adapters } = services;
+    await adapters.apiKeys().putKey(apiKey, TENANT, "sandbox development key");
+
     const webhookPoller = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: webhookQueueSqs.url,
       queueArn: webhookQueueSqs.arn,
-      handler: webhookSender,
-      batchSize: 10,
+      handler: services.webhookSender(),
+      batchSize: WEBHOOKS.batchSize,
       batchingWindowMs: 0,
-      visibilityTimeoutSeconds: 60,
+      visibilityTimeoutSeconds: WEBHOOKS.visibilityTimeoutSeconds,
       concurrency: 2,
       onError: (error, { stage }) => options.log("error", `webhook event source: ${stage} failed`, { error: String(error) }),
-    });
-    const apiKeys = createDynamoApiKeys({ client: clients.dynamodb, tableName: TABLE_NAME });
-    await apiKeys.putKey(apiKey, TENANT, "sandbox development key");
-
-    const store = createDynamoStore({ client: clients.dynamodb, tableName: TABLE_NAME });
-    const publisher = createSqsPublisher({ client: clients.sqs, queueUrl: queue.url });
-    const reducer = createReducerHandler({
-      store,
-      delayMessage: publisher.delay,
-      log: options.log,
-      now: Date.now,
-      defaultTenant: TENANT,
-      maxReceiveCount: MAX_RECEIVE_COUNT,
-      pendingUnknownJobSeconds: options.pendingUnknownJobSeconds ?? 180,
     });
     const reducerStats = { batches: 0, messages: 0, failed: 0 };
     const concurrency = options.reducerConcurrency ?? 1;
@@ -147,9 +159,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             sqs: clients.sqs,
             queueUrl: queue.url,
             queueArn: queue.arn,
-            handler: reducer,
-            batchSize: options.batchSize ?? 500,
-            batchingWindowMs: options.batchingWindowMs ?? 250,
+            handler: services.reducer(),
+            batchSize: options.batchSize ?? EVENTS.batchSize,
+            batchingWindowMs: options.batchingWindowMs ?? EVENTS.batchingWindowSeconds * 1000,
             visibilityTimeoutSeconds,
             concurrency,
             onBatch: ({ messages, failed }) => {
@@ -159,25 +171,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             },
             onError: (error, { stage, messageIds }) => options.log("error", `reducer event source: ${stage} failed`, { error: String(error), messages: messageIds.length }),
           });
-
-    const connections = createDynamoConnections({ client: clients.dynamodb, tableName: TABLE_NAME });
-    // The gateway and the route handler need each other: the handler posts through the gateway's endpoint.
-    let wsHandler: ((event: WebSocketEvent) => Promise<WebSocketResult>) | undefined;
-    const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => wsHandler!(event), log: options.log });
-    started.push(gateway);
-    const posterOptions = { endpoint: gateway.managementEndpoint, region: "us-east-1", credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" }, isUnsigned: true };
-    wsHandler = createWsHandler({ connections, store, poster: createWsPoster(posterOptions), tokenSecret, now: Date.now, log: options.log });
-    const tickerPoster = createWsPosterPool({ ...posterOptions, threads: options.postThreads ?? defaultPostThreads() });
-    started.push(tickerPoster);
-    const ticker = createTicker({ store, connections, poster: tickerPoster, webhooks: { log: webhookLog, queue: webhookQueue }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
-    const ticking = startTicking(ticker, options.tickMs ?? 2000, options.onTick);
-
-    let httpUrl = "";
-    const app = createApp({ store, apiKeys, publisher, webhookLog, log: options.log, now: Date.now, websocketUrl: gateway.url, tokenSecret, publicUrl: undefined });
-    const server: ServerType = await new Promise((resolve) => {
-      const listening = serve({ fetch: app.fetch, port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
-    });
-    httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    started.push(adapters.tickerPoster());
+    const ticking = startTicking(services.ticker(), options.tickMs ?? TICKER.intervalMs, options.onTick);
 
     return {
       http: httpUrl,
@@ -189,7 +184,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       tableName: TABLE_NAME,
       apiKey,
       webhookSecret,
-      storeMetrics: store.metrics,
+      storeMetrics: adapters.store().metrics as StoreMetrics,
+      services,
       gatewayStats: gateway.stats,
       reducerStats,
       async stop() {
@@ -200,6 +196,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         await poller?.stop();
         await ticking.stop();
         await webhookPoller.stop();
+        await services!.close();
         clients.sqs.destroy();
         clients.dynamodb.destroy();
         for (const emulator of started.reverse()) await emulator.close();

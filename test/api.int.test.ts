@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { verifyToken } from "../core/token.ts";
-import { createDynamoApiKeys } from "../functions/adapters/dynamo-api-keys.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
-import { createSqsPublisher } from "../functions/adapters/sqs-publisher.ts";
-import { createDynamoWebhookLog } from "../functions/adapters/dynamo-webhooks.ts";
-import { createApp } from "../functions/api.ts";
+import { createServices, type Services } from "../functions/composition.ts";
 import { silentLog } from "../functions/config.ts";
 import { newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
 import { startTestQueue, type TestQueue } from "./support/sqs.ts";
@@ -15,30 +11,40 @@ const SECRET = "test-token-secret";
 let dynamo: { endpoint: string; close(): Promise<void> };
 let table: TestTable;
 let queue: TestQueue;
-let app: ReturnType<typeof createApp>;
-let store: ReturnType<typeof createDynamoStore>;
+let services: Services;
+let app: ReturnType<Services["api"]>;
 
 beforeAll(async () => {
   dynamo = await startDynalite({ port: 0 });
   table = await newTable(dynamo.endpoint);
   queue = await startTestQueue();
-  store = createDynamoStore({ client: table.client, tableName: table.name });
-  const apiKeys = createDynamoApiKeys({ client: table.client, tableName: table.name });
+  // The same wiring as the Lambdas and the sandbox: the composition root, configured for the test's emulators.
+  services = createServices(
+    {
+      region: "us-east-1",
+      tableName: table.name,
+      eventsQueueUrl: () => queue.url,
+      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: queue.endpoint,
+      defaultTenant: "default",
+      maxReceiveCount: 10,
+      pendingUnknownJobSeconds: 180,
+      publicUrl: "https://headway.test",
+      websocketUrl: "wss://ws.headway.test",
+      tokenSecret: () => SECRET,
+      websocketManagementEndpoint: () => "http://127.0.0.1:9",
+      webhookQueueUrl: () => queue.url,
+      webhookSecret: () => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    },
+    { log: silentLog, now: Date.now },
+  );
+  const apiKeys = services.adapters.apiKeys();
   await apiKeys.putKey("key-tenant-1", "tenant-1", "test");
   await apiKeys.putKey("key-tenant-2", "tenant-2", "test");
-  app = createApp({
-    store,
-    webhookLog: createDynamoWebhookLog({ client: table.client, tableName: table.name }),
-    apiKeys,
-    publisher: createSqsPublisher({ client: queue.client, queueUrl: queue.url }),
-    log: silentLog,
-    now: Date.now,
-    publicUrl: "https://headway.test",
-    websocketUrl: "wss://ws.headway.test",
-    tokenSecret: SECRET,
-  });
+  app = services.api();
 });
 afterAll(async () => {
+  await services?.close();
   await queue?.close();
   await table?.close();
   await dynamo?.close();
@@ -94,13 +100,38 @@ describe("HTTP API", () => {
     expect(body.error.fields.map((f) => f.field).sort()).toEqual(["expect_originals", "plan.steps.a.use"]);
   });
 
-  it("answers 401 without a valid API key and 404 for another tenant's job", async () => {
+  it("answers 401 without a valid API key and 404 for another tenant's job, on every route", async () => {
     expect((await call("GET", "/v1/jobs/api-1", undefined, "wrong")).status).toBe(401);
     expect((await app.request("/v1/jobs/api-1")).status).toBe(401);
-    const foreign = await call("GET", "/v1/jobs/api-1", undefined, "key-tenant-2");
-    expect(foreign.status).toBe(404);
-    expect((await call("POST", "/v1/jobs/api-1/events", eventFactory("api-1").sealed(), "key-tenant-2")).status).toBe(404);
+    for (const [method, path, body] of [
+      ["GET", "/v1/jobs/api-1", undefined],
+      ["POST", "/v1/jobs/api-1/events", eventFactory("api-1").sealed()],
+      ["GET", "/v1/jobs/api-1/rejections", undefined],
+      ["GET", "/v1/jobs/api-1/webhooks", undefined],
+      ["GET", "/v1/jobs/api-1/stream", undefined],
+      ["POST", "/v1/tokens", { job_ids: ["api-1"] }],
+    ] as const) {
+      const response = await call(method, path, body, "key-tenant-2");
+      expect(response.status, `${method} ${path}`).toBe(404);
+    }
     expect((await call("GET", "/v1/jobs/nope")).status).toBe(404);
+  });
+
+  it("lets two tenants use the same job id, each seeing only its own job (an id is no existence oracle)", async () => {
+    expect((await call("POST", "/v1/jobs", { job_id: "shared-id", plan: { steps: { a: { robot: "/image/resize", use: ":original" } } } })).status).toBe(201);
+    expect((await call("POST", "/v1/jobs", { job_id: "shared-id" }, "key-tenant-2")).status).toBe(201);
+    const mine = (await (await call("GET", "/v1/jobs/shared-id")).json()) as { status: string };
+    const theirs = (await (await call("GET", "/v1/jobs/shared-id", undefined, "key-tenant-2")).json()) as { status: string };
+    expect([mine.status, theirs.status]).toEqual(["declared", "declared"]);
+    expect((await call("POST", "/v1/jobs", { job_id: "shared-id" }, "key-tenant-2")).status).toBe(409);
+  });
+
+  it("names the tenant on every message it enqueues", async () => {
+    await drainQueue(queue.client, queue.url);
+    await call("POST", "/v1/jobs", { job_id: "api-tenant-attr" }, "key-tenant-2");
+    expect((await call("POST", "/v1/jobs/api-tenant-attr/events", eventFactory("api-tenant-attr").sealed(), "key-tenant-2")).status).toBe(202);
+    const result = await queue.client.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, MessageAttributeNames: ["All"] }));
+    expect(result.Messages?.map((message) => message.MessageAttributes?.tenant?.StringValue)).toEqual(["tenant-2"]);
   });
 
   it("enqueues valid events as envelopes of the job", async () => {
@@ -186,8 +217,18 @@ describe("HTTP API", () => {
     expect(await response.json()).toMatchObject({ error: { code: "oversized" } });
   });
 
-  it("lists a job's rejections", async () => {
-    await store.recordRejections([{ jobId: "api-1", code: "invalid_event", reason: "progress[1]: too small", source: "sqs:m:0", excerpt: "{}", atMs: Date.parse("2026-11-22T10:00:00Z") }]);
+  it("lists a job's rejections, and the tenant's rejections no job took", async () => {
+    const store = services.adapters.store();
+    const head = await store.loadForBatch({ tenant: "tenant-1", jobId: "api-1" }, []);
+    const at = Date.parse("2026-11-22T10:00:00Z");
+    await store.rejections.record([
+      { tenant: "tenant-1", jobId: "api-1", incarnation: head!.meta.incarnation, code: "invalid_event", reason: "progress[1]: too small", source: "sqs:m:0", excerpt: "{}", atMs: at },
+      { tenant: "tenant-1", jobId: "ghost", incarnation: null, code: "unknown_job", reason: "job ghost was not declared", source: "sqs:g:0", excerpt: "{}", atMs: at },
+    ]);
+    expect(await (await call("GET", "/v1/rejections")).json()).toEqual({
+      rejections: [{ job_id: "ghost", code: "unknown_job", reason: "job ghost was not declared", source: "sqs:g:0", excerpt: "{}", at: "2026-11-22T10:00:00.000Z" }],
+    });
+    expect(await (await call("GET", "/v1/rejections", undefined, "key-tenant-2")).json()).toEqual({ rejections: [] });
     const response = await call("GET", "/v1/jobs/api-1/rejections");
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({

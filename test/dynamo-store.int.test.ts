@@ -10,6 +10,8 @@ import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
 
 const NOW = Date.parse("2026-11-22T10:00:00.000Z");
+const ref = (jobId: string, tenant = "t1") => ({ tenant, jobId });
+const meta = (jobId: string, tenant = "t1", incarnation = `inc-${jobId}`) => ({ tenant, jobId, incarnation, createdAtMs: NOW });
 
 for (const backend of DYNAMO_BACKENDS) {
   describe(`DynamoDB store on ${backend.name}`, () => {
@@ -27,7 +29,7 @@ for (const backend of DYNAMO_BACKENDS) {
     const storeOf = () => createDynamoStore({ client: table.client, tableName: table.name });
 
     async function applyBatch(store: ReturnType<typeof storeOf>, jobId: string, batch: Event[], nowMs: number) {
-      const job = await store.loadForBatch(jobId, batch);
+      const job = await store.loadForBatch(ref(jobId), batch);
       expect(job).not.toBeNull();
       reduce(job!.state, batch, nowMs);
       await store.save(job!, nowMs);
@@ -39,32 +41,55 @@ for (const backend of DYNAMO_BACKENDS) {
       const declared = e.plan(VIDEO_PLAN, { expect_originals: 3 });
       const created = createJobState("job-store-1", { partCount: 4 });
       reduce(created, [declared], NOW);
-      expect(await store.createJob({ jobId: "job-store-1", tenant: "t1", createdAtMs: NOW }, created)).toBe(true);
+      expect(await store.createJob(meta("job-store-1"), created)).toBe(true);
       const batches: Event[][] = [
         [e.original("f1", "video/mp4"), e.original("f2", "image/png"), e.original("f3", "application/zip")],
         [e.progress("encoded", "f1", [50, 100]), e.completed("resized", "f2"), e.added(5, "t1", { label: "tiles" })],
         [e.completed("unzipped", "f3", { result_count: 2 }), e.done(2, "t1", { label: "tiles" }), e.failed("encoded", "f1", true)],
       ];
       for (const [index, batch] of batches.entries()) await applyBatch(store, "job-store-1", batch, NOW + (index + 1) * 1000);
-      const loaded = await store.loadJob("job-store-1");
-      expect(loaded?.meta).toEqual({ jobId: "job-store-1", tenant: "t1", createdAtMs: NOW });
+      const loaded = await store.loadJob(ref("job-store-1"));
+      if (loaded === null || loaded === "busy") throw new Error(`job read: ${loaded}`);
+      expect(loaded.meta).toEqual(meta("job-store-1"));
       const expected = fold([[declared], ...batches], "job-store-1");
-      expect(renderSnapshot(loaded!.state, { detail: true })).toEqual(renderSnapshot(expected, { detail: true }));
+      expect(renderSnapshot(loaded.state, { detail: true })).toEqual(renderSnapshot(expected, { detail: true }));
     });
 
-    it("refuses to create a job whose id is taken", async () => {
+    it("refuses to create a job whose id the same tenant has taken, and keeps tenants' jobs of one id apart", async () => {
       const store = storeOf();
       const state = createJobState("job-store-2");
-      expect(await store.createJob({ jobId: "job-store-2", tenant: "t1", createdAtMs: NOW }, state)).toBe(true);
-      expect(await store.createJob({ jobId: "job-store-2", tenant: "t2", createdAtMs: NOW }, state)).toBe(false);
-      expect((await store.getMeta("job-store-2"))?.tenant).toBe("t1");
+      expect(await store.createJob(meta("job-store-2", "t1", "a"), state)).toBe(true);
+      expect(await store.createJob(meta("job-store-2", "t1", "b"), state)).toBe(false);
+      expect((await store.loadForBatch(ref("job-store-2"), []))?.meta.incarnation).toBe("a");
+      expect(await store.loadForBatch(ref("job-store-2", "t2"), [])).toBeNull();
+      expect(await store.createJob(meta("job-store-2", "t2", "c"), createJobState("job-store-2"))).toBe(true);
+      expect((await store.loadForBatch(ref("job-store-2", "t2"), []))?.meta.incarnation).toBe("c");
     });
 
     it("answers null for a job it does not have", async () => {
       const store = storeOf();
-      expect(await store.loadForBatch("nope", [])).toBeNull();
-      expect(await store.loadJob("nope")).toBeNull();
-      expect(await store.getMeta("nope")).toBeNull();
+      expect(await store.loadForBatch(ref("nope"), [])).toBeNull();
+      expect(await store.loadJob(ref("nope"))).toBeNull();
+    });
+
+    it("lets a new job take the id of an expired one, and shows it nothing the expired one left", async () => {
+      const store = storeOf();
+      const e = eventFactory("job-store-6");
+      const old = createJobState("job-store-6");
+      reduce(old, [e.plan(VIDEO_PLAN, { expect_originals: 1 }), e.original("f1", "video/mp4")], NOW);
+      // Created long ago: its head expired (TTL deletes expired items only eventually, so it is still there).
+      const longAgo = NOW - 400 * 24 * 3600 * 1000;
+      expect(await store.createJob({ ...meta("job-store-6", "t1", "old"), createdAtMs: longAgo }, old)).toBe(true);
+      await store.rejections.record([{ tenant: "t1", jobId: "job-store-6", incarnation: "old", code: "invalid_event", reason: "old", source: "sqs:x:0", excerpt: "{}", atMs: longAgo }]);
+      expect(await store.loadJob(ref("job-store-6"))).toBeNull();
+      const fresh = createJobState("job-store-6");
+      reduce(fresh, [e.plan(VIDEO_PLAN)], NOW);
+      expect(await store.createJob(meta("job-store-6", "t1", "new"), fresh)).toBe(true);
+      const loaded = await store.loadJob(ref("job-store-6"));
+      if (loaded === null || loaded === "busy") throw new Error(`job read: ${loaded}`);
+      expect(loaded.meta.incarnation).toBe("new");
+      expect(renderSnapshot(loaded.state).progress_per_original_file).toEqual([]);
+      expect(await store.rejections.list("t1", loaded.meta, 10)).toEqual([]);
     });
 
     it("lets only one of two concurrent writers of the same part win", async () => {
@@ -72,11 +97,11 @@ for (const backend of DYNAMO_BACKENDS) {
       const e = eventFactory("job-store-3");
       const state = createJobState("job-store-3");
       reduce(state, [e.plan(VIDEO_PLAN)], NOW);
-      await store.createJob({ jobId: "job-store-3", tenant: "t1", createdAtMs: NOW }, state);
+      await store.createJob(meta("job-store-3"), state);
       const first = [e.progress("encoded", "f1", [10, 100])];
       const second = [e.progress("encoded", "f1", [20, 100])];
-      const a = (await store.loadForBatch("job-store-3", first))!;
-      const b = (await store.loadForBatch("job-store-3", second))!;
+      const a = (await store.loadForBatch(ref("job-store-3"), first))!;
+      const b = (await store.loadForBatch(ref("job-store-3"), second))!;
       reduce(a.state, first, NOW + 1);
       reduce(b.state, second, NOW + 2);
       await store.save(a, NOW + 1);
@@ -88,7 +113,7 @@ for (const backend of DYNAMO_BACKENDS) {
       const e = eventFactory("job-store-4");
       const state = createJobState("job-store-4");
       reduce(state, [e.plan(VIDEO_PLAN)], NOW);
-      await store.createJob({ jobId: "job-store-4", tenant: "t1", createdAtMs: NOW }, state);
+      await store.createJob(meta("job-store-4"), state);
       const batch = [e.original("f1", "video/mp4"), e.progress("encoded", "f1", [10, 100])];
       await applyBatch(store, "job-store-4", batch, NOW + 1);
       const writesBefore = store.metrics.writes;
@@ -96,15 +121,19 @@ for (const backend of DYNAMO_BACKENDS) {
       expect(store.metrics.writes).toBe(writesBefore);
     });
 
-    it("records rejections and lists them newest first", async () => {
+    it("records rejections under their job or their tenant and lists them newest first", async () => {
       const store = storeOf();
-      await store.recordRejections([
-        { jobId: "job-store-5", code: "invalid_event", reason: "progress[1]: too small", source: "sqs:m1:0", excerpt: "{}", atMs: NOW },
-        { jobId: "job-store-5", code: "unknown_job", reason: "late", source: "sqs:m2:0", excerpt: "{}", atMs: NOW + 1 },
+      const job = meta("job-store-5");
+      await store.rejections.record([
+        { tenant: "t1", jobId: "job-store-5", incarnation: job.incarnation, code: "invalid_event", reason: "progress[1]: too small", source: "sqs:m1:0", excerpt: "{}", atMs: NOW },
+        { tenant: "t1", jobId: "job-store-5", incarnation: job.incarnation, code: "too_many_labels", reason: "late", source: "sqs:m2:0", excerpt: "{}", atMs: NOW + 1 },
+        { tenant: "t1", jobId: "ghost", incarnation: null, code: "unknown_job", reason: "never declared", source: "sqs:m3:0", excerpt: "{}", atMs: NOW + 2 },
       ]);
-      const listed = await store.listRejections("job-store-5", 10);
-      expect(listed.map((r) => r.code)).toEqual(["unknown_job", "invalid_event"]);
+      const listed = await store.rejections.list("t1", job, 10);
+      expect(listed.map((r) => r.code)).toEqual(["too_many_labels", "invalid_event"]);
       expect(listed[1]).toMatchObject({ reason: "progress[1]: too small", source: "sqs:m1:0" });
+      expect((await store.rejections.list("t1", null, 10)).map((r) => [r.jobId, r.code])).toEqual([["ghost", "unknown_job"]]);
+      expect(await store.rejections.list("t2", null, 10)).toEqual([]);
     });
   });
 }

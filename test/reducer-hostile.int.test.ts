@@ -8,13 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Snapshot } from "../core/contract.ts";
 import { parseMessage, parseMessageBody, type ParsedMessage } from "../core/ingest.ts";
-import type { JobStore } from "../core/ports.ts";
+import type { RejectionLog } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
 import type { Log } from "../functions/config.ts";
 import { createReducerHandler } from "../functions/reducer.ts";
 import { newTable, startDynalite } from "./support/dynamo.ts";
 import { fold } from "./support/fold.ts";
+import { readJob } from "./support/store.ts";
 import { fuzzTraffic } from "./support/hostile.ts";
 import { drain, recordOf } from "./support/sqs-harness.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
@@ -45,17 +46,19 @@ async function runFuzz(options: { seed: number; jobs: number; hostileMessages: n
   const table = await newTable(emulator.endpoint);
   const real = createDynamoStore({ client: table.client, tableName: table.name });
   let recorded = 0;
-  const store: JobStore = {
-    ...real,
-    async recordRejections(records) {
-      await real.recordRejections(records);
+  const rejections: RejectionLog = {
+    ...real.rejections,
+    async record(records) {
+      await real.rejections.record(records);
       recorded += records.length;
     },
   };
   const logs: { level: string; message: string; fields: Record<string, unknown> }[] = [];
   const log: Log = (level, message, fields = {}) => logs.push({ level, message, fields });
   const handler = createReducerHandler({
-    store,
+    store: real,
+    changeFeed: real.changeFeed,
+    rejections,
     delayMessage: async () => {},
     log,
     now: Date.now,
@@ -79,8 +82,8 @@ async function runFuzz(options: { seed: number; jobs: number; hostileMessages: n
   const withoutReason = rejected.filter((line) => String(line.fields.reason ?? line.fields.code ?? "").length === 0);
   if (withoutReason.length > 0) problems.push(`${withoutReason.length} rejections without a reason`);
   for (const [jobId, events] of traffic.validEvents) {
-    const loaded = await real.loadJob(jobId);
-    if (loaded === null) {
+    const loaded = await real.loadJob({ tenant: "default", jobId });
+    if (loaded === null || loaded === "busy") {
       problems.push(`job ${jobId} was never stored`);
       continue;
     }
@@ -130,6 +133,8 @@ describe("reducer: one message never costs another", () => {
     const logs: { level: string; message: string; fields: Record<string, unknown> }[] = [];
     const handler = createReducerHandler({
       store,
+      changeFeed: store.changeFeed,
+      rejections: store.rejections,
       delayMessage: async () => {},
       log: (level, message, fields = {}) => logs.push({ level, message, fields }),
       now: Date.now,
@@ -150,10 +155,11 @@ describe("reducer: one message never costs another", () => {
     const hostile = eventFactory("job-hostile").plan({ a: { robot: "/image/resize", use } } as never);
     const response = await h.handler({ Records: [delivery(JSON.stringify(hostile), "m-hostile"), ...events.map((event, i) => delivery(JSON.stringify(event), `m-${i}`))] });
     expect(response.batchItemFailures).toEqual([]);
-    expect(truth(renderSnapshot((await h.store.loadJob("job-good"))!.state, { detail: true }))).toEqual(expectedOf(events));
-    const [rejection] = await h.store.listRejections("job-hostile", 10);
-    expect(rejection).toMatchObject({ code: "invalid_event", reason: expect.stringMatching(/^plan\.steps\.a\.use(\[0\])?: step "a" uses unknown step/) });
-    expect(await h.store.loadJob("job-hostile")).toBeNull();
+    expect(truth(renderSnapshot((await readJob(h.store, "job-good")).state, { detail: true }))).toEqual(expectedOf(events));
+    // The job never came to be: its refused plan is kept in the tenant's log.
+    const [rejection] = await h.store.rejections.list("default", null, 10);
+    expect(rejection).toMatchObject({ jobId: "job-hostile", code: "invalid_event", reason: expect.stringMatching(/^plan\.steps\.a\.use(\[0\])?: step "a" uses unknown step/) });
+    expect(await h.store.loadJob({ tenant: "default", jobId: "job-hostile" })).toBeNull();
     await h.close();
   });
 
@@ -174,7 +180,7 @@ describe("reducer: one message never costs another", () => {
     });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-poison" }]);
     expect(h.logs.find((line) => line.message === "events could not be applied")?.fields).toMatchObject({ job_id: "job-iso", message_id: "m-poison" });
-    expect(truth(renderSnapshot((await h.store.loadJob("job-iso"))!.state, { detail: true }))).toEqual(expectedOf([declared, ...rest]));
+    expect(truth(renderSnapshot((await readJob(h.store, "job-iso")).state, { detail: true }))).toEqual(expectedOf([declared, ...rest]));
     await h.close();
   });
 });

@@ -9,6 +9,7 @@ import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
 import { envelopesOf } from "../functions/adapters/sqs-publisher.ts";
 import type { Log } from "../functions/config.ts";
 import { createReducerHandler, type ReducerDeps } from "../functions/reducer.ts";
+import { readJob, rejectionsOf } from "./support/store.ts";
 import { clientFor, newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
@@ -67,7 +68,7 @@ function truth(snapshot: Snapshot) {
 
 interface Harness {
   table: TestTable;
-  store: JobStore & { metrics: { writes: number; splits: number } };
+  store: ReturnType<typeof createDynamoStore>;
   logs: { level: string; message: string; fields: Record<string, unknown> }[];
   handler: ReturnType<typeof createReducerHandler>;
 }
@@ -82,6 +83,8 @@ async function harness(
   const log: Log = (level, message, fields = {}) => logs.push({ level, message, fields });
   const handler = createReducerHandler({
     store: options.store?.(store) ?? store,
+    changeFeed: store.changeFeed,
+    rejections: store.rejections,
     delayMessage: async () => {},
     log,
     now: Date.now,
@@ -94,9 +97,7 @@ async function harness(
 }
 
 async function snapshotIn(store: JobStore, jobId: string): Promise<Snapshot> {
-  const loaded = await store.loadJob(jobId);
-  expect(loaded).not.toBeNull();
-  return renderSnapshot(loaded!.state, { detail: true });
+  return renderSnapshot((await readJob(store, jobId)).state, { detail: true });
 }
 
 /** The real client, but the process "crashes" before some writes and DynamoDB throttles some requests. */
@@ -160,7 +161,7 @@ describe("reducer", () => {
     const e = eventFactory("job-unknown-step");
     const events = [e.plan({ encoded: { robot: "/video/encode", use: ":original" } }), e.original("f1", "video/mp4"), e.progress("encode", "f1", [1, 2])];
     await drain(h.handler, messagesOf(events, 5), { seed: 3, batchSize: 10, concurrency: 1, duplicateRate: 0 });
-    const rejections = await h.store.listRejections("job-unknown-step", 10);
+    const rejections = await rejectionsOf(h.store, "job-unknown-step", 10);
     expect(rejections.map((rejection) => rejection.code)).toEqual(["unknown_step"]);
     expect(rejections[0]!.reason).toContain("step encode is not in the job's plan (did you mean encoded?)");
     expect((await snapshotIn(h.store, "job-unknown-step")).detail!.in_flight).toEqual([expect.objectContaining({ step: "encode", progress: [1, 2] })]);
@@ -229,7 +230,8 @@ describe("reducer", () => {
     const response = await h.handler({ Records: [record] });
     expect(response.batchItemFailures).toEqual([]);
     expect(h.logs.find((line) => line.message === "event rejected")?.fields).toMatchObject({ code: "unknown_job", job_id: "job-never" });
-    expect((await h.store.listRejections("job-never", 10))[0]?.code).toBe("unknown_job");
+    // The job never appeared: the rejection is kept in the tenant's log.
+    expect((await h.store.rejections.list("default", null, 10))[0]).toMatchObject({ jobId: "job-never", code: "unknown_job" });
   });
 
   it("applies the job.declared at the head of an envelope before the events after it", async () => {
@@ -255,7 +257,7 @@ describe("reducer", () => {
     const rejected = h.logs.filter((line) => line.message === "event rejected");
     expect(rejected.length).toBeGreaterThanOrEqual(1000);
     for (const line of rejected) expect(String(line.fields.reason).length).toBeGreaterThan(0);
-    const listed = await h.store.listRejections("job-fuzz", 100);
+    const listed = await rejectionsOf(h.store, "job-fuzz", 100);
     expect(listed.length).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event } from "../core/contract.ts";
 import { createAwsClients } from "../functions/adapters/aws-clients.ts";
-import { createDynamoConnections } from "../functions/adapters/dynamo-connections.ts";
 import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
-import { createWsPoster } from "../functions/adapters/ws-poster.ts";
 import { createWsPosterPool } from "../functions/adapters/ws-poster-pool.ts";
-import { createDynamoWebhookLog } from "../functions/adapters/dynamo-webhooks.ts";
 import { silentLog } from "../functions/config.ts";
 import { createTicker } from "../functions/ticker.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
@@ -138,29 +135,23 @@ describe("ticker fan-out (sandbox)", () => {
 
   it("forgets connections that are gone", async () => {
     await job("tick-5");
-    const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint });
-    const connections = createDynamoConnections({ client: clients.dynamodb, tableName: sandbox.tableName });
-    await connections.putConnection({ connectionId: "vanished", tenant: "default", scope: ["tick-5"], connectedAtMs: Date.now() });
-    await connections.subscribe("vanished", "tick-5");
+    const { connections, subscriptions, store } = sandbox.services.adapters;
+    const head = (await store().loadForBatch({ tenant: "default", jobId: "tick-5" }, []))!;
+    await connections().put({ connectionId: "vanished", tenant: "default", scope: ["tick-5"], connectedAtMs: Date.now() });
+    await subscriptions().subscribe("vanished", head.meta);
     await send("tick-5", [eventFactory("tick-5").progress("encoded", "f1", [10, 100])]);
     const deadline = Date.now() + 10_000;
-    while ((await connections.getConnection("vanished")) !== null) {
+    while ((await connections().get("vanished")) !== null) {
       if (Date.now() > deadline) throw new Error("the gone connection was not removed");
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(await connections.subscribersOf("tick-5")).toEqual([]);
+    expect(await subscriptions().subscribersOf([head.meta])).toEqual([[]]);
   });
 
   it("lets only one of two overlapping ticker runs tick", async () => {
     const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint });
-    const deps = {
-      store: createDynamoStore({ client: clients.dynamodb, tableName: sandbox.tableName }),
-      connections: createDynamoConnections({ client: clients.dynamodb, tableName: sandbox.tableName }),
-      poster: createWsPoster({ endpoint: sandbox.websocket!.replace("ws://", "http://"), region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } }),
-      webhooks: { log: createDynamoWebhookLog({ client: clients.dynamodb, tableName: sandbox.tableName }), queue: { enqueue: async () => {} } },
-      log: silentLog,
-      now: Date.now,
-    };
+    const store = createDynamoStore({ client: clients.dynamodb, tableName: sandbox.tableName });
+    const deps = { store, changeFeed: store.changeFeed, channels: [], log: silentLog, now: Date.now };
     const lease = (name: string) => createDynamoLease({ client: clients.dynamodb, tableName: sandbox.tableName, name });
     const first = createTicker({ ...deps, lease: lease("overlap-test") });
     const second = createTicker({ ...deps, lease: lease("overlap-test") });
@@ -176,8 +167,9 @@ describe("posting from worker threads", () => {
   it("posts through the real management client on several threads, one outcome per delivery, in order", async () => {
     await job("pool-1");
     const client = await subscribed(await tokenFor(["pool-1"]), ["pool-1"]);
-    const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint });
-    const [subscriber] = await createDynamoConnections({ client: clients.dynamodb, tableName: sandbox.tableName }).subscribersOf("pool-1");
+    const { store, subscriptions } = sandbox.services.adapters;
+    const head = (await store().loadForBatch({ tenant: "default", jobId: "pool-1" }, []))!;
+    const [subscriber] = (await subscriptions().subscribersOf([head.meta]))[0]!;
     const pool = createWsPosterPool({ endpoint: sandbox.websocket!.replace("ws://", "http://"), region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" }, threads: 2 });
     try {
       const deliveries = [1, 2, 3, 4].map((n) => ({ connectionId: n === 3 ? "no-such-connection" : subscriber!.connectionId, body: JSON.stringify({ event: "pong", n }) }));

@@ -1,28 +1,33 @@
 /**
- * The change feed on DynamoDB: one marker per changed job under `pk = CHANGED#<shard>` (sk = job
- * id, with the version it announces), written after the job's items and removed once emitted, so
- * the ticker finds changed jobs by querying 8 small partitions, never by scanning the table.
+ * The change feed on DynamoDB: one marker per changed job under `pk = CHANGED#<shard>` (sk =
+ * tenant and job id, with the incarnation and the version it announces), written by the reducer
+ * after every batch it stored and removed once pushed, so the ticker finds changed jobs by
+ * querying 8 small partitions, never by scanning the table.
  */
 import { DeleteItemCommand, PutItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hashId } from "../../core/partition.ts";
-import type { ChangedJob } from "../../core/ports.ts";
-import { itemBytes, type Item } from "./dynamo-items.ts";
+import type { ChangeFeed, ChangedJob, JobMeta, JobRef } from "../../core/ports.ts";
+import { changeKey, itemBytes, type Item } from "./dynamo-items.ts";
 
 const CHANGE_SHARDS = 8;
 
-const shardKey = (jobId: string) => `CHANGED#${hashId(jobId) % CHANGE_SHARDS}`;
+const shardKey = (job: JobRef) => `CHANGED#${hashId(changeKey(job)) % CHANGE_SHARDS}`;
 
 export function createDynamoChangeFeed(options: {
   client: DynamoDBClient;
   tableName: string;
   countWrite: (capacity: ConsumedCapacity | undefined, bytes: number) => void;
-}) {
+}): ChangeFeed {
   const { client, tableName, countWrite } = options;
   return {
-    async markChanged(jobId: string, version: number, nowMs: number): Promise<void> {
+    async markChanged(meta: JobMeta, version: number, nowMs: number): Promise<void> {
       const item: Item = {
-        pk: { S: shardKey(jobId) },
-        sk: { S: jobId },
+        pk: { S: shardKey(meta) },
+        sk: { S: changeKey(meta) },
+        tenant: { S: meta.tenant },
+        job: { S: meta.jobId },
+        inc: { S: meta.incarnation },
+        created_at: { N: String(meta.createdAtMs) },
         version: { N: String(version) },
         changed_at: { N: String(nowMs) },
         expires_at: { N: String(Math.floor(nowMs / 1000) + 24 * 3600) },
@@ -39,22 +44,31 @@ export function createDynamoChangeFeed(options: {
           const result = await client.send(
             new QueryCommand({ TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: `CHANGED#${shard}` } }, ExclusiveStartKey: start }),
           );
-          for (const item of result.Items ?? []) changed.push({ jobId: item.sk!.S!, version: Number(item.version!.N), changedAtMs: Number(item.changed_at?.N ?? 0) });
+          for (const item of result.Items ?? []) {
+            changed.push({
+              tenant: item.tenant!.S!,
+              jobId: item.job!.S!,
+              incarnation: item.inc!.S!,
+              createdAtMs: Number(item.created_at!.N),
+              version: Number(item.version!.N),
+              changedAtMs: Number(item.changed_at!.N),
+            });
+          }
           start = result.LastEvaluatedKey;
         } while (start !== undefined);
       }
       return changed;
     },
 
-    async clearChanged(jobId: string, version: number): Promise<void> {
+    async clearChanged(job: ChangedJob, version: number): Promise<void> {
       try {
         await client.send(
           new DeleteItemCommand({
             TableName: tableName,
-            Key: { pk: { S: shardKey(jobId) }, sk: { S: jobId } },
-            // A newer change announced meanwhile stays for the next tick.
-            ConditionExpression: "version <= :version",
-            ExpressionAttributeValues: { ":version": { N: String(version) } },
+            Key: { pk: { S: shardKey(job) }, sk: { S: changeKey(job) } },
+            // A newer change announced meanwhile (or a new job of the same id) stays for the next tick.
+            ConditionExpression: "version <= :version AND inc = :inc",
+            ExpressionAttributeValues: { ":version": { N: String(version) }, ":inc": { S: job.incarnation } },
           }),
         );
       } catch (error) {

@@ -1,51 +1,62 @@
 /**
- * ConnectionStore on DynamoDB, in the same table:
- *   CONN#<connection> / CONN         tenant, the token's job scope (expires with API Gateway's 2 h limit)
- *   CONN#<connection> / SUB#<job>    the connection's subscriptions (for cleanup on disconnect)
- *   JOB#<job>         / SUB#<conn>   the job's subscribers (the ticker's fan-out list), and
- *                                    whether `job_finished` went out
- *   JOB#<job>         / SUBREV       a counter bumped after every change to that list
+ * Connections and subscriptions on DynamoDB, in the same table:
+ *   CONN#<connection> / CONN                 tenant, the token's job scope (expires with API Gateway's 2 h limit)
+ *   CONN#<connection> / SUB#<tenant>#<job>   the connection's subscriptions, with the job's partition (for cleanup)
+ *   <job partition>   / SUB#<connection>     the job's subscribers (the ticker's fan-out list), and
+ *                                            the version `job_finished` last went out with
+ *   <job partition>   / SUBREV               a counter bumped after every change to that list
+ * The job partition is the job's incarnation (dynamo-items.ts), so a new job of an expired one's
+ * id starts with no subscribers and no `job_finished` sent.
  */
-import { BatchGetItemCommand, BatchWriteItemCommand, ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { queryPartition, type Item } from "./dynamo-query.ts";
-import type { Connection, ConnectionStore, Subscriber } from "../../core/ports.ts";
-
+import type { Connection, Connections, JobMeta, JobRef, Subscriber, Subscriptions } from "../../core/ports.ts";
+import { changeKey, jobKey } from "./dynamo-items.ts";
 
 /** API Gateway ends every WebSocket connection after 2 hours. */
 const CONNECTION_TTL_SECONDS = 2 * 3600 + 300;
+/** Subscriber lists kept between ticks (re-read only when their job's revision moved). */
+const CACHED_LISTS = 10_000;
 
-export function createDynamoConnections(options: { client: DynamoDBClient; tableName: string; now?: () => number }): ConnectionStore {
-  const { client, tableName } = options;
-  const now = options.now ?? Date.now;
-  const expiresAt = () => ({ N: String(Math.floor(now() / 1000) + CONNECTION_TTL_SECONDS) });
-  const key = (pk: string, sk: string): Item => ({ pk: { S: pk }, sk: { S: sk } });
+interface Options {
+  client: DynamoDBClient;
+  tableName: string;
+  now?: () => number;
+}
 
-  const query = (pk: string, prefix: string) => queryPartition(client, tableName, pk, { prefix });
+const key = (pk: string, sk: string): Item => ({ pk: { S: pk }, sk: { S: sk } });
 
-  /** After the subscriber items are written, so that a reader who sees the new revision sees them too. */
-  async function bumpRevision(jobId: string): Promise<void> {
-    await client.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: key(`JOB#${jobId}`, "SUBREV"),
-        UpdateExpression: "ADD revision :one SET expires_at = :expires",
-        ExpressionAttributeValues: { ":one": { N: "1" }, ":expires": expiresAt() },
-      }),
-    );
-  }
+function ttl(now: () => number) {
+  return () => ({ N: String(Math.floor(now() / 1000) + CONNECTION_TTL_SECONDS) });
+}
 
-  async function deleteKeys(keys: Item[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      while (requests.length > 0) {
-        const result = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }));
-        requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
-      }
+async function deleteKeys(client: DynamoDBClient, tableName: string, keys: Item[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 25) {
+    let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+    while (requests.length > 0) {
+      const result = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }));
+      requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
     }
   }
+}
 
+/** After the subscriber items are written, so that a reader who sees the new revision sees them too. */
+async function bumpRevision(client: DynamoDBClient, tableName: string, jobPartition: string, expiresAt: () => { N: string }): Promise<void> {
+  await client.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: key(jobPartition, "SUBREV"),
+      UpdateExpression: "ADD revision :one SET expires_at = :expires",
+      ExpressionAttributeValues: { ":one": { N: "1" }, ":expires": expiresAt() },
+    }),
+  );
+}
+
+export function createDynamoConnections(options: Options): Connections {
+  const { client, tableName } = options;
+  const expiresAt = ttl(options.now ?? Date.now);
   return {
-    async putConnection(connection) {
+    async put(connection) {
       await client.send(
         new PutItemCommand({
           TableName: tableName,
@@ -59,71 +70,113 @@ export function createDynamoConnections(options: { client: DynamoDBClient; table
         }),
       );
     },
-    async getConnection(connectionId) {
+    async get(connectionId): Promise<Connection | null> {
       const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key(`CONN#${connectionId}`, "CONN"), ConsistentRead: true }));
       if (Item === undefined) return null;
       return { connectionId, tenant: Item.tenant!.S!, scope: JSON.parse(Item.scope!.S!) as string[], connectedAtMs: Number(Item.connected_at!.N) };
     },
-    async deleteConnection(connectionId) {
-      const own = await query(`CONN#${connectionId}`, "");
+    async remove(connectionId) {
+      const own = await queryPartition(client, tableName, `CONN#${connectionId}`);
       const keys = own.map((item) => key(item.pk!.S!, item.sk!.S!));
-      const jobs = own.filter((item) => item.sk!.S!.startsWith("SUB#")).map((item) => item.sk!.S!.slice(4));
-      for (const jobId of jobs) keys.push(key(`JOB#${jobId}`, `SUB#${connectionId}`));
-      await deleteKeys(keys);
-      for (const jobId of jobs) await bumpRevision(jobId);
+      const jobPartitions = own.flatMap((item) => (item.job_pk?.S === undefined ? [] : [item.job_pk.S]));
+      for (const jobPartition of jobPartitions) keys.push(key(jobPartition, `SUB#${connectionId}`));
+      await deleteKeys(client, tableName, keys);
+      for (const jobPartition of jobPartitions) await bumpRevision(client, tableName, jobPartition, expiresAt);
     },
-    async subscribe(connectionId, jobId) {
-      for (const item of [key(`JOB#${jobId}`, `SUB#${connectionId}`), key(`CONN#${connectionId}`, `SUB#${jobId}`)]) {
-        await client.send(
+  };
+}
+
+export function createDynamoSubscriptions(options: Options): Subscriptions {
+  const { client, tableName } = options;
+  const expiresAt = ttl(options.now ?? Date.now);
+  const cache = new Map<string, { revision: number; subscribers: Subscriber[] }>();
+
+  async function revisionsOf(partitions: readonly string[]): Promise<Map<string, number>> {
+    const revisions = new Map<string, number>();
+    for (let i = 0; i < partitions.length; i += 100) {
+      let keys: Item[] | undefined = partitions.slice(i, i + 100).map((partition) => key(partition, "SUBREV"));
+      while (keys !== undefined && keys.length > 0) {
+        const result = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of result.Responses?.[tableName] ?? []) revisions.set(item.pk!.S!, Number(item.revision!.N));
+        keys = result.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
+      }
+    }
+    return revisions;
+  }
+
+  async function listOf(partition: string): Promise<Subscriber[]> {
+    const items = await queryPartition(client, tableName, partition, { prefix: "SUB#", consistent: true, attributes: ["connection", "finished_version"] });
+    return items.map((item) => ({ connectionId: item.connection!.S!, finishedVersion: item.finished_version === undefined ? null : Number(item.finished_version.N) }));
+  }
+
+  return {
+    async subscribe(connectionId, job: JobMeta) {
+      const partition = jobKey(job);
+      // Subscribing again keeps what was already sent: the job's item is created only if absent.
+      let finishedVersion: number | null = null;
+      await client
+        .send(
           new PutItemCommand({
             TableName: tableName,
-            Item: { ...item, connection: { S: connectionId }, job: { S: jobId }, expires_at: expiresAt() },
-            // Subscribing again keeps what was already sent.
+            Item: { ...key(partition, `SUB#${connectionId}`), connection: { S: connectionId }, expires_at: expiresAt() },
             ConditionExpression: "attribute_not_exists(pk)",
           }),
-        ).catch((error: unknown) => {
-          if (!(error instanceof ConditionalCheckFailedException) && (error as Error).name !== "ConditionalCheckFailedException") throw error;
+        )
+        .catch(async (error: unknown) => {
+          if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+          const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key(partition, `SUB#${connectionId}`), ConsistentRead: true }));
+          finishedVersion = Item?.finished_version === undefined ? null : Number(Item.finished_version.N);
         });
-      }
-      await bumpRevision(jobId);
+      await client.send(
+        new PutItemCommand({ TableName: tableName, Item: { ...key(`CONN#${connectionId}`, `SUB#${changeKey(job)}`), job_pk: { S: partition }, expires_at: expiresAt() } }),
+      );
+      await bumpRevision(client, tableName, partition, expiresAt);
+      return { finishedVersion };
     },
-    async unsubscribe(connectionId, jobId) {
-      await deleteKeys([key(`JOB#${jobId}`, `SUB#${connectionId}`), key(`CONN#${connectionId}`, `SUB#${jobId}`)]);
-      await bumpRevision(jobId);
+
+    async unsubscribe(connectionId, job: JobRef) {
+      const own = key(`CONN#${connectionId}`, `SUB#${changeKey(job)}`);
+      const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: own, ConsistentRead: true }));
+      const partition = Item?.job_pk?.S;
+      await deleteKeys(client, tableName, partition === undefined ? [own] : [own, key(partition, `SUB#${connectionId}`)]);
+      if (partition !== undefined) await bumpRevision(client, tableName, partition, expiresAt);
     },
-    async subscriberRevisions(jobIds) {
-      const revisions = new Map<string, number>();
-      for (let i = 0; i < jobIds.length; i += 100) {
-        let keys: Item[] | undefined = jobIds.slice(i, i + 100).map((jobId) => key(`JOB#${jobId}`, "SUBREV"));
-        while (keys !== undefined && keys.length > 0) {
-          const result = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
-          for (const item of result.Responses?.[tableName] ?? []) revisions.set(item.pk!.S!.slice(4), Number(item.revision!.N));
-          keys = result.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
-        }
-      }
-      for (const jobId of jobIds) if (!revisions.has(jobId)) revisions.set(jobId, 0);
-      return revisions;
+
+    async subscribersOf(jobs) {
+      const partitions = jobs.map(jobKey);
+      const revisions = await revisionsOf(partitions);
+      return Promise.all(
+        partitions.map(async (partition) => {
+          const revision = revisions.get(partition) ?? 0;
+          const cached = cache.get(partition);
+          cache.delete(partition);
+          const subscribers = revision === 0 ? [] : cached?.revision === revision ? cached.subscribers : await listOf(partition);
+          cache.set(partition, { revision, subscribers });
+          if (cache.size > CACHED_LISTS) cache.delete(cache.keys().next().value!);
+          return subscribers;
+        }),
+      );
     },
-    async subscribersOf(jobId) {
-      const items = await queryPartition(client, tableName, `JOB#${jobId}`, { prefix: "SUB#", attributes: ["connection", "finished_sent"] });
-      return items.map((item): Subscriber => ({ connectionId: item.connection!.S!, jobId, isFinishedSent: item.finished_sent?.BOOL === true }));
-    },
-    async claimFinished(connectionId, jobId) {
-      try {
-        await client.send(
+
+    async markFinishedSent(connectionId, job, version) {
+      const partition = jobKey(job);
+      await client
+        .send(
           new UpdateItemCommand({
             TableName: tableName,
-            Key: key(`JOB#${jobId}`, `SUB#${connectionId}`),
-            UpdateExpression: "SET finished_sent = :yes",
-            ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(finished_sent)",
-            ExpressionAttributeValues: { ":yes": { BOOL: true } },
+            Key: key(partition, `SUB#${connectionId}`),
+            UpdateExpression: "SET finished_version = :version",
+            // A subscriber that left meanwhile stays gone; a later version already recorded stays.
+            ConditionExpression: "attribute_exists(pk) AND (attribute_not_exists(finished_version) OR finished_version < :version)",
+            ExpressionAttributeValues: { ":version": { N: String(version) } },
           }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException || (error as Error).name === "ConditionalCheckFailedException") return false;
-        throw error;
-      }
+        )
+        .catch((error: unknown) => {
+          if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+        });
+      // The cached list learns it too, so the next tick does not send the same `job_finished` again.
+      const cached = cache.get(partition)?.subscribers.find((subscriber) => subscriber.connectionId === connectionId);
+      if (cached !== undefined && (cached.finishedVersion ?? -1) < version) cached.finishedVersion = version;
     },
   };
 }

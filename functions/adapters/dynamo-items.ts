@@ -6,12 +6,25 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { StoreConflict } from "../../core/errors.ts";
+import type { JobMeta, JobRef } from "../../core/ports.ts";
 
 export type Item = Record<string, AttributeValue>;
 
 const COMPRESS_ABOVE_BYTES = 1024;
 
-export const jobKey = (jobId: string) => `JOB#${jobId}`;
+/**
+ * A job's head lives under its identity (tenant and id: ids are per tenant); everything else the
+ * job owns (parts, rejections, subscribers, webhook records) under its incarnation, so that a job
+ * created with the id of an expired one starts empty whatever the expired one left behind.
+ * Neither tenant names nor job ids contain `#`.
+ */
+export const headKey = (job: JobRef) => `JOB#${job.tenant}#${job.jobId}`;
+export const jobKey = (job: JobMeta) => `JOB#${job.tenant}#${job.jobId}#${job.incarnation}`;
+export const HEAD = "HEAD";
+/** Input that no job took (its job never appeared, or it named none), kept per tenant. */
+export const tenantKey = (tenant: string) => `TENANT#${tenant}`;
+/** The change feed's sort key for a job. */
+export const changeKey = (job: JobRef) => `${job.tenant}#${job.jobId}`;
 const pad = (n: number, digits: number) => String(n).padStart(digits, "0");
 export const partKey = (part: number) => `P#${pad(part, 5)}`;
 export const groupKey = (group: number) => `G#${pad(group, 3)}`;

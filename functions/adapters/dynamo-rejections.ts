@@ -1,6 +1,7 @@
 /**
- * The rejection log on DynamoDB: a rejected input is an item `REJ#<time>#<source>` under its job,
- * kept 30 days, for `GET /v1/jobs/{id}/rejections`.
+ * The rejection log on DynamoDB: a rejected input is an item `REJ#<time>#<source>` under its job
+ * (its incarnation: `GET /v1/jobs/{id}/rejections`) or, when no job took it (the job never
+ * appeared, or the input named none), under its tenant (`GET /v1/rejections`); kept 30 days.
  */
 import {
   BatchWriteItemCommand,
@@ -10,8 +11,8 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
-import type { RejectionRecord } from "../../core/ports.ts";
-import { itemBytes, jobKey, runBounded, sleep, type Item } from "./dynamo-items.ts";
+import type { RejectionLog, RejectionRecord } from "../../core/ports.ts";
+import { itemBytes, jobKey, runBounded, sleep, tenantKey, type Item } from "./dynamo-items.ts";
 
 const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
@@ -21,15 +22,18 @@ export function createDynamoRejectionLog(options: {
   tableName: string;
   countWrite: (capacity: ConsumedCapacity | undefined, bytes: number, sk?: string) => void;
   metrics: { writeUnits: number };
-}) {
+}): RejectionLog {
   const { client, tableName, countWrite, metrics } = options;
+  const partitionOf = (tenant: string, jobId: string | null, incarnation: string | null) =>
+    jobId === null || incarnation === null ? tenantKey(tenant) : jobKey({ tenant, jobId, incarnation, createdAtMs: 0 });
   return {
-    async recordRejections(records: readonly RejectionRecord[]): Promise<void> {
+    async record(records: readonly RejectionRecord[]): Promise<void> {
       // In writes of 25 (BatchWriteItem): one producer past a limit can be refused thousands of
       // events in one batch, each kept for /rejections.
       const items: Item[] = records.map((record) => ({
-        pk: { S: jobKey(record.jobId) },
+        pk: { S: partitionOf(record.tenant, record.jobId, record.incarnation) },
         sk: { S: `REJ#${String(record.atMs).padStart(15, "0")}#${record.source}` },
+        ...(record.jobId === null ? {} : { job: { S: record.jobId } }),
         code: { S: record.code },
         reason: { S: record.reason.slice(0, 2000) },
         source: { S: record.source },
@@ -55,18 +59,20 @@ export function createDynamoRejectionLog(options: {
       );
     },
 
-    async listRejections(jobId: string, limit: number): Promise<RejectionRecord[]> {
+    async list(tenant: string, job: { jobId: string; incarnation: string } | null, limit: number): Promise<RejectionRecord[]> {
       const result = await client.send(
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": { S: jobKey(jobId) }, ":prefix": { S: "REJ#" } },
+          ExpressionAttributeValues: { ":pk": { S: partitionOf(tenant, job?.jobId ?? null, job?.incarnation ?? null) }, ":prefix": { S: "REJ#" } },
           ScanIndexForward: false,
           Limit: limit,
         }),
       );
       return (result.Items ?? []).map((item) => ({
-        jobId,
+        tenant,
+        jobId: item.job?.S ?? null,
+        incarnation: job?.incarnation ?? null,
         code: item.code!.S!,
         reason: item.reason!.S!,
         source: item.source!.S!,

@@ -26,9 +26,11 @@
  *   written the new part is ignored (and overwritten by the next split), after it the records
  *   still left in the old part no longer map to it and are ignored on load.
  */
+import { randomUUID } from "node:crypto";
 import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
+  GetItemCommand,
   ConditionalCheckFailedException,
   PutItemCommand,
   UpdateItemCommand,
@@ -53,7 +55,7 @@ import {
   type HeadCode,
 } from "../../core/codec.ts";
 import { StoreConflict } from "../../core/errors.ts";
-import type { JobMeta, JobStore, LoadedJob } from "../../core/ports.ts";
+import type { ChangeFeed, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/progress.ts";
 import type { JobState, OriginalState, TaskTally } from "../../core/state.ts";
 import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
@@ -61,11 +63,30 @@ import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf
 import { queryPartition } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
-import { bucketKey, decodeBody, encodeBody, groupKey, itemBytes, jobKey, partKey, runBounded, sleep, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
+import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, itemBytes, jobKey, partKey, runBounded, sleep, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
 
 const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
 const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
+/**
+ * A read waits for a write in progress; a write abandoned this long ago (its process died and its
+ * batch was not delivered again: it went to the DLQ) is taken as part of the job, so that no job
+ * stays unreadable for good.
+ */
+const ABANDONED_WRITE_MS = 10 * 60_000;
+
+function stampOf(head: Item): { version: number; writeId: string | undefined } {
+  return { version: Number(head.version?.N ?? 0), writeId: head.w?.S };
+}
+
+/** An item is of a committed write when its version is older than the head's, or the head's own write. */
+function isStampCommitted(item: Item, head: { version: number; writeId: string | undefined }): boolean {
+  const version = Number(item.ver?.N ?? 0);
+  return version < head.version || (version === head.version && item.w?.S === head.writeId);
+}
+
+/** Reads of a whole job that meet a write in progress try again this many times (20, 40, 80, 160 ms apart) before answering "busy". */
+const READ_ATTEMPTS = 5;
 
 export interface StoreMetrics {
   writes: number;
@@ -81,7 +102,9 @@ export interface StoreMetrics {
 
 interface Handle {
   /** Revision and stored bytes of every item loaded, by sort key; absent = did not exist. */
-  loaded: Map<string, { rev: number; bytes: string }>;
+  loaded: Map<string, { rev: number; bytes: string; isAhead?: boolean }>;
+  /** The head's stamp when loaded: items stamped past it are of a write that never committed. */
+  headStamp: { version: number; writeId: string | undefined };
   /** What was loaded, and is written back where its bytes changed. */
   parts: Set<number>;
   groups: Set<number>;
@@ -90,10 +113,8 @@ interface Handle {
   /** Part counts as stored: parts at or above them are new, written before the item that declares them. */
   storedPartCount: number;
   storedTaskPartCounts: Map<number, number>;
-  /** A new job: the head goes first, so that a taken id writes nothing. */
+  /** A new job: its head is written conditional on the id being free. */
   isCreation: boolean;
-  /** The state's version when loaded: a save that moves it marks the job changed for the ticker. */
-  loadedVersion: number;
 }
 
 export function createDynamoStore(options: {
@@ -101,8 +122,10 @@ export function createDynamoStore(options: {
   tableName: string;
   /** Tests only: a small value makes small jobs split, to exercise splits and their crashes. */
   splitItemBytes?: number;
-}): JobStore & { metrics: StoreMetrics } {
+}): JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog } {
   const { client, tableName } = options;
+  /** Head and label buckets live apart from the rest of the job (see dynamo-items.ts). */
+  const pkOf = (meta: JobMeta, sk: string) => (sk === HEAD ? headKey(meta) : jobKey(meta));
   const splitItemBytes = options.splitItemBytes ?? SPLIT_ITEM_BYTES;
   const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, maxItemBytes: 0, maxItemKey: "", splits: 0 };
 
@@ -115,10 +138,10 @@ export function createDynamoStore(options: {
     }
   };
 
-  async function batchGet(jobId: string, sortKeys: string[]): Promise<Map<string, Item>> {
+  async function batchGet(meta: JobMeta, sortKeys: string[]): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
     for (let i = 0; i < sortKeys.length; i += 100) {
-      let keys: Item[] | undefined = sortKeys.slice(i, i + 100).map((sk) => ({ pk: { S: jobKey(jobId) }, sk: { S: sk } }));
+      let keys: Item[] | undefined = sortKeys.slice(i, i + 100).map((sk) => ({ pk: { S: pkOf(meta, sk) }, sk: { S: sk } }));
       for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
         if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
         const result: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
@@ -139,7 +162,7 @@ export function createDynamoStore(options: {
    * as a new one either.
    */
   async function putConditional(
-    jobId: string,
+    meta: JobMeta,
     sk: string,
     body: string,
     previous: { rev: number } | { born: number } | undefined,
@@ -149,7 +172,7 @@ export function createDynamoStore(options: {
   ) {
     const isNewPart = previous !== undefined && "born" in previous;
     const item: Item = {
-      pk: { S: jobKey(jobId) },
+      pk: { S: pkOf(meta, sk) },
       sk: { S: sk },
       rev: { N: String(previous !== undefined && "rev" in previous ? previous.rev + 1 : 1) },
       expires_at: { N: String(Math.floor(nowMs / 1000) + ttlSeconds) },
@@ -164,7 +187,10 @@ export function createDynamoStore(options: {
           TableName: tableName,
           Item: item,
           ...(previous === undefined
-            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            ? sk === HEAD
+              ? // A new job may take the id of one whose head expired and still waits for TTL's deletion.
+                { ConditionExpression: "attribute_not_exists(pk) OR expires_at < :now", ExpressionAttributeValues: { ":now": { N: String(Math.floor(nowMs / 1000)) } } }
+              : { ConditionExpression: "attribute_not_exists(pk)" }
             : "born" in previous
               ? { ConditionExpression: "attribute_not_exists(pk) OR born < :born", ExpressionAttributeValues: { ":born": { N: String(previous.born) } } }
               : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": { N: String(previous.rev) } } }),
@@ -177,7 +203,7 @@ export function createDynamoStore(options: {
         // DynamoDB bills a write whose condition fails like one that succeeds; emulators report nothing.
         metrics.writeUnits += Math.max(1, Math.ceil(bytes / 1024));
         metrics.failedWrites++;
-        throw new StoreConflict(`${jobKey(jobId)}/${sk}`, { cause: error });
+        throw new StoreConflict(`${pkOf(meta, sk)}/${sk}`, { cause: error });
       }
       throw error;
     }
@@ -190,13 +216,13 @@ export function createDynamoStore(options: {
    * would lose the same way). Moving the owner's revision settles both: a writer in flight with
    * the old revision loses at the owner, and our retry gets a larger `born`.
    */
-  async function fence(jobId: string, owner: string, loaded: { rev: number } | undefined, ttlSeconds: number, nowMs: number): Promise<void> {
+  async function fence(meta: JobMeta, owner: string, loaded: { rev: number } | undefined, ttlSeconds: number, nowMs: number): Promise<void> {
     try {
       if (loaded !== undefined) {
         await client.send(
           new UpdateItemCommand({
             TableName: tableName,
-            Key: { pk: { S: jobKey(jobId) }, sk: { S: owner } },
+            Key: { pk: { S: pkOf(meta, owner) }, sk: { S: owner } },
             UpdateExpression: "SET rev = :next",
             ConditionExpression: "rev = :rev",
             ExpressionAttributeValues: { ":rev": { N: String(loaded.rev) }, ":next": { N: String(loaded.rev + 1) } },
@@ -204,7 +230,7 @@ export function createDynamoStore(options: {
         );
       } else {
         // Only a label bucket can be absent (the head exists): an empty bucket is what its absence means.
-        await putConditional(jobId, owner, JSON.stringify(encodeEmptyBucket()), undefined, {}, ttlSeconds, nowMs);
+        await putConditional(meta, owner, JSON.stringify(encodeEmptyBucket()), undefined, {}, ttlSeconds, nowMs);
       }
     } catch (error) {
       if (!(error instanceof StoreConflict) && (error as Error).name !== "ConditionalCheckFailedException") throw error;
@@ -212,9 +238,11 @@ export function createDynamoStore(options: {
   }
 
   /** Reads items the handle has not seen yet; records their revisions (absent ones stay absent). */
-  async function readMore(jobId: string, handle: Handle, sortKeys: string[]): Promise<Map<string, Item>> {
-    const items = await batchGet(jobId, sortKeys.filter((sk) => !handle.loaded.has(sk)));
-    for (const [sk, item] of items) handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item) });
+  async function readMore(meta: JobMeta, handle: Handle, sortKeys: string[]): Promise<Map<string, Item>> {
+    const items = await batchGet(meta, sortKeys.filter((sk) => !handle.loaded.has(sk)));
+    // An item of a write that never committed (it crashed before its head) is written again under
+    // this write's stamp even where its bytes are already right: so the redelivered batch commits it.
+    for (const [sk, item] of items) handle.loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item), isAhead: !isStampCommitted(item, handle.headStamp) });
     return items;
   }
 
@@ -226,7 +254,7 @@ export function createDynamoStore(options: {
     if (handle.parts.has(part)) return;
     const group = groupOf(part);
     const keys = [partKey(part), ...(group > 0 && !handle.groups.has(group) ? [groupKey(group)] : [])];
-    const items = await readMore(job.meta.jobId, handle, keys);
+    const items = await readMore(job.meta, handle, keys);
     if (group > 0 && !handle.groups.has(group)) {
       loadGroup(job.state, group, bodyOf(handle, groupKey(group), items));
       handle.groups.add(group);
@@ -246,7 +274,7 @@ export function createDynamoStore(options: {
   async function splitHeavyParts(job: LoadedJob): Promise<void> {
     const handle = job.handle as Handle;
     const { state } = job;
-    const jobId = job.meta.jobId;
+    const meta = job.meta;
     const budget = { splits: 0 };
     await splitCollection<OriginalState>(handle, budget, {
       parts: handle.parts,
@@ -262,7 +290,7 @@ export function createDynamoStore(options: {
         await loadPartLate(job, source);
         const group = groupOf(target);
         if (group > 0 && !handle.groups.has(group)) {
-          const items = await readMore(jobId, handle, [groupKey(group)]);
+          const items = await readMore(meta, handle, [groupKey(group)]);
           // A group beyond the stored count holds only leftovers of an interrupted split.
           loadGroup(state, group, group <= groupOf(handle.storedPartCount - 1) ? bodyOf(handle, groupKey(group), items) : null);
           handle.groups.add(group);
@@ -284,7 +312,7 @@ export function createDynamoStore(options: {
         count: () => labelBucket.taskPartCount,
         prepare: async (source) => {
           if (!parts.has(source)) {
-            const items = await readMore(jobId, handle, [taskPartKey(bucket, source)]);
+            const items = await readMore(meta, handle, [taskPartKey(bucket, source)]);
             loadTaskPart(state, bucket, source, bodyOf(handle, taskPartKey(bucket, source), items));
           }
         },
@@ -350,29 +378,36 @@ export function createDynamoStore(options: {
   }
 
   /**
-   * Writes every loaded item whose bytes changed, each conditional on the revision loaded, in an
-   * order that keeps every crash healable: new parts (of splits) first, and the groups that keep
-   * parts' summaries, so that once the head declares a new part its summary is in its group
-   * (a split's new part need not be touched by the batch that is delivered again after a crash);
-   * then the head (every batch that changes a job changes its head, its version, so the head's
-   * condition admits one writer per version and a loser learns it before spending writes on older
-   * parts); then label buckets; then the older parts. A crash after a parent and before a child
-   * leaves the parent's copy of the child's summary ahead of the child until the batch is
-   * delivered again (it is, since it failed) and the child is reloaded: a child's own summary
-   * always replaces its parent's copy on load. Creating a job writes the head first of all.
+   * Writes every loaded item whose bytes changed, each conditional on the revision loaded and
+   * stamped with the version it belongs to and this write's id, in an order that keeps every crash
+   * healable and every read of one version:
+   * - new parts (of splits) first, and the groups that keep parts' summaries, so that once the
+   *   head declares a new part its summary is in its group;
+   * - then label buckets (which declare their task parts, before the shrunk older task parts);
+   * - then the older parts;
+   * - the head last: it carries the version and write id that readers check every item against
+   *   (an item stamped with a later version, or the same version by another write, is of a write
+   *   not yet committed: the read is retried). A batch that splits a part of originals must
+   *   declare the new part count before the shrunk old part is written: it writes the head twice,
+   *   first marked `open` (readers wait), at the end closed.
+   * A crash leaves children ahead of their parents' copies until the batch is delivered again (it
+   * is, since it failed): a child's own summary always replaces its parent's copy on load.
+   * A new job writes its head last too, conditional on the id being free, under a fresh
+   * incarnation, so that a taken id leaves nothing anyone reads.
    */
   async function writeItems(job: LoadedJob, nowMs: number): Promise<void> {
     await splitHeavyParts(job);
     const handle = job.handle as Handle;
     const { state, meta } = job;
     const ttl = state.terminal === null ? ACTIVE_TTL_SECONDS : FINISHED_TTL_SECONDS;
+    const writeId = randomUUID().slice(0, 8);
     const newParts: [string, string, number, string][] = [];
     const groups: [string, string][] = [];
     const buckets: [string, string][] = [];
     const older: [string, string][] = [];
     const bornOf = (owner: string) => (handle.loaded.get(owner)?.rev ?? 0) + 1;
     for (const [part, code] of encodeParts(state, handle.parts)) {
-      if (part >= handle.storedPartCount) newParts.push([partKey(part), JSON.stringify(code), bornOf("HEAD"), "HEAD"]);
+      if (part >= handle.storedPartCount) newParts.push([partKey(part), JSON.stringify(code), bornOf(HEAD), HEAD]);
       else older.push([partKey(part), JSON.stringify(code)]);
     }
     for (let part = handle.storedPartCount; part < state.partCount; part++) if (groupOf(part) > 0) handle.groups.add(groupOf(part));
@@ -385,53 +420,85 @@ export function createDynamoStore(options: {
         else older.push([taskPartKey(bucket, part), JSON.stringify(code)]);
       }
     }
-    const changed = (items: [string, string][]) => items.filter(([sk, body]) => handle.loaded.get(sk)?.bytes !== body);
-    const put = ([sk, body]: [string, string]) => () => putConditional(meta.jobId, sk, body, handle.loaded.get(sk), {}, ttl, nowMs);
-    const writeHead = async () => {
-      const body = JSON.stringify(encodeHead(state));
-      const previous = handle.loaded.get("HEAD");
-      if (previous?.bytes !== body) await putConditional(meta.jobId, "HEAD", body, previous, { ...metaAttributes(meta), version: { N: String(state.version) } }, ttl, nowMs);
+    const changed = (items: [string, string][]) => items.filter(([sk, body]) => handle.loaded.get(sk)?.bytes !== body || handle.loaded.get(sk)?.isAhead === true);
+    const toWrite = { groups: changed(groups), buckets: changed(buckets), older: changed(older) };
+    // Items are stamped with the head's version and this write's id: any item written means the head is too, or readers would wait for it.
+    const isAnyItemWritten = newParts.length + toWrite.groups.length + toWrite.buckets.length + toWrite.older.length > 0;
+    // Every write that writes items moves the version (even one that only commits another's
+    // leftovers), so two writes share a version only when both loaded the same head, and then
+    // at most one of them commits.
+    if (isAnyItemWritten && state.version <= handle.headStamp.version) state.version = handle.headStamp.version + 1;
+    const stamp: Item = { ver: { N: String(state.version) }, w: { S: writeId }, at: { N: String(Date.now()) } };
+    const put = ([sk, body]: [string, string]) => () => putConditional(meta, sk, body, handle.loaded.get(sk), stamp, ttl, nowMs);
+    const headBody = JSON.stringify(encodeHead(state));
+    const writeHead = async (isOpen: boolean) => {
+      const previous = handle.loaded.get(HEAD);
+      const attributes: Item = { ...metaAttributes(meta), ...stamp, version: { N: String(state.version) }, ...(isOpen ? { open: { BOOL: true } } : {}) };
+      await putConditional(meta, HEAD, headBody, previous, attributes, ttl, nowMs);
+      handle.loaded.set(HEAD, { rev: (previous?.rev ?? 0) + 1, bytes: isOpen ? "" : headBody });
     };
-    if (handle.isCreation) await writeHead();
     const fenced = new Set<string>();
     await runBounded(
       newParts.map(([sk, body, born, owner]) => async () => {
         try {
-          await putConditional(meta.jobId, sk, body, { born }, {}, ttl, nowMs);
+          await putConditional(meta, sk, body, { born }, stamp, ttl, nowMs);
         } catch (error) {
           if (error instanceof StoreConflict && !fenced.has(owner)) {
             fenced.add(owner);
-            await fence(meta.jobId, owner, handle.loaded.get(owner), ttl, nowMs);
+            await fence(meta, owner, handle.loaded.get(owner), ttl, nowMs);
           }
           throw error;
         }
       }),
       WRITE_CONCURRENCY,
     );
-    await runBounded(changed(groups).map(put), WRITE_CONCURRENCY);
-    if (!handle.isCreation) await writeHead();
-    await runBounded(changed(buckets).map(put), WRITE_CONCURRENCY);
-    await runBounded(changed(older).map(put), WRITE_CONCURRENCY);
-    if (state.version !== handle.loadedVersion) await changeFeed.markChanged(meta.jobId, state.version, nowMs);
+    await runBounded(toWrite.groups.map(put), WRITE_CONCURRENCY);
+    if (!handle.isCreation && state.partCount > handle.storedPartCount) await writeHead(true);
+    await runBounded(toWrite.buckets.map(put), WRITE_CONCURRENCY);
+    await runBounded(toWrite.older.map(put), WRITE_CONCURRENCY);
+    if (isAnyItemWritten || handle.loaded.get(HEAD)?.bytes !== headBody) await writeHead(false);
   }
 
-  function metaOf(item: Item): JobMeta {
-    return { jobId: item.pk!.S!.slice(4), tenant: item.tenant!.S!, createdAtMs: Number(item.created_at!.N) };
+  function metaOf(ref: JobRef, item: Item): JobMeta {
+    return { tenant: ref.tenant, jobId: ref.jobId, incarnation: item.inc!.S!, createdAtMs: Number(item.created_at!.N) };
   }
 
   function metaAttributes(meta: JobMeta): Item {
-    return { tenant: { S: meta.tenant }, created_at: { N: String(meta.createdAtMs) } };
+    return { inc: { S: meta.incarnation }, created_at: { N: String(meta.createdAtMs) } };
+  }
+
+  /** The head, or null when there is none or it has expired (TTL deletes expired items only eventually). */
+  async function readHead(ref: JobRef): Promise<Item | null> {
+    const { Item: item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: headKey(ref) }, sk: { S: HEAD } }, ConsistentRead: true }));
+    if (item === undefined || Number(item.expires_at?.N ?? Infinity) * 1000 < Date.now()) return null;
+    return item;
+  }
+
+  /**
+   * Whether every item read belongs to the version the head commits (see writeItems). Two more
+   * cases are taken as committed: an item of the head's version written before the head was by a
+   * write that lost the race to the head (it can never commit; its events are in the item and
+   * are applied again, idempotently, when its batch is retried), and an item of a write abandoned
+   * long ago.
+   */
+  function isOneVersion(head: Item, items: readonly Item[]): boolean {
+    const headAtMs = Number(head.at?.N ?? 0);
+    if (head.open?.BOOL === true && Date.now() - headAtMs < ABANDONED_WRITE_MS) return false;
+    const stamp = stampOf(head);
+    return items.every((item) => {
+      const itemAtMs = Number(item.at?.N ?? 0);
+      if (isStampCommitted(item, stamp) || Date.now() - itemAtMs >= ABANDONED_WRITE_MS) return true;
+      return Number(item.ver?.N ?? 0) === stamp.version && itemAtMs <= headAtMs;
+    });
   }
 
   const changeFeed = createDynamoChangeFeed({ client, tableName, countWrite });
-  const rejectionLog = createDynamoRejectionLog({ client, tableName, countWrite, metrics });
+  const rejections = createDynamoRejectionLog({ client, tableName, countWrite, metrics });
 
-  const store: JobStore & { metrics: StoreMetrics } = {
+  const store: JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog } = {
     metrics,
-    changedJobs: changeFeed.changedJobs,
-    clearChanged: changeFeed.clearChanged,
-    recordRejections: rejectionLog.recordRejections,
-    listRejections: rejectionLog.listRejections,
+    changeFeed,
+    rejections,
 
     async createJob(meta, state) {
       try {
@@ -446,7 +513,7 @@ export function createDynamoStore(options: {
           storedPartCount: state.partCount,
           storedTaskPartCounts: new Map([...state.labelBuckets].map(([bucket, { taskPartCount }]) => [bucket, taskPartCount])),
           isCreation: true,
-          loadedVersion: -1,
+          headStamp: { version: -1, writeId: undefined },
         };
         await writeItems({ meta, state, handle }, meta.createdAtMs);
         return true;
@@ -456,21 +523,16 @@ export function createDynamoStore(options: {
       }
     },
 
-    async getMeta(jobId) {
-      const item = (await batchGet(jobId, ["HEAD"])).get("HEAD");
-      return item === undefined ? null : metaOf(item);
-    },
-
-    async loadForBatch(jobId, events) {
-      const buckets = [...labelBucketsTouchedBy(events)];
-      const first = await batchGet(jobId, ["HEAD", ...buckets.map(bucketKey)]);
-      const headItem = first.get("HEAD");
-      if (headItem === undefined) return null;
-      const meta = metaOf(headItem);
+    async loadForBatch(ref, events) {
+      const headItem = await readHead(ref);
+      if (headItem === null) return null;
+      const meta = metaOf(ref, headItem);
       const headBody = decodeBody(headItem);
       const state = decodeHead(JSON.parse(headBody) as HeadCode);
+      const buckets = [...labelBucketsTouchedBy(events)];
       const handle: Handle = {
-        loaded: new Map([["HEAD", { rev: Number(headItem.rev!.N), bytes: headBody }]]),
+        // An open head (a split whose batch was interrupted) is rewritten whatever its bytes.
+        loaded: new Map([[HEAD, { rev: Number(headItem.rev!.N), bytes: headItem.open?.BOOL === true ? "" : headBody }]]),
         parts: new Set(),
         groups: new Set(),
         buckets: new Set(buckets),
@@ -478,33 +540,31 @@ export function createDynamoStore(options: {
         storedPartCount: state.partCount,
         storedTaskPartCounts: new Map(),
         isCreation: false,
-        loadedVersion: state.version,
+        headStamp: stampOf(headItem),
       };
-      for (const bucket of buckets) {
-        const item = first.get(bucketKey(bucket));
-        if (item !== undefined) handle.loaded.set(bucketKey(bucket), { rev: Number(item.rev!.N), bytes: decodeBody(item) });
-        loadBucket(state, bucket, item === undefined ? null : JSON.parse(handle.loaded.get(bucketKey(bucket))!.bytes));
-        handle.storedTaskPartCounts.set(bucket, state.labelBuckets.get(bucket)!.taskPartCount);
-      }
+      if (events.length === 0) return { meta, state, handle };
       const touched = partsTouchedBy(state, events);
       handle.parts = touched.parts;
       handle.groups = touched.groups;
-      handle.taskParts = taskPartsTouchedBy(state, events);
-      const keys = [...[...touched.groups].map(groupKey), ...[...touched.parts].map(partKey)];
-      for (const [bucket, parts] of handle.taskParts) for (const part of parts) keys.push(taskPartKey(bucket, part));
-      const items = await readMore(jobId, handle, keys);
+      const items = await readMore(meta, handle, [...buckets.map(bucketKey), ...[...touched.groups].map(groupKey), ...[...touched.parts].map(partKey)]);
+      for (const bucket of buckets) {
+        loadBucket(state, bucket, bodyOf(handle, bucketKey(bucket), items));
+        handle.storedTaskPartCounts.set(bucket, state.labelBuckets.get(bucket)!.taskPartCount);
+      }
       // Children replace their parents' copies: groups first, then the parts (a part with no item is empty).
       for (const group of touched.groups) loadGroup(state, group, bodyOf(handle, groupKey(group), items));
       for (const part of touched.parts) loadPart(state, part, bodyOf(handle, partKey(part), items));
-      for (const [bucket, parts] of handle.taskParts) for (const part of parts) loadTaskPart(state, bucket, part, bodyOf(handle, taskPartKey(bucket, part), items));
+      handle.taskParts = taskPartsTouchedBy(state, events);
       // Reports naming only their input follow the input's link to its original's part (and group).
       const linked = [...partsLinkedBy(state, events)].filter((part) => !touched.parts.has(part));
-      if (linked.length > 0) {
-        const groups = [...new Set(linked.map(groupOf))].filter((group) => group > 0 && !touched.groups.has(group));
-        for (const group of groups) handle.groups.add(group);
+      const linkedGroups = [...new Set(linked.map(groupOf))].filter((group) => group > 0 && !touched.groups.has(group));
+      const taskKeys = [...handle.taskParts].flatMap(([bucket, parts]) => [...parts].map((part) => taskPartKey(bucket, part)));
+      if (taskKeys.length + linked.length > 0) {
+        for (const group of linkedGroups) handle.groups.add(group);
         for (const part of linked) handle.parts.add(part);
-        const more = await readMore(jobId, handle, [...groups.map(groupKey), ...linked.map(partKey)]);
-        for (const group of groups) loadGroup(state, group, bodyOf(handle, groupKey(group), more));
+        const more = await readMore(meta, handle, [...taskKeys, ...linkedGroups.map(groupKey), ...linked.map(partKey)]);
+        for (const [bucket, parts] of handle.taskParts) for (const part of parts) loadTaskPart(state, bucket, part, bodyOf(handle, taskPartKey(bucket, part), more));
+        for (const group of linkedGroups) loadGroup(state, group, bodyOf(handle, groupKey(group), more));
         for (const part of linked) loadPart(state, part, bodyOf(handle, partKey(part), more));
       }
       return { meta, state, handle };
@@ -514,39 +574,45 @@ export function createDynamoStore(options: {
       await writeItems(job, nowMs);
     },
 
-    async loadJob(jobId) {
-      // Only the state's leaves (groups, G#, hold copies that are not needed when every part is
-      // loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook records
-      // (WH…): G# < HEAD < L# < P# < REJ# < SUB# < T#.
-      const [headAndParts, taskParts] = await Promise.all([
-        queryPartition(client, tableName, jobKey(jobId), { between: ["HEAD", "P#~"], consistent: true }),
-        queryPartition(client, tableName, jobKey(jobId), { prefix: "T#", consistent: true }),
-      ]);
-      const headItem = headAndParts.find((item) => item.sk!.S === "HEAD");
-      if (headItem === undefined) return null;
-      const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
-      // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
-      state.partTotals.clear();
-      state.labelBucketTotals.clear();
-      for (const item of headAndParts) {
-        const sk = item.sk!.S!;
-        if (sk.startsWith("L#")) {
-          loadBucket(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
-          state.labelBuckets.get(Number(sk.slice(2)))!.taskSums.clear();
+    async loadJob(ref) {
+      for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+        if (attempt > 0) await sleep(20 * 2 ** attempt);
+        const headItem = await readHead(ref);
+        if (headItem === null) return null;
+        const meta = metaOf(ref, headItem);
+        // Only the state's leaves (groups, G#, hold copies that are not needed when every part is
+        // loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook
+        // records (WH…): L# < P# < REJ# < SUB# < T#.
+        const [bucketsAndParts, taskParts] = await Promise.all([
+          queryPartition(client, tableName, jobKey(meta), { between: ["L#", "P#~"], consistent: true }),
+          queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true }),
+        ]);
+        if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts])) continue;
+        const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
+        // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
+        state.partTotals.clear();
+        state.labelBucketTotals.clear();
+        for (const item of bucketsAndParts) {
+          const sk = item.sk!.S!;
+          if (sk.startsWith("L#")) {
+            loadBucket(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
+            state.labelBuckets.get(Number(sk.slice(2)))!.taskSums.clear();
+          }
         }
+        for (const item of bucketsAndParts) {
+          const sk = item.sk!.S!;
+          const part = Number(sk.slice(2));
+          if (sk.startsWith("P#") && part < state.partCount) loadPart(state, part, JSON.parse(decodeBody(item)));
+        }
+        for (const item of taskParts) {
+          const [, bucket, part] = item.sk!.S!.split("#").map(Number) as [number, number, number];
+          const labelBucket = state.labelBuckets.get(bucket);
+          if (labelBucket !== undefined && part < labelBucket.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(decodeBody(item)));
+        }
+        refreshEstimates(state);
+        return { meta, state };
       }
-      for (const item of headAndParts) {
-        const sk = item.sk!.S!;
-        const part = Number(sk.slice(2));
-        if (sk.startsWith("P#") && part < state.partCount) loadPart(state, part, JSON.parse(decodeBody(item)));
-      }
-      for (const item of taskParts) {
-        const [, bucket, part] = item.sk!.S!.split("#").map(Number) as [number, number, number];
-        const labelBucket = state.labelBuckets.get(bucket);
-        if (labelBucket !== undefined && part < labelBucket.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(decodeBody(item)));
-      }
-      refreshEstimates(state);
-      return { meta: metaOf(headItem), state };
+      return "busy";
     },
   };
   return store;

@@ -1,9 +1,10 @@
 /**
- * The webhook delivery log and once-only claims, in the job's partition:
- *   JOB#<job> / WHCLAIM#<key>                 a webhook that was enqueued (so it is enqueued once)
- *   JOB#<job> / WHLOG#<time>#<id>#<attempt>   one attempt and its outcome (kept 30 days)
+ * The webhook delivery log and once-only claims, in the job's partition (its incarnation):
+ *   <job> / WHCLAIM#<key>                 a webhook that was enqueued (recorded after it was)
+ *   <job> / WHLOG#<time>#<id>#<attempt>   one attempt and its outcome (kept 30 days)
  */
-import { DeleteItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchGetItemCommand, type BatchGetItemCommandOutput, PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { jobKey } from "./dynamo-items.ts";
 import type { DeliveryLogEntry, WebhookLog } from "../../core/ports.ts";
 
 const LOG_TTL_SECONDS = 30 * 24 * 3600;
@@ -13,30 +14,27 @@ export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableN
   const now = options.now ?? Date.now;
   const expiresAt = (): AttributeValue => ({ N: String(Math.floor(now() / 1000) + LOG_TTL_SECONDS) });
   return {
-    async claim(jobId, key) {
-      try {
-        await client.send(
-          new PutItemCommand({
-            TableName: tableName,
-            Item: { pk: { S: `JOB#${jobId}` }, sk: { S: `WHCLAIM#${key}` }, at: { N: String(now()) }, expires_at: expiresAt() },
-            ConditionExpression: "attribute_not_exists(pk)",
-          }),
-        );
-        return true;
-      } catch (error) {
-        if ((error as Error).name === "ConditionalCheckFailedException") return false;
-        throw error;
+    async enqueued(job, keys) {
+      const found = new Set<string>();
+      let pending: Record<string, AttributeValue>[] | undefined = keys.map((key) => ({ pk: { S: jobKey(job) }, sk: { S: `WHCLAIM#${key}` } }));
+      while (pending !== undefined && pending.length > 0) {
+        const result: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: "sk" } } }));
+        for (const item of result.Responses?.[tableName] ?? []) found.add(item.sk!.S!.slice("WHCLAIM#".length));
+        pending = result.UnprocessedKeys?.[tableName]?.Keys;
       }
+      return found;
     },
-    async release(jobId, key) {
-      await client.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: `JOB#${jobId}` }, sk: { S: `WHCLAIM#${key}` } } }));
+    async markEnqueued(job, keys) {
+      for (const key of keys) {
+        await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: jobKey(job) }, sk: { S: `WHCLAIM#${key}` }, at: { N: String(now()) }, expires_at: expiresAt() } }));
+      }
     },
     async record(entry) {
       await client.send(
         new PutItemCommand({
           TableName: tableName,
           Item: {
-            pk: { S: `JOB#${entry.jobId}` },
+            pk: { S: jobKey({ tenant: entry.tenant, jobId: entry.jobId, incarnation: entry.incarnation, createdAtMs: 0 }) },
             sk: { S: `WHLOG#${String(entry.atMs).padStart(15, "0")}#${entry.webhookId}#${entry.attempt}` },
             entry: { S: JSON.stringify(entry) },
             expires_at: expiresAt(),
@@ -44,12 +42,12 @@ export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableN
         }),
       );
     },
-    async list(jobId, limit) {
+    async list(job, limit) {
       const result = await client.send(
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": { S: `JOB#${jobId}` }, ":prefix": { S: "WHLOG#" } },
+          ExpressionAttributeValues: { ":pk": { S: jobKey(job) }, ":prefix": { S: "WHLOG#" } },
           ScanIndexForward: false,
           Limit: limit,
         }),

@@ -1,7 +1,8 @@
 /**
  * EventPublisher on SQS: events go out as envelopes of one job (≤ 500 events, ≤ 256 KB each so
  * any queue configuration takes them), ten messages per SendMessageBatch; entries SQS refuses
- * are retried, and a publish resolves only once every message was accepted.
+ * are retried, and a publish resolves only once every message was accepted. Each message names
+ * its tenant in the `tenant` message attribute (the reducer reads it; absent means `default`).
  */
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { LIMITS, type Event, type Message } from "../../core/contract.ts";
@@ -36,9 +37,10 @@ export function createSqsPublisher(options: { client: SQSClient; queueUrl: strin
 } {
   const { client, queueUrl } = options;
   return {
-    async publish(messages) {
+    async publish(messages, tenant) {
+      const MessageAttributes = { tenant: { DataType: "String", StringValue: tenant } };
       for (let i = 0; i < messages.length; i += 10) {
-        let entries = messages.slice(i, i + 10).map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) }));
+        let entries = messages.slice(i, i + 10).map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message), MessageAttributes }));
         for (let attempt = 1; entries.length > 0; attempt++) {
           const result = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
           const failedIds = new Set((result.Failed ?? []).map((failure) => failure.Id));

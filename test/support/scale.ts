@@ -9,6 +9,7 @@ import type { Event } from "../../core/contract.ts";
 import type { JobState } from "../../core/state.ts";
 import { createDynamoStore } from "../../functions/adapters/dynamo-store.ts";
 import { envelopesOf } from "../../functions/adapters/sqs-publisher.ts";
+import { readJob } from "./store.ts";
 import { createReducerHandler } from "../../functions/reducer.ts";
 import { newTable, startDynalite, type TestTable } from "./dynamo.ts";
 import { recordOf } from "./sqs-harness.ts";
@@ -34,6 +35,8 @@ export async function applyThroughReducer(endpoint: string, tables: TestTable[],
   const store = createDynamoStore({ client: table.client, tableName: table.name });
   const handler = createReducerHandler({
     store,
+    changeFeed: store.changeFeed,
+    rejections: store.rejections,
     delayMessage: async () => {},
     log: () => {},
     now: Date.now,
@@ -52,15 +55,14 @@ export async function applyThroughReducer(endpoint: string, tables: TestTable[],
     expect(response.batchItemFailures).toEqual([]);
   }
   const jobId = declared!.job_id;
-  const loaded = await store.loadJob(jobId);
-  expect(loaded).not.toBeNull();
+  const loaded = await readJob(store, jobId);
   const { metrics } = store;
   console.log(
     `${caseName}: largest item ${metrics.maxItemBytes} bytes (${metrics.maxItemKey}); ${events.length} events, ${metrics.writes} writes, ` +
-      `${metrics.splits} splits, ${loaded!.state.partCount} parts of originals, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `${metrics.splits} splits, ${loaded.state.partCount} parts of originals, ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   expect(metrics.maxItemBytes).toBeLessThan(ITEM_LIMIT_BYTES);
-  return { store, table, jobId, state: loaded!.state as JobState };
+  return { store, table, jobId, meta: loaded.meta, state: loaded.state as JobState };
 }
 
 /** Text that deflate cannot shrink much: random characters from `alphabet`. */

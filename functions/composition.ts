@@ -1,0 +1,147 @@
+/**
+ * The composition root: the one place that builds adapters from a configuration and wires them
+ * into the services (reducer, ticker, WebSocket routes, HTTP API, webhook sender). The Lambda
+ * entry points call it with the environment's configuration, the sandbox with its emulators',
+ * tests with theirs; nothing else wires adapters by hand. Each adapter and service is built on
+ * first use, so a Lambda builds only what it runs (and reads only the settings it needs).
+ */
+import type { Hono } from "hono";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createAwsClients } from "./adapters/aws-clients.ts";
+import { createDynamoApiKeys } from "./adapters/dynamo-api-keys.ts";
+import { createDynamoConnections, createDynamoSubscriptions } from "./adapters/dynamo-connections.ts";
+import { createDynamoLease } from "./adapters/dynamo-lease.ts";
+import { createDynamoStore } from "./adapters/dynamo-store.ts";
+import { createDynamoStreamSlots } from "./adapters/dynamo-stream-slots.ts";
+import { createDynamoWebhookLog } from "./adapters/dynamo-webhooks.ts";
+import { createSqsPublisher, createSqsWebhookQueue } from "./adapters/sqs-publisher.ts";
+import { createHttpWebhookTransport, type WebhookTransport } from "./adapters/webhook-http.ts";
+import { createWsPoster, type WsPosterOptions } from "./adapters/ws-poster.ts";
+import { createWsPosterPool } from "./adapters/ws-poster-pool.ts";
+import { createApp } from "./api.ts";
+import { createWebhookChannel } from "./channels/webhooks.ts";
+import { createWebSocketChannel } from "./channels/websocket.ts";
+import { environmentConfig, jsonLog, type Config, type Log } from "./config.ts";
+import { createReducerHandler } from "./reducer.ts";
+import { createTicker, type Ticker } from "./ticker.ts";
+import { createWebhookSender } from "./webhook-sender.ts";
+import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "./ws.ts";
+import type { Poster } from "../core/ports.ts";
+
+/** What differs between a deployment and a machine of one's own, beyond the configuration. */
+export interface Runtime {
+  log: Log;
+  now: () => number;
+  /** The sandbox's gateway takes unsigned requests with any credentials. */
+  posterCredentials?: Pick<WsPosterOptions, "credentials" | "isUnsigned">;
+  /** Threads the ticker posts from (worker threads pay off only with more than one vCPU). */
+  postThreads?: number;
+  /** Webhook receivers on private addresses are refused in the cloud; the sandbox allows loopback. */
+  allowPrivateWebhookTargets?: boolean;
+  /** Replaces the HTTP webhook transport (tests). */
+  webhookTransport?: WebhookTransport;
+  pendingUnknownJobSeconds?: number;
+}
+
+export interface Services {
+  adapters: ReturnType<typeof createAdapters>;
+  reducer(): (event: SQSEvent) => Promise<SQSBatchResponse>;
+  ticker(): Ticker;
+  ws(): (event: WebSocketEvent) => Promise<WebSocketResult>;
+  api(): Hono<any>;
+  webhookSender(): (event: SQSEvent) => Promise<SQSBatchResponse>;
+  /** The ticker's poster (a pool of threads when asked for): close it when done. */
+  close(): Promise<void>;
+}
+
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
+}
+
+export function createAdapters(config: Config, runtime: Runtime) {
+  const clients = once(() => createAwsClients(config));
+  const table = () => ({ client: clients().dynamodb, tableName: config.tableName });
+  const posterOptions = (): WsPosterOptions => ({ endpoint: config.websocketManagementEndpoint(), region: config.region, ...runtime.posterCredentials });
+  const store = once(() => createDynamoStore(table()));
+  return {
+    clients,
+    store,
+    changeFeed: () => store().changeFeed,
+    rejections: () => store().rejections,
+    apiKeys: once(() => createDynamoApiKeys(table())),
+    connections: once(() => createDynamoConnections(table())),
+    subscriptions: once(() => createDynamoSubscriptions(table())),
+    streamSlots: once(() => createDynamoStreamSlots(table())),
+    webhookLog: once(() => createDynamoWebhookLog(table())),
+    lease: once(() => createDynamoLease({ ...table(), name: "ticker" })),
+    events: once(() => createSqsPublisher({ client: clients().sqs, queueUrl: config.eventsQueueUrl() })),
+    webhookQueue: once(() => createSqsWebhookQueue({ client: clients().sqs, queueUrl: config.webhookQueueUrl() })),
+    poster: once((): Poster => createWsPoster(posterOptions())),
+    tickerPoster: once(() => createWsPosterPool({ ...posterOptions(), threads: runtime.postThreads ?? 0 })),
+    webhookTransport: once(() => runtime.webhookTransport ?? createHttpWebhookTransport({ allowPrivateAddresses: runtime.allowPrivateWebhookTargets ?? false })),
+  };
+}
+
+export function createServices(config: Config, runtime: Runtime): Services {
+  const adapters = createAdapters(config, runtime);
+  const { log, now } = runtime;
+  const ticker = once(() =>
+    createTicker({
+      store: adapters.store(),
+      changeFeed: adapters.changeFeed(),
+      lease: adapters.lease(),
+      channels: [
+        createWebSocketChannel({ subscriptions: adapters.subscriptions(), connections: adapters.connections(), poster: adapters.tickerPoster(), log }),
+        createWebhookChannel({ log: adapters.webhookLog(), queue: adapters.webhookQueue(), now, logger: log, statusUrlOf: (jobId) => (config.publicUrl === undefined ? null : `${config.publicUrl}/v1/jobs/${jobId}`) }),
+      ],
+      log,
+      now,
+    }),
+  );
+  return {
+    adapters,
+    reducer: once(() =>
+      createReducerHandler({
+        store: adapters.store(),
+        changeFeed: adapters.changeFeed(),
+        rejections: adapters.rejections(),
+        delayMessage: adapters.events().delay,
+        log,
+        now,
+        defaultTenant: config.defaultTenant,
+        maxReceiveCount: config.maxReceiveCount,
+        pendingUnknownJobSeconds: runtime.pendingUnknownJobSeconds ?? config.pendingUnknownJobSeconds,
+      }),
+    ),
+    ticker,
+    ws: once(() => createWsHandler({ connections: adapters.connections(), subscriptions: adapters.subscriptions(), store: adapters.store(), poster: adapters.poster(), tokenSecret: config.tokenSecret(), now, log })),
+    api: once(() =>
+      createApp({
+        store: adapters.store(),
+        rejections: adapters.rejections(),
+        streamSlots: adapters.streamSlots(),
+        webhookLog: adapters.webhookLog(),
+        apiKeys: adapters.apiKeys(),
+        publisher: adapters.events(),
+        log,
+        now,
+        publicUrl: config.publicUrl,
+        websocketUrl: config.websocketUrl,
+        tokenSecret: config.tokenSecret(),
+      }),
+    ),
+    webhookSender: once(() =>
+      createWebhookSender({ transport: adapters.webhookTransport(), queue: adapters.webhookQueue(), deliveries: adapters.webhookLog(), secret: config.webhookSecret(), now, log }),
+    ),
+    async close() {
+      const clients = adapters.clients();
+      clients.sqs.destroy();
+      clients.dynamodb.destroy();
+    },
+  };
+}
+
+/** The services of a Lambda: configured by the environment infra/ sets, built once per container. */
+export const environmentServices = once(() => createServices(environmentConfig(), { log: jsonLog, now: Date.now, postThreads: Number(process.env.HEADWAY_POST_THREADS ?? 0) }));
+
