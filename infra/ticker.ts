@@ -4,6 +4,7 @@
  * runs from both sending).
  */
 import { TICKER } from "../functions/settings";
+import { api } from "./api";
 import { ws } from "./realtime";
 import { webhooks } from "./webhooks";
 import { table } from "./storage";
@@ -25,6 +26,8 @@ export const ticker = new sst.aws.CronV2("Ticker", {
       HEADWAY_TABLE_NAME: table.name,
       HEADWAY_WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
       HEADWAY_WEBHOOK_QUEUE_URL: webhooks.url,
+      // Webhook bodies carry a page of files and the status_url of the rest.
+      HEADWAY_PUBLIC_URL: api.url,
       HEADWAY_POST_THREADS: "0",
     },
   },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventSource } from "eventsource";
 import { silentLog } from "../functions/config.ts";
+import { STREAMS } from "../functions/settings.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { eventFactory } from "./support/events.ts";
 
@@ -80,4 +81,34 @@ describe("update stream (SSE)", () => {
     expect((await fetch(`${sandbox.http}/v1/jobs/sse-3/stream?token=${other.subscriber_token}`)).status).toBe(401);
     expect((await fetch(`${sandbox.http}/v1/jobs/nope/stream`, { headers: { authorization: `Bearer ${sandbox.apiKey}` } })).status).toBe(404);
   });
+
+  it("bounds the streams open per credential, answering 429 too_many_streams, and frees a slot when a stream ends", async () => {
+    const created = (await (await api("POST", "/v1/jobs", { job_id: "sse-5" })).json()) as { subscriber_token: string };
+    const url = `${sandbox.http}/v1/jobs/sse-5/stream?token=${created.subscriber_token}`;
+    const open: AbortController[] = [];
+    for (let i = 0; i < STREAMS.perCredential; i++) {
+      const controller = new AbortController();
+      const response = await fetch(url, { signal: controller.signal });
+      expect(response.status).toBe(200);
+      open.push(controller);
+    }
+    const refused = await fetch(url);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("10");
+    expect(await refused.json()).toMatchObject({ error: { code: "too_many_streams", message: expect.stringContaining(`${STREAMS.perCredential} update streams`) } });
+    // Another credential of the same tenant is not held back by this one's streams.
+    const other = await fetch(`${sandbox.http}/v1/jobs/sse-5/stream`, { headers: { authorization: `Bearer ${sandbox.apiKey}` } });
+    expect(other.status).toBe(200);
+    await other.body?.cancel();
+    open.pop()!.abort();
+    let again = 0;
+    for (let attempt = 0; attempt < 50 && again !== 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const response = await fetch(url);
+      again = response.status;
+      await response.body?.cancel();
+    }
+    expect(again).toBe(200);
+    for (const controller of open) controller.abort();
+  }, 30_000);
 });
