@@ -5,12 +5,15 @@
 import ipaddr from "ipaddr.js";
 import { isIP } from "node:net";
 import { z } from "zod";
-import { Id, Snapshot } from "./contract.ts";
+import { Id, Snapshot, type FileProgress } from "./contract.ts";
+import type { WebhookSecret } from "./ports.ts";
 
 /** One delivery, as it travels on the webhook queue: the same id and body on every attempt. */
 export const WebhookDelivery = z.object({
   v: z.literal(1),
   webhook_id: z.string().min(1).max(200),
+  /** Whose secrets sign it; messages enqueued before tenants had their own secret are `default`'s. */
+  tenant: z.string().min(1).max(200).default("default"),
   job_id: Id,
   url: z.url({ protocol: /^https?$/ }),
   /** The exact body that is signed and sent, so that every attempt is byte-identical. */
@@ -21,7 +24,94 @@ export const WebhookDelivery = z.object({
 });
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 
-export const WebhookBody = z.object({ type: z.enum(["job.finished", "job.progress"]), timestamp: z.iso.datetime(), data: Snapshot });
+export const WebhookType = z.enum(["job.finished", "job.progress"]);
+export type WebhookType = z.infer<typeof WebhookType>;
+
+/**
+ * A webhook's `data`: the snapshot without `detail`, its per-file list cut to a bounded page, and
+ * where to read the rest. `progress_per_original_file` holds the files a receiver most likely acts
+ * on first: failed ones, then those without an estimate, then the least advanced (ties in the
+ * snapshot's order, by `original_id`); the page is always a prefix of that order. The indicators
+ * are whole unless they alone would not fit (a thousand long labels), then a prefix of them.
+ */
+export const WebhookData = Snapshot.omit({ detail: true }).extend({
+  files_total: z.int().min(0),
+  files_truncated: z.boolean(),
+  indicators_total: z.int().min(0),
+  indicators_truncated: z.boolean(),
+  /** GET it with the tenant's API key for the whole snapshot (`?files_page=&files_per_page=` to page through the files). */
+  status_url: z.string(),
+});
+export type WebhookData = z.infer<typeof WebhookData>;
+
+export const WebhookBody = z.object({ type: WebhookType, timestamp: z.iso.datetime(), data: WebhookData });
+export type WebhookBody = z.infer<typeof WebhookBody>;
+
+/**
+ * Bytes of a webhook body at most, at any job size: under the 100 kB that common receivers accept
+ * by default (Express's body-parser), and, escaped inside the queue message that carries it
+ * (at most twice as long), well under SQS's 256 KB message limit and the 128 KB DESIGN §3.4
+ * allows any message.
+ */
+export const WEBHOOK_BODY_MAX_BYTES = 64 * 1024;
+
+const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/** Failed first, then unavailable (null), then by progress ascending; stable otherwise. */
+function slowestFirst(files: readonly FileProgress[]): FileProgress[] {
+  const rank = (file: FileProgress) => (file.status === "failed" ? -2 : file.progress === null ? -1 : file.progress);
+  return files.map((file, index) => ({ file, index, rank: rank(file) })).sort((a, b) => a.rank - b.rank || a.index - b.index).map(({ file }) => file);
+}
+
+/** The longest prefix of `items` whose JSON array elements fit in `budget` bytes (commas included). */
+function prefixWithin<T>(items: readonly T[], budget: number): { kept: T[]; bytes: number } {
+  const kept: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const more = bytesOf(item) + (kept.length > 0 ? 1 : 0);
+    if (bytes + more > budget) break;
+    kept.push(item);
+    bytes += more;
+  }
+  return { kept, bytes };
+}
+
+/**
+ * The exact body of one webhook (the bytes that are signed and sent), at most `maxBytes` long
+ * however large the job: see `WebhookData` for what is kept. Pure: the time comes in.
+ */
+export function webhookBody(type: WebhookType, snapshot: Snapshot, options: { statusUrl: string; nowMs: number; maxBytes?: number }): string {
+  const maxBytes = options.maxBytes ?? WEBHOOK_BODY_MAX_BYTES;
+  const { detail: _detail, ...whole } = snapshot;
+  const files = whole.progress_per_original_file;
+  const indicators = whole.indicators;
+  const body = (data: WebhookData): WebhookBody => ({ type, timestamp: new Date(options.nowMs).toISOString(), data });
+  // `false` is the longer boolean, so the frame measured here is never shorter than the one sent.
+  const frame = body({ ...whole, progress_per_original_file: [], indicators: [], files_total: files.length, files_truncated: false, indicators_total: indicators.length, indicators_truncated: false, status_url: options.statusUrl });
+  const room = maxBytes - bytesOf(frame);
+  if (room < 0) throw new Error(`a webhook frame without files or indicators is ${bytesOf(frame)} bytes, over ${maxBytes}`);
+  // Indicators first, but never crowding the files out of more than half the room (or of what they need).
+  const filesWant = prefixWithin(files, Math.floor(room / 2)).bytes;
+  const shownIndicators = prefixWithin(indicators, room - filesWant);
+  const shownFiles = prefixWithin(slowestFirst(files), room - shownIndicators.bytes);
+  return JSON.stringify(
+    body({
+      ...whole,
+      progress_per_original_file: shownFiles.kept,
+      indicators: shownIndicators.kept,
+      files_total: files.length,
+      files_truncated: shownFiles.kept.length < files.length,
+      indicators_total: indicators.length,
+      indicators_truncated: shownIndicators.kept.length < indicators.length,
+      status_url: options.statusUrl,
+    }),
+  );
+}
+
+/** Where a job's snapshot is read over HTTP (the `status_url` of `POST /v1/jobs`). */
+export function statusUrlOf(publicUrl: string, jobId: string): string {
+  return `${publicUrl}/v1/jobs/${encodeURIComponent(jobId)}`;
+}
 
 /**
  * Seconds to wait before each retry, after attempt 1, 2, …: the Standard Webhooks / Svix
@@ -35,6 +125,64 @@ export function retryDelaySeconds(attempt: number): number | null {
 }
 
 export const WEBHOOK_TIMEOUT_MS = 15_000;
+
+// ---------------------------------------------------------------- secrets per tenant
+
+/** How long the previous secret keeps signing after a rotation, unless the rotation says otherwise. */
+export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
+export const MAX_ROTATION_OVERLAP_MS = 7 * 24 * 3600 * 1000;
+/**
+ * Secrets that sign at once, at most: each adds a signature to every delivery. A rotation past it
+ * ends the overlap of the oldest early (five rotations within one overlap).
+ */
+export const MAX_SIGNING_SECRETS = 5;
+
+/** The secrets that still sign at `nowMs`, newest first. */
+export function validSecrets(secrets: readonly WebhookSecret[], nowMs: number): WebhookSecret[] {
+  return secrets.filter((secret) => secret.expiresAtMs === null || secret.expiresAtMs > nowMs).sort((a, b) => b.createdAtMs - a.createdAtMs);
+}
+
+/** `fresh` becomes the current secret; the ones valid now sign for `overlapMs` more at most. */
+export function rotateSecrets(secrets: readonly WebhookSecret[], fresh: string, nowMs: number, overlapMs: number): WebhookSecret[] {
+  const until = nowMs + overlapMs;
+  const previous = validSecrets(secrets, nowMs).map((secret) => ({ ...secret, expiresAtMs: Math.min(secret.expiresAtMs ?? until, until) }));
+  return validSecrets([{ secret: fresh, createdAtMs: nowMs, expiresAtMs: null }, ...previous], nowMs).slice(0, MAX_SIGNING_SECRETS);
+}
+
+/** A new secret in Standard Webhooks form: `whsec_` + base64 of 24 random bytes. */
+export function formatSecret(randomBytes: Uint8Array): string {
+  return `whsec_${Buffer.from(randomBytes).toString("base64")}`;
+}
+
+export const RotateWebhookSecretRequest = z.object({
+  /** How long the secrets valid now keep signing beside the new one. */
+  overlap_seconds: z.int().min(0).max(MAX_ROTATION_OVERLAP_MS / 1000).default(DEFAULT_ROTATION_OVERLAP_MS / 1000),
+});
+
+export const WebhookSecretResponse = z.object({
+  /** The current secret: verify with it (and, during an overlap, with any of `secrets`). */
+  secret: z.string(),
+  /** Every secret that signs now, newest first; each delivery carries one signature per secret. */
+  secrets: z.array(z.object({ secret: z.string(), created_at: z.iso.datetime(), expires_at: z.iso.datetime().nullable() })),
+});
+
+export function secretResponse(secrets: readonly WebhookSecret[]): z.infer<typeof WebhookSecretResponse> {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    secret: secrets[0]!.secret,
+    secrets: secrets.map((s) => ({ secret: s.secret, created_at: iso(s.createdAtMs), expires_at: s.expiresAtMs === null ? null : iso(s.expiresAtMs) })),
+  };
+}
+
+// ---------------------------------------------------------------- endpoints that are gone
+
+/**
+ * How long an endpoint that answered 410 Gone gets no deliveries of its tenant, unless the tenant
+ * registers the URL again first (a job created with it as `notify_url`). A week: longer than one
+ * delivery's whole retry schedule (2.9 days), so a gone endpoint is not retried by any delivery
+ * of that time, and short enough that a URL given up by mistake comes back by itself.
+ */
+export const ENDPOINT_GONE_FOR_MS = 7 * 24 * 3600 * 1000;
 
 const IPV4_COMPATIBLE = ipaddr.parseCIDR("::/96") as [ipaddr.IPv6, number];
 

@@ -8,14 +8,15 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { handle, streamHandle } from "hono/aws-lambda";
 import { randomUUID } from "node:crypto";
-import { CreateJobRequest, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
+import { CreateJobRequest, FilesPageQuery, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
 import { describeIssues, HeadwayError, invalidInput, rejectionError, type ErrorKind } from "../core/errors.ts";
 import { parseMessageBody } from "../core/ingest.ts";
 import { reduce } from "../core/estimator.ts";
 import { openApiDocument } from "../core/openapi.ts";
 import { partitioningFor } from "../core/partition.ts";
-import type { ApiKeyStore, EventPublisher, JobStore, WebhookLog } from "../core/ports.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import type { ApiKeyStore, EventPublisher, JobStore, WebhookEndpoints, WebhookLog, WebhookSecrets } from "../core/ports.ts";
+import { RotateWebhookSecretRequest, secretResponse } from "../core/webhook.ts";
+import { pageOfFiles, renderSnapshot } from "../core/snapshot.ts";
 import { createJobState } from "../core/state.ts";
 import { mintToken, verifyToken } from "../core/token.ts";
 import { jobEventFor } from "../core/realtime.ts";
@@ -26,6 +27,10 @@ import type { Log } from "./config.ts";
 export interface ApiDeps {
   store: JobStore;
   webhookLog: WebhookLog;
+  /** The tenant's webhook secrets (read and rotated at /v1/webhook-secret). */
+  webhookSecrets: WebhookSecrets;
+  /** Creating a job with a `notify_url` registers that URL again if it had answered 410 Gone. */
+  webhookEndpoints: WebhookEndpoints;
   apiKeys: ApiKeyStore;
   publisher: EventPublisher;
   log: Log;
@@ -149,6 +154,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     reduce(state, [declared], nowMs);
     const isCreated = await deps.store.createJob({ jobId, tenant: c.get("tenant"), createdAtMs: nowMs }, state);
     if (!isCreated) throw new HeadwayError("conflict", "job_exists", `job ${jobId} already exists`);
+    if (request.notify_url !== undefined) await deps.webhookEndpoints.revive(c.get("tenant"), request.notify_url);
     const base = deps.publicUrl ?? new URL(c.req.url).origin;
     const token = mintToken({ tenant: c.get("tenant"), jobIds: [jobId], expiresAtMs: nowMs + 24 * 3600 * 1000 }, deps.tokenSecret);
     return c.json(
@@ -161,8 +167,11 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     const jobId = c.req.param("id");
     const loaded = await deps.store.loadJob(jobId);
     if (loaded === null || loaded.meta.tenant !== c.get("tenant")) throw new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
+    const paging = FilesPageQuery.safeParse(c.req.query());
+    if (!paging.success) throw invalidInput(paging.error);
     const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true" });
-    return c.json(snapshot);
+    const { files_page: page, files_per_page: perPage } = paging.data;
+    return c.json(page === undefined ? snapshot : pageOfFiles(snapshot, page, perPage));
   });
 
   app.post("/v1/jobs/:id/events", async (c) => {
@@ -211,6 +220,15 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     });
   });
 
+  app.get("/v1/webhook-secret", async (c) => c.json(secretResponse(await deps.webhookSecrets.secretsOf(c.get("tenant")))));
+
+  app.post("/v1/webhook-secret/rotate", async (c) => {
+    const text = await c.req.text();
+    const body = RotateWebhookSecretRequest.safeParse(text.trim() === "" ? {} : parseJson(text));
+    if (!body.success) throw invalidInput(body.error);
+    return c.json(secretResponse(await deps.webhookSecrets.rotate(c.get("tenant"), body.data.overlap_seconds * 1000)));
+  });
+
   app.post("/v1/tokens", async (c) => {
     const body = TokenRequest.safeParse(await jsonBody(c));
     if (!body.success) throw invalidInput(body.error);
@@ -241,7 +259,10 @@ function bearerOf(c: Context<Env>): string | null {
 }
 
 async function jsonBody(c: Context<Env>): Promise<unknown> {
-  const text = await c.req.text();
+  return parseJson(await c.req.text());
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -259,10 +280,14 @@ async function environmentApp(): Promise<Hono<Env>> {
     const { createDynamoApiKeys } = await import("./adapters/dynamo-api-keys.ts");
     const { createSqsPublisher } = await import("./adapters/sqs-publisher.ts");
     const { createDynamoWebhookLog } = await import("./adapters/dynamo-webhooks.ts");
+    const { createDynamoWebhookSecrets } = await import("./adapters/dynamo-webhook-secrets.ts");
+    const { createDynamoWebhookEndpoints } = await import("./adapters/dynamo-webhook-endpoints.ts");
     const config = environmentConfig();
     const clients = createAwsClients(config);
     appFromEnvironment = createApp({
       webhookLog: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
+      webhookSecrets: createDynamoWebhookSecrets({ client: clients.dynamodb, tableName: config.tableName }),
+      webhookEndpoints: createDynamoWebhookEndpoints({ client: clients.dynamodb, tableName: config.tableName }),
       store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
       apiKeys: createDynamoApiKeys({ client: clients.dynamodb, tableName: config.tableName }),
       publisher: createSqsPublisher({ client: clients.sqs, queueUrl: config.eventsQueueUrl() }),

@@ -14,12 +14,14 @@ import type { ChangedJob, ConnectionStore, Delivery, JobStore, Lease, Poster, Su
 import { renderSnapshot } from "../core/snapshot.ts";
 import type { Snapshot } from "../core/contract.ts";
 import type { JobState } from "../core/state.ts";
+import { statusUrlOf, webhookBody } from "../core/webhook.ts";
 import { lazyHandler, type Log } from "./config.ts";
 
 export interface TickerDeps {
   store: JobStore;
   connections: ConnectionStore;
-  webhooks: { log: WebhookLog; queue: WebhookQueue };
+  /** `publicUrl`: the HTTP API's base, for the `status_url` in webhook bodies. */
+  webhooks: { log: WebhookLog; queue: WebhookQueue; publicUrl?: string | undefined };
   poster: Poster;
   lease: Lease;
   log: Log;
@@ -79,13 +81,13 @@ export function createTicker(deps: TickerDeps): Ticker {
    * The job's webhooks, each claimed once: `job.finished` when it ends, and `job.progress` for the
    * highest milestone the displayed figure has newly reached (lower ones it passed are claimed too).
    */
-  async function enqueueWebhooks(state: JobState, snapshot: Snapshot, isFinished: boolean): Promise<void> {
+  async function enqueueWebhooks(tenant: string, state: JobState, snapshot: Snapshot, isFinished: boolean): Promise<void> {
     const url = state.notifyUrl?.value;
     if (url === undefined) return;
     const send = async (key: string, type: "job.finished" | "job.progress") => {
-      const body = JSON.stringify({ type, timestamp: new Date(deps.now()).toISOString(), data: snapshot });
+      const body = webhookBody(type, snapshot, { statusUrl: statusUrlOf(deps.webhooks.publicUrl ?? "", state.jobId), nowMs: deps.now() });
       try {
-        await deps.webhooks.queue.enqueue({ v: 1, webhook_id: `msg_${state.jobId}_${key}`, job_id: state.jobId, url, body, attempt: 1, not_before_ms: 0 }, 0);
+        await deps.webhooks.queue.enqueue({ v: 1, webhook_id: `msg_${state.jobId}_${key}`, tenant, job_id: state.jobId, url, body, attempt: 1, not_before_ms: 0 }, 0);
       } catch (error) {
         await deps.webhooks.log.release(state.jobId, key);
         throw error;
@@ -133,7 +135,7 @@ export function createTicker(deps: TickerDeps): Ticker {
       if (job === null) return;
       const snapshot = renderSnapshot(job.state);
       emitted.push({ jobId, version: job.state.version });
-      await enqueueWebhooks(job.state, snapshot, isFinished(snapshot));
+      await enqueueWebhooks(job.meta.tenant, job.state, snapshot, isFinished(snapshot));
       const jobEvent = jobEventFor(snapshot, job.state.emitExecutionProgress?.value ?? false);
       if (jobEvent === null) return;
       const rendered = renderEvent(jobEvent, tickNumber);
@@ -257,6 +259,7 @@ export const handler = lazyHandler<unknown, { ticks: number }>(async () => {
     webhooks: {
       log: createDynamoWebhookLog({ client: clients.dynamodb, tableName: config.tableName }),
       queue: createSqsWebhookQueue({ client: clients.sqs, queueUrl: config.webhookQueueUrl() }),
+      publicUrl: config.publicUrl,
     },
     store: createDynamoStore({ client: clients.dynamodb, tableName: config.tableName }),
     connections: createDynamoConnections({ client: clients.dynamodb, tableName: config.tableName }),

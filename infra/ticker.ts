@@ -3,6 +3,7 @@
  * ticker every minute and the ticker ticks every ~2 s for 55 s of it (a lease keeps overlapping
  * runs from both sending).
  */
+import { api } from "./api";
 import { ws } from "./realtime";
 import { webhooks } from "./webhooks";
 import { table } from "./storage";
@@ -24,6 +25,8 @@ export const ticker = new sst.aws.CronV2("Ticker", {
       HEADWAY_TABLE_NAME: table.name,
       HEADWAY_WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
       HEADWAY_WEBHOOK_QUEUE_URL: webhooks.url,
+      // Webhook bodies name the job's snapshot URL (`status_url`) on the API.
+      HEADWAY_PUBLIC_URL: api.url,
       HEADWAY_TICK_MS: "2000",
       HEADWAY_POST_THREADS: "0",
     },

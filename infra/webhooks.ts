@@ -4,7 +4,6 @@
  * takes messages the sender itself keeps failing on (not deliveries a receiver refuses: those
  * are logged, retried on schedule, and given up after about 3 days).
  */
-import { webhookSigningKey } from "./secrets";
 import { table } from "./storage";
 
 const webhooksDlq = new sst.aws.Queue("WebhooksDlq");
@@ -20,11 +19,11 @@ webhooks.subscribe(
     // Ten deliveries at 15 s each at most, in parallel.
     timeout: "30 seconds",
     memory: "512 MB",
-    link: [table, webhooks, webhookSigningKey],
+    // Signs with each tenant's secrets, read from the table.
+    link: [table, webhooks],
     environment: {
       HEADWAY_TABLE_NAME: table.name,
       HEADWAY_WEBHOOK_QUEUE_URL: webhooks.url,
-      HEADWAY_WEBHOOK_SECRET: webhookSigningKey.value,
     },
   },
   { batch: { size: 10, partialResponses: true } },

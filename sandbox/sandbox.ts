@@ -25,6 +25,8 @@ import { startWebSocketGateway } from "./websocket-gateway.ts";
 import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
 import { createTicker, type Ticker, type TickReport } from "../functions/ticker.ts";
 import { createDynamoWebhookLog } from "../functions/adapters/dynamo-webhooks.ts";
+import { createDynamoWebhookEndpoints } from "../functions/adapters/dynamo-webhook-endpoints.ts";
+import { createDynamoWebhookSecrets } from "../functions/adapters/dynamo-webhook-secrets.ts";
 import { createHttpWebhookTransport } from "../functions/adapters/webhook-http.ts";
 import { createWebhookSender } from "../functions/webhook-sender.ts";
 import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
@@ -65,6 +67,7 @@ export interface Sandbox {
   dynamodbEndpoint: string;
   tableName: string;
   apiKey: string;
+  /** The development tenant's current webhook secret when the sandbox started (`GET /v1/webhook-secret` has it later). */
   webhookSecret: string;
   storeMetrics: StoreMetrics;
   /** Frames posted through the WebSocket gateway's management endpoint. */
@@ -107,12 +110,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const apiKey = persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`);
     const tokenSecret = persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url"));
-    const webhookSecret = persistentSecret(dataDir, "webhook-secret", () => `whsec_${randomBytes(24).toString("base64")}`);
     const webhookQueueSqs = await createQueueWithDlq(clients.sqs, WEBHOOK_QUEUE_NAME, { visibilityTimeoutSeconds: 60, maxReceiveCount: MAX_RECEIVE_COUNT });
     const webhookQueue = createSqsWebhookQueue({ client: clients.sqs, queueUrl: webhookQueueSqs.url });
     const webhookLog = createDynamoWebhookLog({ client: clients.dynamodb, tableName: TABLE_NAME });
+    // Per tenant, in the table (so under dataDir): the development tenant's is printed as `webhook_secret`.
+    const webhookSecrets = createDynamoWebhookSecrets({ client: clients.dynamodb, tableName: TABLE_NAME });
+    const webhookEndpoints = createDynamoWebhookEndpoints({ client: clients.dynamodb, tableName: TABLE_NAME });
+    const webhookSecret = (await webhookSecrets.secretsOf(TENANT))[0]!.secret;
     // Loopback receivers are allowed here (the cloud refuses private addresses).
-    const webhookSender = createWebhookSender({ transport: createHttpWebhookTransport({ allowPrivateAddresses: true }), queue: webhookQueue, deliveries: webhookLog, secret: webhookSecret, now: Date.now, log: options.log });
+    const webhookSender = createWebhookSender({ transport: createHttpWebhookTransport({ allowPrivateAddresses: true }), queue: webhookQueue, deliveries: webhookLog, secrets: webhookSecrets, endpoints: webhookEndpoints, now: Date.now, log: options.log });
     const webhookPoller = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: webhookQueueSqs.url,
@@ -169,15 +175,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     wsHandler = createWsHandler({ connections, store, poster: createWsPoster(posterOptions), tokenSecret, now: Date.now, log: options.log });
     const tickerPoster = createWsPosterPool({ ...posterOptions, threads: options.postThreads ?? defaultPostThreads() });
     started.push(tickerPoster);
-    const ticker = createTicker({ store, connections, poster: tickerPoster, webhooks: { log: webhookLog, queue: webhookQueue }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
-    const ticking = startTicking(ticker, options.tickMs ?? 2000, options.onTick);
-
-    let httpUrl = "";
-    const app = createApp({ store, apiKeys, publisher, webhookLog, log: options.log, now: Date.now, websocketUrl: gateway.url, tokenSecret, publicUrl: undefined });
+    const app = createApp({ store, apiKeys, publisher, webhookLog, webhookSecrets, webhookEndpoints, log: options.log, now: Date.now, websocketUrl: gateway.url, tokenSecret, publicUrl: undefined });
     const server: ServerType = await new Promise((resolve) => {
       const listening = serve({ fetch: app.fetch, port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
     });
-    httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // After the server: webhook bodies carry its URL as `status_url`.
+    const ticker = createTicker({ store, connections, poster: tickerPoster, webhooks: { log: webhookLog, queue: webhookQueue, publicUrl: httpUrl }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
+    const ticking = startTicking(ticker, options.tickMs ?? 2000, options.onTick);
 
     return {
       http: httpUrl,

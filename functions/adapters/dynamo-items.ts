@@ -17,6 +17,11 @@ export const partKey = (part: number) => `P#${pad(part, 5)}`;
 export const groupKey = (group: number) => `G#${pad(group, 3)}`;
 export const bucketKey = (bucket: number) => `L#${pad(bucket, 2)}`;
 export const taskPartKey = (bucket: number, part: number) => `T#${pad(bucket, 2)}#${pad(part, 5)}`;
+/** A tenant's own items (webhook secrets, endpoints that are gone) live under `pk = TENANT#<tenant>`. */
+export const tenantKey = (tenant: string) => `TENANT#${tenant}`;
+export const WEBHOOK_SECRETS_SK = "WHSECRETS";
+/** The URL hashed: URLs may be 2,000 characters, a sort key is kept short. */
+export const goneEndpointKey = (urlHash: string) => `WHGONE#${urlHash}`;
 
 /** The bytes an item body takes once stored (deflated above COMPRESS_ABOVE_BYTES). */
 export function storedBytes(body: string): number {
