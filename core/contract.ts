@@ -350,6 +350,18 @@ export const CreateJobResponse = z.object({
   subscriber_token: z.string().nullable(),
 });
 
+/**
+ * Paging of `GET /v1/jobs/{id}`'s per-file list (files in `original_id` order): `files_page` is
+ * 0-based; without it the list is whole. The answer then carries `files_page: {index, count,
+ * total_files}`, the shape of the WebSocket's paged frames.
+ */
+export const FilesPageQuery = z.object({
+  files_page: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  files_per_page: z.coerce.number().int().min(1).max(10_000).default(1_000),
+});
+export const FilesPage = z.object({ index: z.int().min(0), count: z.int().min(0), total_files: z.int().min(0) });
+export const PagedSnapshot = Snapshot.extend({ files_page: FilesPage.optional() });
+
 export const IngestResponse = z.object({ accepted: z.int().min(0), messages: z.int().min(0) });
 
 export const Rejection = z.object({

@@ -10,6 +10,7 @@ import {
   ErrorBody,
   IngestResponse,
   Message,
+  PagedSnapshot,
   RejectionList,
   TenantRejectionList,
   Snapshot,
@@ -17,6 +18,7 @@ import {
   TokenResponse,
   WebhookDeliveryList,
 } from "./contract.ts";
+import { MAX_SIGNING_SECRETS, RotateWebhookSecretRequest, WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookSecretResponse, WebhookType } from "./webhook.ts";
 
 type Schema = z.ZodType;
 
@@ -51,9 +53,14 @@ export function openApiDocument() {
       "/v1/jobs/{id}": {
         get: {
           summary: "The job's current snapshot",
-          parameters: [jobId, { name: "detail", in: "query", required: false, schema: { type: "string", enum: ["true", "false"] } }],
+          parameters: [
+            jobId,
+            { name: "detail", in: "query", required: false, schema: { type: "string", enum: ["true", "false"] } },
+            { name: "files_page", in: "query", required: false, description: "0-based page of the per-file list (in original_id order); without it the list is whole", schema: { type: "integer", minimum: 0 } },
+            { name: "files_per_page", in: "query", required: false, description: "Files per page (default 1000)", schema: { type: "integer", minimum: 1, maximum: 10_000 } },
+          ],
           responses: {
-            "200": json(Snapshot, "output", "Snapshot"),
+            "200": json(PagedSnapshot, "output", "Snapshot (`files_page` when paged)"),
             "503": json(ErrorBody, "output", "`job_busy`: a write of the job is in progress (a snapshot never mixes two versions); retry after `Retry-After` seconds"),
             ...errors,
           },
@@ -110,6 +117,21 @@ export function openApiDocument() {
           responses: { "200": json(WebhookDeliveryList, "output", "Deliveries"), ...errors },
         },
       },
+      "/v1/webhook-secret": {
+        get: {
+          summary: "The tenant's webhook signing secrets (the first is made on first use)",
+          description: "Verify deliveries with `secret` (npm `standardwebhooks`: `new Webhook(secret).verify(body, headers)`); during a rotation's overlap every secret in `secrets` signs each delivery.",
+          responses: { "200": json(WebhookSecretResponse, "output", "Secrets, newest first"), "401": errors["401"] },
+        },
+      },
+      "/v1/webhook-secret/rotate": {
+        post: {
+          summary: "Make a new webhook secret; the ones valid now keep signing for `overlap_seconds` (default 24 h)",
+          description: `Deliveries carry one signature per valid secret, space-separated, so receivers can switch secrets at any time within the overlap. At most ${MAX_SIGNING_SECRETS} secrets sign at once. An empty body takes the defaults.`,
+          requestBody: { required: false, ...json(RotateWebhookSecretRequest, "input", "The overlap") },
+          responses: { "200": json(WebhookSecretResponse, "output", "Secrets after the rotation, newest first"), "400": errors["400"], "401": errors["401"] },
+        },
+      },
       "/v1/tokens": {
         post: {
           summary: "Mint a subscriber token scoped to job ids",
@@ -121,5 +143,23 @@ export function openApiDocument() {
         get: { summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.1" } } },
       },
     },
+    webhooks: Object.fromEntries(
+      WebhookType.options.map((type) => [
+        type,
+        {
+          post: {
+            summary: type === "job.finished" ? "The job finished (completed, failed or cancelled)" : "The job's displayed progress reached a milestone it asked for",
+            description:
+              "Signed by the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the tenant's secret " +
+              "(GET /v1/webhook-secret); during a rotation the signature header holds one signature per valid secret, space-separated. " +
+              `The body is at most ${WEBHOOK_BODY_MAX_BYTES} bytes: \`data.progress_per_original_file\` is a page of the files (failed first, then ` +
+              "without an estimate, then least advanced); `files_truncated` tells whether `status_url` has more.",
+            security: [],
+            requestBody: { required: true, ...json(WebhookBody, "output", "The event and the job's snapshot") },
+            responses: { "2XX": { description: "Received" }, "410": { description: "Gone: Headway stops delivering to this URL (README: Webhooks)" } },
+          },
+        },
+      ]),
+    ),
   };
 }

@@ -191,3 +191,28 @@ export interface WebhookLog {
 export interface WebhookQueue {
   enqueue(delivery: import("./webhook.ts").WebhookDelivery, delaySeconds: number): Promise<void>;
 }
+
+/** One webhook signing secret of a tenant, `whsec_` + base64. */
+export interface WebhookSecret {
+  secret: string;
+  createdAtMs: number;
+  /** When it stops signing: null for the current secret, set on the previous ones by a rotation. */
+  expiresAtMs: number | null;
+}
+
+/** Each tenant's webhook secrets (DESIGN §4), rotatable without downtime. */
+export interface WebhookSecrets {
+  /** The secrets that sign now, newest (the current one) first; a tenant's first secret is made on first use. */
+  secretsOf(tenant: string): Promise<WebhookSecret[]>;
+  /** Makes a new current secret; the ones valid now stay valid for `overlapMs` more (never longer than they already were). */
+  rotate(tenant: string, overlapMs: number): Promise<WebhookSecret[]>;
+}
+
+/** Webhook endpoints that answered 410 Gone, per tenant: deliveries to them stop (DESIGN §3.7). */
+export interface WebhookEndpoints {
+  /** When the tenant's endpoint answered 410, if it still counts as gone (core/webhook.ts `ENDPOINT_GONE_FOR_MS`); else null. */
+  goneSince(tenant: string, url: string): Promise<number | null>;
+  markGone(tenant: string, url: string, atMs: number): Promise<void>;
+  /** The tenant registered the URL again: deliveries to it resume. */
+  revive(tenant: string, url: string): Promise<void>;
+}

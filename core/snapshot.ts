@@ -114,3 +114,13 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
     })),
   };
 }
+
+/** One page of the snapshot's per-file list (`GET /v1/jobs/{id}?files_page=`); the rest stays whole. */
+export function pageOfFiles(snapshot: Snapshot, index: number, perPage: number): Snapshot & { files_page: { index: number; count: number; total_files: number } } {
+  const files = snapshot.progress_per_original_file;
+  return {
+    ...snapshot,
+    progress_per_original_file: files.slice(index * perPage, (index + 1) * perPage),
+    files_page: { index, count: Math.ceil(files.length / perPage), total_files: files.length },
+  };
+}

@@ -2,15 +2,18 @@
  * Webhook deliveries (DESIGN §3.7): what a delivery carries, when a failed one is tried again,
  * and which addresses a delivery may never connect to in the cloud.
  */
-import { BlockList, isIP } from "node:net";
+import ipaddr from "ipaddr.js";
+import { isIP } from "node:net";
 import { z } from "zod";
-import { Id, Snapshot } from "./contract.ts";
+import { Id, Snapshot, type FileProgress } from "./contract.ts";
+import type { WebhookSecret } from "./ports.ts";
 
 /** One delivery, as it travels on the webhook queue: the same id and body on every attempt. */
 export const WebhookDelivery = z.object({
   v: z.literal(1),
-  webhook_id: z.string().min(1).max(200),
-  tenant: Id,
+  webhook_id: z.string().min(1).max(600),
+  /** Whose secrets sign it; a message without one is the `default` tenant's. */
+  tenant: z.string().min(1).max(200).default("default"),
   job_id: Id,
   /** The job's incarnation (its delivery log lives under it). */
   incarnation: z.string().min(1).max(64),
@@ -23,8 +26,94 @@ export const WebhookDelivery = z.object({
 });
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 
-export const WebhookBody = z.object({ type: z.enum(["job.finished", "job.progress"]), timestamp: z.iso.datetime(), data: Snapshot });
-export type WebhookType = z.infer<typeof WebhookBody>["type"];
+export const WebhookType = z.enum(["job.finished", "job.progress"]);
+export type WebhookType = z.infer<typeof WebhookType>;
+
+/**
+ * A webhook's `data`: the snapshot without `detail`, its per-file list cut to a bounded page, and
+ * where to read the rest. `progress_per_original_file` holds the files a receiver most likely acts
+ * on first: failed ones, then those without an estimate, then the least advanced (ties in the
+ * snapshot's order, by `original_id`); the page is always a prefix of that order. The indicators
+ * are whole unless they alone would not fit (a thousand long labels), then a prefix of them.
+ */
+export const WebhookData = Snapshot.omit({ detail: true }).extend({
+  files_total: z.int().min(0),
+  files_truncated: z.boolean(),
+  indicators_total: z.int().min(0),
+  indicators_truncated: z.boolean(),
+  /** GET it with the tenant's API key for the whole snapshot (`?files_page=&files_per_page=` to page through the files). */
+  status_url: z.string(),
+});
+export type WebhookData = z.infer<typeof WebhookData>;
+
+export const WebhookBody = z.object({ type: WebhookType, timestamp: z.iso.datetime(), data: WebhookData });
+export type WebhookBody = z.infer<typeof WebhookBody>;
+
+/**
+ * Bytes of a webhook body at most, at any job size: under the 100 kB that common receivers accept
+ * by default (Express's body-parser), and, escaped inside the queue message that carries it
+ * (at most twice as long), well under SQS's 256 KB message limit and the 128 KB DESIGN §3.4
+ * allows any message.
+ */
+export const WEBHOOK_BODY_MAX_BYTES = 64 * 1024;
+
+const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/** Failed first, then unavailable (null), then by progress ascending; stable otherwise. */
+function slowestFirst(files: readonly FileProgress[]): FileProgress[] {
+  const rank = (file: FileProgress) => (file.status === "failed" ? -2 : file.progress === null ? -1 : file.progress);
+  return files.map((file, index) => ({ file, index, rank: rank(file) })).sort((a, b) => a.rank - b.rank || a.index - b.index).map(({ file }) => file);
+}
+
+/** The longest prefix of `items` whose JSON array elements fit in `budget` bytes (commas included). */
+function prefixWithin<T>(items: readonly T[], budget: number): { kept: T[]; bytes: number } {
+  const kept: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const more = bytesOf(item) + (kept.length > 0 ? 1 : 0);
+    if (bytes + more > budget) break;
+    kept.push(item);
+    bytes += more;
+  }
+  return { kept, bytes };
+}
+
+/**
+ * The exact body of one webhook (the bytes that are signed and sent), at most `maxBytes` long
+ * however large the job: see `WebhookData` for what is kept. Pure: the time comes in.
+ */
+export function webhookBody(type: WebhookType, snapshot: Snapshot, options: { statusUrl: string; nowMs: number; maxBytes?: number }): string {
+  const maxBytes = options.maxBytes ?? WEBHOOK_BODY_MAX_BYTES;
+  const { detail: _detail, ...whole } = snapshot;
+  const files = whole.progress_per_original_file;
+  const indicators = whole.indicators;
+  const body = (data: WebhookData): WebhookBody => ({ type, timestamp: new Date(options.nowMs).toISOString(), data });
+  // `false` is the longer boolean, so the frame measured here is never shorter than the one sent.
+  const frame = body({ ...whole, progress_per_original_file: [], indicators: [], files_total: files.length, files_truncated: false, indicators_total: indicators.length, indicators_truncated: false, status_url: options.statusUrl });
+  const room = maxBytes - bytesOf(frame);
+  if (room < 0) throw new Error(`a webhook frame without files or indicators is ${bytesOf(frame)} bytes, over ${maxBytes}`);
+  // Indicators first, but never crowding the files out of more than half the room (or of what they need).
+  const filesWant = prefixWithin(files, Math.floor(room / 2)).bytes;
+  const shownIndicators = prefixWithin(indicators, room - filesWant);
+  const shownFiles = prefixWithin(slowestFirst(files), room - shownIndicators.bytes);
+  return JSON.stringify(
+    body({
+      ...whole,
+      progress_per_original_file: shownFiles.kept,
+      indicators: shownIndicators.kept,
+      files_total: files.length,
+      files_truncated: shownFiles.kept.length < files.length,
+      indicators_total: indicators.length,
+      indicators_truncated: shownIndicators.kept.length < indicators.length,
+      status_url: options.statusUrl,
+    }),
+  );
+}
+
+/** Where a job's snapshot is read over HTTP (the `status_url` of `POST /v1/jobs`). */
+export function statusUrlOf(publicUrl: string, jobId: string): string {
+  return `${publicUrl}/v1/jobs/${encodeURIComponent(jobId)}`;
+}
 
 /**
  * The delivery of one webhook of a job: its id is the same whoever enqueues it and however often
@@ -37,10 +126,10 @@ export function webhookDeliveryFor(input: {
   url: string;
   snapshot: Snapshot;
   nowMs: number;
-  statusUrl: string | null;
+  statusUrl: string;
 }): WebhookDelivery {
-  const { job, key, type, url, snapshot, nowMs } = input;
-  const body = JSON.stringify({ type, timestamp: new Date(nowMs).toISOString(), data: snapshot });
+  const { job, key, type, url, snapshot, nowMs, statusUrl } = input;
+  const body = webhookBody(type, snapshot, { statusUrl, nowMs });
   return { v: 1, webhook_id: `msg_${job.tenant}_${job.jobId}_${job.incarnation}_${key}`, tenant: job.tenant, job_id: job.jobId, incarnation: job.incarnation, url, body, attempt: 1, not_before_ms: 0 };
 }
 
@@ -57,37 +146,94 @@ export function retryDelaySeconds(attempt: number): number | null {
 
 export const WEBHOOK_TIMEOUT_MS = 15_000;
 
-const BLOCKED = new BlockList();
-for (const [network, prefix] of [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["224.0.0.0", 4],
-  ["240.0.0.0", 4],
-] as const) BLOCKED.addSubnet(network, prefix, "ipv4");
-for (const [network, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["ff00::", 8],
-  ["64:ff9b::", 96],
-] as const) BLOCKED.addSubnet(network, prefix, "ipv6");
+// ---------------------------------------------------------------- secrets per tenant
 
-/** True for loopback, private, link-local, multicast and other non-public addresses (IPv4-mapped IPv6 included). */
+/** How long the previous secret keeps signing after a rotation, unless the rotation says otherwise. */
+export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
+export const MAX_ROTATION_OVERLAP_MS = 7 * 24 * 3600 * 1000;
+/**
+ * Secrets that sign at once, at most: each adds a signature to every delivery. A rotation past it
+ * ends the overlap of the oldest early (five rotations within one overlap).
+ */
+export const MAX_SIGNING_SECRETS = 5;
+
+/** The secrets that still sign at `nowMs`, newest first. */
+export function validSecrets(secrets: readonly WebhookSecret[], nowMs: number): WebhookSecret[] {
+  return secrets.filter((secret) => secret.expiresAtMs === null || secret.expiresAtMs > nowMs).sort((a, b) => b.createdAtMs - a.createdAtMs);
+}
+
+/** `fresh` becomes the current secret; the ones valid now sign for `overlapMs` more at most. */
+export function rotateSecrets(secrets: readonly WebhookSecret[], fresh: string, nowMs: number, overlapMs: number): WebhookSecret[] {
+  const until = nowMs + overlapMs;
+  const previous = validSecrets(secrets, nowMs).map((secret) => ({ ...secret, expiresAtMs: Math.min(secret.expiresAtMs ?? until, until) }));
+  return validSecrets([{ secret: fresh, createdAtMs: nowMs, expiresAtMs: null }, ...previous], nowMs).slice(0, MAX_SIGNING_SECRETS);
+}
+
+/** A new secret in Standard Webhooks form: `whsec_` + base64 of 24 random bytes. */
+export function formatSecret(randomBytes: Uint8Array): string {
+  return `whsec_${Buffer.from(randomBytes).toString("base64")}`;
+}
+
+export const RotateWebhookSecretRequest = z.object({
+  /** How long the secrets valid now keep signing beside the new one. */
+  overlap_seconds: z.int().min(0).max(MAX_ROTATION_OVERLAP_MS / 1000).default(DEFAULT_ROTATION_OVERLAP_MS / 1000),
+});
+
+export const WebhookSecretResponse = z.object({
+  /** The current secret: verify with it (and, during an overlap, with any of `secrets`). */
+  secret: z.string(),
+  /** Every secret that signs now, newest first; each delivery carries one signature per secret. */
+  secrets: z.array(z.object({ secret: z.string(), created_at: z.iso.datetime(), expires_at: z.iso.datetime().nullable() })),
+});
+
+export function secretResponse(secrets: readonly WebhookSecret[]): z.infer<typeof WebhookSecretResponse> {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    secret: secrets[0]!.secret,
+    secrets: secrets.map((s) => ({ secret: s.secret, created_at: iso(s.createdAtMs), expires_at: s.expiresAtMs === null ? null : iso(s.expiresAtMs) })),
+  };
+}
+
+// ---------------------------------------------------------------- endpoints that are gone
+
+/**
+ * How long an endpoint that answered 410 Gone gets no deliveries of its tenant, unless the tenant
+ * registers the URL again first (a job created with it as `notify_url`). A week: longer than one
+ * delivery's whole retry schedule (2.9 days), so a gone endpoint is not retried by any delivery
+ * of that time, and short enough that a URL given up by mistake comes back by itself.
+ */
+export const ENDPOINT_GONE_FOR_MS = 7 * 24 * 3600 * 1000;
+
+const IPV4_COMPATIBLE = ipaddr.parseCIDR("::/96") as [ipaddr.IPv6, number];
+
+/**
+ * Whether a delivery may connect to an address: only public unicast. The classification is
+ * ipaddr.js's `range()` (its special-purpose tables follow the IANA registries and RFCs 6890,
+ * 6052, 8215, 9637…; maintained, no dependencies, and already in our tree through fastify), not a
+ * hand-kept list: a hand-kept list is how `::7f00:1`, 6to4 and Teredo slipped through before.
+ * request-filtering-agent (which classifies with ipaddr.js too) was the alternative; it would
+ * replace our guarded `lookup` with an http.Agent, while a pure classifier keeps the rule in the
+ * core and the check inside the socket's own DNS lookup (functions/adapters/webhook-http.ts).
+ *
+ * Blocked: every range ipaddr.js does not call `unicast` (private, loopback, link-local, CGNAT,
+ * multicast, broadcast, documentation 192.0.2/24 · 198.51.100/24 · 203.0.113/24, benchmarking,
+ * reserved, `fec0::/10`, unique-local, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4
+ * `2002::/16`, Teredo `2001::/32`, …), plus the deprecated IPv4-compatible `::/96` (`::7f00:1`),
+ * which ipaddr.js leaves as unicast. IPv6 forms that tunnel to an IPv4 address (6to4, Teredo,
+ * NAT64) are blocked whole rather than decoded: no webhook receiver needs them. An IPv4-mapped
+ * address (`::ffff:a.b.c.d`) is judged as the IPv4 address it maps to.
+ */
 export function isBlockedAddress(address: string): boolean {
+  // node:net's parser first: only canonical literals, never `127.1` or `0x7f.1`, which ipaddr.js would accept.
   const family = isIP(address);
   if (family === 0) return true;
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped !== null) return BLOCKED.check(mapped[1]!, "ipv4");
-    return BLOCKED.check(address, "ipv6");
-  }
-  return BLOCKED.check(address, "ipv4");
+  if (family === 4) return ipaddr.IPv4.parse(address).range() !== "unicast";
+  // ipaddr.js reads the dotted form `::a.b.c.d` (which glibc's inet_ntop prints for IPv4-compatible
+  // addresses) as IPv4-mapped; the WHATWG URL serializer gives the canonical hex form first.
+  const canonical = URL.parse(`http://[${address.replace(/%.*$/, "")}]/`)?.hostname.slice(1, -1);
+  if (canonical === undefined || !ipaddr.IPv6.isValid(canonical)) return true;
+  const v6 = ipaddr.IPv6.parse(canonical);
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().range() !== "unicast";
+  if (v6.match(IPV4_COMPATIBLE)) return true;
+  return v6.range() !== "unicast";
 }

@@ -9,14 +9,15 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { handle, streamHandle } from "hono/aws-lambda";
 import { createHash, randomUUID } from "node:crypto";
-import { CreateJobRequest, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
+import { CreateJobRequest, FilesPageQuery, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
+import type { ApiKeyStore, EventPublisher, JobMeta, JobRef, JobStore, RejectionLog, RejectionRecord, StreamSlots, WebhookEndpoints, WebhookLog, WebhookSecrets } from "../core/ports.ts";
+import { RotateWebhookSecretRequest, secretResponse } from "../core/webhook.ts";
+import { pageOfFiles, renderSnapshot } from "../core/snapshot.ts";
 import { describeIssues, HeadwayError, invalidInput, rejectionError, type ErrorKind } from "../core/errors.ts";
 import { parseMessageBody } from "../core/ingest.ts";
 import { reduce } from "../core/estimator.ts";
 import { openApiDocument } from "../core/openapi.ts";
 import { partitioningFor } from "../core/partition.ts";
-import type { ApiKeyStore, EventPublisher, JobMeta, JobRef, JobStore, RejectionLog, RejectionRecord, StreamSlots, WebhookLog } from "../core/ports.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState } from "../core/state.ts";
 import { mintToken, verifyToken } from "../core/token.ts";
 import { jobEventFor } from "../core/realtime.ts";
@@ -31,6 +32,10 @@ export interface ApiDeps {
   rejections: RejectionLog;
   streamSlots: StreamSlots;
   webhookLog: WebhookLog;
+  /** The tenant's webhook secrets (read and rotated at /v1/webhook-secret). */
+  webhookSecrets: WebhookSecrets;
+  /** Creating a job with a `notify_url` registers that URL again if it had answered 410 Gone. */
+  webhookEndpoints: WebhookEndpoints;
   apiKeys: ApiKeyStore;
   publisher: EventPublisher;
   log: Log;
@@ -185,6 +190,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     reduce(state, [declared], nowMs);
     const isCreated = await deps.store.createJob(newJobMeta(refOf(c, jobId), nowMs), state);
     if (!isCreated) throw new HeadwayError("conflict", "job_exists", `job ${jobId} already exists`);
+    if (request.notify_url !== undefined) await deps.webhookEndpoints.revive(c.get("tenant"), request.notify_url);
     const base = deps.publicUrl ?? new URL(c.req.url).origin;
     const token = mintToken({ tenant: c.get("tenant"), jobIds: [jobId], expiresAtMs: nowMs + 24 * 3600 * 1000 }, deps.tokenSecret);
     return c.json(
@@ -195,6 +201,8 @@ export function createApp(deps: ApiDeps): Hono<Env> {
 
   app.get("/v1/jobs/:id", async (c) => {
     const jobId = c.req.param("id");
+    const paging = FilesPageQuery.safeParse(c.req.query());
+    if (!paging.success) throw invalidInput(paging.error);
     const loaded = await deps.store.loadJob(refOf(c, jobId));
     if (loaded === null) throw notFound(jobId);
     if (loaded === "busy") {
@@ -202,7 +210,8 @@ export function createApp(deps: ApiDeps): Hono<Env> {
       throw new HeadwayError("unavailable", "job_busy", `job ${jobId} is being written; try again in a moment`);
     }
     const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true" });
-    return c.json(snapshot);
+    const { files_page: page, files_per_page: perPage } = paging.data;
+    return c.json(page === undefined ? snapshot : pageOfFiles(snapshot, page, perPage));
   });
 
   app.post("/v1/jobs/:id/events", async (c) => {
@@ -253,6 +262,15 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     });
   });
 
+  app.get("/v1/webhook-secret", async (c) => c.json(secretResponse(await deps.webhookSecrets.secretsOf(c.get("tenant")))));
+
+  app.post("/v1/webhook-secret/rotate", async (c) => {
+    const text = await c.req.text();
+    const body = RotateWebhookSecretRequest.safeParse(text.trim() === "" ? {} : parseJson(text));
+    if (!body.success) throw invalidInput(body.error);
+    return c.json(secretResponse(await deps.webhookSecrets.rotate(c.get("tenant"), body.data.overlap_seconds * 1000)));
+  });
+
   app.post("/v1/tokens", async (c) => {
     const body = TokenRequest.safeParse(await jsonBody(c));
     if (!body.success) throw invalidInput(body.error);
@@ -283,7 +301,10 @@ function bearerOf(c: Context<Env>): string | null {
 }
 
 async function jsonBody(c: Context<Env>): Promise<unknown> {
-  const text = await c.req.text();
+  return parseJson(await c.req.text());
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -14,6 +14,8 @@ import { createDynamoLease } from "./adapters/dynamo-lease.ts";
 import { createDynamoStore } from "./adapters/dynamo-store.ts";
 import { createDynamoStreamSlots } from "./adapters/dynamo-stream-slots.ts";
 import { createDynamoWebhookLog } from "./adapters/dynamo-webhooks.ts";
+import { createDynamoWebhookEndpoints } from "./adapters/dynamo-webhook-endpoints.ts";
+import { createDynamoWebhookSecrets } from "./adapters/dynamo-webhook-secrets.ts";
 import { createSqsPublisher, createSqsWebhookQueue } from "./adapters/sqs-publisher.ts";
 import { createHttpWebhookTransport, type WebhookTransport } from "./adapters/webhook-http.ts";
 import { createWsPoster, type WsPosterOptions } from "./adapters/ws-poster.ts";
@@ -27,6 +29,7 @@ import { createTicker, type Ticker } from "./ticker.ts";
 import { createWebhookSender } from "./webhook-sender.ts";
 import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "./ws.ts";
 import type { Poster } from "../core/ports.ts";
+import { statusUrlOf } from "../core/webhook.ts";
 
 /** What differs between a deployment and a machine of one's own, beyond the configuration. */
 export interface Runtime {
@@ -74,6 +77,8 @@ export function createAdapters(config: Config, runtime: Runtime) {
     subscriptions: once(() => createDynamoSubscriptions(table())),
     streamSlots: once(() => createDynamoStreamSlots(table())),
     webhookLog: once(() => createDynamoWebhookLog(table())),
+    webhookSecrets: once(() => createDynamoWebhookSecrets(table())),
+    webhookEndpoints: once(() => createDynamoWebhookEndpoints(table())),
     lease: once(() => createDynamoLease({ ...table(), name: "ticker" })),
     events: once(() => createSqsPublisher({ client: clients().sqs, queueUrl: config.eventsQueueUrl() })),
     webhookQueue: once(() => createSqsWebhookQueue({ client: clients().sqs, queueUrl: config.webhookQueueUrl() })),
@@ -93,7 +98,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
       lease: adapters.lease(),
       channels: [
         createWebSocketChannel({ subscriptions: adapters.subscriptions(), connections: adapters.connections(), poster: adapters.tickerPoster(), log }),
-        createWebhookChannel({ log: adapters.webhookLog(), queue: adapters.webhookQueue(), now, logger: log, statusUrlOf: (jobId) => (config.publicUrl === undefined ? null : `${config.publicUrl}/v1/jobs/${jobId}`) }),
+        createWebhookChannel({ log: adapters.webhookLog(), queue: adapters.webhookQueue(), now, logger: log, statusUrlOf: (jobId) => statusUrlOf(config.publicUrl ?? "", jobId) }),
       ],
       log,
       now,
@@ -122,6 +127,8 @@ export function createServices(config: Config, runtime: Runtime): Services {
         rejections: adapters.rejections(),
         streamSlots: adapters.streamSlots(),
         webhookLog: adapters.webhookLog(),
+        webhookSecrets: adapters.webhookSecrets(),
+        webhookEndpoints: adapters.webhookEndpoints(),
         apiKeys: adapters.apiKeys(),
         publisher: adapters.events(),
         log,
@@ -132,7 +139,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
       }),
     ),
     webhookSender: once(() =>
-      createWebhookSender({ transport: adapters.webhookTransport(), queue: adapters.webhookQueue(), deliveries: adapters.webhookLog(), secret: config.webhookSecret(), now, log }),
+      createWebhookSender({ transport: adapters.webhookTransport(), queue: adapters.webhookQueue(), deliveries: adapters.webhookLog(), secrets: adapters.webhookSecrets(), endpoints: adapters.webhookEndpoints(), now, log }),
     ),
     async close() {
       const clients = adapters.clients();

@@ -18,9 +18,8 @@ export interface Config {
   tokenSecret: () => string;
   /** API Gateway's @connections endpoint; read only by the functions that post to connections. */
   websocketManagementEndpoint: () => string;
-  /** The webhook queue, and the `whsec_` signing secret(s) (an sst.Secret in the cloud). */
+  /** The webhook queue (signing secrets are per tenant, in the table). */
   webhookQueueUrl: () => string;
-  webhookSecret: () => string;
 }
 
 import { DEFAULT_TENANT, EVENTS } from "./settings.ts";
@@ -51,7 +50,6 @@ export function environmentConfig(): Config {
     tokenSecret: () => required("HEADWAY_TOKEN_SECRET"),
     websocketManagementEndpoint: () => required("HEADWAY_WS_MANAGEMENT_ENDPOINT"),
     webhookQueueUrl: () => required("HEADWAY_WEBHOOK_QUEUE_URL"),
-    webhookSecret: () => required("HEADWAY_WEBHOOK_SECRET"),
   };
 }
 

@@ -1,14 +1,15 @@
 /**
  * The webhook sender: consumes the webhook queue, signs each delivery by the Standard Webhooks
  * spec with the `standardwebhooks` library (`webhook-id` stable across attempts,
- * `webhook-timestamp`, `webhook-signature: v1,<base64>`), POSTs it, and logs the attempt. A
- * failed attempt goes back on the queue for the next slot of the retry schedule (core/webhook.ts);
- * waits over SQS's 15-minute limit hop through the queue until `not_before_ms`. 410 Gone stops
- * the retries of that delivery.
+ * `webhook-timestamp`, `webhook-signature: v1,<base64>`, one signature per secret of the
+ * delivery's tenant that signs now), POSTs it, and logs the attempt. A failed attempt goes back
+ * on the queue for the next slot of the retry schedule (core/webhook.ts); waits over SQS's
+ * 15-minute limit hop through the queue until `not_before_ms`. 410 Gone stops the retries of that
+ * delivery and marks the tenant's endpoint gone: its later deliveries are logged, not attempted.
  */
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { Webhook } from "standardwebhooks";
-import type { WebhookLog, WebhookQueue } from "../core/ports.ts";
+import type { WebhookEndpoints, WebhookLog, WebhookQueue, WebhookSecrets } from "../core/ports.ts";
 import { retryDelaySeconds, WebhookDelivery } from "../core/webhook.ts";
 import type { WebhookTransport } from "./adapters/webhook-http.ts";
 import { lazyHandler, type Log } from "./config.ts";
@@ -17,17 +18,15 @@ export interface WebhookSenderDeps {
   transport: WebhookTransport;
   queue: WebhookQueue;
   deliveries: WebhookLog;
-  /** `whsec_`-prefixed base64 secret; several, space-separated, sign with each (secret rotation). */
-  secret: string;
+  /** Each tenant's `whsec_` secrets: a delivery is signed with every one of its tenant's that signs now. */
+  secrets: WebhookSecrets;
+  endpoints: WebhookEndpoints;
   now: () => number;
   log: Log;
 }
 
-export function webhookHeaders(secrets: string, webhookId: string, at: Date, body: string): Record<string, string> {
-  const signatures = secrets
-    .split(/\s+/)
-    .filter((secret) => secret !== "")
-    .map((secret) => new Webhook(secret).sign(webhookId, at, body));
+export function webhookHeaders(secrets: readonly string[], webhookId: string, at: Date, body: string): Record<string, string> {
+  const signatures = secrets.map((secret) => new Webhook(secret).sign(webhookId, at, body));
   return { "webhook-id": webhookId, "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": signatures.join(" ") };
 }
 
@@ -38,15 +37,24 @@ export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent) 
       await deps.queue.enqueue(delivery, (delivery.not_before_ms - nowMs) / 1000);
       return;
     }
-    const headers = webhookHeaders(deps.secret, delivery.webhook_id, new Date(nowMs), delivery.body);
+    const logged = { tenant: delivery.tenant, jobId: delivery.job_id, incarnation: delivery.incarnation, webhookId: delivery.webhook_id, attempt: delivery.attempt, url: delivery.url, atMs: nowMs };
+    const goneAtMs = await deps.endpoints.goneSince(delivery.tenant, delivery.url);
+    if (goneAtMs !== null) {
+      const error = `not attempted: the endpoint answered 410 Gone at ${new Date(goneAtMs).toISOString()}`;
+      await deps.deliveries.record({ ...logged, outcome: "gone", status: null, error, ms: 0, nextAttemptAtMs: null });
+      return;
+    }
+    const secrets = await deps.secrets.secretsOf(delivery.tenant);
+    const headers = webhookHeaders(secrets.map((secret) => secret.secret), delivery.webhook_id, new Date(nowMs), delivery.body);
     const result = await deps.transport.send(delivery.url, headers, delivery.body);
     const status = result.kind === "response" ? result.status : null;
-    const base = { tenant: delivery.tenant, jobId: delivery.job_id, incarnation: delivery.incarnation, webhookId: delivery.webhook_id, attempt: delivery.attempt, url: delivery.url, status, error: result.kind === "error" ? result.error : null, ms: result.ms, atMs: nowMs };
+    const base = { ...logged, status, error: result.kind === "error" ? result.error : null, ms: result.ms };
     if (status !== null && status >= 200 && status < 300) {
       await deps.deliveries.record({ ...base, outcome: "delivered", nextAttemptAtMs: null });
       return;
     }
     if (status === 410) {
+      await deps.endpoints.markGone(delivery.tenant, delivery.url, nowMs);
       await deps.deliveries.record({ ...base, outcome: "gone", nextAttemptAtMs: null });
       return;
     }

@@ -5,7 +5,6 @@
  * are logged, retried on schedule, and given up after about 3 days).
  */
 import { WEBHOOKS } from "../functions/settings";
-import { webhookSigningKey } from "./secrets";
 import { table } from "./storage";
 
 const webhooksDlq = new sst.aws.Queue("WebhooksDlq");
@@ -21,11 +20,11 @@ webhooks.subscribe(
     // Ten deliveries at 15 s each at most, in parallel.
     timeout: `${WEBHOOKS.senderTimeoutSeconds} seconds`,
     memory: "512 MB",
-    link: [table, webhooks, webhookSigningKey],
+    // Signs with each tenant's secrets, read from the table.
+    link: [table, webhooks],
     environment: {
       HEADWAY_TABLE_NAME: table.name,
       HEADWAY_WEBHOOK_QUEUE_URL: webhooks.url,
-      HEADWAY_WEBHOOK_SECRET: webhookSigningKey.value,
     },
   },
   { batch: { size: WEBHOOKS.batchSize, partialResponses: true } },

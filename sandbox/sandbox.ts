@@ -56,6 +56,7 @@ export interface Sandbox {
   dynamodbEndpoint: string;
   tableName: string;
   apiKey: string;
+  /** The development tenant's current webhook secret when the sandbox started (`GET /v1/webhook-secret` has it later). */
   webhookSecret: string;
   storeMetrics: StoreMetrics;
   /** Frames posted through the WebSocket gateway's management endpoint. */
@@ -100,7 +101,6 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const apiKey = persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`);
     const tokenSecret = persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url"));
-    const webhookSecret = persistentSecret(dataDir, "webhook-secret", () => `whsec_${randomBytes(24).toString("base64")}`);
 
     // The HTTP server and the WebSocket gateway start first (their URLs are configuration); the
     // services they call are built right after by the composition root, as a Lambda's would be.
@@ -126,7 +126,6 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       tokenSecret: () => tokenSecret,
       websocketManagementEndpoint: () => gateway.managementEndpoint,
       webhookQueueUrl: () => webhookQueueSqs.url,
-      webhookSecret: () => webhookSecret,
     };
     services = createServices(config, {
       log: options.log,
@@ -138,6 +137,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
     const { adapters } = services;
     await adapters.apiKeys().putKey(apiKey, TENANT, "sandbox development key");
+    // Per tenant, in the table (so under dataDir): the development tenant's is printed as `webhook_secret`.
+    const webhookSecret = (await adapters.webhookSecrets().secretsOf(TENANT))[0]!.secret;
 
     const webhookPoller = startSqsPoller({
       sqs: clients.sqs,

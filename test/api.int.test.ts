@@ -13,6 +13,7 @@ let table: TestTable;
 let queue: TestQueue;
 let services: Services;
 let app: ReturnType<Services["api"]>;
+let webhookEndpoints: ReturnType<Services["adapters"]["webhookEndpoints"]>;
 
 beforeAll(async () => {
   dynamo = await startDynalite({ port: 0 });
@@ -34,13 +35,13 @@ beforeAll(async () => {
       tokenSecret: () => SECRET,
       websocketManagementEndpoint: () => "http://127.0.0.1:9",
       webhookQueueUrl: () => queue.url,
-      webhookSecret: () => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     },
     { log: silentLog, now: Date.now },
   );
   const apiKeys = services.adapters.apiKeys();
   await apiKeys.putKey("key-tenant-1", "tenant-1", "test");
   await apiKeys.putKey("key-tenant-2", "tenant-2", "test");
+  webhookEndpoints = services.adapters.webhookEndpoints();
   app = services.api();
 });
 afterAll(async () => {
@@ -77,6 +78,21 @@ describe("HTTP API", () => {
     const snapshot = await call("GET", "/v1/jobs/api-1");
     expect(snapshot.status).toBe(200);
     expect(await snapshot.json()).toMatchObject({ v: 1, job_id: "api-1", status: "declared", progress_combined: null, progress_per_original_file: [] });
+  });
+
+  it("pages the per-file list on request (files_page, files_per_page) and keeps it whole otherwise", async () => {
+    const originals = Array.from({ length: 25 }, (_, i) => ({ original_id: `f${String(i).padStart(2, "0")}` }));
+    expect((await call("POST", "/v1/jobs", { job_id: "api-paged", originals })).status).toBe(201);
+    type Paged = { progress_per_original_file: { original_id: string }[]; files_page?: { index: number; count: number; total_files: number } };
+    const whole = (await (await call("GET", "/v1/jobs/api-paged")).json()) as Paged;
+    expect(whole.progress_per_original_file).toHaveLength(25);
+    expect(whole.files_page).toBeUndefined();
+    const last = (await (await call("GET", "/v1/jobs/api-paged?files_page=2&files_per_page=10")).json()) as Paged;
+    expect(last.files_page).toEqual({ index: 2, count: 3, total_files: 25 });
+    expect(last.progress_per_original_file.map((f) => f.original_id)).toEqual(["f20", "f21", "f22", "f23", "f24"]);
+    const bad = await call("GET", "/v1/jobs/api-paged?files_page=-1");
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { fields: [{ field: "files_page" }] } });
   });
 
   it("makes up a job id when none is given", async () => {
@@ -245,6 +261,45 @@ describe("HTTP API", () => {
     expect(verifyToken(token, SECRET, Date.now() + 61_000)).toEqual({ ok: false, reason: "expired" });
     expect(verifyToken(token, "other-secret", Date.now())).toEqual({ ok: false, reason: "bad_signature" });
     expect((await call("POST", "/v1/tokens", { job_ids: ["api-1"] }, "key-tenant-2")).status).toBe(404);
+  });
+
+  it("shows each tenant its own webhook secret, made on first use and the same on the next read", async () => {
+    type Secrets = { secret: string; secrets: { secret: string; created_at: string; expires_at: string | null }[] };
+    const first = (await (await call("GET", "/v1/webhook-secret")).json()) as Secrets;
+    expect(first.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+    expect(Buffer.from(first.secret.slice(6), "base64")).toHaveLength(24);
+    expect(first.secrets).toEqual([{ secret: first.secret, created_at: expect.any(String), expires_at: null }]);
+    expect(((await (await call("GET", "/v1/webhook-secret")).json()) as Secrets).secret).toBe(first.secret);
+    const other = (await (await call("GET", "/v1/webhook-secret", undefined, "key-tenant-2")).json()) as Secrets;
+    expect(other.secret).not.toBe(first.secret);
+    expect((await call("GET", "/v1/webhook-secret", undefined, "no-such-key")).status).toBe(401);
+  });
+
+  it("rotates a tenant's webhook secret, keeping the previous one for the overlap asked (24 h by default)", async () => {
+    type Secrets = { secret: string; secrets: { secret: string; expires_at: string | null }[] };
+    const before = (await (await call("GET", "/v1/webhook-secret", undefined, "key-tenant-2")).json()) as Secrets;
+    const rotated = await call("POST", "/v1/webhook-secret/rotate", undefined, "key-tenant-2");
+    expect(rotated.status).toBe(200);
+    const after = (await rotated.json()) as Secrets;
+    expect(after.secret).not.toBe(before.secret);
+    expect(after.secrets.map((s) => s.secret)).toEqual([after.secret, before.secret]);
+    const overlapHours = (Date.parse(after.secrets[1]!.expires_at!) - Date.now()) / 3_600_000;
+    expect(overlapHours).toBeGreaterThan(23.9);
+    expect(overlapHours).toBeLessThanOrEqual(24);
+    const now = (await (await call("POST", "/v1/webhook-secret/rotate", { overlap_seconds: 0 }, "key-tenant-2")).json()) as Secrets;
+    expect(now.secrets.map((s) => s.secret)).toEqual([now.secret]);
+    const bad = await call("POST", "/v1/webhook-secret/rotate", { overlap_seconds: -1 }, "key-tenant-2");
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { fields: [{ field: "overlap_seconds" }] } });
+  });
+
+  it("registers a notify_url that had answered 410 Gone again when a job is created with it", async () => {
+    const url = "https://hooks.example/gone-then-back";
+    await webhookEndpoints.markGone("tenant-1", url, Date.now());
+    await webhookEndpoints.markGone("tenant-2", url, Date.now());
+    expect((await call("POST", "/v1/jobs", { job_id: "api-revive", notify_url: url })).status).toBe(201);
+    expect(await webhookEndpoints.goneSince("tenant-1", url)).toBeNull();
+    expect(await webhookEndpoints.goneSince("tenant-2", url)).not.toBeNull();
   });
 
   it("answers unknown routes with JSON", async () => {

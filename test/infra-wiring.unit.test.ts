@@ -96,14 +96,19 @@ describe("sst.config.ts wiring", () => {
     const fn = ticker.args.function as { handler: string; link: { recorded: { name: string } }[] };
     expect(fn.handler).toBe("functions/ticker.handler");
     expect(fn.link.map((linked) => linked.recorded.name).sort()).toEqual(["Progress", "Webhooks", "Ws"]);
+    // Webhook bodies name the job's snapshot on the API as `status_url`.
+    expect((ticker.args.function as { environment: Record<string, string> }).environment.HEADWAY_PUBLIC_URL).toBe("${Api.url}");
   });
 
-  it("sends webhooks from their own queue, with partial responses, a DLQ and the signing secret", () => {
+  it("sends webhooks from their own queue, with partial responses and a DLQ, signing with the tenants' secrets from the table", () => {
     const queue = named("Webhooks");
     expect(queue.subscriptions[0]!.subscriber.handler).toBe("functions/webhook-sender.handler");
     expect(queue.subscriptions[0]!.args.batch).toMatchObject({ partialResponses: true });
     expect((queue.args.dlq as { queue: string }).queue).toBe("${WebhooksDlq.arn}");
-    expect((queue.subscriptions[0]!.subscriber.environment as Record<string, string>).HEADWAY_WEBHOOK_SECRET).toBe("${WebhookSigningKey.value}");
+    const subscriber = queue.subscriptions[0]!.subscriber as { environment: Record<string, string>; link: { recorded: { name: string } }[] };
+    expect(subscriber.environment.HEADWAY_WEBHOOK_SECRET).toBeUndefined();
+    expect(subscriber.link.map((linked) => linked.recorded.name).sort()).toEqual(["Progress", "Webhooks"]);
+    expect(components.some((component) => component.name === "WebhookSigningKey")).toBe(false);
   });
 
   it("serves the HTTP API through a streaming Function URL", () => {
@@ -126,7 +131,6 @@ describe("sst.config.ts wiring", () => {
       reads("tokenSecret", "HEADWAY_TOKEN_SECRET");
       reads("websocketManagementEndpoint", "HEADWAY_WS_MANAGEMENT_ENDPOINT");
       reads("webhookQueueUrl", "HEADWAY_WEBHOOK_QUEUE_URL");
-      reads("webhookSecret", "HEADWAY_WEBHOOK_SECRET");
     }
     expect((named("Api").args.environment as Record<string, string>).HEADWAY_TOKEN_SECRET).toBe("${TokenSigningKey.value}");
     expect(named("TokenSigningKey").type).toBe("sst.Secret");

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
-import { isBlockedAddress } from "../core/webhook.ts";
 import { createHttpWebhookTransport } from "../functions/adapters/webhook-http.ts";
 import { silentLog } from "../functions/config.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
@@ -140,14 +139,7 @@ describe("webhooks", () => {
   }, 30_000);
 });
 
-describe("webhook targets in the cloud", () => {
-  it("knows private, loopback and link-local addresses, IPv4 and IPv6", () => {
-    for (const address of ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"]) {
-      expect(isBlockedAddress(address), address).toBe(true);
-    }
-    for (const address of ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"]) expect(isBlockedAddress(address), address).toBe(false);
-  });
-
+describe("webhook targets in the cloud (the address ranges: webhook-ssrf.unit.test.ts)", () => {
   it("refuses to connect to a loopback receiver, by literal address and by a name that resolves to it", async () => {
     const hook = await receiver(() => ({ status: 200 }));
     try {

@@ -21,8 +21,6 @@ const COMPRESS_ABOVE_BYTES = 1024;
 export const headKey = (job: JobRef) => `JOB#${job.tenant}#${job.jobId}`;
 export const jobKey = (job: JobMeta) => `JOB#${job.tenant}#${job.jobId}#${job.incarnation}`;
 export const HEAD = "HEAD";
-/** Input that no job took (its job never appeared, or it named none), kept per tenant. */
-export const tenantKey = (tenant: string) => `TENANT#${tenant}`;
 /** The change feed's sort key for a job. */
 export const changeKey = (job: JobRef) => `${job.tenant}#${job.jobId}`;
 const pad = (n: number, digits: number) => String(n).padStart(digits, "0");
@@ -30,6 +28,11 @@ export const partKey = (part: number) => `P#${pad(part, 5)}`;
 export const groupKey = (group: number) => `G#${pad(group, 3)}`;
 export const bucketKey = (bucket: number) => `L#${pad(bucket, 2)}`;
 export const taskPartKey = (bucket: number, part: number) => `T#${pad(bucket, 2)}#${pad(part, 5)}`;
+/** A tenant's own items (input no job took, webhook secrets, endpoints that are gone) live under `pk = TENANT#<tenant>`. */
+export const tenantKey = (tenant: string) => `TENANT#${tenant}`;
+export const WEBHOOK_SECRETS_SK = "WHSECRETS";
+/** The URL hashed: URLs may be 2,000 characters, a sort key is kept short. */
+export const goneEndpointKey = (urlHash: string) => `WHGONE#${urlHash}`;
 
 /** The bytes an item body takes once stored (deflated above COMPRESS_ABOVE_BYTES). */
 export function storedBytes(body: string): number {

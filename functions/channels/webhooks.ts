@@ -11,7 +11,7 @@ import { webhookDeliveryFor } from "../../core/webhook.ts";
 import type { Log } from "../config.ts";
 import type { DeliveryChannel, RenderedJob } from "./channel.ts";
 
-export function createWebhookChannel(deps: { log: WebhookLog; queue: WebhookQueue; now: () => number; logger: Log; statusUrlOf: (jobId: string) => string | null }): DeliveryChannel {
+export function createWebhookChannel(deps: { log: WebhookLog; queue: WebhookQueue; now: () => number; logger: Log; statusUrlOf: (jobId: string) => string }): DeliveryChannel {
   /** Whether a webhook was enqueued. */
   async function deliver(rendered: RenderedJob): Promise<boolean> {
     const { job, state, snapshot } = rendered;
