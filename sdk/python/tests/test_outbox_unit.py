@@ -73,7 +73,7 @@ class EventsTest(unittest.TestCase):
 class EnvelopeTest(unittest.TestCase):
     def test_cuts_envelopes_at_500_events_in_order(self) -> None:
         transport = RecordingTransport()
-        with offline(transport) as hw:
+        with offline(transport, linger=60) as hw:  # only full envelopes and the close send
             job = hw.job("j1")
             for i in range(1234):
                 job.original_added(f"f{i}")
@@ -148,7 +148,9 @@ class ReporterTest(unittest.TestCase):
             reporter = hw.job("j1").execution("s", original_id="f1").reporter(update_interval=0.2)
             for i in range(100):
                 reporter.report(i, 99, unit="Bytes")
-            time.sleep(0.5)  # no flush: the trailing timer sends the held value
+            deadline = time.monotonic() + 3  # no flush: the trailing timer sends the held value
+            while len(transport.events) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
             self.assertEqual([e["progress"] for e in transport.events], [[0, 99], [99, 99]])
             self.assertEqual(reporter.sent, 2)
 
