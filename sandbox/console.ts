@@ -1,6 +1,6 @@
 /** What the sandbox says to the person who started it. */
 import type { Log } from "../functions/config.ts";
-import type { Sandbox } from "./sandbox.ts";
+import { TENANT, type Sandbox } from "./sandbox.ts";
 
 export function describeSandbox(sandbox: Sandbox, dataDir: string | null): string {
   return `Headway sandbox is running ${dataDir === null ? "(in memory: nothing is kept)" : `(state in ${dataDir}/)`}
@@ -9,7 +9,8 @@ export function describeSandbox(sandbox: Sandbox, dataDir: string | null): strin
   SQS            ${sandbox.sqsEndpoint}   queue ${sandbox.queueUrl}
   DynamoDB       ${sandbox.dynamodbEndpoint}   table ${sandbox.tableName}
   WebSocket      ${sandbox.websocket}   (connect with ?token=<subscriber_token from POST /v1/jobs>)
-  API key        ${sandbox.apiKey}
+  API key        ${sandbox.apiKey}   (tenant ${TENANT})
+  Webhook secret ${sandbox.webhookSecret}   (the tenant's; kept in the table${dataDir === null ? "" : ` under ${dataDir}/`}; GET /v1/webhook-secret shows it)
 
 Try it:
   curl -s -X POST ${sandbox.http}/v1/jobs -H 'authorization: Bearer ${sandbox.apiKey}' \\
@@ -17,6 +18,11 @@ Try it:
   curl -s -X POST ${sandbox.http}/v1/jobs/demo/events -H 'authorization: Bearer ${sandbox.apiKey}' \\
        -d '{"v":1,"type":"step.progress","job_id":"demo","event_id":"p1","at":"'$(date -u +%FT%TZ)'","step":"encoded","original_id":"f1","attempt":1,"progress":[40,100]}'
   curl -s ${sandbox.http}/v1/jobs/demo -H 'authorization: Bearer ${sandbox.apiKey}'
+  # a job ends only when its producer says so:
+  curl -s -X POST ${sandbox.http}/v1/jobs/demo/events -H 'authorization: Bearer ${sandbox.apiKey}' \\
+       -d '{"v":1,"type":"job.completed","job_id":"demo","event_id":"c1","at":"'$(date -u +%FT%TZ)'"}'
+
+Send to the queue with any SQS client: endpoint ${sandbox.sqsEndpoint}, region us-east-1, any credentials.
 
 Ctrl-C stops it (the reducer finishes its batches first).
 `;
