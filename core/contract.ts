@@ -362,6 +362,26 @@ export const FilesPageQuery = z.object({
 export const FilesPage = z.object({ index: z.int().min(0), count: z.int().min(0), total_files: z.int().min(0) });
 export const PagedSnapshot = Snapshot.extend({ files_page: FilesPage.optional() });
 
+/** `GET /v1/jobs`: the tenant's jobs, newest first, a page at a time. */
+export const JobListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(400).optional(),
+});
+export const JobListEntry = z.object({
+  job_id: Id,
+  status: Snapshot.shape.status,
+  version: z.int().min(0),
+  progress_combined: z.int().min(0).max(100).nullable(),
+  eta_seconds: z.number().nullable(),
+  created_at: z.iso.datetime(),
+  updated_at: z.iso.datetime().nullable(),
+});
+export const JobList = z.object({
+  jobs: z.array(JobListEntry),
+  /** Pass as `cursor` for the next (older) page; null at the end. */
+  next_cursor: z.string().nullable(),
+});
+
 export const IngestResponse = z.object({ accepted: z.int().min(0), messages: z.int().min(0) });
 
 export const Rejection = z.object({

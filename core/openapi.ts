@@ -13,6 +13,7 @@ import {
   PagedSnapshot,
   RejectionList,
   TenantRejectionList,
+  JobList,
   Snapshot,
   TokenRequest,
   TokenResponse,
@@ -44,6 +45,14 @@ export function openApiDocument() {
     security: [{ apiKey: [] }],
     paths: {
       "/v1/jobs": {
+        get: {
+          summary: "The tenant's jobs, newest first, a page at a time (status and figures from each job's head; no per-file list)",
+          parameters: [
+            { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
+            { name: "cursor", in: "query", required: false, description: "`next_cursor` of the previous page", schema: { type: "string" } },
+          ],
+          responses: { "200": json(JobList, "output", "A page of jobs"), ...errors },
+        },
         post: {
           summary: "Create a job",
           requestBody: { required: true, ...json(CreateJobRequest, "input", "The job's declaration") },

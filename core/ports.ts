@@ -2,7 +2,7 @@
  * The ports the product needs from the outside world, named for what it needs. Adapters in
  * functions/adapters implement them for AWS (and so for the sandbox's emulators).
  */
-import type { Event, Message } from "./contract.ts";
+import type { Event, Message, Snapshot } from "./contract.ts";
 import type { JobState } from "./state.ts";
 
 /**
@@ -59,6 +59,23 @@ export interface JobStore {
   save(job: LoadedJob, nowMs: number): Promise<void>;
   /** The whole job at one version (every part), null when unknown, "busy" while a write is in progress or was interrupted. */
   loadJob(ref: JobRef): Promise<JobRead>;
+}
+
+/** A tenant's job as listed: when it was made, and its head-level figures (no per-file list). */
+export interface JobListEntry {
+  jobId: string;
+  createdAtMs: number;
+  status: Snapshot["status"];
+  version: number;
+  progressCombined: number | null;
+  etaSeconds: number | null;
+  updatedAtMs: number | null;
+}
+
+/** A tenant's jobs, newest first (the dashboard's list). */
+export interface JobIndex {
+  /** Up to `limit` jobs from `cursor` (null: the newest); `nextCursor` is null at the end. */
+  list(tenant: string, page: { limit: number; cursor: string | null }): Promise<{ jobs: JobListEntry[]; nextCursor: string | null }>;
 }
 
 /** Where the reducer tells the ticker which jobs to push (no table scan). */

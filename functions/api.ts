@@ -9,8 +9,8 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { handle, streamHandle } from "hono/aws-lambda";
 import { createHash, randomUUID } from "node:crypto";
-import { CreateJobRequest, FilesPageQuery, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
-import type { ApiKeyStore, EventPublisher, JobMeta, JobRef, JobStore, RejectionLog, RejectionRecord, StreamSlots, WebhookEndpoints, WebhookLog, WebhookSecrets } from "../core/ports.ts";
+import { CreateJobRequest, FilesPageQuery, JobListQuery, TokenRequest, type Event, type Snapshot } from "../core/contract.ts";
+import type { ApiKeyStore, EventPublisher, JobIndex, JobMeta, JobRef, JobStore, RejectionLog, RejectionRecord, StreamSlots, WebhookEndpoints, WebhookLog, WebhookSecrets } from "../core/ports.ts";
 import { RotateWebhookSecretRequest, secretResponse } from "../core/webhook.ts";
 import { pageOfFiles, renderSnapshot } from "../core/snapshot.ts";
 import { describeIssues, HeadwayError, invalidInput, rejectionError, type ErrorKind } from "../core/errors.ts";
@@ -29,6 +29,7 @@ import { STREAMS } from "./settings.ts";
 
 export interface ApiDeps {
   store: JobStore;
+  jobIndex: JobIndex;
   rejections: RejectionLog;
   streamSlots: StreamSlots;
   webhookLog: WebhookLog;
@@ -177,6 +178,31 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     if (head === null) throw notFound(jobId);
     return head.meta;
   };
+
+  app.get("/v1/jobs", async (c) => {
+    const query = JobListQuery.safeParse(c.req.query());
+    if (!query.success) throw invalidInput(query.error);
+    let page;
+    try {
+      page = await deps.jobIndex.list(c.get("tenant"), { limit: query.data.limit, cursor: query.data.cursor ?? null });
+    } catch (error) {
+      if (error instanceof RangeError) throw new HeadwayError("invalid_input", "invalid_input", "cursor: not a cursor this API gave", { issues: [{ field: "cursor", message: "not a cursor this API gave" }] });
+      throw error;
+    }
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return c.json({
+      jobs: page.jobs.map((job) => ({
+        job_id: job.jobId,
+        status: job.status,
+        version: job.version,
+        progress_combined: job.progressCombined,
+        eta_seconds: job.etaSeconds,
+        created_at: iso(job.createdAtMs),
+        updated_at: iso(job.updatedAtMs),
+      })),
+      next_cursor: page.nextCursor,
+    });
+  });
 
   app.post("/v1/jobs", async (c) => {
     const body = CreateJobRequest.safeParse(await jsonBody(c));

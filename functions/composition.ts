@@ -72,6 +72,7 @@ export function createAdapters(config: Config, runtime: Runtime) {
     store,
     changeFeed: () => store().changeFeed,
     rejections: () => store().rejections,
+    jobIndex: () => store().jobIndex,
     apiKeys: once(() => createDynamoApiKeys(table())),
     connections: once(() => createDynamoConnections(table())),
     subscriptions: once(() => createDynamoSubscriptions(table())),
@@ -124,6 +125,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
     api: once(() =>
       createApp({
         store: adapters.store(),
+        jobIndex: adapters.jobIndex(),
         rejections: adapters.rejections(),
         streamSlots: adapters.streamSlots(),
         webhookLog: adapters.webhookLog(),

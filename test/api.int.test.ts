@@ -142,6 +142,24 @@ describe("HTTP API", () => {
     expect((await call("POST", "/v1/jobs", { job_id: "shared-id" }, "key-tenant-2")).status).toBe(409);
   });
 
+  it("lists the tenant's jobs newest first, a page at a time, with their status and figures, and no other tenant's", async () => {
+    const key = "key-tenant-3";
+    await services.adapters.apiKeys().putKey(key, "tenant-3", "test");
+    for (const jobId of ["list-a", "list-b", "list-c"]) {
+      expect((await call("POST", "/v1/jobs", { job_id: jobId, plan: { steps: { a: { robot: "/image/resize", use: ":original" } } }, originals: [{ original_id: "f1", mime: "image/png" }] }, key)).status).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await call("POST", "/v1/jobs", { job_id: "list-a" }, "key-tenant-2");
+    const first = (await (await call("GET", "/v1/jobs?limit=2", undefined, key)).json()) as { jobs: { job_id: string; status: string; progress_combined: number | null }[]; next_cursor: string | null };
+    expect(first.jobs.map((job) => job.job_id)).toEqual(["list-c", "list-b"]);
+    expect(first.jobs[0]).toMatchObject({ status: "executing", progress_combined: 0, version: 1 });
+    expect(first.next_cursor).not.toBeNull();
+    const second = (await (await call("GET", `/v1/jobs?limit=2&cursor=${first.next_cursor}`, undefined, key)).json()) as { jobs: { job_id: string }[]; next_cursor: string | null };
+    expect(second.jobs.map((job) => job.job_id)).toEqual(["list-a"]);
+    expect((await call("GET", "/v1/jobs?limit=0", undefined, key)).status).toBe(400);
+    expect((await call("GET", "/v1/jobs?cursor=bogus", undefined, key)).status).toBe(400);
+  });
+
   it("names the tenant on every message it enqueues", async () => {
     await drainQueue(queue.client, queue.url);
     await call("POST", "/v1/jobs", { job_id: "api-tenant-attr" }, "key-tenant-2");

@@ -55,7 +55,7 @@ import {
   type HeadCode,
 } from "../../core/codec.ts";
 import { StoreConflict } from "../../core/errors.ts";
-import type { ChangeFeed, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../core/ports.ts";
+import type { ChangeFeed, JobIndex, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/progress.ts";
 import type { JobState, OriginalState, TaskTally } from "../../core/state.ts";
 import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
@@ -63,6 +63,7 @@ import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf
 import { queryPartition } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
+import { createDynamoJobIndex } from "./dynamo-job-index.ts";
 import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, itemBytes, jobKey, partKey, runBounded, sleep, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
 
 const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
@@ -122,7 +123,7 @@ export function createDynamoStore(options: {
   tableName: string;
   /** Tests only: a small value makes small jobs split, to exercise splits and their crashes. */
   splitItemBytes?: number;
-}): JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog } {
+}): JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog; jobIndex: JobIndex } {
   const { client, tableName } = options;
   /** Head and label buckets live apart from the rest of the job (see dynamo-items.ts). */
   const pkOf = (meta: JobMeta, sk: string) => (sk === HEAD ? headKey(meta) : jobKey(meta));
@@ -456,6 +457,7 @@ export function createDynamoStore(options: {
     if (!handle.isCreation && state.partCount > handle.storedPartCount) await writeHead(true);
     await runBounded(toWrite.buckets.map(put), WRITE_CONCURRENCY);
     await runBounded(toWrite.older.map(put), WRITE_CONCURRENCY);
+    if (handle.isCreation) await jobIndex.add(meta);
     if (isAnyItemWritten || handle.loaded.get(HEAD)?.bytes !== headBody) await writeHead(false);
   }
 
@@ -493,12 +495,29 @@ export function createDynamoStore(options: {
   }
 
   const changeFeed = createDynamoChangeFeed({ client, tableName, countWrite });
+  const jobIndex = createDynamoJobIndex({ client, tableName, countWrite, readHeads: (refs) => readHeads(refs) });
+
+  /** Many heads at once (the job list), expired ones left out. */
+  async function readHeads(refs: readonly JobRef[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    for (let i = 0; i < refs.length; i += 100) {
+      let keys: Item[] | undefined = refs.slice(i, i + 100).map((ref) => ({ pk: { S: headKey(ref) }, sk: { S: HEAD } }));
+      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const result: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys } } }));
+        for (const item of result.Responses?.[tableName] ?? []) if (Number(item.expires_at?.N ?? Infinity) * 1000 >= Date.now()) found.set(item.pk!.S!, item);
+        keys = result.UnprocessedKeys?.[tableName]?.Keys;
+      }
+    }
+    return found;
+  }
   const rejections = createDynamoRejectionLog({ client, tableName, countWrite, metrics });
 
-  const store: JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog } = {
+  const store: JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog; jobIndex: JobIndex } = {
     metrics,
     changeFeed,
     rejections,
+    jobIndex,
 
     async createJob(meta, state) {
       try {
