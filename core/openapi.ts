@@ -6,6 +6,22 @@ import { z } from "zod";
 import {
   LIMITS,
   CreateJobRequest,
+  Envelope,
+  Event,
+  IndicatorAdded,
+  IndicatorDone,
+  IndicatorReported,
+  JobCancelled,
+  JobCompleted,
+  JobDeclared,
+  JobFailed,
+  OriginalAdded,
+  OriginalsSealed,
+  Plan,
+  StepCompleted,
+  StepFailed,
+  StepProgress,
+  StepStarted,
   CreateJobResponse,
   ErrorBody,
   IngestResponse,
@@ -22,10 +38,111 @@ import {
 import { MAX_SIGNING_SECRETS, RotateWebhookSecretRequest, WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookSecretResponse, WebhookType } from "./webhook.ts";
 
 type Schema = z.ZodType;
+type Io = "input" | "output";
 
-const schema = (type: Schema, io: "input" | "output") => z.toJSONSchema(type, { target: "draft-2020-12", io, unrepresentable: "any" });
+/**
+ * Named components: every schema a route takes or gives, and each event type, appears once under
+ * `components.schemas` and is referenced by name (a schema inside another named one too), so the
+ * document reads like the contract instead of repeating it inline.
+ */
+const COMPONENTS: Record<Io, Record<string, Schema>> = {
+  input: {
+    CreateJobRequest,
+    Plan,
+    Message,
+    Envelope,
+    Event,
+    JobDeclared,
+    OriginalAdded,
+    OriginalsSealed,
+    StepStarted,
+    StepProgress,
+    StepCompleted,
+    StepFailed,
+    IndicatorReported,
+    IndicatorAdded,
+    IndicatorDone,
+    JobCompleted,
+    JobFailed,
+    JobCancelled,
+    TokenRequest,
+    RotateWebhookSecretRequest,
+  },
+  output: {
+    Snapshot,
+    PagedSnapshot,
+    CreateJobResponse,
+    ErrorBody,
+    IngestResponse,
+    JobList,
+    RejectionList,
+    TenantRejectionList,
+    TokenResponse,
+    WebhookDeliveryList,
+    WebhookBody,
+    WebhookSecretResponse,
+  },
+};
 
-function json(type: Schema, io: "input" | "output", description: string) {
+const EXAMPLES: Record<string, unknown[]> = {
+  CreateJobRequest: [
+    {
+      job_id: "upload-42",
+      plan: { steps: { thumbs: { robot: "/video/thumbs", use: ":original", accepts: ["video/*"], results_per_input: 8, output_mime: "image/jpeg" }, stored: { robot: "/s3/store", use: ["thumbs", ":original"] } } },
+      expect_originals: 2,
+      emit_execution_progress: true,
+      notify_url: "https://example.com/hooks/headway",
+    },
+  ],
+  Message: [
+    {
+      v: 1,
+      events: [
+        { v: 1, type: "original.added", job_id: "upload-42", event_id: "e2", at: "2026-11-22T10:00:01Z", original_id: "f1", mime: "video/mp4" },
+        { v: 1, type: "step.progress", job_id: "upload-42", event_id: "e3", at: "2026-11-22T10:00:04Z", step: "thumbs", original_id: "f1", attempt: 1, progress: [40, 100], unit: "Bytes" },
+      ],
+    },
+  ],
+  IndicatorReported: [{ v: 1, type: "indicator.reported", job_id: "batch-7", event_id: "t1-3", at: "2026-11-22T10:00:09Z", label: "tiles", task_id: "t1", attempt: 1, added: 10, done: 4 }],
+  JobCompleted: [{ v: 1, type: "job.completed", job_id: "upload-42", event_id: "e9", at: "2026-11-22T10:01:00Z" }],
+  Snapshot: [
+    {
+      v: 1,
+      job_id: "upload-42",
+      status: "executing",
+      version: 42,
+      progress_combined: 75,
+      progress_per_original_file: [{ original_id: "f1", progress: 50 }, { original_id: "f2", progress: 100 }],
+      indicators: [{ label: null, done: 3, total: 10 }],
+      eta_seconds: 12,
+      updated_at: "2026-11-22T10:00:00.000Z",
+    },
+  ],
+};
+
+const refOf = new Map<Schema, string>();
+for (const io of ["input", "output"] as const) for (const [name, type] of Object.entries(COMPONENTS[io])) refOf.set(type, `#/components/schemas/${name}`);
+
+function componentSchemas(): Record<string, unknown> {
+  const schemas: Record<string, unknown> = {};
+  for (const io of ["input", "output"] as const) {
+    const registry = z.registry<{ id: string }>();
+    for (const [name, type] of Object.entries(COMPONENTS[io])) registry.add(type, { id: name });
+    const generated = z.toJSONSchema(registry, { target: "draft-2020-12", io, unrepresentable: "any", uri: (id) => `#/components/schemas/${id}` }).schemas;
+    for (const [name, generatedSchema] of Object.entries(generated)) {
+      const { $id: _id, $schema: _schema, ...rest } = generatedSchema as Record<string, unknown>;
+      schemas[name] = EXAMPLES[name] === undefined ? rest : { ...rest, examples: EXAMPLES[name] };
+    }
+  }
+  return schemas;
+}
+
+const schema = (type: Schema, io: Io) => {
+  const ref = refOf.get(type);
+  return ref !== undefined ? { $ref: ref } : z.toJSONSchema(type, { target: "draft-2020-12", io, unrepresentable: "any" });
+};
+
+function json(type: Schema, io: Io, description: string) {
   return { description, content: { "application/json": { schema: schema(type, io) } } };
 }
 
@@ -41,7 +158,7 @@ export function openApiDocument() {
   return {
     openapi: "3.1.0",
     info: { title: "Headway", version: "1", description: "Progress service for multi-step jobs (see README.md)." },
-    components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key: Authorization: Bearer <key>" } } },
+    components: { schemas: componentSchemas(), securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key: Authorization: Bearer <key>" } } },
     security: [{ apiKey: [] }],
     paths: {
       "/v1/jobs": {

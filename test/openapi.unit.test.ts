@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { openApiDocument } from "../core/openapi.ts";
+import { parseMessageBody } from "../core/ingest.ts";
+import { CreateJobRequest, Snapshot } from "../core/contract.ts";
+
+describe("OpenAPI document", () => {
+  const document = openApiDocument();
+  const text = JSON.stringify(document);
+  const schemas = document.components.schemas as Record<string, { examples?: unknown[] }>;
+
+  it("names its schemas once under components, and every reference resolves", () => {
+    const refs = [...text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1]!);
+    expect(refs.length).toBeGreaterThan(20);
+    for (const name of new Set(refs)) expect(schemas[name], name).toBeDefined();
+    for (const name of ["Snapshot", "Event", "JobDeclared", "StepProgress", "IndicatorReported", "ErrorBody", "CreateJobRequest"]) expect(schemas[name], name).toBeDefined();
+  });
+
+  it("gives examples that the contract itself accepts", () => {
+    expect(CreateJobRequest.safeParse(schemas.CreateJobRequest!.examples![0]).success).toBe(true);
+    expect(Snapshot.safeParse(schemas.Snapshot!.examples![0]).success).toBe(true);
+    for (const name of ["Message", "IndicatorReported", "JobCompleted"]) {
+      for (const example of schemas[name]!.examples!) expect(parseMessageBody(JSON.stringify(example)).rejections, name).toEqual([]);
+    }
+  });
+});
