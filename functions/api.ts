@@ -21,7 +21,7 @@ import { partitioningFor } from "../core/partition.ts";
 import { createJobState } from "../core/state.ts";
 import { mintToken, verifyToken } from "../core/token.ts";
 import { jobEventFor } from "../core/realtime.ts";
-import { streamSSE } from "hono/streaming";
+import { streamSSE, type SSEStreamingApi } from "hono/streaming";
 import { envelopesOf } from "./adapters/sqs-publisher.ts";
 import { lazyHandler, type Log } from "./config.ts";
 import { newJobMeta } from "./identity.ts";
@@ -131,44 +131,49 @@ export function createApp(deps: ApiDeps): Hono<Env> {
    */
   function streamUpdates(c: Context<Env>, ref: JobRef, slot: { holder: string; keys: string[] }) {
     return streamSSE(c, async (stream) => {
-      const started = deps.now();
-      let sentVersion = -1;
-      let lastWriteMs = deps.now();
-      let renewedMs = deps.now();
       try {
-      while (!stream.aborted && deps.now() - started < (deps.streams?.maxStreamMs ?? STREAMS.maxStreamMs)) {
-        if (deps.now() - renewedMs > SLOT_LEASE_MS / 3) {
-          await deps.streamSlots.renew(slot.holder, slot.keys, SLOT_LEASE_MS);
-          renewedMs = deps.now();
-        }
-        // The head alone tells whether anything moved; the whole job is read only when it did.
-        const head = await deps.store.loadForBatch(ref, []);
-        if (head === null) break;
-        const read = head.state.version === sentVersion ? null : await deps.store.loadJob(ref);
-        const job = read === "busy" ? null : read;
-        if (job !== null) {
-          sentVersion = job.state.version;
-          const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
-          if (jobEvent !== null) {
-            await stream.writeSSE({ event: jobEvent.event, data: JSON.stringify(jobEvent.data), id: String(sentVersion) });
-            lastWriteMs = deps.now();
-          }
-          if (jobEvent?.event === "job_finished") {
-            await stream.writeSSE({ data: "assembly_finished" });
-            return;
-          }
-        }
-        if (deps.now() - lastWriteMs > 15_000) {
-          await stream.write(": keep-alive\n\n");
-          lastWriteMs = deps.now();
-        }
-        await stream.sleep(deps.streams?.pollMs ?? STREAMS.pollMs);
-      }
-      await stream.writeSSE({ data: "", retry: 1000 });
+        await pushUpdates(stream, ref, slot);
       } finally {
         await deps.streamSlots.release(slot.holder, slot.keys).catch((error: unknown) => deps.log("warn", "stream slot not released (it lapses)", { error: String(error) }));
       }
     });
+  }
+
+  async function pushUpdates(stream: SSEStreamingApi, ref: JobRef, slot: { holder: string; keys: string[] }): Promise<void> {
+    const started = deps.now();
+    let sentVersion = -1;
+    let lastWriteMs = deps.now();
+    let renewedMs = deps.now();
+    while (!stream.aborted && deps.now() - started < (deps.streams?.maxStreamMs ?? STREAMS.maxStreamMs)) {
+      if (deps.now() - renewedMs > SLOT_LEASE_MS / 3) {
+        await deps.streamSlots.renew(slot.holder, slot.keys, SLOT_LEASE_MS);
+        renewedMs = deps.now();
+      }
+      // The head alone tells whether anything moved; the whole job is read only when it did (and
+      // not while a write is in progress: the next poll sees it committed).
+      const head = await deps.store.loadForBatch(ref, []);
+      if (head === null) break;
+      const read = head.state.version === sentVersion ? null : await deps.store.loadJob(ref);
+      const job = read === "busy" ? null : read;
+      if (job !== null) {
+        sentVersion = job.state.version;
+        const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
+        if (jobEvent !== null) {
+          await stream.writeSSE({ event: jobEvent.event, data: JSON.stringify(jobEvent.data), id: String(sentVersion) });
+          lastWriteMs = deps.now();
+        }
+        if (jobEvent?.event === "job_finished") {
+          await stream.writeSSE({ data: "assembly_finished" });
+          return;
+        }
+      }
+      if (deps.now() - lastWriteMs > 15_000) {
+        await stream.write(": keep-alive\n\n");
+        lastWriteMs = deps.now();
+      }
+      await stream.sleep(deps.streams?.pollMs ?? STREAMS.pollMs);
+    }
+    await stream.writeSSE({ data: "", retry: 1000 });
   }
 
   const refOf = (c: Context<Env>, jobId: string): JobRef => ({ tenant: c.get("tenant"), jobId });
