@@ -44,26 +44,30 @@ function strict<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
  * storage keys joined with U+0000 (labels) or in names a person must read (robots, units, MIME).
  * One regex, not several checks: each zod check costs about as much as the regex itself.
  */
+export const printablePattern = (min: number, max: number) =>
+  new RegExp(`^(?:[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff]){${min},${max}}$`);
 const printable = (min: number, max: number, what: string) =>
-  z.string().regex(new RegExp(`^(?:[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff]){${min},${max}}$`), `must be ${what}: ${min === 0 ? "at most " : `${min}–`}${max} characters, no control characters`);
+  z.string().regex(printablePattern(min, max), `must be ${what}: ${min === 0 ? "at most " : `${min}–`}${max} characters, no control characters`);
 
 // One regex per field rather than min/max/regex checks: each zod check costs as much as the
 // regex itself, and validation is the bulk of ingest time (bench/estimator.ts).
-export const Id = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1–128 characters of [A-Za-z0-9._:-]");
+// The patterns are exported for core/event-fast-path.ts, which validates the everyday events
+// without zod and must accept exactly what these schemas accept (test/event-fast-path.property.test.ts).
+export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export const TIMESTAMP_PATTERN =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+export const MIME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+export const Id = z.string().regex(ID_PATTERN, "must be 1–128 characters of [A-Za-z0-9._:-]");
 /** ISO-8601 date-time with seconds and a zone (Z or ±hh:mm), as z.iso.datetime({offset: true}) takes it. */
-export const Timestamp = z
-  .string()
-  .regex(
-    /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/,
-    "must be an ISO-8601 date-time with a zone, e.g. 2026-11-22T10:00:00.000Z",
-  );
+export const Timestamp = z.string().regex(TIMESTAMP_PATTERN, "must be an ISO-8601 date-time with a zone, e.g. 2026-11-22T10:00:00.000Z");
 
 const Attempt = z.int().min(0).max(1_000_000);
 /** z.int() is a safe integer: 1e400 (Infinity), 1e20 and 1.5 are all refused. */
 const Count = z.int().min(0);
 const ResultCount = z.int().min(0).max(LIMITS.resultsPerExecution);
 // RFC 6838 type and subtype names (no parameters): nothing a key or a log line could trip on.
-const Mime = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/, "must be a MIME type such as video/mp4");
+const Mime = z.string().regex(MIME_PATTERN, "must be a MIME type such as video/mp4");
 const MimePattern = z
   .string()
   .regex(/^(?:\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})\/(?:\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})$/, "must be a MIME pattern such as video/*");

@@ -241,8 +241,9 @@ function bucketOf(state: JobState, isPerInput: boolean, step: string, inputId: s
       return original.executions;
     }
   }
-  const key = executionKey(step, inputId);
   const input = originalId === inputId ? null : ensureInput(state, inputId);
+  // The key only for inputs apart from their original: most reports name an original as their input.
+  const key = input === null ? "" : executionKey(step, inputId);
   const linked = input?.links?.get(key) ?? null;
   if (linked !== null && originalId !== null && linked !== originalId) return linked;
   const target = originalId ?? linked;

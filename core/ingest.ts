@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { Event, Id, LIMITS } from "./contract.ts";
 import { describeIssues, issuesOf, unknownKeyError, type FieldIssue } from "./errors.ts";
+import { fastEvent } from "./event-fast-path.ts";
 import { excerptOf, type Rejection } from "./rejection.ts";
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -81,38 +82,73 @@ export function parseMessage(json: unknown, excerpt = excerptOfValue(json, "")):
   }
 }
 
+/** `{"v":1,"events":[…1–500…]}` and nothing else, seen without zod (which would copy the array). */
+function isPlainEnvelope(json: object): json is { v: 1; events: unknown[] } {
+  const { v, events } = json as { v?: unknown; events?: unknown };
+  if (v !== 1 || !Array.isArray(events) || events.length === 0 || events.length > LIMITS.eventsPerEnvelope) return false;
+  if (Object.getPrototypeOf(json) !== Object.prototype) return false;
+  let keys = 0;
+  for (const _key in json) keys++;
+  return keys === 2;
+}
+
 function parseShape(json: unknown, excerpt: string): ParsedMessage {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     const hint = Array.isArray(json) ? `; send several events as an envelope: {"v":1,"events":[…]}` : "";
     return { isEnvelope: false, events: [], rejections: [invalid([{ field: "", message: `a message is one event (a JSON object with a type) or an envelope {"v":1,"events":[…]}${hint}` }], null, excerpt)] };
   }
   if (!Object.hasOwn(json, "events")) {
+    const fast = fastEvent(json);
+    if (fast !== undefined) return { isEnvelope: false, events: [fast], rejections: [] };
     const parsed = EventParser.safeParse(json);
     if (parsed.success) return { isEnvelope: false, events: [parsed.data], rejections: [] };
     return { isEnvelope: false, events: [], rejections: [invalid(issuesOf(parsed.error), jobIdIn(json), excerpt)] };
   }
-  const envelope = EnvelopeShape.safeParse(json);
-  if (!envelope.success) {
-    const first = (json as { events?: unknown }).events;
-    return { isEnvelope: true, events: [], rejections: [invalid(issuesOf(envelope.error), jobIdIn(Array.isArray(first) ? first[0] : null), excerpt)] };
+  let candidates: unknown[];
+  if (isPlainEnvelope(json)) {
+    candidates = json.events;
+  } else {
+    const envelope = EnvelopeShape.safeParse(json);
+    if (!envelope.success) {
+      const first = (json as { events?: unknown }).events;
+      return { isEnvelope: true, events: [], rejections: [invalid(issuesOf(envelope.error), jobIdIn(Array.isArray(first) ? first[0] : null), excerpt)] };
+    }
+    candidates = envelope.data.events;
   }
-  const candidates = envelope.data.events;
-  const parsedEvents = candidates.map((candidate) => EventParser.safeParse(candidate));
-  const firstValid = parsedEvents.find((parsed) => parsed.success)?.data;
-  const jobId = firstValid?.job_id ?? jobIdIn(candidates[0]);
+  // One slot per candidate: the valid event, or undefined with zod's error under its index.
+  const checked: (Event | undefined)[] = [];
+  let errors: Map<number, z.ZodError> | undefined;
+  let jobId: string | null = null;
+  let isOneJob = true;
+  for (let index = 0; index < candidates.length; index++) {
+    const candidate = candidates[index];
+    let event = fastEvent(candidate);
+    if (event === undefined) {
+      const parsed = EventParser.safeParse(candidate);
+      if (parsed.success) event = parsed.data;
+      else (errors ??= new Map()).set(index, parsed.error);
+    }
+    checked.push(event);
+    if (event === undefined) continue;
+    // The envelope's job is that of its first valid event (invalid events before it are named under it too).
+    jobId ??= event.job_id;
+    if (event.job_id !== jobId) isOneJob = false;
+  }
+  if (errors === undefined && isOneJob) return { isEnvelope: true, events: checked as Event[], rejections: [] };
+  jobId ??= jobIdIn(candidates[0]);
   const events: Event[] = [];
   const rejections: Rejection[] = [];
-  parsedEvents.forEach((parsed, index) => {
-    if (parsed.success && parsed.data.job_id === jobId) {
-      events.push(parsed.data);
+  checked.forEach((event, index) => {
+    if (event !== undefined && event.job_id === jobId) {
+      events.push(event);
       return;
     }
     const eventExcerpt = excerptOfValue(candidates[index], excerpt);
-    if (!parsed.success) {
-      rejections.push(invalid(issuesOf(parsed.error, ["events", index]), jobIdIn(candidates[index]) ?? jobId, eventExcerpt));
+    if (event === undefined) {
+      rejections.push(invalid(issuesOf(errors!.get(index)!, ["events", index]), jobIdIn(candidates[index]) ?? jobId, eventExcerpt));
     } else {
       const field = { field: `events[${index}].job_id`, message: `all events of an envelope belong to one job (${jobId})` };
-      rejections.push({ code: "wrong_job", message: describeIssues([field]), fields: [field], jobId: parsed.data.job_id, excerpt: eventExcerpt });
+      rejections.push({ code: "wrong_job", message: describeIssues([field]), fields: [field], jobId: event.job_id, excerpt: eventExcerpt });
     }
   });
   return { isEnvelope: true, events, rejections };

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { HeadwayError } from "../core/errors.ts";
+import { Event } from "../core/contract.ts";
+import { describeIssues, HeadwayError, issuesOf } from "../core/errors.ts";
+import { fastEvent } from "../core/event-fast-path.ts";
 import { parseMessageBody } from "../core/ingest.ts";
 import { createReplay } from "../core/replay.ts";
 
@@ -104,5 +106,33 @@ describe("ingest: headway replay reads lines with the same parser", () => {
     expect(error!.code).toBe("invalid_event");
     expect(error!.message).toMatch(/^line 7: attempt: /);
     expect(error!.issues.map((issue) => issue.field)).toEqual(["attempt"]);
+  });
+});
+
+describe("ingest: the fast path and zod answer alike", () => {
+  it.each([
+    ["an id with a space", started(1, { step: "enc oded" }), "step"],
+    ["an id of 129 characters", started(1, { original_id: "f".repeat(129) }), "original_id"],
+    ["an hour of 24", started(1, { at: "2026-11-22T24:00:00.000Z" }), "at"],
+    ["ten digits of fraction", started(1, { at: "2026-11-22T10:00:00.0000000000Z" }), "at"],
+    ["an attempt past 10^6", started(1, { attempt: 1_000_001 }), "attempt"],
+    ["an unknown key", started(1, { input: "f1" }), "input"],
+  ])("names the field zod names for %s, with zod's message", (_name, event, field) => {
+    const zod = Event.safeParse(JSON.parse(JSON.stringify(event)));
+    expect(zod.success).toBe(false);
+    const { rejections } = parse(event);
+    expect(rejections.map((rejection) => rejection.message)).toEqual([describeIssues(issuesOf(zod.error!))]);
+    expect(fieldsOf(event)).toEqual([field]);
+  });
+
+  it("leaves to zod a text it counts in characters: a message of 1,001 emoji (2,002 UTF-16 units) is taken", () => {
+    const event = progress(1, { message: "🙂".repeat(1_001) });
+    expect(fastEvent(JSON.parse(JSON.stringify(event)))).toBeUndefined();
+    expect(parse(event).events).toHaveLength(1);
+  });
+
+  it("returns the parsed events themselves, not copies", () => {
+    const candidate = JSON.parse(JSON.stringify(progress(1, { unit: "Bytes" }))) as unknown;
+    expect(fastEvent(candidate)).toBe(candidate);
   });
 });
