@@ -127,6 +127,8 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
   const canUseSse = typeof options.httpUrl === "string" && options.httpUrl !== "";
   const canUseWebSocket = WebSocketImpl !== undefined && typeof options.websocketUrl === "string" && options.websocketUrl !== "";
 
+  if (options.transport === "websocket" && !canUseWebSocket) throw new SubscriberError("transport", "transport websocket needs websocketUrl and a WebSocket implementation");
+  if (options.transport === "sse" && !canUseSse) throw new SubscriberError("transport", "transport sse needs httpUrl");
   const jobs = new Map<string, WatchedJob>();
   let transport: Transport | null = options.transport === "sse" || (options.transport !== "websocket" && !canUseWebSocket) ? "sse" : "websocket";
   let state: ConnectionState = "connecting";
@@ -141,7 +143,8 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
   const streamTimers = new Set<ReturnType<typeof setTimeout>>();
   let isAwaitingPong = false;
   let nextRequest = 0;
-  const requests = new Map<RequestId, string>();
+  /** Requests awaiting their answer: the job each is about, and what to do once it is answered. */
+  const requests = new Map<RequestId, { jobId: string; then?: () => void }>();
 
   const setState = (next: ConnectionState) => {
     if (next === state) return;
@@ -179,9 +182,11 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     } else if (transport === "websocket" && job.refetchedVersion < job.merged.version) {
       // A ticker's frame carries one page of a large job's list; a fresh subscribe is answered
       // with all of them, so the final snapshot is whole rather than pieced from older versions.
+      // (Routes may run concurrently, so the subscribe waits for the unsubscribe's answer.)
       job.refetchedVersion = job.merged.version;
-      send({ action: "unsubscribe", job_id: job.jobId });
-      subscribeOnSocket(job);
+      const id = `r${++nextRequest}`;
+      requests.set(id, { jobId: job.jobId, then: () => jobs.get(job.jobId) === job && subscribeOnSocket(job) });
+      send({ action: "unsubscribe", job_id: job.jobId, id });
     }
   }
 
@@ -198,11 +203,14 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
           isAwaitingPong = false;
           break;
         case "subscribed":
-        case "unsubscribed":
+        case "unsubscribed": {
+          const request = frame.id === undefined ? undefined : requests.get(frame.id);
           if (frame.id !== undefined) requests.delete(frame.id);
+          request?.then?.();
           break;
+        }
         case "error": {
-          const jobId = frame.id === undefined ? undefined : requests.get(frame.id);
+          const jobId = frame.id === undefined ? undefined : requests.get(frame.id)?.jobId;
           if (frame.id !== undefined) requests.delete(frame.id);
           const error = new SubscriberError(frame.code, frame.message, jobId ?? null);
           const job = jobId === undefined ? undefined : jobs.get(jobId);
@@ -230,7 +238,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
 
   function subscribeOnSocket(job: WatchedJob): void {
     const id = `r${++nextRequest}`;
-    requests.set(id, job.jobId);
+    requests.set(id, { jobId: job.jobId });
     const wantsDetail = [...job.watches].some((watch) => watch.options.detail === true);
     send({ action: "subscribe", job_id: job.jobId, id, ...(wantsDetail ? { detail: true } : {}) });
   }
