@@ -307,6 +307,7 @@ export const InFlightExecution = z.object({
   unit: z.string().nullable(),
   message: z.string().nullable(),
 });
+export type InFlightExecution = z.infer<typeof InFlightExecution>;
 
 export const StepCounts = z.object({
   step: Id,

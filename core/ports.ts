@@ -148,12 +148,14 @@ export interface Subscriber {
   connectionId: string;
   /** The version `job_finished` last went out with to this subscriber (null: never). */
   finishedVersion: number | null;
+  /** Whether it asked for the in-flight detail in its frames (`subscribe` with `detail: true`). */
+  detail?: boolean;
 }
 
 /** Which connections watch which job (of one incarnation). */
 export interface Subscriptions {
-  /** Registers the subscriber (again: what it was sent is kept); resolves with the version `job_finished` last went out with to it. */
-  subscribe(connectionId: string, job: JobMeta): Promise<{ finishedVersion: number | null }>;
+  /** Registers the subscriber (again: what it was sent is kept, the detail flag is this call's); resolves with the version `job_finished` last went out with to it. */
+  subscribe(connectionId: string, job: JobMeta, options?: { detail?: boolean }): Promise<{ finishedVersion: number | null }>;
   unsubscribe(connectionId: string, job: JobRef): Promise<void>;
   /** The subscribers of many jobs at once, in the order given (an adapter may cache lists that did not change). */
   subscribersOf(jobs: readonly JobMeta[]): Promise<Subscriber[][]>;

@@ -1,32 +1,72 @@
 /**
  * The WebSocket protocol (DESIGN §3.5) and the ticker's decisions, as data: what a client may
- * send, what the server sends, and which frame each connection gets in one tick. No I/O here.
+ * send, what the server sends (zod schemas: the server's frames are typed from them and the
+ * subscriber client parses with them), and which frame each connection gets in one tick. No I/O
+ * here; the schemas are imported by browser code (sdk/client), so nothing at module level may
+ * need Node (the byte counts below run only on the server).
  */
 import { z } from "zod";
-import { Id, type Snapshot } from "./contract.ts";
-import type { ErrorCode } from "./errors.ts";
+import { Id, Snapshot, SnapshotDetail, type InFlightExecution } from "./contract.ts";
+
+/** A client's own name for a request, echoed on the answer (`subscribed`, `unsubscribed`, `pong`, `error`). */
+export const RequestId = z.union([z.string().max(128), z.number().finite()]);
+export type RequestId = z.infer<typeof RequestId>;
 
 export const ClientMessage = z.discriminatedUnion("action", [
-  z.object({ action: z.literal("subscribe"), job_id: Id }),
-  z.object({ action: z.literal("unsubscribe"), job_id: Id }),
-  z.object({ action: z.literal("ping") }),
+  /** `detail: true` makes this connection's frames for the job carry the in-flight executions (`detail.in_flight`). */
+  z.object({ action: z.literal("subscribe"), job_id: Id, detail: z.boolean().optional(), id: RequestId.optional() }),
+  z.object({ action: z.literal("unsubscribe"), job_id: Id, id: RequestId.optional() }),
+  z.object({ action: z.literal("ping"), id: RequestId.optional() }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
-export type JobEvent =
-  | { event: "assembly_execution_progress"; job_id: string; data: Snapshot }
-  | { event: "job_finished"; job_id: string; data: Snapshot };
+/** The request id of a frame that may not parse as a whole, so that its `error` can still name it. */
+export function requestIdOf(json: unknown): RequestId | undefined {
+  if (typeof json !== "object" || json === null || !("id" in json)) return undefined;
+  const parsed = RequestId.safeParse(json.id);
+  return parsed.success ? parsed.data : undefined;
+}
 
-export type ServerFrame =
-  | { v: 1; event: "subscribed"; job_id: string }
-  | { v: 1; event: "unsubscribed"; job_id: string }
-  | { v: 1; event: "pong" }
-  | { v: 1; event: "error"; code: ErrorCode; message: string }
-  | ({ v: 1 } & JobEvent)
-  | { v: 1; event: "batch"; events: JobEvent[] };
+/** One page of a snapshot's per-file list (see `fitSnapshot`). */
+export const FilesPage = z.object({ index: z.int().min(0), count: z.int().min(1), total_files: z.int().min(0) });
+export type FilesPage = z.infer<typeof FilesPage>;
+
+/**
+ * The detail view as much of it as a frame carries: a subscriber that asked for `detail` gets the
+ * in-flight executions (Golem's shape, as GET `?detail=true` shows them), cut to fit the frame,
+ * with `in_flight_omitted` counting the ones left out. (GET's other detail fields grow with the
+ * job or are for operators; a frame leaves them out.)
+ */
+export const FrameDetail = SnapshotDetail.partial().extend({ in_flight_omitted: z.int().min(0).optional() });
+export type FrameDetail = z.infer<typeof FrameDetail>;
+
+/** The snapshot as a frame carries it: whole, or one page of its file list (`files_page`). */
+export const FrameSnapshot = Snapshot.extend({ files_page: FilesPage.optional(), detail: FrameDetail.optional() });
+export type FrameSnapshot = z.infer<typeof FrameSnapshot>;
+
+const ProgressEvent = z.object({ event: z.literal("assembly_execution_progress"), job_id: Id, data: FrameSnapshot });
+const FinishedEvent = z.object({ event: z.literal("job_finished"), job_id: Id, data: FrameSnapshot });
+/** A job's event: alone in a frame, or one of a `batch`. */
+export const JobEvent = z.discriminatedUnion("event", [ProgressEvent, FinishedEvent]);
+export type JobEvent = z.infer<typeof JobEvent>;
+
+const answer = { v: z.literal(1), id: RequestId.optional() };
+export const ServerFrame = z.discriminatedUnion("event", [
+  z.object({ ...answer, event: z.literal("subscribed"), job_id: Id }),
+  z.object({ ...answer, event: z.literal("unsubscribed"), job_id: Id }),
+  z.object({ ...answer, event: z.literal("pong") }),
+  /** `code` is one of core/errors.ts `ErrorCode`; a string on the wire, so that a client built before a new code still reads the error. */
+  z.object({ ...answer, event: z.literal("error"), code: z.string(), message: z.string() }),
+  ProgressEvent.extend({ v: z.literal(1) }),
+  FinishedEvent.extend({ v: z.literal(1) }),
+  z.object({ v: z.literal(1), event: z.literal("batch"), events: z.array(JobEvent) }),
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
 
 /** API Gateway refuses frames over 128 KB; stay well under it, leaving room for a batch's framing. */
 export const MAX_FRAME_BYTES = 120 * 1024;
+/** The most of a frame the in-flight detail may take (the snapshot pages into the rest). */
+export const MAX_DETAIL_BYTES = 32 * 1024;
 
 export function isFinished(snapshot: Snapshot): boolean {
   return snapshot.status === "completed" || snapshot.status === "failed" || snapshot.status === "cancelled";
@@ -48,16 +88,52 @@ export function frameFor(events: JobEvent[]): ServerFrame {
   return events.length === 1 ? { v: 1, ...events[0]! } : { v: 1, event: "batch", events };
 }
 
-/** A job's event for one tick, fitted and serialized once, then shared by all its subscribers. */
+/** A job's event for one tick, fitted and serialized once, then shared by all its subscribers (of one kind: with or without detail). */
 export interface RenderedEvent {
   event: JobEvent;
   json: string;
   bytes: number;
+  /** The in-flight executions a detail subscriber gets (cut to fit whatever budget the event is rendered for). */
+  inFlight?: readonly InFlightExecution[];
 }
 
-export function renderEvent(event: JobEvent, tick: number, maxBytes = MAX_FRAME_BYTES): RenderedEvent {
-  const json = JSON.stringify({ ...event, data: fitSnapshot(event.data, tick, maxBytes) });
-  return { event, json, bytes: Buffer.byteLength(json) };
+export function renderEvent(event: JobEvent, tick: number, maxBytes = MAX_FRAME_BYTES, inFlight?: readonly InFlightExecution[]): RenderedEvent {
+  const json = JSON.stringify({ ...event, data: fittedData(event.data, tick, maxBytes, inFlight) });
+  return { event, json, bytes: Buffer.byteLength(json), ...(inFlight === undefined ? {} : { inFlight }) };
+}
+
+/**
+ * A job's event as an answer to a subscribe: every page of its snapshot at once (one event when
+ * it fits whole), each fitted to a frame, so that a client that just (re)subscribed has the whole
+ * current snapshot rather than the one page of a tick.
+ */
+export function eventPages(event: JobEvent, inFlight?: readonly InFlightExecution[], maxBytes = MAX_FRAME_BYTES): JobEvent[] {
+  const first = fittedData(event.data, 0, maxBytes, inFlight);
+  const count = first.files_page?.count ?? 1;
+  return Array.from({ length: count }, (_, index) => ({ ...event, data: index === 0 ? first : fittedData(event.data, index, maxBytes, inFlight) }));
+}
+
+/** The snapshot fitted to `maxBytes`, with the in-flight detail (cut to a quarter of the frame at most) when asked for. */
+function fittedData(snapshot: FrameSnapshot, tick: number, maxBytes: number, inFlight: readonly InFlightExecution[] | undefined): FrameSnapshot {
+  if (inFlight === undefined) return fitSnapshot(snapshot, tick, maxBytes);
+  const detail = detailFor(inFlight, Math.min(MAX_DETAIL_BYTES, Math.floor(maxBytes / 4)));
+  const detailBytes = Buffer.byteLength(JSON.stringify(detail)) + 12;
+  return { ...fitSnapshot(snapshot, tick, maxBytes - detailBytes), detail };
+}
+
+/**
+ * The in-flight executions that fit in `maxBytes`, in the order given, and a count of the rest:
+ * a job with thousands of running executions still gets its frame, with the list cut short.
+ */
+export function detailFor(inFlight: readonly InFlightExecution[], maxBytes = MAX_DETAIL_BYTES): FrameDetail {
+  const kept: InFlightExecution[] = [];
+  let bytes = 48;
+  for (const execution of inFlight) {
+    bytes += Buffer.byteLength(JSON.stringify(execution)) + 1;
+    if (bytes > maxBytes) break;
+    kept.push(execution);
+  }
+  return { in_flight: kept, in_flight_omitted: inFlight.length - kept.length };
 }
 
 const BATCH_OPEN = '{"v":1,"event":"batch","events":[';
@@ -82,7 +158,7 @@ function frameBytes(events: RenderedEvent[]): number {
 export function framesFor(events: RenderedEvent[], tick: number, maxBytes = MAX_FRAME_BYTES): string[] {
   if (events.length === 1 || frameBytes(events) <= maxBytes) return [serializedFrame(events)];
   const share = Math.floor((maxBytes - frameBytes([])) / events.length) - 1;
-  const shared = events.map((event) => renderEvent(event.event, tick, share));
+  const shared = events.map((event) => renderEvent(event.event, tick, share, event.inFlight));
   if (frameBytes(shared) <= maxBytes) return [serializedFrame(shared)];
   const frames: string[] = [];
   let current: RenderedEvent[] = [];
@@ -106,7 +182,7 @@ export function framesFor(events: RenderedEvent[], tick: number, maxBytes = MAX_
  * A client rebuilds the whole list by keeping, per `original_id`, the latest value it received;
  * everything else in the snapshot (combined figure, indicators, status) is always whole.
  */
-export function fitSnapshot(snapshot: Snapshot, tick: number, maxBytes = MAX_FRAME_BYTES): Snapshot & { files_page?: { index: number; count: number; total_files: number } } {
+export function fitSnapshot(snapshot: FrameSnapshot, tick: number, maxBytes = MAX_FRAME_BYTES): FrameSnapshot {
   const bytes = Buffer.byteLength(JSON.stringify(snapshot));
   if (bytes <= maxBytes) return snapshot;
   const files = snapshot.progress_per_original_file;

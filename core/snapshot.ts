@@ -2,7 +2,7 @@
  * Renders a job's state as the wire snapshot (DESIGN §3.4): the displayed (monotone) values,
  * with the true estimate beside them in the opt-in detail view. Reads the state, never changes it.
  */
-import type { FileProgress, JobStatus, Snapshot, SnapshotDetail } from "./contract.ts";
+import type { FileProgress, InFlightExecution, JobStatus, Snapshot, SnapshotDetail } from "./contract.ts";
 import { indicatorValues } from "./indicators.ts";
 import { combinedEstimate, fileProgress, isUploadComplete, rootOf, totalsOf } from "./progress.ts";
 import { estimateBucket, tallyExecutions, type StepCount } from "./estimate.ts";
@@ -67,10 +67,6 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
       steps.set(step.name, row);
     }
   };
-  const inFlight: Execution[] = [];
-  const collect = (executions: Executions) => {
-    for (const execution of allExecutions(executions)) if (execution.status !== COMPLETED && execution.status !== FAILED) inFlight.push(execution);
-  };
   if (state.compiled !== null) {
     for (const original of state.originals.values()) {
       const counts: StepCount[] = [];
@@ -89,9 +85,6 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
     estimateBucket(state.compiled, { kind: "job", mime: UNKNOWN_MIME, entersAt: ":original" }, state.jobExecutions, counts);
     addCounts(counts);
   }
-  for (const original of state.originals.values()) collect(original.executions);
-  collect(state.jobExecutions);
-  inFlight.sort((a, b) => (a.step === b.step ? (a.inputId < b.inputId ? -1 : 1) : a.step < b.step ? -1 : 1));
   return {
     true_progress_combined: truePercent,
     true_progress_per_original_file: fileEntries(state, (truth) => truth),
@@ -102,16 +95,7 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
       ...row,
       predicted: row.predicted === null ? null : Math.round(row.predicted * 1000) / 1000,
     })),
-    in_flight: inFlight.map((execution) => ({
-      step: execution.step,
-      input_id: execution.inputId,
-      original_id: execution.originalId,
-      attempt: execution.attempt,
-      step_index: execution.report?.stepIndex ?? null,
-      progress: execution.status === RUNNING && execution.report !== null ? [execution.report.current, execution.report.total] : null,
-      unit: execution.report?.unit ?? null,
-      message: execution.report?.message ?? null,
-    })),
+    in_flight: renderInFlight(state),
   };
 }
 
@@ -123,4 +107,25 @@ export function pageOfFiles(snapshot: Snapshot, index: number, perPage: number):
     progress_per_original_file: files.slice(index * perPage, (index + 1) * perPage),
     files_page: { index, count: Math.ceil(files.length / perPage), total_files: files.length },
   };
+}
+
+/** The executions running or not yet reported finished, in Golem's shape, by step and input id (the detail view's `in_flight`). */
+export function renderInFlight(state: JobState): InFlightExecution[] {
+  const inFlight: Execution[] = [];
+  const collect = (executions: Executions) => {
+    for (const execution of allExecutions(executions)) if (execution.status !== COMPLETED && execution.status !== FAILED) inFlight.push(execution);
+  };
+  for (const original of state.originals.values()) collect(original.executions);
+  collect(state.jobExecutions);
+  inFlight.sort((a, b) => (a.step === b.step ? (a.inputId < b.inputId ? -1 : 1) : a.step < b.step ? -1 : 1));
+  return inFlight.map((execution) => ({
+    step: execution.step,
+    input_id: execution.inputId,
+    original_id: execution.originalId,
+    attempt: execution.attempt,
+    step_index: execution.report?.stepIndex ?? null,
+    progress: execution.status === RUNNING && execution.report !== null ? [execution.report.current, execution.report.total] : null,
+    unit: execution.report?.unit ?? null,
+    message: execution.report?.message ?? null,
+  }));
 }

@@ -3,13 +3,14 @@
  * key: `$connect` checks the subscriber token (its query parameter never reaches a log line),
  * `subscribe` / `unsubscribe` / `ping` answer on the connection, `$default` answers a malformed
  * frame with an `error` event, `$disconnect` forgets the connection. The connection stays up
- * after any error. Subscribing registers the subscriber before it reads the snapshot, so a job
- * that changes (or finishes) in between is pushed by the next tick rather than missed.
+ * after any error; an answer carries the request's `id` when it had one. Subscribing registers
+ * the subscriber before it reads the snapshot, so a job that changes (or finishes) in between is
+ * pushed by the next tick rather than missed.
  */
-import { ClientMessage, fitSnapshot, jobEventFor, type ServerFrame } from "../core/realtime.ts";
+import { ClientMessage, eventPages, jobEventFor, requestIdOf, type RequestId, type ServerFrame } from "../core/realtime.ts";
 import { describeIssues, issuesOf, type ErrorCode } from "../core/errors.ts";
 import type { Connections, JobStore, Poster, Subscriptions } from "../core/ports.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { renderInFlight, renderSnapshot } from "../core/snapshot.ts";
 import { verifyToken } from "../core/token.ts";
 import { lazyHandler, type Log } from "./config.ts";
 
@@ -38,8 +39,10 @@ const OK: WebSocketResult = { statusCode: 200 };
 
 export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promise<WebSocketResult> {
   const send = (connectionId: string, frame: ServerFrame) => deps.poster.post(connectionId, frame);
-  const fail = async (connectionId: string, code: ErrorCode, message: string) => {
-    await send(connectionId, { v: 1, event: "error", code, message });
+  /** A request's own id goes back on its answer (and only when it sent one, so older clients see the frames they always did). */
+  const echo = (id: RequestId | undefined) => (id === undefined ? {} : { id });
+  const fail = async (connectionId: string, code: ErrorCode, message: string, id: RequestId | undefined) => {
+    await send(connectionId, { v: 1, event: "error", code, message, ...echo(id) });
     return OK;
   };
 
@@ -61,36 +64,40 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
     try {
       json = JSON.parse(event.body ?? "");
     } catch {
-      return fail(connectionId, "invalid_json", "frames are JSON objects with an `action`");
+      return fail(connectionId, "invalid_json", "frames are JSON objects with an `action`", undefined);
     }
     const parsed = ClientMessage.safeParse(json);
-    if (!parsed.success) return fail(connectionId, "invalid_input", describeIssues(issuesOf(parsed.error)));
+    if (!parsed.success) return fail(connectionId, "invalid_input", describeIssues(issuesOf(parsed.error)), requestIdOf(json));
     const request = parsed.data;
     if (request.action === "ping") {
-      await send(connectionId, { v: 1, event: "pong" });
+      await send(connectionId, { v: 1, event: "pong", ...echo(request.id) });
       return OK;
     }
     const connection = await deps.connections.get(connectionId);
-    if (connection === null) return fail(connectionId, "unknown_connection", "this connection is not registered; reconnect");
-    if (!connection.scope.includes(request.job_id)) return fail(connectionId, "forbidden", `the token does not cover job ${request.job_id}`);
+    if (connection === null) return fail(connectionId, "unknown_connection", "this connection is not registered; reconnect", request.id);
+    if (!connection.scope.includes(request.job_id)) return fail(connectionId, "forbidden", `the token does not cover job ${request.job_id}`, request.id);
     const ref = { tenant: connection.tenant, jobId: request.job_id };
     if (request.action === "unsubscribe") {
       await deps.subscriptions.unsubscribe(connectionId, ref);
-      await send(connectionId, { v: 1, event: "unsubscribed", job_id: request.job_id });
+      await send(connectionId, { v: 1, event: "unsubscribed", job_id: request.job_id, ...echo(request.id) });
       return OK;
     }
     const head = await deps.store.loadForBatch(ref, []);
-    if (head === null) return fail(connectionId, "not_found", `no job ${request.job_id}`);
-    const { finishedVersion } = await deps.subscriptions.subscribe(connectionId, head.meta);
-    await send(connectionId, { v: 1, event: "subscribed", job_id: request.job_id });
-    // The current snapshot at once, under the same rules as the ticker's pushes. While a write is
-    // in progress there is none to send: that write announces the job, and the ticker pushes it.
+    if (head === null) return fail(connectionId, "not_found", `no job ${request.job_id}`, request.id);
+    const isDetailed = request.detail === true;
+    const { finishedVersion } = await deps.subscriptions.subscribe(connectionId, head.meta, { detail: isDetailed });
+    await send(connectionId, { v: 1, event: "subscribed", job_id: request.job_id, ...echo(request.id) });
+    // The current snapshot at once, under the same rules as the ticker's pushes, every page of it
+    // (a ticker's frame carries one). While a write is in progress there is none to send: that
+    // write announces the job, and the ticker pushes it.
     const job = await deps.store.loadJob(ref);
     if (job === null || job === "busy" || job.meta.incarnation !== head.meta.incarnation) return OK;
     const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
     if (jobEvent === null || (jobEvent.event === "job_finished" && (finishedVersion ?? -1) >= job.state.version)) return OK;
-    const outcome = await send(connectionId, { v: 1, ...jobEvent, data: fitSnapshot(jobEvent.data, 0) });
-    if (outcome === "sent" && jobEvent.event === "job_finished") await deps.subscriptions.markFinishedSent(connectionId, job.meta, job.state.version);
+    for (const page of eventPages(jobEvent, isDetailed ? renderInFlight(job.state) : undefined)) {
+      if ((await send(connectionId, { v: 1, ...page })) !== "sent") return OK;
+    }
+    if (jobEvent.event === "job_finished") await deps.subscriptions.markFinishedSent(connectionId, job.meta, job.state.version);
     return OK;
   }
 

@@ -64,6 +64,8 @@ export interface Sandbox {
   reducerStats: { batches: number; messages: number; failed: number };
   /** The services as wired by the composition root (tests reach adapters through it). */
   services: Services;
+  /** Cuts every WebSocket client connection at once, as a network failure would (for tests); resolves with how many. */
+  dropWebSocketConnections(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -189,6 +191,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       services,
       gatewayStats: gateway.stats,
       reducerStats,
+      dropWebSocketConnections: () => gateway.dropAll(),
       async stop() {
         // New requests stop first, then the reducer finishes its batches, then the emulators close.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -27,6 +27,9 @@ const MAX_FRAME_BYTES = 128 * 1024;
 type InvokeMessage = { type: "invoke"; id: number; event: WebSocketEvent };
 type ResultMessage = { type: "result"; id: number; result: WebSocketResult };
 type LogMessage = { type: "log"; level: LogLevel; message: string; fields: Record<string, unknown> | undefined };
+/** A test's hook: cut every client's socket at once, as a network failure would. */
+type DropMessage = { type: "drop"; id: number };
+type DroppedMessage = { type: "dropped"; id: number; count: number };
 
 export interface WebSocketGateway {
   /** `ws://127.0.0.1:<port>` for clients. */
@@ -35,6 +38,8 @@ export interface WebSocketGateway {
   managementEndpoint: string;
   /** Frames posted through the management endpoint since start (for benchmarks). */
   stats: { posts: number };
+  /** Cuts every client connection at once (no close handshake, as a network failure would; `$disconnect` runs for each); resolves with how many. For tests. */
+  dropAll(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -48,9 +53,17 @@ export interface GatewayOptions {
 /** Starts the gateway on its own thread; the route handler runs on the caller's. */
 export async function startWebSocketGateway(options: GatewayOptions): Promise<WebSocketGateway> {
   const postCount = new Int32Array(new SharedArrayBuffer(4));
-  const reply = (message: ResultMessage) => void starting.then((thread) => thread.send(message));
+  const reply = (message: ResultMessage | DropMessage) => void starting.then((thread) => thread.send(message));
+  const drops = new Map<number, (count: number) => void>();
+  let nextDrop = 0;
   const starting = startServerThread(import.meta.url, { port: options.port, routes: options.routes, postCount }, (message) => {
-    const { type } = message as InvokeMessage | LogMessage;
+    const { type } = message as InvokeMessage | LogMessage | DroppedMessage;
+    if (type === "dropped") {
+      const { id, count } = message as DroppedMessage;
+      drops.get(id)?.(count);
+      drops.delete(id);
+      return;
+    }
     if (type === "log") {
       const log = message as LogMessage;
       options.log(log.level, log.message, log.fields);
@@ -74,6 +87,12 @@ export async function startWebSocketGateway(options: GatewayOptions): Promise<We
         return Atomics.load(postCount, 0);
       },
     },
+    dropAll: () =>
+      new Promise<number>((resolve) => {
+        const id = nextDrop++;
+        drops.set(id, resolve);
+        reply({ type: "drop", id });
+      }),
     close: thread.close,
   };
 }
@@ -85,7 +104,7 @@ async function serveGateway(options: {
   invoke: (event: WebSocketEvent) => Promise<WebSocketResult>;
   log: Log;
   countPost: () => void;
-}): Promise<{ port: number; close(): Promise<void> }> {
+}): Promise<{ port: number; dropAll(): number; close(): Promise<void> }> {
   const sockets = new Map<string, { socket: WebSocket; connectedAt: number; lastActiveAt: number }>();
   let isClosing = false;
   const routes = new Set(options.routes);
@@ -177,6 +196,11 @@ async function serveGateway(options: {
   });
   return {
     port: (server.address() as AddressInfo).port,
+    dropAll() {
+      const count = sockets.size;
+      for (const { socket } of sockets.values()) socket.terminate();
+      return count;
+    },
     async close() {
       isClosing = true;
       for (const { socket } of sockets.values()) socket.terminate();
@@ -189,8 +213,11 @@ async function serveGateway(options: {
 
 if (isServerThread(import.meta.url)) {
   const waiting = new Map<number, (result: WebSocketResult) => void>();
+  let gateway: { dropAll(): number } | undefined;
+  let tellOwner: ((message: unknown) => void) | undefined;
   await serveOnThread<{ port: number; routes: string[]; postCount: Int32Array }>(
-    ({ port, routes, postCount }, tell) => {
+    async ({ port, routes, postCount }, tell) => {
+      tellOwner = tell;
       let nextId = 0;
       const invoke = (event: WebSocketEvent) =>
         new Promise<WebSocketResult>((resolve) => {
@@ -199,9 +226,15 @@ if (isServerThread(import.meta.url)) {
           tell({ type: "invoke", id, event } satisfies InvokeMessage);
         });
       const log: Log = (level, message, fields) => tell({ type: "log", level, message, fields } satisfies LogMessage);
-      return serveGateway({ port, routes, invoke, log, countPost: () => Atomics.add(postCount, 0, 1) });
+      const served = await serveGateway({ port, routes, invoke, log, countPost: () => Atomics.add(postCount, 0, 1) });
+      gateway = served;
+      return served;
     },
     (message) => {
+      if ((message as DropMessage).type === "drop") {
+        tellOwner?.({ type: "dropped", id: (message as DropMessage).id, count: gateway?.dropAll() ?? 0 } satisfies DroppedMessage);
+        return;
+      }
       const { id, result } = message as ResultMessage;
       waiting.get(id)?.(result);
       waiting.delete(id);

@@ -2,8 +2,9 @@
  * Connections and subscriptions on DynamoDB, in the same table:
  *   CONN#<connection> / CONN                 tenant, the token's job scope (expires with API Gateway's 2 h limit)
  *   CONN#<connection> / SUB#<tenant>#<job>   the connection's subscriptions, with the job's partition (for cleanup)
- *   <job partition>   / SUB#<connection>     the job's subscribers (the ticker's fan-out list), and
- *                                            the version `job_finished` last went out with
+ *   <job partition>   / SUB#<connection>     the job's subscribers (the ticker's fan-out list), the
+ *                                            version `job_finished` last went out with, and
+ *                                            whether the subscriber asked for in-flight detail
  *   <job partition>   / SUBREV               a counter bumped after every change to that list
  * The job partition is the job's incarnation (dynamo-items.ts), so a new job of an expired one's
  * id starts with no subscribers and no `job_finished` sent.
@@ -105,28 +106,30 @@ export function createDynamoSubscriptions(options: Options): Subscriptions {
   }
 
   async function listOf(partition: string): Promise<Subscriber[]> {
-    const items = await queryPartition(client, tableName, partition, { prefix: "SUB#", consistent: true, attributes: ["connection", "finished_version"] });
-    return items.map((item) => ({ connectionId: item.connection!.S!, finishedVersion: item.finished_version === undefined ? null : Number(item.finished_version.N) }));
+    const items = await queryPartition(client, tableName, partition, { prefix: "SUB#", consistent: true, attributes: ["connection", "finished_version", "detail"] });
+    return items.map((item) => ({
+      connectionId: item.connection!.S!,
+      finishedVersion: item.finished_version === undefined ? null : Number(item.finished_version.N),
+      ...(item.detail?.BOOL === true ? { detail: true } : {}),
+    }));
   }
 
   return {
-    async subscribe(connectionId, job: JobMeta) {
+    async subscribe(connectionId, job: JobMeta, options) {
       const partition = jobKey(job);
-      // Subscribing again keeps what was already sent: the job's item is created only if absent.
-      let finishedVersion: number | null = null;
-      await client
-        .send(
-          new PutItemCommand({
-            TableName: tableName,
-            Item: { ...key(partition, `SUB#${connectionId}`), connection: { S: connectionId }, expires_at: expiresAt() },
-            ConditionExpression: "attribute_not_exists(pk)",
-          }),
-        )
-        .catch(async (error: unknown) => {
-          if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
-          const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key(partition, `SUB#${connectionId}`), ConsistentRead: true }));
-          finishedVersion = Item?.finished_version === undefined ? null : Number(Item.finished_version.N);
-        });
+      // Subscribing again keeps what was already sent (`finished_version` is left as it is) and
+      // takes this request's detail flag.
+      const { Attributes } = await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: key(partition, `SUB#${connectionId}`),
+          UpdateExpression: "SET #connection = :connection, expires_at = :expires, detail = :detail",
+          ExpressionAttributeNames: { "#connection": "connection" },
+          ExpressionAttributeValues: { ":connection": { S: connectionId }, ":expires": expiresAt(), ":detail": { BOOL: options?.detail === true } },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      const finishedVersion = Attributes?.finished_version === undefined ? null : Number(Attributes.finished_version.N);
       await client.send(
         new PutItemCommand({ TableName: tableName, Item: { ...key(`CONN#${connectionId}`, `SUB#${changeKey(job)}`), job_pk: { S: partition }, expires_at: expiresAt() } }),
       );

@@ -6,10 +6,12 @@
  * only after its post succeeded. Connections that are gone (410) are forgotten; a post that failed
  * otherwise (throttled, timed out) leaves its jobs to the next tick, and a connection whose posts
  * fail `MAX_FAILED_TICKS` ticks in a row is forgotten as if gone, so that it cannot keep a job
- * coming back forever.
+ * coming back forever. A subscriber that asked for detail gets the job's in-flight executions in
+ * its frames (rendered once per job per tick, cut to fit the frame).
  */
 import { framesFor, jobEventFor, renderEvent, type RenderedEvent } from "../../core/realtime.ts";
 import type { Connections, Delivery, Poster, Subscriptions } from "../../core/ports.ts";
+import { renderInFlight } from "../../core/snapshot.ts";
 import type { Log } from "../config.ts";
 import type { ChannelResult, DeliveryChannel, RenderedJob } from "./channel.ts";
 
@@ -26,10 +28,13 @@ export function createWebSocketChannel(deps: { subscriptions: Subscriptions; con
       jobs.forEach((rendered, index) => {
         const jobEvent = jobEventFor(rendered.snapshot, rendered.state.emitExecutionProgress?.value ?? false);
         if (jobEvent === null) return;
-        const event = renderEvent(jobEvent, tick);
+        // Rendered once per job for each kind of subscriber, and only if someone of that kind watches.
+        let plain: RenderedEvent | undefined;
+        let detailed: RenderedEvent | undefined;
         const version = rendered.state.version;
         for (const subscriber of subscriberLists[index]!) {
           if (jobEvent.event === "job_finished" && (subscriber.finishedVersion ?? -1) >= version) continue;
+          const event = subscriber.detail === true ? (detailed ??= renderEvent(jobEvent, tick, undefined, renderInFlight(rendered.state))) : (plain ??= renderEvent(jobEvent, tick));
           let entry = byConnection.get(subscriber.connectionId);
           if (entry === undefined) byConnection.set(subscriber.connectionId, (entry = { events: [], jobs: [] }));
           entry.events.push(event);
@@ -41,7 +46,7 @@ export function createWebSocketChannel(deps: { subscriptions: Subscriptions; con
       const framesByJobs = new Map<string, string[]>();
       const deliveries: (Delivery & { jobs: RenderedJob[] })[] = [];
       for (const [connectionId, { events, jobs: itsJobs }] of byConnection) {
-        const key = events.map((event) => event.event.job_id).join("\n");
+        const key = events.map((event) => (event.inFlight === undefined ? event.event.job_id : `${event.event.job_id} detail`)).join("\n");
         let frames = framesByJobs.get(key);
         if (frames === undefined) framesByJobs.set(key, (frames = framesFor(events, tick)));
         for (const body of frames) deliveries.push({ connectionId, body, jobs: itsJobs });
