@@ -35,8 +35,8 @@ import type { DeliveryResult, WebhookTransport } from "../../functions/adapters/
 
 /** Decides, call by call, what goes wrong. */
 export interface Chaos {
-  /** Whether this call (named `port.method`) fails. */
-  fails(site: string): boolean;
+  /** Whether this call (named `port.method`, about `subject` when it names one: a connection, a URL) fails. */
+  fails(site: string, subject?: string): boolean;
   /** A draw in [0, 1) from the run's one random sequence. */
   random(): number;
   /** Lets other work run first (a few microtasks), so that concurrent calls interleave by the seed. */
@@ -127,10 +127,11 @@ interface StoredJob {
  * Its `store.save:crash` fault is a torn write: the new state is stored, whole-job reads see the
  * job busy until the next successful save, and the call throws.
  */
-export function createFakeJobStore(chaos: Chaos): JobStore & { peek(ref: JobRef): StoredJob | undefined } {
+export function createFakeJobStore(chaos: Chaos): JobStore & { peek(ref: JobRef): StoredJob | undefined; conflicts: number } {
   const jobs = new Map<string, StoredJob>();
   return {
     peek: (ref) => jobs.get(jobKey(ref)),
+    conflicts: 0,
     async createJob(meta, state) {
       await gate(chaos, "store.createJob");
       if (jobs.has(jobKey(meta))) return false;
@@ -145,7 +146,10 @@ export function createFakeJobStore(chaos: Chaos): JobStore & { peek(ref: JobRef)
     async save(job: LoadedJob) {
       await gate(chaos, "store.save");
       const stored = jobs.get(jobKey(job.meta));
-      if (stored === undefined || stored.meta.incarnation !== job.meta.incarnation || stored.revision !== job.handle) throw new StoreConflict(jobKey(job.meta));
+      if (stored === undefined || stored.meta.incarnation !== job.meta.incarnation || stored.revision !== job.handle) {
+        this.conflicts++;
+        throw new StoreConflict(jobKey(job.meta));
+      }
       const isTorn = chaos.fails("store.save:crash");
       jobs.set(jobKey(job.meta), { meta: stored.meta, state: loaded(job.state), revision: stored.revision + 1, isTorn });
       if (isTorn) throw new InjectedFault("store.save:crash", "crashed between the parts and the head");
@@ -396,7 +400,7 @@ export function createFakeGateway(chaos: Chaos) {
   /** One post: what it came to, after any fault the chaos injects. */
   async function deliver(site: string, connectionId: string, body: string): Promise<PostOutcome> {
     await chaos.pause();
-    if (chaos.fails(site)) {
+    if (chaos.fails(site, connectionId)) {
       if (chaos.random() < 0.25) {
         close(connectionId);
         return "gone";
@@ -439,7 +443,7 @@ export function createFakeReceivers(chaos: Chaos, goneUrls: ReadonlySet<string>)
       await chaos.pause();
       let result: DeliveryResult = { kind: "response", status: 200, ms: 1 };
       if (goneUrls.has(url)) result = { kind: "response", status: 410, ms: 1 };
-      else if (chaos.fails("receiver.send")) {
+      else if (chaos.fails("receiver.send", url)) {
         const draw = chaos.random();
         result = draw < 0.4 ? { kind: "response", status: 429, ms: 1 } : draw < 0.8 ? { kind: "response", status: 500, ms: 1 } : { kind: "error", error: "no answer within 15000 ms", ms: 15_000 };
       }
