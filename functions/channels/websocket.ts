@@ -42,11 +42,14 @@ export function createWebSocketChannel(deps: { subscriptions: Subscriptions; con
         }
       });
       // Jobs append to their subscribers' lists in one order, so connections watching the same
-      // changed jobs have equal lists: their frames are built once.
+      // changed jobs have equal lists: their frames are built once. The key names each job by
+      // tenant and incarnation, not by id alone: two tenants' jobs may share an id (DESIGN §4),
+      // and keyed by id one tenant's subscribers were sent the other's frame.
       const framesByJobs = new Map<string, string[]>();
       const deliveries: (Delivery & { jobs: RenderedJob[] })[] = [];
       for (const [connectionId, { events, jobs: itsJobs }] of byConnection) {
-        const key = events.map((event) => (event.inFlight === undefined ? event.event.job_id : `${event.event.job_id} detail`)).join("\n");
+        // Tenants may share job ids: a frame is shared only by connections watching the same jobs of the same tenant, with or without detail.
+        const key = itsJobs.map(({ job }, index) => `${job.tenant}#${job.jobId}#${job.incarnation}${events[index]!.inFlight === undefined ? "" : " detail"}`).join("\n");
         let frames = framesByJobs.get(key);
         if (frames === undefined) framesByJobs.set(key, (frames = framesFor(events, tick)));
         for (const body of frames) deliveries.push({ connectionId, body, jobs: itsJobs });
