@@ -5,10 +5,12 @@
  * so that events the API acknowledged survive a restart.
  */
 import { serve, type ServerType } from "@hono/node-server";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { Poster } from "../core/ports.ts";
 import { createAwsClients } from "../functions/adapters/aws-clients.ts";
 import { createDynamoApiKeys } from "../functions/adapters/dynamo-api-keys.ts";
 import { createDynamoStore, type StoreMetrics } from "../functions/adapters/dynamo-store.ts";
@@ -54,6 +56,11 @@ export interface SandboxOptions {
   onTick?: (report: TickReport) => void;
   /** Threads the ticker posts from (one per core beyond the first by default). */
   postThreads?: number;
+  /**
+   * Stands between the ticker and its poster (the pool); the fan-out benchmark records each
+   * tick's deliveries there and posts them again through the same pool as its floor.
+   */
+  wrapTickerPoster?: (poster: Poster) => Poster;
 }
 
 export interface Sandbox {
@@ -70,6 +77,8 @@ export interface Sandbox {
   /** Frames posted through the WebSocket gateway's management endpoint. */
   gatewayStats: { posts: number };
   reducerStats: { batches: number; messages: number; failed: number };
+  /** The reducer handler the event source invokes (the pipeline benchmark drives it with fixed batches). */
+  reduce: (event: SQSEvent) => Promise<SQSBatchResponse>;
   stop(): Promise<void>;
 }
 
@@ -169,7 +178,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     wsHandler = createWsHandler({ connections, store, poster: createWsPoster(posterOptions), tokenSecret, now: Date.now, log: options.log });
     const tickerPoster = createWsPosterPool({ ...posterOptions, threads: options.postThreads ?? defaultPostThreads() });
     started.push(tickerPoster);
-    const ticker = createTicker({ store, connections, poster: tickerPoster, webhooks: { log: webhookLog, queue: webhookQueue }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
+    const ticker = createTicker({ store, connections, poster: options.wrapTickerPoster?.(tickerPoster) ?? tickerPoster, webhooks: { log: webhookLog, queue: webhookQueue }, lease: createDynamoLease({ client: clients.dynamodb, tableName: TABLE_NAME, name: "ticker" }), log: options.log, now: Date.now });
     const ticking = startTicking(ticker, options.tickMs ?? 2000, options.onTick);
 
     let httpUrl = "";
@@ -192,6 +201,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       storeMetrics: store.metrics,
       gatewayStats: gateway.stats,
       reducerStats,
+      reduce: reducer,
       async stop() {
         // New requests stop first, then the reducer finishes its batches, then the emulators close.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
