@@ -8,7 +8,13 @@
  *
  *   eta_<kind>_mape_at_<p>: <median |eta − truth| / truth, in %>
  *   eta_<kind>_null_at_<p>: <jobs showing null> / <jobs>
+ *   eta_<kind>_naive_mape_at_<p>: <the same error for elapsed × (100 − p) / p, the floor>
+ *   eta_<kind>_mape_over_naive: <the errors at 25, 50, 75 % summed ÷ the naive ones summed> (below 1: better than the floor)
  *   eta_absurd: <snapshots with an eta above 100 × the job's elapsed time> (must be 0)
+ *
+ * The floor is what a client could work out from the displayed percentage alone, with no
+ * estimator: the time since the job was declared, scaled by the part not yet shown. It is
+ * deterministic like the rest (seeded jobs), so unlike a timing floor it never moves.
  *
  * Kinds:
  *   steady   workers take executions of similar length; reports arrive within a second
@@ -135,6 +141,8 @@ export interface EtaObservation {
   atMs: number;
   displayed: number | null;
   etaSeconds: number | null;
+  /** Elapsed time since the job was declared × (100 − displayed) ÷ displayed: the floor. */
+  naiveEtaSeconds: number | null;
   trueRemainingSeconds: number;
 }
 
@@ -150,10 +158,12 @@ export function observeJob(job: SimulatedJob): EtaObservation[] {
     while (index < job.arrivals.length && job.arrivals[index]!.arrivalMs <= batchMs) batch.push(job.arrivals[index++]!.event);
     reduce(state, batch, batchMs);
     const snapshot = renderSnapshot(state);
+    const displayed = snapshot.progress_combined;
     observations.push({
       atMs: batchMs,
-      displayed: snapshot.progress_combined,
+      displayed,
       etaSeconds: snapshot.eta_seconds,
+      naiveEtaSeconds: displayed === null || displayed <= 0 ? null : (((batchMs - START_MS) / 1000) * (100 - displayed)) / displayed,
       trueRemainingSeconds: Math.max(0, (job.finishMs - batchMs) / 1000),
     });
   }
@@ -171,12 +181,13 @@ export interface KindReport {
   kind: JobKind;
   jobs: number;
   /** Per checkpoint: median absolute percentage error over the jobs that showed a value, and how many showed null. */
-  checkpoints: { percent: number; mape: number; nulls: number }[];
+  checkpoints: { percent: number; mape: number; nulls: number; naiveMape: number }[];
   absurd: number;
 }
 
 export function measureKind(kind: JobKind, jobs: number, firstSeed = 1): KindReport {
   const errors = new Map<number, number[]>(CHECKPOINTS.map((p) => [p, []]));
+  const naiveErrors = new Map<number, number[]>(CHECKPOINTS.map((p) => [p, []]));
   const nulls = new Map<number, number>(CHECKPOINTS.map((p) => [p, 0]));
   let absurd = 0;
   for (let seed = firstSeed; seed < firstSeed + jobs; seed++) {
@@ -188,6 +199,7 @@ export function measureKind(kind: JobKind, jobs: number, firstSeed = 1): KindRep
     for (const percent of CHECKPOINTS) {
       const at = observations.find((o) => o.displayed !== null && o.displayed >= percent);
       if (at === undefined || at.trueRemainingSeconds <= 0) continue;
+      if (at.naiveEtaSeconds !== null) naiveErrors.get(percent)!.push(Math.abs(at.naiveEtaSeconds - at.trueRemainingSeconds) / at.trueRemainingSeconds);
       if (at.etaSeconds === null) nulls.set(percent, nulls.get(percent)! + 1);
       else errors.get(percent)!.push(Math.abs(at.etaSeconds - at.trueRemainingSeconds) / at.trueRemainingSeconds);
     }
@@ -195,7 +207,7 @@ export function measureKind(kind: JobKind, jobs: number, firstSeed = 1): KindRep
   return {
     kind,
     jobs,
-    checkpoints: CHECKPOINTS.map((percent) => ({ percent, mape: median(errors.get(percent)!) * 100, nulls: nulls.get(percent)! })),
+    checkpoints: CHECKPOINTS.map((percent) => ({ percent, mape: median(errors.get(percent)!) * 100, nulls: nulls.get(percent)!, naiveMape: median(naiveErrors.get(percent)!) * 100 })),
     absurd,
   };
 }
@@ -206,10 +218,13 @@ export async function main(args: string[]): Promise<void> {
   for (const kind of kinds) {
     const report = measureKind(kind, JOBS_PER_KIND);
     absurd += report.absurd;
-    for (const { percent, mape, nulls } of report.checkpoints) {
+    for (const { percent, mape, nulls, naiveMape } of report.checkpoints) {
       console.log(`eta_${kind}_mape_at_${percent}: ${mape.toFixed(1)}`);
       console.log(`eta_${kind}_null_at_${percent}: ${nulls}/${report.jobs}`);
+      console.log(`eta_${kind}_naive_mape_at_${percent}: ${naiveMape.toFixed(1)}`);
     }
+    const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+    console.log(`eta_${kind}_mape_over_naive: ${(sum(report.checkpoints.map((c) => c.mape)) / sum(report.checkpoints.map((c) => c.naiveMape))).toFixed(2)}`);
   }
   console.log(`eta_absurd: ${absurd}`);
 }

@@ -1,19 +1,36 @@
 /**
  * Fan-out through the sandbox: 10,000 WebSocket connections (clients in a child process), each
  * subscribed to 2 of 100 jobs (20,000 connection–job pairs). Every ~2 s every job gets a new
- * progress value over SQS; the ticker pushes it. Measured over several rounds, after a few
- * rounds of warm-up.
+ * progress value over SQS; the ticker pushes it. Two phases in one run:
+ * - steady: rounds every 2 s (a few of warm-up, then measured), as a busy service sees them:
+ *   the tick time and the event→subscriber latency;
+ * - paired: a round, its tick(s), a pause, then the floor: the exact deliveries those ticks
+ *   posted, posted again through the same poster pool, gateway and connections with no Headway
+ *   logic (no store reads, rendering or subscriber lookup); tick and floor alternate, so both see
+ *   the machine in the same mood. Clients keep the first receipt of each value, so the repeats
+ *   change no latency.
  *
  * Prints:
  *   fanout_subscribers       connections served
- *   fanout_tick_ms           median time of a tick that served them all (load, render, post)
- *   event_to_subscriber_p99_ms   99th percentile from the SQS send to a client's receipt
+ *   fanout_tick_ms           median time of a steady tick that served them all (load, render, post)
+ *   fanout_paired_tick_ms    median time of the paired rounds' ticks
+ *   fanout_floor_ms          median time of the floor rounds (the same posts, nothing else)
+ *   tick_over_floor          median over the pairs of tick ÷ floor (target ≤ 1.25)
+ *   event_to_subscriber_p99_ms   99th percentile from the SQS send to a client's receipt (steady)
+ *   p99_over_interval        that p99 ÷ the tick interval (target ≤ 1.25)
  *   posts_per_tick           management-API posts in such a tick (one per connection, not per pair)
+ *
+ * BENCH_CPU_PROFILE=file.cpuprofile writes a CPU profile of the main thread (the ticker's) taken
+ * over the paired phase, and file.cpuprofile.windows.json the ticks' and floors' spans on the
+ * profile's clock (µs, monotonic), so that samples can be told apart.
  */
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { fork } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import type { Event } from "../core/contract.ts";
+import type { Delivery, Poster } from "../core/ports.ts";
 import type { TickReport } from "../functions/ticker.ts";
 import { startSandbox } from "../sandbox/sandbox.ts";
 import { createSandboxLog } from "./support.ts";
@@ -24,7 +41,10 @@ const JOBS_PER_CONNECTION = 2;
 /** Rounds before measuring, so that the figures are of a warmed-up service (JIT, sockets). */
 const WARMUP_ROUNDS = 6;
 const ROUNDS = 6;
-const ROUND_MS = 2_000;
+const PAIRS = 5;
+const TICK_MS = 2_000;
+/** Before a floor round and before the next paired round: lets the clients drain what they were sent. */
+const PAUSE_MS = 1_000;
 /** The progress every job reports in a round: distinct and growing, so a receipt names its round. */
 const percentAt = (round: number) => round * 5;
 
@@ -33,9 +53,51 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+/** The CPU profiler's clock (monotonic, µs). */
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A tick's call to `postAll`: what it posted and how long that took. */
+interface Posted {
+  deliveries: readonly Delivery[];
+  ms: number;
+}
+
+/** Passes the ticker's posts to the pool and keeps each call's deliveries, for the floor to post again. */
+function recordingPoster(pool: Poster, posted: Posted[]): Poster {
+  return {
+    post: (connectionId, frame) => pool.post(connectionId, frame),
+    disconnect: (connectionId) => pool.disconnect(connectionId),
+    async postAll(deliveries) {
+      const started = performance.now();
+      const outcomes = await pool.postAll(deliveries);
+      posted.push({ deliveries: [...deliveries], ms: performance.now() - started });
+      return outcomes;
+    },
+  };
+}
+
 export async function main(): Promise<void> {
   const ticks: TickReport[] = [];
-  const sandbox = await startSandbox({ port: 0, memory: true, dataDir: "", log: createSandboxLog(), batchingWindowMs: 100, onTick: (report) => ticks.push(report), ...(process.env.BENCH_POST_THREADS === undefined ? {} : { postThreads: Number(process.env.BENCH_POST_THREADS) }) });
+  const posted: Posted[] = [];
+  let pool: Poster | undefined;
+  const windows = { ticks: [] as [number, number][], floors: [] as [number, number][] };
+  const sandbox = await startSandbox({
+    port: 0,
+    memory: true,
+    dataDir: "",
+    log: createSandboxLog(),
+    batchingWindowMs: 100,
+    tickMs: TICK_MS,
+    onTick: (report) => {
+      ticks.push(report);
+      const endUs = nowUs();
+      windows.ticks.push([endUs - report.ms * 1000, endUs]);
+    },
+    wrapTickerPoster: (poster) => recordingPoster((pool = poster), posted),
+    ...(process.env.BENCH_POST_THREADS === undefined ? {} : { postThreads: Number(process.env.BENCH_POST_THREADS) }),
+  });
   const clients = fork(join(import.meta.dirname, "fanout-clients.ts"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const ask = <T>(message: unknown, answer: string) =>
     new Promise<T>((resolve) => {
@@ -67,14 +129,11 @@ export async function main(): Promise<void> {
     const setupStarted = Date.now();
     const ready = await ask<{ connections: number }>({ type: "connect", url: sandbox.websocket, connections }, "ready");
     process.stderr.write(`${ready.connections} connections subscribed to ${CONNECTIONS * JOBS_PER_CONNECTION} (connection, job) pairs in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s\n`);
-    await new Promise((resolve) => setTimeout(resolve, 3 * ROUND_MS)); // let the subscribe-time pushes settle
-    ticks.length = 0;
+    await sleep(3 * TICK_MS); // let the subscribe-time pushes settle
 
     const sentAt = new Map<string, number>();
     let eventId = 0;
-    for (let round = 1; round <= WARMUP_ROUNDS + ROUNDS; round++) {
-      const started = Date.now();
-      if (round === WARMUP_ROUNDS + 1) ticks.length = 0;
+    const sendRound = async (round: number) => {
       const bodies = jobs.map((job) =>
         JSON.stringify({ v: 1, type: "step.progress", job_id: job, event_id: `r${++eventId}`, at: new Date().toISOString(), step: "encoded", original_id: "f1", attempt: 1, progress: [percentAt(round), 100] } satisfies Event),
       );
@@ -84,23 +143,88 @@ export async function main(): Promise<void> {
         await sqs.send(new SendMessageBatchCommand({ QueueUrl: sandbox.queueUrl, Entries: batch.map((body, n) => ({ Id: String(n), MessageBody: body })) }));
         for (let n = 0; n < batch.length; n++) sentAt.set(`${jobs[i + n]}:${percentAt(round)}`, at);
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, ROUND_MS - (Date.now() - started))));
+    };
+
+    // Steady: a round every tick interval.
+    let steadyTicks: TickReport[] = [];
+    for (let round = 1; round <= WARMUP_ROUNDS + ROUNDS; round++) {
+      const started = Date.now();
+      if (round === WARMUP_ROUNDS + 1) ticks.length = 0;
+      await sendRound(round);
+      await sleep(Math.max(0, TICK_MS - (Date.now() - started)));
     }
-    await new Promise((resolve) => setTimeout(resolve, 3 * ROUND_MS));
+    await sleep(3 * TICK_MS);
+    steadyTicks = ticks.splice(0);
+    posted.length = 0;
+
+    // Paired: a round and the ticks that push it (every job changed once, so until they have
+    // covered every job), a pause, then the same deliveries again, with nothing else.
+    const profile = process.env.BENCH_CPU_PROFILE;
+    const session = profile === undefined ? undefined : new Session();
+    if (session !== undefined) {
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.setSamplingInterval", { interval: 500 });
+      await session.post("Profiler.start");
+      windows.ticks.length = 0;
+    }
+    const pairs: { tickMs: number; postMs: number; floorMs: number; posts: number }[] = [];
+    for (let pair = 1; pair <= PAIRS; pair++) {
+      const round = WARMUP_ROUNDS + ROUNDS + pair;
+      ticks.length = 0;
+      posted.length = 0;
+      await sendRound(round);
+      const deadline = Date.now() + 120_000;
+      while (ticks.reduce((sum, tick) => sum + tick.jobs, 0) < JOBS && Date.now() < deadline) await sleep(20);
+      const roundTicks = ticks.splice(0);
+      const roundPosts = posted.splice(0);
+      await sleep(PAUSE_MS);
+      let floorMs = 0;
+      for (const { deliveries } of roundPosts) {
+        const started = performance.now();
+        const startedUs = nowUs();
+        await pool!.postAll(deliveries);
+        floorMs += performance.now() - started;
+        windows.floors.push([startedUs, nowUs()]);
+      }
+      pairs.push({
+        tickMs: roundTicks.reduce((sum, tick) => sum + tick.ms, 0),
+        postMs: roundPosts.reduce((sum, call) => sum + call.ms, 0),
+        floorMs,
+        posts: roundPosts.reduce((sum, call) => sum + call.deliveries.length, 0),
+      });
+      await sleep(PAUSE_MS);
+    }
+    if (session !== undefined) {
+      const { profile: taken } = await session.post("Profiler.stop");
+      writeFileSync(profile!, JSON.stringify(taken));
+      writeFileSync(`${profile!}.windows.json`, JSON.stringify(windows));
+      session.disconnect();
+    }
+
+    await sleep(TICK_MS);
     const { seen } = await ask<{ seen: [string, number, number][] }>({ type: "report" }, "report");
+    const isSteadyMeasured = (progress: number) => progress > percentAt(WARMUP_ROUNDS) && progress <= percentAt(WARMUP_ROUNDS + ROUNDS);
     const latencies = seen.flatMap(([job, progress, at]) => {
-      const sent = progress > percentAt(WARMUP_ROUNDS) ? sentAt.get(`${job}:${progress}`) : undefined;
+      const sent = isSteadyMeasured(progress) ? sentAt.get(`${job}:${progress}`) : undefined;
       return sent === undefined ? [] : [at - sent];
     });
     const expected = CONNECTIONS * JOBS_PER_CONNECTION * ROUNDS;
-    const full = ticks.filter((tick) => tick.posts >= CONNECTIONS * 0.99);
+    const full = steadyTicks.filter((tick) => tick.posts >= CONNECTIONS * 0.99);
     process.stderr.write(
-      `received ${latencies.length} of ${expected} (connection, job, value) updates, p50 ${percentile(latencies, 50)} ms, max ${percentile(latencies, 100)} ms; ticks: ${ticks.map((t) => `${t.jobs} jobs/${t.posts} posts/${t.ms} ms`).join(", ")}\n`,
+      `steady: received ${latencies.length} of ${expected} (connection, job, value) updates, p50 ${percentile(latencies, 50)} ms, max ${percentile(latencies, 100)} ms; ticks: ${steadyTicks.map((t) => `${t.jobs} jobs/${t.posts} posts/${t.ms} ms`).join(", ")}\n` +
+        `paired (tick ms, of which postAll ms / floor ms / posts): ${pairs.map((p) => `${Math.round(p.tickMs)}, ${Math.round(p.postMs)} / ${Math.round(p.floorMs)} / ${p.posts}`).join("; ")}\n`,
     );
+    const p99 = percentile(latencies, 99);
     console.log(`fanout_subscribers: ${CONNECTIONS}`);
     console.log(`fanout_tick_ms: ${full.length === 0 ? "n/a" : percentile(full.map((t) => t.ms), 50)}`);
-    console.log(`event_to_subscriber_p99_ms: ${percentile(latencies, 99)}`);
-    console.log(`posts_per_tick: ${Math.max(0, ...ticks.map((t) => t.posts))}`);
+    console.log(`fanout_paired_tick_ms: ${Math.round(percentile(pairs.map((p) => p.tickMs), 50))}`);
+    console.log(`fanout_floor_ms: ${Math.round(percentile(pairs.map((p) => p.floorMs), 50))}`);
+    console.log(`tick_over_floor: ${percentile(pairs.map((p) => p.tickMs / p.floorMs), 50).toFixed(2)}`);
+    // When ticks take longer than the steady phase, no value of it is received before later ones replace it.
+    console.log(`event_to_subscriber_p99_ms: ${latencies.length === 0 ? "n/a" : p99}`);
+    console.log(`p99_over_interval: ${latencies.length === 0 ? "n/a" : (p99 / TICK_MS).toFixed(2)}`);
+    console.log(`posts_per_tick: ${Math.max(0, ...steadyTicks.map((t) => t.posts))}`);
   } finally {
     clients.send({ type: "close" });
     sqs.destroy();

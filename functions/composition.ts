@@ -39,6 +39,8 @@ export interface Runtime {
   posterCredentials?: Pick<WsPosterOptions, "credentials" | "isUnsigned">;
   /** Threads the ticker posts from (worker threads pay off only with more than one vCPU). */
   postThreads?: number;
+  /** Wraps the ticker's poster (the fan-out benchmark measures the posts a tick makes). */
+  wrapTickerPoster?: (poster: Poster) => Poster;
   /** Webhook receivers on private addresses are refused in the cloud; the sandbox allows loopback. */
   allowPrivateWebhookTargets?: boolean;
   /** Replaces the HTTP webhook transport (tests). */
@@ -98,7 +100,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
       changeFeed: adapters.changeFeed(),
       lease: adapters.lease(),
       channels: [
-        createWebSocketChannel({ subscriptions: adapters.subscriptions(), connections: adapters.connections(), poster: adapters.tickerPoster(), log }),
+        createWebSocketChannel({ subscriptions: adapters.subscriptions(), connections: adapters.connections(), poster: runtime.wrapTickerPoster?.(adapters.tickerPoster()) ?? adapters.tickerPoster(), log }),
         createWebhookChannel({ log: adapters.webhookLog(), queue: adapters.webhookQueue(), now, logger: log, statusUrlOf: (jobId) => statusUrlOf(config.publicUrl ?? "", jobId) }),
       ],
       log,

@@ -5,10 +5,12 @@
  * so that events the API acknowledged survive a restart.
  */
 import { serve, type ServerType } from "@hono/node-server";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { Poster } from "../core/ports.ts";
 import { createAwsClients } from "../functions/adapters/aws-clients.ts";
 import type { StoreMetrics } from "../functions/adapters/dynamo-store.ts";
 import { ensureTable } from "../functions/adapters/dynamo-table.ts";
@@ -45,6 +47,11 @@ export interface SandboxOptions {
   onTick?: (report: TickReport) => void;
   /** Threads the ticker posts from (one per core beyond the first by default). */
   postThreads?: number;
+  /**
+   * Stands between the ticker and its poster (the pool); the fan-out benchmark records each
+   * tick's deliveries there and posts them again through the same pool as its floor.
+   */
+  wrapTickerPoster?: (poster: Poster) => Poster;
 }
 
 export interface Sandbox {
@@ -66,6 +73,8 @@ export interface Sandbox {
   services: Services;
   /** Cuts every WebSocket client connection at once, as a network failure would (for tests); resolves with how many. */
   dropWebSocketConnections(): Promise<number>;
+  /** The reducer handler the event source invokes (the pipeline benchmark drives it with fixed batches). */
+  reduce: (event: SQSEvent) => Promise<SQSBatchResponse>;
   stop(): Promise<void>;
 }
 
@@ -134,6 +143,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       now: Date.now,
       posterCredentials: { credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" }, isUnsigned: true },
       postThreads: options.postThreads ?? defaultPostThreads(),
+      ...(options.wrapTickerPoster === undefined ? {} : { wrapTickerPoster: options.wrapTickerPoster }),
       // Loopback receivers are allowed here (the cloud refuses private addresses).
       allowPrivateWebhookTargets: true,
     });
@@ -192,6 +202,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       gatewayStats: gateway.stats,
       reducerStats,
       dropWebSocketConnections: () => gateway.dropAll(),
+      reduce: services.reducer(),
       async stop() {
         // New requests stop first, then the reducer finishes its batches, then the emulators close.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
