@@ -135,7 +135,11 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
     if (job !== null) return job;
     const declared = events.find((event) => event.type === "job.declared");
     if (declared === undefined) return null;
-    await deps.store.createJob(newJobMeta(group.ref, deps.now()), createJobState(group.ref.jobId, partitioningFor(declared)));
+    // Created with its declarations applied (as POST /v1/jobs does), so that a crash before the
+    // batch is saved never leaves a job that exists but was never declared.
+    const state = createJobState(group.ref.jobId, partitioningFor(declared));
+    reduce(state, events.filter((event) => event.type === "job.declared"), deps.now());
+    await deps.store.createJob(newJobMeta(group.ref, deps.now()), state);
     const created = await deps.store.loadForBatch(group.ref, events);
     if (created === null) throw new Error(`job ${group.ref.jobId} vanished after creation`);
     return created;

@@ -5,8 +5,8 @@
  * `job_finished` goes to every subscriber that has not yet had it at this version, and is recorded
  * only after its post succeeded. Connections that are gone (410) are forgotten; a post that failed
  * otherwise (throttled, timed out) leaves its jobs to the next tick, and a connection whose posts
- * fail `MAX_FAILED_TICKS` ticks in a row is forgotten as if gone, so that it cannot keep a job
- * coming back forever. A subscriber that asked for detail gets the job's in-flight executions in
+ * fail `MAX_FAILED_TICKS` ticks in a row is closed and forgotten, so that it cannot keep a job
+ * coming back forever (its client reconnects and resubscribes, and gets the current snapshot). A subscriber that asked for detail gets the job's in-flight executions in
  * its frames (rendered once per job per tick, cut to fit the frame).
  */
 import { framesFor, jobEventFor, renderEvent, type RenderedEvent } from "../../core/realtime.ts";
@@ -56,6 +56,8 @@ export function createWebSocketChannel(deps: { subscriptions: Subscriptions; con
       }
       const outcomes = await deps.poster.postAll(deliveries);
       const gone = new Set<string>();
+      /** Connections given up on after failing tick after tick: closed, so that their client reconnects and resubscribes. */
+      const givenUp = new Set<string>();
       const finishedSent: Promise<void>[] = [];
       outcomes.forEach((outcome, index) => {
         const delivery = deliveries[index]!;
@@ -72,12 +74,16 @@ export function createWebSocketChannel(deps: { subscriptions: Subscriptions; con
           if (failures >= MAX_FAILED_TICKS) {
             failedTicks.delete(delivery.connectionId);
             gone.add(delivery.connectionId);
+            givenUp.add(delivery.connectionId);
           } else for (const rendered of delivery.jobs) retry.add(rendered);
         }
       });
       // A record that failed to be written only means `job_finished` may be sent again.
       for (const result of await Promise.allSettled(finishedSent)) {
         if (result.status === "rejected") deps.log("warn", "could not record a job_finished sent", { error: String(result.reason) });
+      }
+      for (const result of await Promise.allSettled([...givenUp].map((connectionId) => deps.poster.disconnect(connectionId)))) {
+        if (result.status === "rejected") deps.log("warn", "could not close a connection given up on", { error: String(result.reason) });
       }
       for (const result of await Promise.allSettled([...gone].map((connectionId) => deps.connections.remove(connectionId)))) {
         if (result.status === "rejected") deps.log("warn", "could not forget a gone connection", { error: String(result.reason) });
