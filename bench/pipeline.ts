@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Event, Plan } from "../core/contract.ts";
-import { envelopesOf } from "../functions/adapters/sqs-publisher.ts";
+import { envelopesOf } from "../core/envelopes.ts";
 import { createSandboxLog } from "./support.ts";
 import { startSandbox } from "../sandbox/sandbox.ts";
 
