@@ -1,7 +1,7 @@
 /**
  * Packing one job's events into SQS message bodies: envelopes of ≤ 500 events and ≤ 256 KB, so any
  * queue configuration takes them. Shared by the API's ingest, the SQS publisher and the producer
- * SDK (which may run in a browser, so byte counts come from the text, not from Node's Buffer).
+ * SDK (which may run in a browser, where there is no Buffer to count bytes).
  */
 import { LIMITS, type Event, type Message } from "./contract.ts";
 
@@ -10,8 +10,14 @@ export const MAX_ENVELOPE_BYTES = 256 * 1024;
 /** Room for `{"v":1,"events":[` and `]}` around the events. */
 const ENVELOPE_OVERHEAD_BYTES = 64;
 
-/** The UTF-8 length of a string (what JSON text costs on the wire), without encoding it. */
-export function utf8Bytes(text: string): number {
+/**
+ * The UTF-8 length of a string (what JSON text costs on the wire), without encoding it: Node's
+ * Buffer.byteLength where there is one (about 10× faster; the API's ingest counts every event),
+ * else counted from the UTF-16 units (a browser).
+ */
+export const utf8Bytes: (text: string) => number = typeof globalThis.Buffer === "function" ? (text) => globalThis.Buffer.byteLength(text) : countUtf8Bytes;
+
+export function countUtf8Bytes(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

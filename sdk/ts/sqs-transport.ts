@@ -24,8 +24,12 @@ export class HeadwaySqsError extends HeadwaySdkError {}
 
 const THROTTLING = new Set(["ThrottlingException", "RequestThrottled", "RequestThrottledException", "TooManyRequestsException", "ServiceUnavailable", "InternalError"]);
 
+/** Missing credentials are the client's set-up, not the network: trying again cannot help. */
+const SETUP_ERRORS = new Set(["CredentialsProviderError"]);
+
 function isRetryable(error: unknown): boolean {
   const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (SETUP_ERRORS.has(e.name ?? "") && e.$metadata === undefined) return false;
   const status = e.$metadata?.httpStatusCode;
   return e.$retryable !== undefined || THROTTLING.has(e.name ?? "") || status === undefined || status === 429 || status >= 500;
 }
