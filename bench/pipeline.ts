@@ -28,7 +28,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Event, Plan } from "../core/contract.ts";
-import { envelopesOf } from "../functions/adapters/sqs-publisher.ts";
+import { envelopesOf } from "../core/envelopes.ts";
 import { createQueueWithDlq } from "../sandbox/emulators.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { startSqsPoller } from "../sandbox/sqs-poller.ts";

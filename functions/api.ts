@@ -22,7 +22,7 @@ import { createJobState } from "../core/state.ts";
 import { mintToken, verifyToken } from "../core/token.ts";
 import { jobEventFor } from "../core/realtime.ts";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
-import { envelopesOf } from "./adapters/sqs-publisher.ts";
+import { envelopesOf } from "../core/envelopes.ts";
 import { lazyHandler, type Log } from "./config.ts";
 import { newJobMeta } from "./identity.ts";
 import { STREAMS } from "./settings.ts";

@@ -6,7 +6,7 @@ import { StoreConflict } from "../core/errors.ts";
 import type { JobStore } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
-import { envelopesOf } from "../functions/adapters/sqs-publisher.ts";
+import { envelopesOf } from "../core/envelopes.ts";
 import type { Log } from "../functions/config.ts";
 import { createReducerHandler, type ReducerDeps } from "../functions/reducer.ts";
 import { readJob, rejectionsOf } from "./support/store.ts";

@@ -1,36 +1,13 @@
 /**
- * EventPublisher on SQS: events go out as envelopes of one job (≤ 500 events, ≤ 256 KB each so
+ * EventPublisher on SQS: events go out as envelopes of one job (core/envelopes.ts: ≤ 500 events, ≤ 256 KB each so
  * any queue configuration takes them), ten messages per SendMessageBatch; entries SQS refuses
  * are retried, and a publish resolves only once every message was accepted. Each message names
  * its tenant in the `tenant` message attribute (the reducer reads it; absent means `default`).
  */
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { LIMITS, type Event, type Message } from "../../core/contract.ts";
 import type { EventPublisher, WebhookQueue } from "../../core/ports.ts";
 
-const MAX_BODY_BYTES = 256 * 1024;
 const MAX_ATTEMPTS = 5;
-
-/** Packs one job's events into as few envelopes as the limits allow, keeping their order. */
-export function envelopesOf(events: readonly Event[]): Message[] {
-  const messages: Message[] = [];
-  let current: Event[] = [];
-  let bytes = 0;
-  for (const event of events) {
-    const size = Buffer.byteLength(JSON.stringify(event)) + 1;
-    const isFull = current.length === LIMITS.eventsPerEnvelope || bytes + size > MAX_BODY_BYTES - 64;
-    const isOtherJob = current.length > 0 && current[0]!.job_id !== event.job_id;
-    if (current.length > 0 && (isFull || isOtherJob)) {
-      messages.push({ v: 1, events: current });
-      current = [];
-      bytes = 0;
-    }
-    current.push(event);
-    bytes += size;
-  }
-  if (current.length > 0) messages.push({ v: 1, events: current });
-  return messages;
-}
 
 export function createSqsPublisher(options: { client: SQSClient; queueUrl: string }): EventPublisher & {
   delay(receiptHandle: string, seconds: number): Promise<void>;

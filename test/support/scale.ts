@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import type { Event } from "../../core/contract.ts";
 import type { JobState } from "../../core/state.ts";
 import { createDynamoStore } from "../../functions/adapters/dynamo-store.ts";
-import { envelopesOf } from "../../functions/adapters/sqs-publisher.ts";
+import { envelopesOf } from "../../core/envelopes.ts";
 import { readJob } from "./store.ts";
 import { createReducerHandler } from "../../functions/reducer.ts";
 import { newTable, startDynalite, type TestTable } from "./dynamo.ts";
