@@ -255,7 +255,7 @@ export async function main(args: string[]): Promise<void> {
       `cost: ${batches.length} batches of ${batches.map((batch) => batch.length).join("/")} messages applied in ${seconds.toFixed(1)} s; ${await checkBigJob(sandbox)}; ` +
         `${metrics.writes} writes, ${metrics.failedWrites} lost races, ${Math.round(metrics.writeUnits)} WCU\n`,
     );
-    return { wcuPerEvent: metrics.writeUnits / events, maxItemBytes: metrics.maxItemBytes, writesPerBatch: metrics.writes / batches.length };
+    return { wcuPerEvent: metrics.writeUnits / events, rcuPerEvent: metrics.readUnits / events, maxItemBytes: metrics.maxItemBytes, writesPerBatch: metrics.writes / batches.length, reduceMsPerEvent: (seconds * 1000) / events };
   });
 
   if (throughput !== null) {
@@ -265,6 +265,9 @@ export async function main(args: string[]): Promise<void> {
   }
   if (cost !== null) {
     console.log(`wcu_per_event: ${cost.wcuPerEvent.toFixed(4)}`);
+    console.log(`rcu_per_event: ${cost.rcuPerEvent.toFixed(4)}`);
+    // Wall time of the fixed batches through the real reducer and dynalite (an upper bound of the reducer's own time: it includes the emulator's).
+    console.log(`reduce_ms_per_event: ${cost.reduceMsPerEvent.toFixed(4)}`);
     console.log(`max_item_bytes: ${cost.maxItemBytes}`);
     console.log(`reducer_writes_per_batch: ${cost.writesPerBatch.toFixed(2)}`);
   }

@@ -94,6 +94,8 @@ export interface StoreMetrics {
   /** Conditional writes that lost a race (billed too, and counted in writeUnits). */
   failedWrites: number;
   writeUnits: number;
+  /** Read units of the reads that load jobs, as DynamoDB bills a strongly consistent read: 1 per 4 KB of each item, rounded up. */
+  readUnits: number;
   maxItemBytes: number;
   /** The sort key of the largest item written. */
   maxItemKey: string;
@@ -128,7 +130,8 @@ export function createDynamoStore(options: {
   /** Head and label buckets live apart from the rest of the job (see dynamo-items.ts). */
   const pkOf = (meta: JobMeta, sk: string) => (sk === HEAD ? headKey(meta) : jobKey(meta));
   const splitItemBytes = options.splitItemBytes ?? SPLIT_ITEM_BYTES;
-  const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, maxItemBytes: 0, maxItemKey: "", splits: 0 };
+  const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, readUnits: 0, maxItemBytes: 0, maxItemKey: "", splits: 0 };
+  const countRead = (item: Item) => (metrics.readUnits += Math.max(1, Math.ceil(itemBytes(item) / 4096)));
 
   const countWrite = (capacity: ConsumedCapacity | undefined, bytes: number, sk = "") => {
     metrics.writes++;
@@ -146,7 +149,10 @@ export function createDynamoStore(options: {
       for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
         if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
         const result: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
-        for (const item of result.Responses?.[tableName] ?? []) found.set(item.sk!.S!, item);
+        for (const item of result.Responses?.[tableName] ?? []) {
+          countRead(item);
+          found.set(item.sk!.S!, item);
+        }
         keys = result.UnprocessedKeys?.[tableName]?.Keys;
       }
     }
@@ -472,6 +478,7 @@ export function createDynamoStore(options: {
   /** The head, or null when there is none or it has expired (TTL deletes expired items only eventually). */
   async function readHead(ref: JobRef): Promise<Item | null> {
     const { Item: item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: headKey(ref) }, sk: { S: HEAD } }, ConsistentRead: true }));
+    metrics.readUnits += item === undefined ? 1 : Math.max(1, Math.ceil(itemBytes(item) / 4096));
     if (item === undefined || Number(item.expires_at?.N ?? Infinity) * 1000 < Date.now()) return null;
     return item;
   }
