@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createEmfMetrics } from "../functions/adapters/emf-metrics.ts";
 import { createMemoryMetrics } from "../functions/metrics.ts";
@@ -95,5 +96,13 @@ describe("in-memory metrics", () => {
     expect(metrics.sum("EventsRejected")).toBe(4);
     expect(metrics.sum("EventsRejected", { code: "invalid_event" })).toBe(3);
     expect(metrics.series().find((s) => s.name === "IngestLag")).toMatchObject({ unit: "Milliseconds", sampleCount: 2, sum: 50, min: 10, max: 40 });
+  });
+});
+
+describe("README, Operating it", () => {
+  it("lists every metric the functions write, with its unit", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Operating it: logs, metrics, alarms"));
+    for (const [name, unit] of Object.entries(METRICS.units)) expect(section, name).toContain(`| \`${name}\` | ${unit} |`);
   });
 });
