@@ -18,6 +18,8 @@ export default $config({
       args.runtime ??= "nodejs24.x";
       args.architecture ??= "arm64";
       args.logging ??= { retention: "1 month", format: "json" };
+      // Metrics carry the stage as a dimension (functions/adapters/emf-metrics.ts); infra/alarms.ts reads them by it.
+      args.environment = $output(args.environment ?? {}).apply((environment) => ({ ...environment, HEADWAY_STAGE: $app.stage }));
     });
     const infra = await import("./infra/index");
     return infra.outputs;

@@ -80,7 +80,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
   app.use(async (c, next) => {
     const started = deps.now();
     await next();
-    deps.log("info", "request", { request_id: c.get("requestId"), method: c.req.method, path: c.req.path, status: c.res.status, ms: deps.now() - started });
+    deps.log("info", "request", { request_id: c.get("requestId"), tenant: c.get("tenant") ?? null, job_id: jobIdIn(c.req.path), method: c.req.method, path: c.req.path, status: c.res.status, ms: deps.now() - started });
   });
   app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HeadwayError("too_large", "oversized", `request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
 
@@ -319,11 +319,16 @@ export function createApp(deps: ApiDeps): Hono<Env> {
       const fields = error.issues.length > 0 ? error.issues : undefined;
       return c.json({ error: { code: error.code, message: error.message, ...(fields === undefined ? {} : { fields }), request_id } }, STATUS_OF[error.kind]);
     }
-    deps.log("error", "request failed", { request_id, error: String(error), stack: (error as Error).stack });
+    deps.log("error", "request failed", { request_id, tenant: c.get("tenant") ?? null, job_id: jobIdIn(c.req.path), error: String(error), stack: (error as Error).stack });
     return c.json({ error: { code: "internal", message: "internal error", request_id } }, 500);
   });
 
   return app;
+}
+
+/** The job a request is about, for its log line (middleware runs before a route's params are known). */
+function jobIdIn(path: string): string | null {
+  return /^\/v1\/jobs\/([^/]+)/.exec(path)?.[1] ?? null;
 }
 
 function bearerOf(c: Context<Env>): string | null {

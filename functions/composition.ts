@@ -20,10 +20,12 @@ import { createSqsPublisher, createSqsWebhookQueue } from "./adapters/sqs-publis
 import { createHttpWebhookTransport, type WebhookTransport } from "./adapters/webhook-http.ts";
 import { createWsPoster, type WsPosterOptions } from "./adapters/ws-poster.ts";
 import { createWsPosterPool } from "./adapters/ws-poster-pool.ts";
+import { createEmfMetrics } from "./adapters/emf-metrics.ts";
 import { createApp } from "./api.ts";
 import { createWebhookChannel } from "./channels/webhooks.ts";
 import { createWebSocketChannel } from "./channels/websocket.ts";
 import { environmentConfig, jsonLog, type Config, type Log } from "./config.ts";
+import { createMemoryMetrics, type Metrics } from "./metrics.ts";
 import { createReducerHandler } from "./reducer.ts";
 import { createTicker, type Ticker } from "./ticker.ts";
 import { createWebhookSender } from "./webhook-sender.ts";
@@ -35,6 +37,8 @@ import { statusUrlOf } from "../core/webhook.ts";
 export interface Runtime {
   log: Log;
   now: () => number;
+  /** Where metrics go: EMF lines on Lambda, memory in the sandbox (kept, and discarded, in memory when absent). */
+  metrics?: Metrics;
   /** The sandbox's gateway takes unsigned requests with any credentials. */
   posterCredentials?: Pick<WsPosterOptions, "credentials" | "isUnsigned">;
   /** Threads the ticker posts from (worker threads pay off only with more than one vCPU). */
@@ -94,16 +98,18 @@ export function createAdapters(config: Config, runtime: Runtime) {
 export function createServices(config: Config, runtime: Runtime): Services {
   const adapters = createAdapters(config, runtime);
   const { log, now } = runtime;
+  const metrics = runtime.metrics ?? createMemoryMetrics();
   const ticker = once(() =>
     createTicker({
       store: adapters.store(),
       changeFeed: adapters.changeFeed(),
       lease: adapters.lease(),
       channels: [
-        createWebSocketChannel({ subscriptions: adapters.subscriptions(), connections: adapters.connections(), poster: runtime.wrapTickerPoster?.(adapters.tickerPoster()) ?? adapters.tickerPoster(), log }),
-        createWebhookChannel({ log: adapters.webhookLog(), queue: adapters.webhookQueue(), now, logger: log, statusUrlOf: (jobId) => statusUrlOf(config.publicUrl ?? "", jobId) }),
+        createWebSocketChannel({ subscriptions: adapters.subscriptions(), connections: adapters.connections(), poster: runtime.wrapTickerPoster?.(adapters.tickerPoster()) ?? adapters.tickerPoster() }),
+        createWebhookChannel({ log: adapters.webhookLog(), queue: adapters.webhookQueue(), now, statusUrlOf: (jobId) => statusUrlOf(config.publicUrl ?? "", jobId) }),
       ],
       log,
+      metrics,
       now,
     }),
   );
@@ -116,6 +122,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
         rejections: adapters.rejections(),
         delayMessage: adapters.events().delay,
         log,
+        metrics,
         now,
         defaultTenant: config.defaultTenant,
         maxReceiveCount: config.maxReceiveCount,
@@ -143,7 +150,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
       }),
     ),
     webhookSender: once(() =>
-      createWebhookSender({ transport: adapters.webhookTransport(), queue: adapters.webhookQueue(), deliveries: adapters.webhookLog(), secrets: adapters.webhookSecrets(), endpoints: adapters.webhookEndpoints(), now, log }),
+      createWebhookSender({ transport: adapters.webhookTransport(), queue: adapters.webhookQueue(), deliveries: adapters.webhookLog(), secrets: adapters.webhookSecrets(), endpoints: adapters.webhookEndpoints(), now, log, metrics }),
     ),
     async close() {
       const clients = adapters.clients();
@@ -154,5 +161,9 @@ export function createServices(config: Config, runtime: Runtime): Services {
 }
 
 /** The services of a Lambda: configured by the environment infra/ sets, built once per container. */
-export const environmentServices = once(() => createServices(environmentConfig(), { log: jsonLog, now: Date.now, postThreads: Number(process.env.HEADWAY_POST_THREADS ?? 0) }));
+export const environmentServices = once(() => {
+  const config = environmentConfig();
+  const metrics = createEmfMetrics({ stage: config.stage ?? "unknown", now: Date.now, log: jsonLog });
+  return createServices(config, { log: jsonLog, now: Date.now, metrics, postThreads: Number(process.env.HEADWAY_POST_THREADS ?? 0) });
+});
 

@@ -20,6 +20,8 @@ export interface Config {
   websocketManagementEndpoint: () => string;
   /** The webhook queue (signing secrets are per tenant, in the table). */
   webhookQueueUrl: () => string;
+  /** The deployment's stage (the `stage` dimension of every metric). */
+  stage?: string;
 }
 
 import { DEFAULT_TENANT, EVENTS } from "./settings.ts";
@@ -50,6 +52,7 @@ export function environmentConfig(): Config {
     tokenSecret: () => required("HEADWAY_TOKEN_SECRET"),
     websocketManagementEndpoint: () => required("HEADWAY_WS_MANAGEMENT_ENDPOINT"),
     webhookQueueUrl: () => required("HEADWAY_WEBHOOK_QUEUE_URL"),
+    stage: process.env.HEADWAY_STAGE,
   };
 }
 
@@ -66,10 +69,23 @@ export const jsonLog: Log = (level, message, fields = {}) => {
 export const silentLog: Log = () => {};
 
 /**
+ * A log whose every line carries `fields` too (an invocation's or a tick's id, a tenant): the
+ * shell threads it through the calls of one unit of work instead of an ambient context.
+ */
+export function withFields(log: Log, fields: Record<string, unknown>): Log {
+  return (level, message, more) => log(level, message, { ...fields, ...more });
+}
+
+/**
  * A Lambda entry point that builds its handler (clients, adapters) on the first invocation and
  * reuses it after: importing the module reads no environment, and warm invocations build nothing.
  */
-export function lazyHandler<E, R>(build: () => Promise<(event: E) => Promise<R>>): (event: E) => Promise<R> {
-  let instance: Promise<(event: E) => Promise<R>> | undefined;
-  return async (event) => (await (instance ??= build()))(event);
+export function lazyHandler<E, R>(build: () => Promise<(event: E, context?: InvocationContext) => Promise<R>>): (event: E, context?: InvocationContext) => Promise<R> {
+  let instance: Promise<(event: E, context?: InvocationContext) => Promise<R>> | undefined;
+  return async (event, context) => (await (instance ??= build()))(event, context);
+}
+
+/** What a handler reads of Lambda's context: its request id, which log lines carry as `invocation_id`. */
+export interface InvocationContext {
+  awsRequestId: string;
 }

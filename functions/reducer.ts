@@ -19,6 +19,7 @@
  * failed, or it crashed after the head) announces again what would otherwise never be pushed.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { randomUUID } from "node:crypto";
 import type { Event } from "../core/contract.ts";
 import { StoreConflict } from "../core/errors.ts";
 import { reduce } from "../core/estimator.ts";
@@ -27,8 +28,9 @@ import { partitioningFor } from "../core/partition.ts";
 import type { ChangeFeed, JobRef, JobStore, LoadedJob, RejectionLog, RejectionRecord } from "../core/ports.ts";
 import { excerptOf, isNotice, type EventRejection, type Rejection } from "../core/rejection.ts";
 import { createJobState } from "../core/state.ts";
-import { lazyHandler, type Log } from "./config.ts";
+import { lazyHandler, withFields, type InvocationContext, type Log } from "./config.ts";
 import { newJobMeta } from "./identity.ts";
+import { createMemoryMetrics, type Metrics } from "./metrics.ts";
 
 export interface ReducerDeps {
   store: JobStore;
@@ -37,6 +39,8 @@ export interface ReducerDeps {
   /** Makes a message visible again after `seconds` (SQS ChangeMessageVisibility). */
   delayMessage: (receiptHandle: string, seconds: number) => Promise<void>;
   log: Log;
+  /** IngestLag, EventsApplied, EventsRejected (by code), MessagesReturned; flushed after each batch. */
+  metrics?: Metrics;
   now: () => number;
   /** Tenant of messages without a `tenant` attribute. */
   defaultTenant: string;
@@ -68,16 +72,24 @@ const recordsOf = (entries: readonly Entry[]): SQSRecord[] => [...new Set(entrie
 /** A throw of the core while applying events (a bug), as opposed to a failure of the store. */
 class ApplyFailure extends Error {}
 
-export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+/** One invocation's log (every line carries its `invocation_id`) and tallies. */
+interface Batch {
+  log: Log;
+  applied: number;
+  rejected: number;
+}
+
+export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent, context?: InvocationContext) => Promise<SQSBatchResponse> {
   const maxRetries = deps.maxConflictRetries ?? 8;
   const parse = deps.parse ?? parseMessageBody;
+  const metrics = deps.metrics ?? createMemoryMetrics();
 
   /**
    * Logs and records the rejections of some messages, in one call so that a batch full of bad
    * messages costs one round of writes; returns the messages whose rejections could not be
    * recorded (they come back, to be judged again).
    */
-  async function reject(rejected: readonly { record: SQSRecord; tenant: string; rejections: readonly Rejection[] }[]): Promise<SQSRecord[]> {
+  async function reject(batch: Batch, rejected: readonly { record: SQSRecord; tenant: string; rejections: readonly Rejection[] }[]): Promise<SQSRecord[]> {
     const atMs = deps.now();
     const stored: RejectionRecord[] = [];
     const storing = new Set<SQSRecord>();
@@ -93,7 +105,7 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
       for (const { record, tenant, rejections } of rejected) {
         for (const [index, rejection] of rejections.entries()) {
           const jobId = rejection.jobId ?? null;
-          deps.log("warn", "event rejected", { code: rejection.code, reason: rejection.message, tenant, job_id: jobId, message_id: record.messageId });
+          batch.log("warn", "event rejected", { code: rejection.code, reason: rejection.message, tenant, job_id: jobId, message_id: record.messageId });
           const incarnation = jobId === null || rejection.code === "unknown_job" ? null : await incarnationOf({ tenant, jobId });
           stored.push({ tenant, jobId, incarnation, code: rejection.code, reason: rejection.message, source: `sqs:${record.messageId}:${index}`, excerpt: rejection.excerpt ?? excerptOf(record.body), atMs });
           storing.add(record);
@@ -101,14 +113,16 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
       }
       if (stored.length === 0) return [];
       await deps.rejections.record(stored);
+      for (const { code } of stored) metrics.count("EventsRejected", 1, { code });
+      batch.rejected += stored.length;
       return [];
     } catch (error) {
-      deps.log("error", "rejections not recorded", { messages: storing.size, error: String(error) });
+      batch.log("error", "rejections not recorded", { messages: storing.size, error: String(error) });
       return [...storing];
     }
   }
 
-  async function recordRefused(job: LoadedJob, refused: readonly EventRejection[], nowMs: number): Promise<void> {
+  async function recordRefused(batch: Batch, job: LoadedJob, refused: readonly EventRejection[], nowMs: number): Promise<void> {
     if (refused.length === 0) return;
     const { tenant, jobId, incarnation } = job.meta;
     await deps.rejections.record(
@@ -125,8 +139,12 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
     );
     for (const rejection of refused) {
       const fields = { code: rejection.code, reason: rejection.message, tenant, job_id: jobId, event_id: rejection.event.event_id };
-      if (isNotice(rejection.code)) deps.log("info", "event applied with a notice", fields);
-      else deps.log("warn", "event refused", fields);
+      if (isNotice(rejection.code)) batch.log("info", "event applied with a notice", fields);
+      else {
+        batch.log("warn", "event refused", fields);
+        metrics.count("EventsRejected", 1, { code: rejection.code });
+        batch.rejected++;
+      }
     }
   }
 
@@ -159,7 +177,7 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
    * queue and end in the DLQ for an operator (they are valid input, not to be dropped), while the
    * job's other messages are applied.
    */
-  async function applyIsolating(group: JobGroup, nowMs: number): Promise<{ job: LoadedJob | null; refused: EventRejection[]; poisoned: Entry[] }> {
+  async function applyIsolating(batch: Batch, group: JobGroup, nowMs: number): Promise<{ job: LoadedJob | null; refused: EventRejection[]; poisoned: Entry[] }> {
     const good: Entry[] = [];
     const poisoned: Entry[] = [];
     let job: LoadedJob | null = null;
@@ -174,7 +192,7 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
         reduce(job.state, entry.events, nowMs);
         good.push(entry);
       } catch (error) {
-        deps.log("error", "events could not be applied", { tenant: group.ref.tenant, job_id: group.ref.jobId, message_id: entry.record.messageId, error: String(error) });
+        batch.log("error", "events could not be applied", { tenant: group.ref.tenant, job_id: group.ref.jobId, message_id: entry.record.messageId, error: String(error) });
         poisoned.push(entry);
         job = null; // its state may be half-updated: start again from storage
       }
@@ -185,12 +203,12 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
   }
 
   /** Applies one job's events; returns the records to report as failures. */
-  async function applyGroup(group: JobGroup): Promise<SQSRecord[]> {
+  async function applyGroup(batch: Batch, group: JobGroup): Promise<SQSRecord[]> {
     for (let attempt = 1; ; attempt++) {
       try {
         const events = eventsOf(group.entries);
         let job = await load(group, events);
-        if (job === null) return await holdForUnknownJob(group);
+        if (job === null) return await holdForUnknownJob(batch, group);
         const nowMs = deps.now();
         let refused: EventRejection[];
         let poisoned: Entry[] = [];
@@ -199,12 +217,13 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
         } catch (error) {
           if (!(error instanceof ApplyFailure)) throw error;
           // (If the commit of the good messages throws too, the whole group comes back, as a store failure would.)
-          ({ job, refused, poisoned } = await applyIsolating(group, nowMs));
+          ({ job, refused, poisoned } = await applyIsolating(batch, group, nowMs));
         }
         if (job !== null) {
           await deps.store.save(job, nowMs);
           await deps.changeFeed.markChanged(job.meta, job.state.version, nowMs);
-          await recordRefused(job, refused, nowMs);
+          batch.applied += events.length - eventsOf(poisoned).length - refused.filter((rejection) => !isNotice(rejection.code)).length;
+          await recordRefused(batch, job, refused, nowMs);
         }
         // Handing back a record returns its whole message; no other job shares it (an envelope's valid events are of one job).
         return recordsOf(poisoned);
@@ -213,13 +232,13 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
           await sleep(Math.random() * 20 * 2 ** attempt);
           continue;
         }
-        deps.log("error", "job batch not stored", { tenant: group.ref.tenant, job_id: group.ref.jobId, attempt, error: String(error) });
+        batch.log("error", "job batch not stored", { tenant: group.ref.tenant, job_id: group.ref.jobId, attempt, error: String(error) });
         return recordsOf(group.entries);
       }
     }
   }
 
-  async function holdForUnknownJob(group: JobGroup): Promise<SQSRecord[]> {
+  async function holdForUnknownJob(batch: Batch, group: JobGroup): Promise<SQSRecord[]> {
     const held: SQSRecord[] = [];
     for (const record of recordsOf(group.entries)) {
       const ageSeconds = (deps.now() - Number(record.attributes.SentTimestamp)) / 1000;
@@ -227,23 +246,23 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
       if (ageSeconds < deps.pendingUnknownJobSeconds && receives < deps.maxReceiveCount - 1) {
         held.push(record);
         await deps.delayMessage(record.receiptHandle, Math.min(60, 2 ** receives)).catch((error: unknown) => {
-          deps.log("warn", "could not delay a held message", { message_id: record.messageId, error: String(error) });
+          batch.log("warn", "could not delay a held message", { tenant: group.ref.tenant, job_id: group.ref.jobId, message_id: record.messageId, error: String(error) });
         });
       } else {
         const reason = `job ${group.ref.jobId} was not declared within ${Math.round(ageSeconds)} s and ${receives} receives (limits: ${deps.pendingUnknownJobSeconds} s, ${deps.maxReceiveCount - 1} receives)`;
-        held.push(...(await reject([{ record, tenant: group.ref.tenant, rejections: [{ code: "unknown_job", message: reason, jobId: group.ref.jobId, excerpt: excerptOf(record.body) }] }])));
+        held.push(...(await reject(batch, [{ record, tenant: group.ref.tenant, rejections: [{ code: "unknown_job", message: reason, jobId: group.ref.jobId, excerpt: excerptOf(record.body) }] }])));
       }
     }
-    if (held.length > 0) deps.log("info", "events held for a job not yet declared", { tenant: group.ref.tenant, job_id: group.ref.jobId, messages: held.length });
+    if (held.length > 0) batch.log("info", "events held for a job not yet declared", { tenant: group.ref.tenant, job_id: group.ref.jobId, messages: held.length });
     return held;
   }
 
   /** One message's events, never a throw: whatever its bytes, a message is judged alone. */
-  function parseRecord(record: SQSRecord): ParsedMessage {
+  function parseRecord(batch: Batch, record: SQSRecord): ParsedMessage {
     try {
       return parse(record.body);
     } catch (error) {
-      deps.log("error", "message could not be parsed", { message_id: record.messageId, error: String(error) });
+      batch.log("error", "message could not be parsed", { message_id: record.messageId, error: String(error) });
       const message = `Headway could not validate this message (${String(error).slice(0, 200)})`;
       return { isEnvelope: false, events: [], rejections: [{ code: "invalid_event", message, jobId: null, excerpt: excerptOf(record.body) }] };
     }
@@ -255,17 +274,21 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
     return TENANT_NAME.test(tenant) ? tenant : null;
   }
 
-  return async (event) => {
+  return async (event, context) => {
+    const batch: Batch = { log: withFields(deps.log, { invocation_id: context?.awsRequestId ?? randomUUID() }), applied: 0, rejected: 0 };
+    const ingestLagMs = ingestLagOf(event.Records, deps.now());
     const failed = new Set<SQSRecord>();
     const groups = new Map<string, JobGroup>();
     const rejected: { record: SQSRecord; tenant: string; rejections: Rejection[] }[] = [];
     for (const record of event.Records) {
       const tenant = tenantOf(record);
       if (tenant === null) {
-        deps.log("warn", "message rejected: its tenant attribute is not a tenant name", { code: "invalid_tenant", message_id: record.messageId, excerpt: excerptOf(record.body) });
+        batch.log("warn", "message rejected: its tenant attribute is not a tenant name", { code: "invalid_tenant", message_id: record.messageId, excerpt: excerptOf(record.body) });
+        metrics.count("EventsRejected", 1, { code: "invalid_tenant" });
+        batch.rejected++;
         continue;
       }
-      const { events, rejections } = parseRecord(record);
+      const { events, rejections } = parseRecord(batch, record);
       if (rejections.length > 0) rejected.push({ record, tenant, rejections });
       for (const parsed of events) {
         const key = `${tenant}#${parsed.job_id}`;
@@ -276,16 +299,33 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent) => Pr
         else group.entries.push({ record, events: [parsed] });
       }
     }
-    for (const record of await reject(rejected)) failed.add(record);
+    for (const record of await reject(batch, rejected)) failed.add(record);
     const pending = [...groups.values()];
     const workers = Array.from({ length: Math.min(deps.jobConcurrency ?? 8, pending.length) }, async () => {
       for (let group = pending.shift(); group !== undefined; group = pending.shift()) {
-        for (const record of await applyGroup(group)) failed.add(record);
+        for (const record of await applyGroup(batch, group)) failed.add(record);
       }
     });
     await Promise.all(workers);
+    if (ingestLagMs !== null) metrics.timing("IngestLag", ingestLagMs);
+    metrics.count("EventsApplied", batch.applied);
+    metrics.count("MessagesReturned", failed.size);
+    metrics.flush();
+    batch.log("info", "batch", { messages: event.Records.length, jobs: groups.size, events_applied: batch.applied, events_rejected: batch.rejected, messages_returned: failed.size, ingest_lag_ms: ingestLagMs });
     return { batchItemFailures: [...failed].map((record) => ({ itemIdentifier: record.messageId })) };
   };
+}
+
+/**
+ * The age of the oldest message the batch receives for the first time: how far ingestion is
+ * behind. Redelivered messages are left out: they are old by design (held for a job not yet
+ * declared, or handed back after a failure) and are counted as MessagesReturned instead. A
+ * reducer that stops consuming emits nothing; the queue's own ApproximateAgeOfOldestMessage
+ * alarm (infra/alarms.ts) covers that.
+ */
+function ingestLagOf(records: readonly SQSRecord[], nowMs: number): number | null {
+  const sent = records.filter((record) => record.attributes.ApproximateReceiveCount === "1").map((record) => Number(record.attributes.SentTimestamp)).filter(Number.isFinite);
+  return sent.length === 0 ? null : Math.max(0, nowMs - Math.min(...sent));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -48,3 +48,46 @@ export const STREAMS = {
 
 /** The tenant of queue messages that carry no `tenant` attribute (and of the sandbox's key). */
 export const DEFAULT_TENANT = "default";
+
+/**
+ * CloudWatch metrics, written as embedded metric format (EMF) log lines by the functions and
+ * alarmed on by infra/alarms.ts. Every metric carries the `service` and `stage` dimensions, so
+ * that stages sharing an account keep apart; one recorded with more dimensions (`code`) is also
+ * published under those two alone, where its total is one metric to alarm on.
+ */
+export const METRICS = {
+  namespace: "Headway",
+  service: "headway",
+  /** Each metric and its CloudWatch unit (the README's "Operating it" lists what each one means). */
+  units: {
+    IngestLag: "Milliseconds",
+    EventsApplied: "Count",
+    EventsRejected: "Count",
+    MessagesReturned: "Count",
+    Ticks: "Count",
+    TickDuration: "Milliseconds",
+    TickJobs: "Count",
+    Posts: "Count",
+    GoneConnections: "Count",
+    JobsRetried: "Count",
+    WebhooksEnqueued: "Count",
+    WebhooksDelivered: "Count",
+    WebhookRetries: "Count",
+    WebhookGiveUps: "Count",
+    WebhooksGone: "Count",
+  },
+} as const;
+
+export type MetricName = keyof typeof METRICS.units;
+
+/** What infra/alarms.ts alarms on (DESIGN §11). */
+export const ALARMS = {
+  /** The oldest message of a reducer batch older than this, every minute for `ingestLagMinutes`. */
+  ingestLagMs: 60_000,
+  ingestLagMinutes: 5,
+  /** The events queue's oldest message older than this: the reducer is not consuming (it then emits no IngestLag at all). */
+  queueAgeSeconds: 300,
+  /** A tick longer than its interval (TICKER.intervalMs), in `tickOverrunMinutes` of 5 minutes. */
+  tickOverrunMs: 2000,
+  tickOverrunMinutes: 3,
+} as const;

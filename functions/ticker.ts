@@ -14,7 +14,8 @@ import { isFinished } from "../core/realtime.ts";
 import type { ChangedJob, ChangeFeed, JobStore, Lease } from "../core/ports.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import type { DeliveryChannel, RenderedJob } from "./channels/channel.ts";
-import { lazyHandler, type Log } from "./config.ts";
+import { lazyHandler, withFields, type Log } from "./config.ts";
+import { createMemoryMetrics, type Metrics } from "./metrics.ts";
 
 export interface TickerDeps {
   store: JobStore;
@@ -22,6 +23,8 @@ export interface TickerDeps {
   channels: readonly DeliveryChannel[];
   lease: Lease;
   log: Log;
+  /** Ticks, TickDuration, TickJobs, Posts, GoneConnections, JobsRetried, WebhooksEnqueued; flushed after each tick. */
+  metrics?: Metrics;
   now: () => number;
   /** Jobs read at once (32 by default: a tick of 100 changed jobs is about 3 rounds of reads, not 13). */
   jobConcurrency?: number;
@@ -69,6 +72,7 @@ export interface Ticker {
 
 export function createTicker(deps: TickerDeps): Ticker {
   const owner = randomUUID();
+  const metrics = deps.metrics ?? createMemoryMetrics();
   let tickNumber = 0;
   const leaseMs = 15_000;
 
@@ -80,7 +84,7 @@ export function createTicker(deps: TickerDeps): Ticker {
   }
 
   /** The job at one stored version, rendered; null when it is gone, "retry" while it cannot be read whole. */
-  async function render(job: ChangedJob): Promise<RenderedJob | null | "retry"> {
+  async function render(job: ChangedJob, log: Log): Promise<RenderedJob | null | "retry"> {
     try {
       const loaded = await deps.store.loadJob(job);
       if (loaded === "busy") return "retry";
@@ -88,7 +92,7 @@ export function createTicker(deps: TickerDeps): Ticker {
       const snapshot = renderSnapshot(loaded.state);
       return { job, state: loaded.state, snapshot, isFinished: isFinished(snapshot) };
     } catch (error) {
-      deps.log("warn", "job not read; tried again next tick", { tenant: job.tenant, job_id: job.jobId, error: String(error) });
+      log("warn", "job not read; tried again next tick", { tenant: job.tenant, job_id: job.jobId, error: String(error) });
       return "retry";
     }
   }
@@ -97,12 +101,14 @@ export function createTicker(deps: TickerDeps): Ticker {
     const started = deps.now();
     if (!(await deps.lease.acquire(owner, leaseMs))) return { ticked: false, jobs: 0, retried: 0, posts: 0, gone: 0, channels: {}, ms: deps.now() - started };
     tickNumber++;
+    // Every line of a tick carries the ticker's id (one per Lambda container) and the tick's number.
+    const log = withFields(deps.log, { ticker_id: owner, tick: tickNumber });
     const changed = await deps.changeFeed.changedJobs();
     const rendered: RenderedJob[] = [];
     const gone: ChangedJob[] = [];
     let retried = 0;
     await inBatches(changed, deps.jobConcurrency ?? 32, async (job) => {
-      const result = await render(job);
+      const result = await render(job, log);
       if (result === "retry") retried++;
       else if (result === null) gone.push(job);
       else rendered.push(result);
@@ -111,22 +117,30 @@ export function createTicker(deps: TickerDeps): Ticker {
     const channels: TickReport["channels"] = {};
     for (const channel of deps.channels) {
       try {
-        const { retry, sent, dropped } = await channel.deliver(rendered, tickNumber);
+        const { retry, sent, dropped } = await channel.deliver(rendered, tickNumber, log);
         for (const job of retry) again.add(job);
         channels[channel.name] = { sent, dropped };
       } catch (error) {
-        deps.log("error", "delivery channel failed; its jobs are tried again next tick", { channel: channel.name, error: String(error) });
+        log("error", "delivery channel failed; its jobs are tried again next tick", { channel: channel.name, error: String(error) });
         for (const job of rendered) again.add(job);
       }
     }
     retried += again.size;
     const cleared = [...rendered.filter((job) => !again.has(job)).map((job) => ({ job: job.job, version: job.state.version })), ...gone.map((job) => ({ job, version: job.version }))];
     await inBatches(cleared, 16, async ({ job, version }) => {
-      await deps.changeFeed.clearChanged(job, version).catch((error: unknown) => deps.log("warn", "announcement not cleared (the job is sent again)", { job_id: job.jobId, error: String(error) }));
+      await deps.changeFeed.clearChanged(job, version).catch((error: unknown) => log("warn", "announcement not cleared (the job is sent again)", { tenant: job.tenant, job_id: job.jobId, error: String(error) }));
     });
     const websocket = channels.websocket ?? { sent: 0, dropped: 0 };
     const report: TickReport = { ticked: true, jobs: changed.length, retried, posts: websocket.sent, gone: websocket.dropped, channels, ms: deps.now() - started };
-    if (report.jobs > 0) deps.log("info", "tick", { ...report });
+    if (report.jobs > 0) log("info", "tick", { ...report });
+    metrics.count("Ticks");
+    metrics.timing("TickDuration", report.ms);
+    metrics.count("TickJobs", report.jobs);
+    metrics.count("Posts", report.posts);
+    metrics.count("GoneConnections", report.gone);
+    metrics.count("JobsRetried", report.retried);
+    metrics.count("WebhooksEnqueued", channels.webhooks?.sent ?? 0);
+    metrics.flush();
     return report;
   }
 

@@ -8,11 +8,13 @@
  * delivery and marks the tenant's endpoint gone: its later deliveries are logged, not attempted.
  */
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { randomUUID } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import type { WebhookEndpoints, WebhookLog, WebhookQueue, WebhookSecrets } from "../core/ports.ts";
 import { retryDelaySeconds, WebhookDelivery } from "../core/webhook.ts";
 import type { WebhookTransport } from "./adapters/webhook-http.ts";
-import { lazyHandler, type Log } from "./config.ts";
+import { lazyHandler, withFields, type InvocationContext, type Log } from "./config.ts";
+import { createMemoryMetrics, type Metrics } from "./metrics.ts";
 
 export interface WebhookSenderDeps {
   transport: WebhookTransport;
@@ -23,6 +25,8 @@ export interface WebhookSenderDeps {
   endpoints: WebhookEndpoints;
   now: () => number;
   log: Log;
+  /** WebhooksDelivered, WebhookRetries, WebhookGiveUps, WebhooksGone; flushed after each batch. */
+  metrics?: Metrics;
 }
 
 export function webhookHeaders(secrets: readonly string[], webhookId: string, at: Date, body: string): Record<string, string> {
@@ -30,8 +34,10 @@ export function webhookHeaders(secrets: readonly string[], webhookId: string, at
   return { "webhook-id": webhookId, "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": signatures.join(" ") };
 }
 
-export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  async function deliver(delivery: WebhookDelivery): Promise<void> {
+export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent, context?: InvocationContext) => Promise<SQSBatchResponse> {
+  const metrics = deps.metrics ?? createMemoryMetrics();
+
+  async function deliver(delivery: WebhookDelivery, log: Log): Promise<void> {
     const nowMs = deps.now();
     if (delivery.not_before_ms > nowMs) {
       await deps.queue.enqueue(delivery, (delivery.not_before_ms - nowMs) / 1000);
@@ -42,6 +48,7 @@ export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent) 
     if (goneAtMs !== null) {
       const error = `not attempted: the endpoint answered 410 Gone at ${new Date(goneAtMs).toISOString()}`;
       await deps.deliveries.record({ ...logged, outcome: "gone", status: null, error, ms: 0, nextAttemptAtMs: null });
+      metrics.count("WebhooksGone");
       return;
     }
     const secrets = await deps.secrets.secretsOf(delivery.tenant);
@@ -51,25 +58,31 @@ export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent) 
     const base = { ...logged, status, error: result.kind === "error" ? result.error : null, ms: result.ms };
     if (status !== null && status >= 200 && status < 300) {
       await deps.deliveries.record({ ...base, outcome: "delivered", nextAttemptAtMs: null });
+      metrics.count("WebhooksDelivered");
       return;
     }
     if (status === 410) {
       await deps.endpoints.markGone(delivery.tenant, delivery.url, nowMs);
       await deps.deliveries.record({ ...base, outcome: "gone", nextAttemptAtMs: null });
+      metrics.count("WebhooksGone");
+      log("info", "webhook endpoint gone (410)", { tenant: delivery.tenant, job_id: delivery.job_id, webhook_id: delivery.webhook_id, url: delivery.url });
       return;
     }
     const delay = retryDelaySeconds(delivery.attempt);
     if (delay === null) {
       await deps.deliveries.record({ ...base, outcome: "gave_up", nextAttemptAtMs: null });
-      deps.log("warn", "webhook given up", { job_id: delivery.job_id, webhook_id: delivery.webhook_id, attempts: delivery.attempt });
+      metrics.count("WebhookGiveUps");
+      log("warn", "webhook given up", { tenant: delivery.tenant, job_id: delivery.job_id, webhook_id: delivery.webhook_id, attempts: delivery.attempt });
       return;
     }
     const next = { ...delivery, attempt: delivery.attempt + 1, not_before_ms: nowMs + delay * 1000 };
     await deps.queue.enqueue(next, delay);
     await deps.deliveries.record({ ...base, outcome: "failed", nextAttemptAtMs: next.not_before_ms });
+    metrics.count("WebhookRetries");
   }
 
-  return async (event) => {
+  return async (event, context) => {
+    const log = withFields(deps.log, { invocation_id: context?.awsRequestId ?? randomUUID() });
     const failures: { itemIdentifier: string }[] = [];
     await Promise.all(
       event.Records.map(async (record) => {
@@ -81,17 +94,18 @@ export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent) 
         }
         const parsed = WebhookDelivery.safeParse(json);
         if (!parsed.success) {
-          deps.log("error", "webhook delivery message rejected", { message_id: record.messageId, reason: parsed.error.message.slice(0, 500) });
+          log("error", "webhook delivery message rejected", { message_id: record.messageId, reason: parsed.error.message.slice(0, 500) });
           return;
         }
         try {
-          await deliver(parsed.data);
+          await deliver(parsed.data, log);
         } catch (error) {
-          deps.log("error", "webhook attempt not recorded; it will be retried", { webhook_id: parsed.data.webhook_id, error: String(error) });
+          log("error", "webhook attempt not recorded; it will be retried", { tenant: parsed.data.tenant, job_id: parsed.data.job_id, webhook_id: parsed.data.webhook_id, error: String(error) });
           failures.push({ itemIdentifier: record.messageId });
         }
       }),
     );
+    metrics.flush();
     return { batchItemFailures: failures };
   };
 }

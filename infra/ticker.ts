@@ -9,7 +9,7 @@ import { ws } from "./realtime";
 import { webhooks } from "./webhooks";
 import { table } from "./storage";
 
-const tickerDlq = new sst.aws.Queue("TickerDlq");
+export const tickerDlq = new sst.aws.Queue("TickerDlq");
 
 export const ticker = new sst.aws.CronV2("Ticker", {
   schedule: "rate(1 minute)",

@@ -7,7 +7,7 @@
 import { WEBHOOKS } from "../functions/settings";
 import { table } from "./storage";
 
-const webhooksDlq = new sst.aws.Queue("WebhooksDlq");
+export const webhooksDlq = new sst.aws.Queue("WebhooksDlq");
 
 export const webhooks = new sst.aws.Queue("Webhooks", {
   visibilityTimeout: `${WEBHOOKS.visibilityTimeoutSeconds} seconds`,

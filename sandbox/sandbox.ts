@@ -6,6 +6,7 @@
  */
 import { serve, type ServerType } from "@hono/node-server";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { Hono } from "hono";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -17,8 +18,10 @@ import { ensureTable } from "../functions/adapters/dynamo-table.ts";
 import { defaultPostThreads } from "../functions/adapters/ws-poster-pool.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import type { Config, Log } from "../functions/config.ts";
+import { createMemoryMetrics, type MemoryMetrics } from "../functions/metrics.ts";
 import { DEFAULT_TENANT, EVENTS, TICKER, WEBHOOKS } from "../functions/settings.ts";
 import type { Ticker, TickReport } from "../functions/ticker.ts";
+import { metricsApi } from "./metrics-api.ts";
 import { startWebSocketGateway } from "./websocket-gateway.ts";
 import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
 import { startSqsPoller, type SqsPoller } from "./sqs-poller.ts";
@@ -69,6 +72,8 @@ export interface Sandbox {
   /** Frames posted through the WebSocket gateway's management endpoint. */
   gatewayStats: { posts: number };
   reducerStats: { batches: number; messages: number; failed: number };
+  /** What the functions recorded (the deployment writes them to CloudWatch); served at `GET /v1/metrics`. */
+  metrics: MemoryMetrics;
   /** The services as wired by the composition root (tests reach adapters through it). */
   services: Services;
   /** Cuts every WebSocket client connection at once, as a network failure would (for tests); resolves with how many. */
@@ -116,8 +121,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     // The HTTP server and the WebSocket gateway start first (their URLs are configuration); the
     // services they call are built right after by the composition root, as a Lambda's would be.
     let services: Services | undefined;
+    const metrics = createMemoryMetrics();
+    // The API, and the sandbox's own `GET /v1/metrics` in front of it.
+    const app = new Hono().route("/v1/metrics", metricsApi({ metrics, apiKey })).all("*", (c) => services!.api().fetch(c.req.raw));
     const server: ServerType = await new Promise((resolve) => {
-      const listening = serve({ fetch: (request) => services!.api().fetch(request), port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
+      const listening = serve({ fetch: (request) => app.fetch(request), port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
     });
     const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => services!.ws()(event), log: options.log });
@@ -141,6 +149,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     services = createServices(config, {
       log: options.log,
       now: Date.now,
+      metrics,
       posterCredentials: { credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" }, isUnsigned: true },
       postThreads: options.postThreads ?? defaultPostThreads(),
       ...(options.wrapTickerPoster === undefined ? {} : { wrapTickerPoster: options.wrapTickerPoster }),
@@ -203,6 +212,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       reducerStats,
       dropWebSocketConnections: () => gateway.dropAll(),
       reduce: services.reducer(),
+      metrics,
       async stop() {
         // New requests stop first, then the reducer finishes its batches, then the emulators close.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

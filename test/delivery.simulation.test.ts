@@ -469,8 +469,8 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
       changeFeed: mortal(feed, life),
       lease: mortal(watchedLease, life),
       channels: [
-        createWebSocketChannel({ subscriptions: mortal(subscriptions, life), connections: mortal(connections, life), poster: mortal(poster, life), log }),
-        createWebhookChannel({ log: mortal(webhookLog, life), queue: mortal(webhookQueue, life), now, logger: log, statusUrlOf: (jobId) => `https://headway.example/v1/jobs/${jobId}` }),
+        createWebSocketChannel({ subscriptions: mortal(subscriptions, life), connections: mortal(connections, life), poster: mortal(poster, life) }),
+        createWebhookChannel({ log: mortal(webhookLog, life), queue: mortal(webhookQueue, life), now, statusUrlOf: (jobId) => `https://headway.example/v1/jobs/${jobId}` }),
       ],
       log,
       now,

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TABLE_SHAPE } from "../functions/adapters/dynamo-table.ts";
+import { METRICS } from "../functions/settings.ts";
 import { installSstRecorder, type Recorded } from "./support/sst-recorder.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -134,5 +135,54 @@ describe("sst.config.ts wiring", () => {
     }
     expect((named("Api").args.environment as Record<string, string>).HEADWAY_TOKEN_SECRET).toBe("${TokenSigningKey.value}");
     expect(named("TokenSigningKey").type).toBe("sst.Secret");
+  });
+});
+
+describe("alarms (infra/alarms.ts)", () => {
+  const alarms = () => ofType("aws.cloudwatch.MetricAlarm");
+  const alarm = (name: string) => {
+    const found = alarms().find((component) => component.name === name);
+    expect(found, `alarm ${name}`).toBeDefined();
+    return found!.args as Record<string, unknown>;
+  };
+
+  it("alarms when any DLQ holds a message, on SQS's own metric", () => {
+    for (const [name, queue] of [["EventsDlqDepth", "EventsDlq"], ["WebhooksDlqDepth", "WebhooksDlq"], ["TickerDlqDepth", "TickerDlq"]] as const) {
+      expect(alarm(name)).toMatchObject({
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: `\${${queue}.nodes.queue.name}` },
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+      });
+    }
+  });
+
+  it("alarms on the functions' metrics of this stage: ingest lag, tick overrun, webhook give-ups", () => {
+    const ours = { namespace: METRICS.namespace, dimensions: { service: METRICS.service, stage: "test" } };
+    expect(alarm("IngestLag")).toMatchObject({ ...ours, metricName: "IngestLag", statistic: "Maximum", period: 60, evaluationPeriods: 5, comparisonOperator: "GreaterThanThreshold", threshold: 60_000 });
+    expect(alarm("TickOverrun")).toMatchObject({ ...ours, metricName: "TickDuration", statistic: "Maximum", comparisonOperator: "GreaterThanThreshold", threshold: 2000 });
+    expect(alarm("WebhookGiveUps")).toMatchObject({ ...ours, metricName: "WebhookGiveUps", statistic: "Sum", comparisonOperator: "GreaterThanThreshold", threshold: 0 });
+    expect(alarm("EventsQueueAge")).toMatchObject({ namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: "${Events.nodes.queue.name}" } });
+    // Every alarm on our namespace names a metric the functions write, in the unit they write it in.
+    for (const { args } of alarms().filter((component) => component.args.namespace === METRICS.namespace)) {
+      expect(Object.keys(METRICS.units)).toContain(args.metricName);
+    }
+  });
+
+  it("notifies one SNS topic, mailed only when HEADWAY_ALARM_EMAIL is set", () => {
+    expect(named("Alarms").type).toBe("sst.aws.SnsTopic");
+    expect(alarms().length).toBeGreaterThanOrEqual(7);
+    for (const { name, args } of alarms()) {
+      expect(args.alarmActions, name).toEqual(["${Alarms.arn}"]);
+      expect(args.treatMissingData, name).toBe("notBreaching");
+    }
+    const subscriptions = ofType("aws.sns.TopicSubscription");
+    if (process.env.HEADWAY_ALARM_EMAIL) expect(subscriptions[0]!.args).toMatchObject({ topic: "${Alarms.arn}", protocol: "email", endpoint: process.env.HEADWAY_ALARM_EMAIL });
+    else expect(subscriptions).toEqual([]);
+  });
+
+  it("gives the functions their stage, the dimension the alarms select", () => {
+    for (const fn of ofType("sst.aws.Function")) expect((fn.args.environment as Record<string, string>).HEADWAY_STAGE, fn.name).toBe("test");
   });
 });

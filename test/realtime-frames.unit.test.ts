@@ -63,7 +63,7 @@ function world(jobs: Record<string, JobState>) {
     loadJob: async ({ jobId }: { jobId: string }) => (jobs[jobId] === undefined ? null : { meta: meta(jobId), state: jobs[jobId] }),
   } as unknown as JobStore;
   const ws = createWsHandler({ connections: connectionStore, subscriptions, store, poster, tokenSecret: SECRET, now: () => 1_000, log: silentLog });
-  const channel = createWebSocketChannel({ subscriptions, connections: connectionStore, poster, log: silentLog });
+  const channel = createWebSocketChannel({ subscriptions, connections: connectionStore, poster });
   const token = mintToken({ tenant: TENANT, jobIds: Object.keys(jobs), expiresAtMs: 3_600_000 }, SECRET);
   const route = (connectionId: string, routeKey: string, body?: unknown): WebSocketEvent => ({
     requestContext: { connectionId, routeKey },
@@ -78,6 +78,7 @@ function world(jobs: Record<string, JobState>) {
         return { job: { ...meta(jobId), version: state.version, changedAtMs: 0 }, state, snapshot, isFinished: snapshot.status === "completed" };
       }),
       tickNumber,
+      silentLog,
     );
   return { posted, ws, route, tick };
 }

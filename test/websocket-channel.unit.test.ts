@@ -37,7 +37,7 @@ describe("WebSocket channel", () => {
       gateway.open(connectionId, { receive: (body) => received.set(connectionId, [...(received.get(connectionId) ?? []), body]), closed: () => {} });
     }
 
-    await createWebSocketChannel({ subscriptions, connections, poster: gateway.poster, log: silentLog }).deliver(jobs, 1);
+    await createWebSocketChannel({ subscriptions, connections, poster: gateway.poster }).deliver(jobs, 1, silentLog);
 
     for (const tenant of ["default", "acme"]) {
       const frames = (received.get(`${tenant}-connection`) ?? []).map((body) => JSON.parse(body) as { event: string; data: { progress_per_original_file: { original_id: string }[] } });

@@ -8,6 +8,7 @@
 import type { Snapshot } from "../../core/contract.ts";
 import type { ChangedJob } from "../../core/ports.ts";
 import type { JobState } from "../../core/state.ts";
+import type { Log } from "../config.ts";
 
 export interface RenderedJob {
   job: ChangedJob;
@@ -27,5 +28,6 @@ export interface ChannelResult {
 
 export interface DeliveryChannel {
   name: string;
-  deliver(jobs: readonly RenderedJob[], tick: number): Promise<ChannelResult>;
+  /** `log` is the tick's: its lines carry the ticker's and the tick's ids. */
+  deliver(jobs: readonly RenderedJob[], tick: number, log: Log): Promise<ChannelResult>;
 }

@@ -11,7 +11,7 @@ import { webhookDeliveryFor } from "../../core/webhook.ts";
 import type { Log } from "../config.ts";
 import type { DeliveryChannel, RenderedJob } from "./channel.ts";
 
-export function createWebhookChannel(deps: { log: WebhookLog; queue: WebhookQueue; now: () => number; logger: Log; statusUrlOf: (jobId: string) => string }): DeliveryChannel {
+export function createWebhookChannel(deps: { log: WebhookLog; queue: WebhookQueue; now: () => number; statusUrlOf: (jobId: string) => string }): DeliveryChannel {
   /** Whether a webhook was enqueued. */
   async function deliver(rendered: RenderedJob): Promise<boolean> {
     const { job, state, snapshot } = rendered;
@@ -43,7 +43,7 @@ export function createWebhookChannel(deps: { log: WebhookLog; queue: WebhookQueu
 
   return {
     name: "webhooks",
-    async deliver(jobs) {
+    async deliver(jobs, _tick, logger) {
       const retry = new Set<RenderedJob>();
       let sent = 0;
       await Promise.all(
@@ -51,7 +51,7 @@ export function createWebhookChannel(deps: { log: WebhookLog; queue: WebhookQueu
           try {
             if (await deliver(rendered)) sent++;
           } catch (error) {
-            deps.logger("warn", "webhook not enqueued; tried again next tick", { tenant: rendered.job.tenant, job_id: rendered.job.jobId, error: String(error) });
+            logger("warn", "webhook not enqueued; tried again next tick", { tenant: rendered.job.tenant, job_id: rendered.job.jobId, error: String(error) });
             retry.add(rendered);
           }
         }),

@@ -17,11 +17,11 @@ import type { ChannelResult, DeliveryChannel, RenderedJob } from "./channel.ts";
 
 const MAX_FAILED_TICKS = 5;
 
-export function createWebSocketChannel(deps: { subscriptions: Subscriptions; connections: Connections; poster: Poster; log: Log }): DeliveryChannel {
+export function createWebSocketChannel(deps: { subscriptions: Subscriptions; connections: Connections; poster: Poster }): DeliveryChannel {
   const failedTicks = new Map<string, number>();
   return {
     name: "websocket",
-    async deliver(jobs: readonly RenderedJob[], tick: number): Promise<ChannelResult> {
+    async deliver(jobs: readonly RenderedJob[], tick: number, log: Log): Promise<ChannelResult> {
       const retry = new Set<RenderedJob>();
       const subscriberLists = await deps.subscriptions.subscribersOf(jobs.map((rendered) => rendered.job));
       const byConnection = new Map<string, { events: RenderedEvent[]; jobs: RenderedJob[] }>();
@@ -68,7 +68,8 @@ export function createWebSocketChannel(deps: { subscriptions: Subscriptions; con
             if (rendered.isFinished) finishedSent.push(deps.subscriptions.markFinishedSent(delivery.connectionId, rendered.job, rendered.state.version));
           }
         } else {
-          deps.log("warn", "post to connection failed", { connection_id: delivery.connectionId, error: outcome.error });
+          const refs = delivery.jobs.map((rendered) => rendered.job);
+          log("warn", "post to connection failed", { tenant: refs[0]?.tenant, job_ids: refs.map((ref) => ref.jobId), connection_id: delivery.connectionId, error: outcome.error });
           const failures = (failedTicks.get(delivery.connectionId) ?? 0) + 1;
           failedTicks.set(delivery.connectionId, failures);
           if (failures >= MAX_FAILED_TICKS) {
@@ -80,13 +81,13 @@ export function createWebSocketChannel(deps: { subscriptions: Subscriptions; con
       });
       // A record that failed to be written only means `job_finished` may be sent again.
       for (const result of await Promise.allSettled(finishedSent)) {
-        if (result.status === "rejected") deps.log("warn", "could not record a job_finished sent", { error: String(result.reason) });
+        if (result.status === "rejected") log("warn", "could not record a job_finished sent", { error: String(result.reason) });
       }
       for (const result of await Promise.allSettled([...givenUp].map((connectionId) => deps.poster.disconnect(connectionId)))) {
-        if (result.status === "rejected") deps.log("warn", "could not close a connection given up on", { error: String(result.reason) });
+        if (result.status === "rejected") log("warn", "could not close a connection given up on", { error: String(result.reason) });
       }
       for (const result of await Promise.allSettled([...gone].map((connectionId) => deps.connections.remove(connectionId)))) {
-        if (result.status === "rejected") deps.log("warn", "could not forget a gone connection", { error: String(result.reason) });
+        if (result.status === "rejected") log("warn", "could not forget a gone connection", { error: String(result.reason) });
       }
       return { retry, sent: deliveries.length, dropped: gone.size };
     },

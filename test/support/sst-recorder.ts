@@ -29,6 +29,7 @@ export function installSstRecorder(stage = "test") {
       get url() { return output(this.recorded.name, "url"); }
       get value() { return output(this.recorded.name, "value"); }
       get managementEndpoint() { return output(this.recorded.name, "managementEndpoint"); }
+      get nodes() { return { queue: { name: output(this.recorded.name, "nodes.queue.name") } }; }
       subscribe(subscriber: Record<string, unknown>, args: Record<string, unknown> = {}) {
         this.recorded.subscriptions.push({ subscriber, args });
         return { subscriber };
@@ -45,10 +46,17 @@ export function installSstRecorder(stage = "test") {
     Function: componentClass("sst.aws.Function"),
     ApiGatewayWebSocket: componentClass("sst.aws.ApiGatewayWebSocket"),
     CronV2: componentClass("sst.aws.CronV2"),
+    SnsTopic: componentClass("sst.aws.SnsTopic"),
   };
   const globals = globalThis as Record<string, unknown>;
   globals.$config = (config: unknown) => config;
   globals.sst = { aws: classes, Secret: componentClass("sst.Secret") };
+  // Pulumi's AWS resources, as infra/ reaches them through SST's `aws` global.
+  globals.aws = {
+    cloudwatch: { MetricAlarm: componentClass("aws.cloudwatch.MetricAlarm") },
+    sns: { TopicSubscription: componentClass("aws.sns.TopicSubscription") },
+  };
+  globals.$output = (value: unknown) => ({ apply: (transform: (value: unknown) => unknown) => transform(value) });
   globals.$app = { name: "headway", stage };
   globals.$dev = false;
   globals.$interpolate = (strings: TemplateStringsArray, ...values: unknown[]) => strings.reduce((text, part, i) => text + part + (i < values.length ? String(values[i]) : ""), "");
