@@ -55,6 +55,7 @@ async function start(args: string[]): Promise<number> {
     dynamodb_endpoint: sandbox.dynamodbEndpoint,
     api_key: sandbox.apiKey,
     webhook_secret: sandbox.webhookSecret,
+    admin_token: sandbox.adminToken,
   };
   if (values.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
   else {

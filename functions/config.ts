@@ -20,6 +20,8 @@ export interface Config {
   websocketManagementEndpoint: () => string;
   /** The webhook queue (signing secrets are per tenant, in the table). */
   webhookQueueUrl: () => string;
+  /** The admin API's credential (the AdminToken secret in the cloud); null or absent: the admin API refuses every request. */
+  adminToken?: () => string | null;
 }
 
 import { DEFAULT_TENANT, EVENTS } from "./settings.ts";
@@ -50,6 +52,7 @@ export function environmentConfig(): Config {
     tokenSecret: () => required("HEADWAY_TOKEN_SECRET"),
     websocketManagementEndpoint: () => required("HEADWAY_WS_MANAGEMENT_ENDPOINT"),
     webhookQueueUrl: () => required("HEADWAY_WEBHOOK_QUEUE_URL"),
+    adminToken: () => process.env.HEADWAY_ADMIN_TOKEN || null,
   };
 }
 

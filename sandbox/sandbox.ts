@@ -56,6 +56,8 @@ export interface Sandbox {
   dynamodbEndpoint: string;
   tableName: string;
   apiKey: string;
+  /** The admin API's credential (`Authorization: Bearer` on /v1/admin), kept under `dataDir` like the other secrets. */
+  adminToken: string;
   /** The development tenant's current webhook secret when the sandbox started (`GET /v1/webhook-secret` has it later). */
   webhookSecret: string;
   storeMetrics: StoreMetrics;
@@ -101,6 +103,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const apiKey = persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`);
     const tokenSecret = persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url"));
+    const adminToken = persistentSecret(dataDir, "admin-token", () => `hw_admin_${randomBytes(24).toString("hex")}`);
 
     // The HTTP server and the WebSocket gateway start first (their URLs are configuration); the
     // services they call are built right after by the composition root, as a Lambda's would be.
@@ -126,6 +129,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       tokenSecret: () => tokenSecret,
       websocketManagementEndpoint: () => gateway.managementEndpoint,
       webhookQueueUrl: () => webhookQueueSqs.url,
+      adminToken: () => adminToken,
     };
     services = createServices(config, {
       log: options.log,
@@ -136,6 +140,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       allowPrivateWebhookTargets: true,
     });
     const { adapters } = services;
+    // The development tenant is registered like any other (a second start finds it there).
+    await adapters.tenants().create(TENANT);
     await adapters.apiKeys().putKey(apiKey, TENANT, "sandbox development key");
     // Per tenant, in the table (so under dataDir): the development tenant's is printed as `webhook_secret`.
     const webhookSecret = (await adapters.webhookSecrets().secretsOf(TENANT))[0]!.secret;
@@ -184,6 +190,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       dynamodbEndpoint: dynamo.endpoint,
       tableName: TABLE_NAME,
       apiKey,
+      adminToken,
       webhookSecret,
       storeMetrics: adapters.store().metrics as StoreMetrics,
       services,
