@@ -48,3 +48,6 @@ export const STREAMS = {
 
 /** The tenant of queue messages that carry no `tenant` attribute (and of the sandbox's key). */
 export const DEFAULT_TENANT = "default";
+
+/** The sandbox's table name, which the admin CLI assumes when given only an `--endpoint`. */
+export const SANDBOX_TABLE_NAME = "headway";

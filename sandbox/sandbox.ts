@@ -15,7 +15,7 @@ import { ensureTable } from "../functions/adapters/dynamo-table.ts";
 import { defaultPostThreads } from "../functions/adapters/ws-poster-pool.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import type { Config, Log } from "../functions/config.ts";
-import { DEFAULT_TENANT, EVENTS, TICKER, WEBHOOKS } from "../functions/settings.ts";
+import { DEFAULT_TENANT, EVENTS, SANDBOX_TABLE_NAME, TICKER, WEBHOOKS } from "../functions/settings.ts";
 import type { Ticker, TickReport } from "../functions/ticker.ts";
 import { startWebSocketGateway } from "./websocket-gateway.ts";
 import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
@@ -70,7 +70,7 @@ export interface Sandbox {
 }
 
 export const TENANT = DEFAULT_TENANT;
-const TABLE_NAME = "headway";
+const TABLE_NAME = SANDBOX_TABLE_NAME;
 const QUEUE_NAME = "headway-events";
 const WEBHOOK_QUEUE_NAME = "headway-webhooks";
 
