@@ -14,6 +14,9 @@ import type { Log } from "./config.ts";
 
 type Env = { Variables: { requestId: string } };
 
+/** A shorter admin token is a mistake to refuse, not a credential to trust. */
+export const MIN_ADMIN_TOKEN_CHARS = 16;
+
 /** Hashing both sides first makes the comparison constant-time whatever the lengths. */
 export function isAdminToken(given: string, expected: string): boolean {
   const digest = (text: string) => createHash("sha256").update(text).digest();
@@ -28,6 +31,7 @@ export function createAdminApp(deps: { admin: Admin; adminToken: string | null; 
   app.use("*", async (c, next) => {
     const given = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
     if (deps.adminToken === null) throw new HeadwayError("unauthorized", "unauthorized", "the admin API is off: no admin token is configured (the AdminToken secret)");
+    if (deps.adminToken.length < MIN_ADMIN_TOKEN_CHARS) throw new HeadwayError("unauthorized", "unauthorized", `the admin API is off: the admin token is shorter than ${MIN_ADMIN_TOKEN_CHARS} characters (set AdminToken to e.g. \`openssl rand -hex 32\`)`);
     if (given === undefined || !isAdminToken(given, deps.adminToken)) {
       deps.log("warn", "admin request refused", { request_id: c.get("requestId"), method: c.req.method, path: c.req.path, reason: given === undefined ? "no token" : "wrong token" });
       throw new HeadwayError("unauthorized", "unauthorized", "send the admin token as `Authorization: Bearer <admin token>`");

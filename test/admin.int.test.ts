@@ -1,7 +1,9 @@
 /** The admin API over the composition root on dynalite: tenants, keys shown once and stored hashed, revocation, rotation, the audit log. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ScanCommand } from "@aws-sdk/client-dynamodb";
-import { createDynamoApiKeys, API_KEY_CACHE_MS } from "../functions/adapters/dynamo-api-keys.ts";
+import { PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { createDynamoApiKeys, hashApiKey, API_KEY_CACHE_MS } from "../functions/adapters/dynamo-api-keys.ts";
+import { createAdminApp } from "../functions/admin-api.ts";
+import { createApp } from "../functions/api.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import type { Log } from "../functions/config.ts";
 import { newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
@@ -212,8 +214,27 @@ describe("revocation in another API container", () => {
   });
 });
 
-describe("an API without an admin token", () => {
-  it("refuses every admin request", async () => {
+describe("keys stored as given (the sandbox's development key)", () => {
+  it("stores a key once: again keeps it (and its revocation), for another tenant is refused, and an older sandbox's item gains its listing fields", async () => {
+    const keys = services.adapters.apiKeys();
+    const first = await keys.putKey("hw_dev_00112233445566778899aabbccddeeff", "given", "dev");
+    expect(first).toMatchObject({ tenant: "given", prefix: "hw_dev_00112233", name: "dev", revokedAtMs: null });
+    await keys.revoke("given", first.id);
+    expect(await keys.putKey("hw_dev_00112233445566778899aabbccddeeff", "given", "dev")).toMatchObject({ id: first.id, createdAtMs: first.createdAtMs, revokedAtMs: expect.any(Number) });
+    expect(await keys.tenantOf("hw_dev_00112233445566778899aabbccddeeff")).toBeNull();
+    await expect(keys.putKey("hw_dev_00112233445566778899aabbccddeeff", "someone-else", "dev")).rejects.toThrow(/another tenant/);
+
+    const legacy = "hw_dev_ffeeddccbbaa99887766554433221100";
+    await table.client.send(
+      new PutItemCommand({ TableName: table.name, Item: { pk: { S: `KEY#${hashApiKey(legacy)}` }, sk: { S: "KEY" }, tenant: { S: "given" }, name: { S: "old" }, created_at: { N: "1000" } } }),
+    );
+    expect(await keys.putKey(legacy, "given", "sandbox development key")).toMatchObject({ tenant: "given", name: "old", createdAtMs: 1000, prefix: "hw_dev_ffeeddcc" });
+    expect((await keys.list("given")).map((key) => key.prefix)).toContain("hw_dev_ffeeddcc");
+  });
+});
+
+describe("an API without a usable admin token", () => {
+  it("refuses every admin request when none is configured, or one too short", async () => {
     const bare = createServices(
       {
         region: "us-east-1",
@@ -232,10 +253,19 @@ describe("an API without an admin token", () => {
       },
       { log, now: Date.now },
     );
+    const adapters = bare.adapters;
+    const bareDeps = {
+      store: adapters.store(), rejections: adapters.rejections(), streamSlots: adapters.streamSlots(), webhookLog: adapters.webhookLog(), webhookSecrets: adapters.webhookSecrets(),
+      webhookEndpoints: adapters.webhookEndpoints(), apiKeys: adapters.apiKeys(), publisher: adapters.events(), log, now: Date.now, tokenSecret: "x",
+    };
     try {
       const response = await bare.api().request("/v1/admin/tenants", { headers: { authorization: "Bearer anything" } });
       expect(response.status).toBe(401);
       expect(await response.json()).toMatchObject({ error: { message: expect.stringContaining("no admin token is configured") } });
+      const weak = createApp({ ...bareDeps, adminApp: createAdminApp({ admin: bare.admin(), adminToken: "short", log }) });
+      const refused = await weak.request("/v1/admin/tenants", { headers: { authorization: "Bearer short" } });
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toMatchObject({ error: { message: expect.stringContaining("shorter than 16") } });
     } finally {
       await bare.close();
     }

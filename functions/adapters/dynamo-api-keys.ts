@@ -58,11 +58,26 @@ export function createDynamoApiKeys(options: { client: DynamoDBClient; tableName
     const keyId = keyIdOf(hash);
     const fields: Item = { tenant: { S: tenant }, key_id: { S: keyId }, prefix: { S: visiblePrefix(apiKey) }, name: { S: name }, created_at: { N: String(now()) } };
     await putNew({ ...listingKey(tenant, keyId), ...fields, key_hash: { S: hash } });
-    await putNew({ ...lookupKey(hash), ...fields });
-    const { Item: stored } = await client.send(new GetItemCommand({ TableName: tableName, Key: lookupKey(hash), ConsistentRead: true }));
-    const record = recordOf(stored!);
-    if (record.tenant !== tenant) throw new Error(`this API key is already stored for another tenant (${record.tenant})`);
-    return record;
+    // Fields already there are kept (a revocation, the first creation time); a lookup item of an
+    // older sandbox that has only `tenant` and `name` gains the rest.
+    const names = Object.keys(fields);
+    try {
+      const { Attributes } = await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: lookupKey(hash),
+          UpdateExpression: `SET ${names.map((_, i) => `#f${i} = if_not_exists(#f${i}, :f${i})`).join(", ")}`,
+          ConditionExpression: "attribute_not_exists(pk) OR tenant = :tenant",
+          ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#f${i}`, name])),
+          ExpressionAttributeValues: { ...Object.fromEntries(names.map((name, i) => [`:f${i}`, fields[name]!])), ":tenant": { S: tenant } },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return recordOf(Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) throw new Error("this API key is already stored for another tenant");
+      throw error;
+    }
   }
 
   async function markRevoked(key: Item, tenant: string, atMs: number): Promise<Item | null> {
