@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `headway` command: `headway replay FILE [--detail]` (and, with the sandbox, `headway start`).
+ * The `headway` command: `headway replay FILE [--detail]`, `headway start` (the sandbox), and the
+ * admin commands of bin/admin.ts (tenants, keys, webhook secrets) against a sandbox or a deployment.
  * Runs on Node ≥ 22.18/24 with native TypeScript type stripping; `npx headway` uses the project's Node 24.
  */
 import { createReadStream } from "node:fs";
@@ -13,7 +14,15 @@ const USAGE = `usage:
   headway start [--port N] [--memory] [--data DIR] [--json] [--verbose]
                                    run the service locally (the sandbox); --port 0 picks free ports
   headway replay FILE [--detail]   print each job's final snapshot (one JSON line per job)
-                                   FILE is NDJSON: one event or {"v":1,"events":[...]} per line; - reads stdin`;
+                                   FILE is NDJSON: one event or {"v":1,"events":[...]} per line; - reads stdin
+  headway tenants create NAME | tenants list
+  headway keys create --tenant T [--name N] | keys list --tenant T | keys revoke --tenant T KEY_ID_OR_PREFIX
+  headway webhook-secret rotate --tenant T [--overlap-seconds N]   (default 86400)
+  headway audit [--limit N]        the admin audit log, newest first
+                                   these work on the table: --table NAME (a deployment's, env HEADWAY_TABLE_NAME)
+                                   [--region R (env AWS_REGION, default us-east-1)] [--endpoint URL (env
+                                   AWS_ENDPOINT_URL_DYNAMODB; a sandbox's, table "headway" by default)];
+                                   AWS credentials from the SDK's usual chain; --json prints one JSON line`;
 
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -55,6 +64,7 @@ async function start(args: string[]): Promise<number> {
     dynamodb_endpoint: sandbox.dynamodbEndpoint,
     api_key: sandbox.apiKey,
     webhook_secret: sandbox.webhookSecret,
+    admin_token: sandbox.adminToken,
   };
   if (values.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
   else {
@@ -105,6 +115,11 @@ async function main(argv: string[]): Promise<number> {
       return replay(rest);
     case "start":
       return start(rest);
+    case "tenants":
+    case "keys":
+    case "webhook-secret":
+    case "audit":
+      return (await import("./admin.ts")).runAdminCommand(command, rest);
     case undefined:
     case "help":
     case "--help":

@@ -8,7 +8,7 @@ import type { Rejection, RejectionCode } from "./rejection.ts";
 
 export type ErrorKind = "invalid_input" | "not_found" | "unauthorized" | "conflict" | "too_large" | "unavailable" | "too_many";
 
-export type ErrorCode = RejectionCode | "unauthorized" | "forbidden" | "not_found" | "job_not_found" | "job_exists" | "unknown_connection" | "store_conflict" | "job_busy" | "too_many_streams";
+export type ErrorCode = RejectionCode | "unauthorized" | "forbidden" | "not_found" | "job_not_found" | "job_exists" | "unknown_connection" | "store_conflict" | "job_busy" | "too_many_streams" | "tenant_not_found" | "tenant_exists" | "key_not_found" | "key_revoked" | "ambiguous_key";
 
 export interface FieldIssue {
   /** The offending field as a path, e.g. `events[3].progress[1]`; empty for the whole input. */

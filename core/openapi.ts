@@ -35,6 +35,7 @@ import {
   TokenResponse,
   WebhookDeliveryList,
 } from "./contract.ts";
+import { AuditList, CreatedKey, CreateKeyRequest, CreateTenantRequest, KeyList, KeyView, TenantList, TenantView } from "./tenants.ts";
 import { MAX_SIGNING_SECRETS, RotateWebhookSecretRequest, WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookSecretResponse, WebhookType } from "./webhook.ts";
 
 type Schema = z.ZodType;
@@ -154,11 +155,87 @@ const errors = {
 
 const jobId = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" } };
 
+/** The admin API: its own credential, never an API key. */
+const admin = {
+  security: [{ adminToken: [] }],
+  tags: ["admin"],
+};
+const adminErrors = {
+  "401": json(ErrorBody, "output", "Missing or wrong admin token (or no admin token configured)"),
+  "404": json(ErrorBody, "output", "`tenant_not_found` (or `key_not_found`)"),
+};
+const tenantParam = { name: "tenant", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$" } };
+
+function adminPaths() {
+  return {
+    "/v1/admin/tenants": {
+      post: {
+        ...admin,
+        summary: "Register a tenant",
+        requestBody: { required: true, ...json(CreateTenantRequest, "input", "The tenant's name") },
+        responses: { "201": json(TenantView, "output", "Created"), "400": errors["400"], "409": json(ErrorBody, "output", "`tenant_exists`"), "401": adminErrors["401"] },
+      },
+      get: { ...admin, summary: "Every tenant, by name", responses: { "200": json(TenantList, "output", "Tenants"), "401": adminErrors["401"] } },
+    },
+    "/v1/admin/tenants/{tenant}/keys": {
+      post: {
+        ...admin,
+        summary: "Make an API key for the tenant: the answer's `key` is the only time it is shown (it is stored hashed)",
+        parameters: [tenantParam],
+        requestBody: { required: false, ...json(CreateKeyRequest, "input", "The key's name (what it is for)") },
+        responses: { "201": json(CreatedKey, "output", "The key, once"), "400": errors["400"], ...adminErrors },
+      },
+      get: {
+        ...admin,
+        summary: "The tenant's keys, revoked ones included (prefix, name, times; never the key)",
+        parameters: [tenantParam],
+        responses: { "200": json(KeyList, "output", "Keys, oldest first"), ...adminErrors },
+      },
+    },
+    "/v1/admin/tenants/{tenant}/keys/{key}": {
+      delete: {
+        ...admin,
+        summary: "Revoke a key, named by its id (`key_…`) or its prefix",
+        description: "Every lookup that starts after the answer refuses the key; an API container that accepted it in the last 30 s may accept it until its 30 s cache lapses.",
+        parameters: [tenantParam, { name: "key", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": json(KeyView, "output", "The revoked key"),
+          "409": json(ErrorBody, "output", "`key_revoked` (already) or `ambiguous_key` (a prefix shared by several keys)"),
+          ...adminErrors,
+        },
+      },
+    },
+    "/v1/admin/tenants/{tenant}/webhook-secret/rotate": {
+      post: {
+        ...admin,
+        summary: "Rotate the tenant's webhook secret, as POST /v1/webhook-secret/rotate does for a tenant's own key",
+        parameters: [tenantParam],
+        requestBody: { required: false, ...json(RotateWebhookSecretRequest, "input", "The overlap") },
+        responses: { "200": json(WebhookSecretResponse, "output", "Secrets after the rotation, newest first"), "400": errors["400"], ...adminErrors },
+      },
+    },
+    "/v1/admin/audit": {
+      get: {
+        ...admin,
+        summary: "The admin audit log, newest first: who did what to which tenant (from the API and the CLI)",
+        parameters: [{ name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } }],
+        responses: { "200": json(AuditList, "output", "Entries"), "400": errors["400"], "401": adminErrors["401"] },
+      },
+    },
+  };
+}
+
 export function openApiDocument() {
   return {
     openapi: "3.1.0",
     info: { title: "Headway", version: "1", description: "Progress service for multi-step jobs (see README.md)." },
-    components: { schemas: componentSchemas(), securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key: Authorization: Bearer <key>" } } },
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: {
+        apiKey: { type: "http", scheme: "bearer", description: "An API key: Authorization: Bearer <key>" },
+        adminToken: { type: "http", scheme: "bearer", description: "The admin token (the AdminToken secret; the sandbox prints it): Authorization: Bearer <admin token>" },
+      },
+    },
     security: [{ apiKey: [] }],
     paths: {
       "/v1/jobs": {
@@ -265,6 +342,7 @@ export function openApiDocument() {
           responses: { "201": json(TokenResponse, "output", "Token"), ...errors },
         },
       },
+      ...adminPaths(),
       "/v1/openapi.json": {
         get: { summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.1" } } },
       },

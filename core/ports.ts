@@ -100,10 +100,59 @@ export interface EventPublisher {
   publish(messages: readonly Message[], tenant: string): Promise<void>;
 }
 
+/** An API key as stored: never the key itself (only its hash and a visible prefix). */
+export interface ApiKeyRecord {
+  id: string;
+  tenant: string;
+  prefix: string;
+  name: string;
+  createdAtMs: number;
+  revokedAtMs: number | null;
+}
+
+/** API keys, stored hashed, each scoped to a tenant (DESIGN §11). */
 export interface ApiKeyStore {
-  /** The tenant of an API key, or null. Keys are stored hashed. */
+  /** The tenant of an API key; null when the key is unknown or revoked. */
   tenantOf(apiKey: string): Promise<string | null>;
-  putKey(apiKey: string, tenant: string, name: string): Promise<void>;
+  /** Makes a new random key for the tenant; the only time the key itself is seen. */
+  create(tenant: string, name: string): Promise<{ apiKey: string; record: ApiKeyRecord }>;
+  /** Stores a given key (the sandbox's development key, tests' keys); storing it again changes nothing (a revoked key stays revoked). */
+  putKey(apiKey: string, tenant: string, name: string): Promise<ApiKeyRecord>;
+  /** The tenant's keys, revoked ones included, oldest first. */
+  list(tenant: string): Promise<ApiKeyRecord[]>;
+  /** Revokes the tenant's key (again: keeps the first revocation's time); null when the tenant has no such key. */
+  revoke(tenant: string, keyId: string): Promise<ApiKeyRecord | null>;
+}
+
+export interface TenantRecord {
+  name: string;
+  createdAtMs: number;
+}
+
+/** The registry of tenants: who may be given keys. */
+export interface Tenants {
+  /** Registers a tenant; null when the name is taken. */
+  create(name: string): Promise<TenantRecord | null>;
+  get(name: string): Promise<TenantRecord | null>;
+  /** Every tenant, by name. */
+  list(): Promise<TenantRecord[]>;
+}
+
+/** One admin action, as kept in the audit log: who did what to which tenant, never a secret. */
+export interface AuditEntry {
+  atMs: number;
+  actor: string;
+  action: import("./tenants.ts").AuditAction;
+  tenant: string;
+  target: string | null;
+  details: Record<string, string | number>;
+  requestId: string | null;
+}
+
+export interface AuditLog {
+  record(entry: AuditEntry): Promise<void>;
+  /** Newest first. */
+  list(limit: number): Promise<AuditEntry[]>;
 }
 
 export interface ChangedJob extends JobMeta {

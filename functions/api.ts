@@ -6,6 +6,7 @@
  */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { except } from "hono/combine";
 import { requestId } from "hono/request-id";
 import { handle, streamHandle } from "hono/aws-lambda";
 import { createHash, randomUUID } from "node:crypto";
@@ -46,6 +47,8 @@ export interface ApiDeps {
   websocketUrl?: string | null;
   tokenSecret: string;
   newJobId?: () => string;
+  /** The admin API (functions/admin-api.ts), mounted at /v1/admin with its own auth. */
+  adminApp?: Hono<any>;
   /** How often an update stream looks for changes, how long one lasts before asking the client to reconnect, and how many may be open. */
   streams?: { pollMs?: number; maxStreamMs?: number; perCredential?: number; perTenant?: number };
 }
@@ -86,6 +89,9 @@ export function createApp(deps: ApiDeps): Hono<Env> {
 
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
 
+  // The admin API authenticates with the admin token alone; the tenant routes below never see its requests.
+  if (deps.adminApp !== undefined) app.route("/v1/admin", deps.adminApp);
+
   // The update stream also takes a subscriber token (browsers' EventSource cannot send headers).
   app.get("/v1/jobs/:id/stream", async (c) => {
     const jobId = c.req.param("id");
@@ -114,13 +120,13 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     return streamUpdates(c, ref, { holder, keys: slots.map((slot) => slot.key) });
   });
 
-  app.use("/v1/*", async (c, next) => {
+  app.use("/v1/*", except("/v1/admin/*", async (c, next) => {
     const apiKey = bearerOf(c);
     const tenant = apiKey === null ? null : await deps.apiKeys.tenantOf(apiKey);
     if (tenant === null) throw new HeadwayError("unauthorized", "unauthorized", "send a valid API key as `Authorization: Bearer <key>`");
     c.set("tenant", tenant);
     await next();
-  });
+  }));
 
   /**
    * The update stream in the framing of Transloadit's: `event: assembly_execution_progress` with

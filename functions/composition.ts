@@ -9,10 +9,12 @@ import type { Hono } from "hono";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createAwsClients } from "./adapters/aws-clients.ts";
 import { createDynamoApiKeys } from "./adapters/dynamo-api-keys.ts";
+import { createDynamoAuditLog } from "./adapters/dynamo-audit.ts";
 import { createDynamoConnections, createDynamoSubscriptions } from "./adapters/dynamo-connections.ts";
 import { createDynamoLease } from "./adapters/dynamo-lease.ts";
 import { createDynamoStore } from "./adapters/dynamo-store.ts";
 import { createDynamoStreamSlots } from "./adapters/dynamo-stream-slots.ts";
+import { createDynamoTenants } from "./adapters/dynamo-tenants.ts";
 import { createDynamoWebhookLog } from "./adapters/dynamo-webhooks.ts";
 import { createDynamoWebhookEndpoints } from "./adapters/dynamo-webhook-endpoints.ts";
 import { createDynamoWebhookSecrets } from "./adapters/dynamo-webhook-secrets.ts";
@@ -21,6 +23,8 @@ import { createHttpWebhookTransport, type WebhookTransport } from "./adapters/we
 import { createWsPoster, type WsPosterOptions } from "./adapters/ws-poster.ts";
 import { createWsPosterPool } from "./adapters/ws-poster-pool.ts";
 import { createEmfMetrics } from "./adapters/emf-metrics.ts";
+import { createAdmin, type Admin } from "./admin.ts";
+import { createAdminApp } from "./admin-api.ts";
 import { createApp } from "./api.ts";
 import { createWebhookChannel } from "./channels/webhooks.ts";
 import { createWebSocketChannel } from "./channels/websocket.ts";
@@ -58,6 +62,8 @@ export interface Services {
   ticker(): Ticker;
   ws(): (event: WebSocketEvent) => Promise<WebSocketResult>;
   api(): Hono<any>;
+  /** Tenants and keys administered (the admin API's and the admin CLI's operations, audited). */
+  admin(): Admin;
   webhookSender(): (event: SQSEvent) => Promise<SQSBatchResponse>;
   /** The ticker's poster (a pool of threads when asked for): close it when done. */
   close(): Promise<void>;
@@ -80,6 +86,8 @@ export function createAdapters(config: Config, runtime: Runtime) {
     rejections: () => store().rejections,
     jobIndex: () => store().jobIndex,
     apiKeys: once(() => createDynamoApiKeys(table())),
+    tenants: once(() => createDynamoTenants(table())),
+    auditLog: once(() => createDynamoAuditLog(table())),
     connections: once(() => createDynamoConnections(table())),
     subscriptions: once(() => createDynamoSubscriptions(table())),
     streamSlots: once(() => createDynamoStreamSlots(table())),
@@ -113,8 +121,12 @@ export function createServices(config: Config, runtime: Runtime): Services {
       now,
     }),
   );
+  const admin = once(() =>
+    createAdmin({ tenants: adapters.tenants(), apiKeys: adapters.apiKeys(), webhookSecrets: adapters.webhookSecrets(), audit: adapters.auditLog(), log, now }),
+  );
   return {
     adapters,
+    admin,
     reducer: once(() =>
       createReducerHandler({
         store: adapters.store(),
@@ -147,6 +159,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
         publicUrl: config.publicUrl,
         websocketUrl: config.websocketUrl,
         tokenSecret: config.tokenSecret(),
+        adminApp: createAdminApp({ admin: admin(), adminToken: config.adminToken?.() ?? null, log }),
       }),
     ),
     webhookSender: once(() =>

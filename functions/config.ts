@@ -22,6 +22,8 @@ export interface Config {
   webhookQueueUrl: () => string;
   /** The deployment's stage (the `stage` dimension of every metric). */
   stage?: string;
+  /** The admin API's credential (the AdminToken secret in the cloud); null or absent: the admin API refuses every request. */
+  adminToken?: () => string | null;
 }
 
 import { DEFAULT_TENANT, EVENTS } from "./settings.ts";
@@ -53,6 +55,7 @@ export function environmentConfig(): Config {
     websocketManagementEndpoint: () => required("HEADWAY_WS_MANAGEMENT_ENDPOINT"),
     webhookQueueUrl: () => required("HEADWAY_WEBHOOK_QUEUE_URL"),
     stage: process.env.HEADWAY_STAGE,
+    adminToken: () => process.env.HEADWAY_ADMIN_TOKEN || null,
   };
 }
 

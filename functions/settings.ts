@@ -91,3 +91,5 @@ export const ALARMS = {
   tickOverrunMs: 2000,
   tickOverrunMinutes: 3,
 } as const;
+/** The sandbox's table name, which the admin CLI assumes when given only an `--endpoint`. */
+export const SANDBOX_TABLE_NAME = "headway";

@@ -4,7 +4,7 @@
  */
 import { events } from "./queues";
 import { ws } from "./realtime";
-import { tokenSigningKey } from "./secrets";
+import { adminToken, tokenSigningKey } from "./secrets";
 import { table } from "./storage";
 
 export const api = new sst.aws.Function("Api", {
@@ -13,11 +13,12 @@ export const api = new sst.aws.Function("Api", {
   streaming: true,
   timeout: "15 minutes",
   memory: "1024 MB",
-  link: [table, events, tokenSigningKey],
+  link: [table, events, tokenSigningKey, adminToken],
   environment: {
     HEADWAY_TABLE_NAME: table.name,
     HEADWAY_EVENTS_QUEUE_URL: events.url,
     HEADWAY_TOKEN_SECRET: tokenSigningKey.value,
+    HEADWAY_ADMIN_TOKEN: adminToken.value,
     HEADWAY_WEBSOCKET_URL: ws.url,
   },
 });

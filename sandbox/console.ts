@@ -11,6 +11,7 @@ export function describeSandbox(sandbox: Sandbox, dataDir: string | null): strin
   WebSocket      ${sandbox.websocket}   (connect with ?token=<subscriber_token from POST /v1/jobs>)
   API key        ${sandbox.apiKey}   (tenant ${TENANT})
   Webhook secret ${sandbox.webhookSecret}   (the tenant's; kept in the table${dataDir === null ? "" : ` under ${dataDir}/`}; GET /v1/webhook-secret shows it)
+  Admin token    ${sandbox.adminToken}   (for /v1/admin; or run \`npx headway tenants|keys … --endpoint ${sandbox.dynamodbEndpoint}\`)
 
 Try it:
   curl -s -X POST ${sandbox.http}/v1/jobs -H 'authorization: Bearer ${sandbox.apiKey}' \\

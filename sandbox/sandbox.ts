@@ -19,7 +19,7 @@ import { defaultPostThreads } from "../functions/adapters/ws-poster-pool.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import type { Config, Log } from "../functions/config.ts";
 import { createMemoryMetrics, type MemoryMetrics } from "../functions/metrics.ts";
-import { DEFAULT_TENANT, EVENTS, TICKER, WEBHOOKS } from "../functions/settings.ts";
+import { DEFAULT_TENANT, EVENTS, SANDBOX_TABLE_NAME, TICKER, WEBHOOKS } from "../functions/settings.ts";
 import type { Ticker, TickReport } from "../functions/ticker.ts";
 import { metricsApi } from "./metrics-api.ts";
 import { startWebSocketGateway } from "./websocket-gateway.ts";
@@ -66,6 +66,8 @@ export interface Sandbox {
   dynamodbEndpoint: string;
   tableName: string;
   apiKey: string;
+  /** The admin API's credential (`Authorization: Bearer` on /v1/admin), kept under `dataDir` like the other secrets. */
+  adminToken: string;
   /** The development tenant's current webhook secret when the sandbox started (`GET /v1/webhook-secret` has it later). */
   webhookSecret: string;
   storeMetrics: StoreMetrics;
@@ -84,7 +86,7 @@ export interface Sandbox {
 }
 
 export const TENANT = DEFAULT_TENANT;
-const TABLE_NAME = "headway";
+const TABLE_NAME = SANDBOX_TABLE_NAME;
 const QUEUE_NAME = "headway-events";
 const WEBHOOK_QUEUE_NAME = "headway-webhooks";
 
@@ -117,6 +119,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const apiKey = persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`);
     const tokenSecret = persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url"));
+    const adminToken = persistentSecret(dataDir, "admin-token", () => `hw_admin_${randomBytes(24).toString("hex")}`);
 
     // The HTTP server and the WebSocket gateway start first (their URLs are configuration); the
     // services they call are built right after by the composition root, as a Lambda's would be.
@@ -145,6 +148,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       tokenSecret: () => tokenSecret,
       websocketManagementEndpoint: () => gateway.managementEndpoint,
       webhookQueueUrl: () => webhookQueueSqs.url,
+      adminToken: () => adminToken,
     };
     services = createServices(config, {
       log: options.log,
@@ -157,6 +161,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       allowPrivateWebhookTargets: true,
     });
     const { adapters } = services;
+    // The development tenant is registered like any other (a second start finds it there).
+    await adapters.tenants().create(TENANT);
     await adapters.apiKeys().putKey(apiKey, TENANT, "sandbox development key");
     // Per tenant, in the table (so under dataDir): the development tenant's is printed as `webhook_secret`.
     const webhookSecret = (await adapters.webhookSecrets().secretsOf(TENANT))[0]!.secret;
@@ -205,6 +211,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       dynamodbEndpoint: dynamo.endpoint,
       tableName: TABLE_NAME,
       apiKey,
+      adminToken,
       webhookSecret,
       storeMetrics: adapters.store().metrics as StoreMetrics,
       services,

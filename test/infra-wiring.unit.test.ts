@@ -136,6 +136,14 @@ describe("sst.config.ts wiring", () => {
     expect((named("Api").args.environment as Record<string, string>).HEADWAY_TOKEN_SECRET).toBe("${TokenSigningKey.value}");
     expect(named("TokenSigningKey").type).toBe("sst.Secret");
   });
+
+  it("gives the HTTP API the admin token (and no other function)", () => {
+    expect(named("AdminToken").type).toBe("sst.Secret");
+    for (const { handler, args } of handlers()) {
+      const environment = (args.environment ?? {}) as Record<string, string>;
+      expect(environment.HEADWAY_ADMIN_TOKEN, handler).toBe(handler === "functions/api.handler" ? "${AdminToken.value}" : undefined);
+    }
+  });
 });
 
 describe("alarms (infra/alarms.ts)", () => {

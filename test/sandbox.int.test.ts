@@ -96,7 +96,7 @@ describe("sandbox", () => {
       child.once("exit", (code) => reject(new Error(`exited ${code}`)));
     });
     const ready = JSON.parse(firstLine) as Record<string, unknown>;
-    expect(Object.keys(ready)).toEqual(["http", "websocket", "sqs_endpoint", "queue_url", "dynamodb_endpoint", "api_key", "webhook_secret"]);
+    expect(Object.keys(ready)).toEqual(["http", "websocket", "sqs_endpoint", "queue_url", "dynamodb_endpoint", "api_key", "webhook_secret", "admin_token"]);
     const health = await fetch(`${ready.http}/v1/openapi.json`);
     expect(health.status).toBe(200);
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));

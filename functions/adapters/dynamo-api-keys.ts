@@ -1,39 +1,137 @@
 /**
- * API keys on DynamoDB: stored as SHA-256 hashes (`pk = KEY#<hex>`), never in clear, each scoped
- * to a tenant. Lookups are cached for a minute per process: a revoked key stops working within it.
+ * API keys on DynamoDB, stored as SHA-256 hashes, never in clear, each scoped to a tenant; two
+ * items per key (dynamo-items.ts: a lookup item under the hash, a listing under the tenant).
+ *
+ * Revocation: lookups read the lookup item with a strongly consistent read, so a revoked key is
+ * refused by every lookup that starts after `revoke` returned. A process caches the tenant of a
+ * key that worked for at most `CACHE_MS` (30 s), so an API Lambda container that saw the key in
+ * the last 30 s may still take it that long: a revoked key stops working everywhere within 30 s.
+ * Unknown and revoked keys are never cached (a flood of wrong keys cannot fill the cache).
  */
-import { GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createHash } from "node:crypto";
-import type { ApiKeyStore } from "../../core/ports.ts";
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createHash, randomBytes } from "node:crypto";
+import type { ApiKeyRecord, ApiKeyStore } from "../../core/ports.ts";
+import { formatApiKey, keyIdOf, visiblePrefix } from "../../core/tenants.ts";
+import { API_KEY_LISTING_PREFIX, API_KEY_SK, apiKeyListingKey, apiKeyLookupKey, tenantKey, type Item } from "./dynamo-items.ts";
+import { queryPartition } from "./dynamo-query.ts";
 
-const CACHE_MS = 60_000;
+/** How long a process trusts a key it has seen work (the bound on how late a revocation bites). */
+export const API_KEY_CACHE_MS = 30_000;
+const CACHE_ENTRIES = 1000;
 
 export function hashApiKey(apiKey: string): string {
   return createHash("sha256").update(apiKey).digest("hex");
 }
 
-export function createDynamoApiKeys(options: { client: DynamoDBClient; tableName: string; now?: () => number }): ApiKeyStore {
+const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as Error).name === "ConditionalCheckFailedException";
+
+function recordOf(item: Item): ApiKeyRecord {
+  return {
+    id: item.key_id!.S!,
+    tenant: item.tenant!.S!,
+    prefix: item.prefix!.S!,
+    name: item.name!.S!,
+    createdAtMs: Number(item.created_at!.N),
+    revokedAtMs: item.revoked_at?.N === undefined ? null : Number(item.revoked_at.N),
+  };
+}
+
+export function createDynamoApiKeys(options: { client: DynamoDBClient; tableName: string; now?: () => number; newKey?: () => string }): ApiKeyStore {
   const { client, tableName } = options;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, { tenant: string | null; untilMs: number }>();
+  const newKey = options.newKey ?? (() => formatApiKey(randomBytes(16)));
+  const cache = new Map<string, { tenant: string; untilMs: number }>();
+  const lookupKey = (hash: string) => ({ pk: { S: apiKeyLookupKey(hash) }, sk: { S: API_KEY_SK } });
+  const listingKey = (tenant: string, keyId: string) => ({ pk: { S: tenantKey(tenant) }, sk: { S: apiKeyListingKey(keyId) } });
+
+  /** Writes an item unless it exists (storing a key again keeps what was stored, a revocation included). */
+  async function putNew(item: Item): Promise<void> {
+    try {
+      await client.send(new PutItemCommand({ TableName: tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async function putKey(apiKey: string, tenant: string, name: string): Promise<ApiKeyRecord> {
+    const hash = hashApiKey(apiKey);
+    const keyId = keyIdOf(hash);
+    const fields: Item = { tenant: { S: tenant }, key_id: { S: keyId }, prefix: { S: visiblePrefix(apiKey) }, name: { S: name }, created_at: { N: String(now()) } };
+    await putNew({ ...listingKey(tenant, keyId), ...fields, key_hash: { S: hash } });
+    // Fields already there are kept (a revocation, the first creation time); a lookup item of an
+    // older sandbox that has only `tenant` and `name` gains the rest.
+    const names = Object.keys(fields);
+    try {
+      const { Attributes } = await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: lookupKey(hash),
+          UpdateExpression: `SET ${names.map((_, i) => `#f${i} = if_not_exists(#f${i}, :f${i})`).join(", ")}`,
+          ConditionExpression: "attribute_not_exists(pk) OR tenant = :tenant",
+          ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#f${i}`, name])),
+          ExpressionAttributeValues: { ...Object.fromEntries(names.map((name, i) => [`:f${i}`, fields[name]!])), ":tenant": { S: tenant } },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return recordOf(Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) throw new Error("this API key is already stored for another tenant");
+      throw error;
+    }
+  }
+
+  async function markRevoked(key: Item, tenant: string, atMs: number): Promise<Item | null> {
+    try {
+      const { Attributes } = await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression: "SET revoked_at = if_not_exists(revoked_at, :now)",
+          ConditionExpression: "attribute_exists(pk) AND tenant = :tenant",
+          ExpressionAttributeValues: { ":now": { N: String(atMs) }, ":tenant": { S: tenant } },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return Attributes ?? null;
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
   return {
     async tenantOf(apiKey) {
       const hash = hashApiKey(apiKey);
       const cached = cache.get(hash);
       if (cached !== undefined && cached.untilMs > now()) return cached.tenant;
-      const result = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: `KEY#${hash}` }, sk: { S: "KEY" } } }));
-      const tenant = result.Item?.tenant?.S ?? null;
-      cache.set(hash, { tenant, untilMs: now() + CACHE_MS });
+      cache.delete(hash);
+      const { Item: item } = await client.send(new GetItemCommand({ TableName: tableName, Key: lookupKey(hash), ConsistentRead: true }));
+      if (item === undefined || item.revoked_at !== undefined) return null;
+      const tenant = item.tenant!.S!;
+      if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+      cache.set(hash, { tenant, untilMs: now() + API_KEY_CACHE_MS });
       return tenant;
     },
-    async putKey(apiKey, tenant, name) {
-      await client.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: { pk: { S: `KEY#${hashApiKey(apiKey)}` }, sk: { S: "KEY" }, tenant: { S: tenant }, name: { S: name }, created_at: { N: String(now()) } },
-        }),
-      );
-      cache.delete(hashApiKey(apiKey));
+    async create(tenant, name) {
+      const apiKey = newKey();
+      return { apiKey, record: await putKey(apiKey, tenant, name) };
+    },
+    putKey,
+    async list(tenant) {
+      const items = await queryPartition(client, tableName, tenantKey(tenant), { prefix: API_KEY_LISTING_PREFIX, consistent: true });
+      return items.map(recordOf).sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id));
+    },
+    async revoke(tenant, keyId) {
+      const { Item: listing } = await client.send(new GetItemCommand({ TableName: tableName, Key: listingKey(tenant, keyId), ConsistentRead: true }));
+      if (listing === undefined) return null;
+      const hash = listing.key_hash!.S!;
+      cache.delete(hash);
+      // The lookup item first: from then on no lookup takes the key; the listing follows (a crash
+      // between leaves a listing that says active, and revoking again completes it).
+      const atMs = now();
+      await markRevoked(lookupKey(hash), tenant, atMs);
+      const revoked = await markRevoked(listingKey(tenant, keyId), tenant, atMs);
+      return revoked === null ? null : recordOf(revoked);
     },
   };
 }

@@ -33,6 +33,22 @@ export const tenantKey = (tenant: string) => `TENANT#${tenant}`;
 export const WEBHOOK_SECRETS_SK = "WHSECRETS";
 /** The URL hashed: URLs may be 2,000 characters, a sort key is kept short. */
 export const goneEndpointKey = (urlHash: string) => `WHGONE#${urlHash}`;
+/**
+ * An API key has two items (no transactions, DESIGN §4): the lookup item under its hash
+ * (`pk = KEY#<sha-256 hex>`, `sk = KEY`), read on every request, and its listing under its
+ * tenant (`pk = TENANT#<tenant>`, `sk = KEY#<key id>`). Creation writes the listing first (a key
+ * that works is always listed); revocation marks the lookup item first (it takes effect at once).
+ */
+export const apiKeyLookupKey = (keyHash: string) => `KEY#${keyHash}`;
+export const API_KEY_SK = "KEY";
+export const apiKeyListingKey = (keyId: string) => `KEY#${keyId}`;
+export const API_KEY_LISTING_PREFIX = "KEY#";
+/** The tenant registry: one partition, so listing tenants is a query, never a scan of the table. */
+export const TENANTS_PK = "TENANTS";
+export const tenantRecordKey = (tenant: string) => `TENANT#${tenant}`;
+/** The admin audit log: one partition (admin actions are rare), sorted by time. */
+export const AUDIT_PK = "AUDIT";
+export const auditKey = (atMs: number, unique: string) => `${String(atMs).padStart(15, "0")}#${unique}`;
 
 /** The bytes an item body takes once stored (deflated above COMPRESS_ABOVE_BYTES). */
 export function storedBytes(body: string): number {

@@ -1,0 +1,92 @@
+/**
+ * Tenants and keys administered: the operations behind both the admin API (functions/admin-api.ts)
+ * and the admin CLI (bin/admin.ts), so that both check the same things and audit the same way.
+ * Every action that changes something is written to the audit log and logged as one JSON line
+ * (who, what, when) before it is answered; neither ever holds a key itself, only its id and prefix.
+ */
+import { HeadwayError } from "../core/errors.ts";
+import type { ApiKeyRecord, ApiKeyStore, AuditEntry, AuditLog, TenantRecord, Tenants, WebhookSecret, WebhookSecrets } from "../core/ports.ts";
+import { KeyId, TenantName, type AuditAction } from "../core/tenants.ts";
+import type { Log } from "./config.ts";
+
+export interface AdminDeps {
+  tenants: Tenants;
+  apiKeys: ApiKeyStore;
+  webhookSecrets: WebhookSecrets;
+  audit: AuditLog;
+  log: Log;
+  now: () => number;
+}
+
+/** Who acts, and through which request (for the audit log). */
+export interface Actor {
+  actor: string;
+  requestId?: string | undefined;
+}
+
+export type Admin = ReturnType<typeof createAdmin>;
+
+export function createAdmin(deps: AdminDeps) {
+  async function audit(by: Actor, action: AuditAction, tenant: string, target: string | null, details: Record<string, string | number> = {}): Promise<void> {
+    const entry: AuditEntry = { atMs: deps.now(), actor: by.actor, action, tenant, target, details, requestId: by.requestId ?? null };
+    await deps.audit.record(entry);
+    deps.log("info", "admin action", { audit: true, actor: entry.actor, action, tenant, target, ...details, request_id: entry.requestId, at: new Date(entry.atMs).toISOString() });
+  }
+
+  async function tenantOrThrow(name: string): Promise<TenantRecord> {
+    const tenant = TenantName.safeParse(name).success ? await deps.tenants.get(name) : null;
+    if (tenant === null) throw new HeadwayError("not_found", "tenant_not_found", `no tenant ${JSON.stringify(name)} (create it first: headway tenants create NAME, or POST /v1/admin/tenants)`);
+    return tenant;
+  }
+
+  /** A key of the tenant by its id (`key_…`) or its visible prefix (`hw_live_ab12cd34`). */
+  function findKey(keys: readonly ApiKeyRecord[], tenant: string, idOrPrefix: string): ApiKeyRecord {
+    const wanted = idOrPrefix.replace(/…$/, "");
+    const matches = KeyId.safeParse(wanted).success ? keys.filter((key) => key.id === wanted) : keys.filter((key) => key.prefix === wanted);
+    if (matches.length === 0) throw new HeadwayError("not_found", "key_not_found", `tenant ${tenant} has no key ${JSON.stringify(idOrPrefix)} (give a key's id or prefix, as the key list shows them)`);
+    if (matches.length > 1) throw new HeadwayError("conflict", "ambiguous_key", `${matches.length} keys of tenant ${tenant} start with ${wanted}: give the id (${matches.map((key) => key.id).join(", ")})`);
+    return matches[0]!;
+  }
+
+  return {
+    async createTenant(by: Actor, name: string): Promise<TenantRecord> {
+      const created = await deps.tenants.create(name);
+      if (created === null) throw new HeadwayError("conflict", "tenant_exists", `tenant ${name} already exists`);
+      await audit(by, "tenant.created", name, null);
+      return created;
+    },
+
+    listTenants: () => deps.tenants.list(),
+
+    async createKey(by: Actor, tenant: string, name: string): Promise<{ apiKey: string; record: ApiKeyRecord }> {
+      await tenantOrThrow(tenant);
+      const created = await deps.apiKeys.create(tenant, name);
+      await audit(by, "key.created", tenant, created.record.id, { prefix: created.record.prefix, name });
+      return created;
+    },
+
+    async listKeys(tenant: string): Promise<ApiKeyRecord[]> {
+      await tenantOrThrow(tenant);
+      return deps.apiKeys.list(tenant);
+    },
+
+    async revokeKey(by: Actor, tenant: string, idOrPrefix: string): Promise<ApiKeyRecord> {
+      await tenantOrThrow(tenant);
+      const key = findKey(await deps.apiKeys.list(tenant), tenant, idOrPrefix);
+      if (key.revokedAtMs !== null) throw new HeadwayError("conflict", "key_revoked", `key ${key.id} (${key.prefix}…) of tenant ${tenant} was already revoked at ${new Date(key.revokedAtMs).toISOString()}`);
+      const revoked = await deps.apiKeys.revoke(tenant, key.id);
+      if (revoked === null) throw new HeadwayError("not_found", "key_not_found", `tenant ${tenant} has no key ${key.id}`);
+      await audit(by, "key.revoked", tenant, key.id, { prefix: key.prefix, name: key.name });
+      return revoked;
+    },
+
+    async rotateWebhookSecret(by: Actor, tenant: string, overlapSeconds: number): Promise<WebhookSecret[]> {
+      await tenantOrThrow(tenant);
+      const secrets = await deps.webhookSecrets.rotate(tenant, overlapSeconds * 1000);
+      await audit(by, "webhook_secret.rotated", tenant, null, { overlap_seconds: overlapSeconds });
+      return secrets;
+    },
+
+    auditLog: (limit: number) => deps.audit.list(limit),
+  };
+}
