@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `headway` command: `headway replay FILE [--detail]`, `headway start` (the sandbox), and the
- * admin commands of bin/admin.ts (tenants, keys, webhook secrets) against a sandbox or a deployment.
+ * The `headway` command: `headway start` (the sandbox), `headway watch JOB`, `headway replay FILE
+ * [--detail]`, and the admin commands of bin/admin.ts (tenants, keys, webhook secrets) against a
+ * sandbox or a deployment.
  * Runs on Node ≥ 22.18/24 with native TypeScript type stripping; `npx headway` uses the project's Node 24.
  */
 import { createReadStream } from "node:fs";
@@ -13,6 +14,11 @@ import { HeadwayError } from "../core/errors.ts";
 const USAGE = `usage:
   headway start [--port N] [--memory] [--data DIR] [--json] [--verbose]
                                    run the service locally (the sandbox); --port 0 picks free ports
+  headway watch JOB [--url URL] [--api-key KEY] [--json]
+                                   live bars for a job until it ends (exit 0 completed, 1 failed or cancelled)
+                                   --url: HEADWAY_URL, else the sandbox's http://127.0.0.1:8787
+                                   --api-key: HEADWAY_API_KEY, else the sandbox's (.headway/dev-api-key)
+                                   --json (or stdout not a terminal): one JSON snapshot per line
   headway replay FILE [--detail]   print each job's final snapshot (one JSON line per job)
                                    FILE is NDJSON: one event or {"v":1,"events":[...]} per line; - reads stdin
   headway tenants create NAME | tenants list
@@ -120,6 +126,8 @@ async function main(argv: string[]): Promise<number> {
     case "webhook-secret":
     case "audit":
       return (await import("./admin.ts")).runAdminCommand(command, rest);
+    case "watch":
+      return (await import("./watch.ts")).watch(rest);
     case undefined:
     case "help":
     case "--help":

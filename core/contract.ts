@@ -335,6 +335,8 @@ export const Snapshot = z.object({
   indicators: z.array(IndicatorValue),
   eta_seconds: z.number().min(0).nullable(),
   updated_at: z.iso.datetime().nullable(),
+  /** Why the job failed or was cancelled, as its `job.failed` / `job.cancelled` said; absent otherwise. */
+  error: z.string().optional(),
   detail: SnapshotDetail.optional(),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
@@ -403,7 +405,9 @@ export const TokenRequest = z.object({
   job_ids: z.array(Id).min(1).max(100),
   expires_in_seconds: z.int().min(1).max(7 * 24 * 3600).default(3600),
 });
-export const TokenResponse = z.object({ token: z.string(), expires_at: z.iso.datetime() });
+/** `websocket_url` says where to use the token (null: no WebSocket API; use the SSE stream), so a watcher needs only the HTTP URL. */
+export const TokenResponse = z.object({ token: z.string(), expires_at: z.iso.datetime(), websocket_url: z.string().nullable() });
+export type TokenResponse = z.infer<typeof TokenResponse>;
 
 export const ErrorBody = z.object({
   error: z.object({

@@ -51,6 +51,7 @@ export function renderSnapshot(state: JobState, options: RenderOptions = {}): Sn
     eta_seconds: combined.percent === null ? null : state.eta.seconds,
     updated_at: state.updatedAtMs === null ? null : new Date(state.updatedAtMs).toISOString(),
   };
+  if (state.terminal?.error != null) snapshot.error = state.terminal.error;
   if (options.detail === true) snapshot.detail = renderDetail(state, combined.percent);
   return snapshot;
 }

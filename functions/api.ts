@@ -314,7 +314,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     for (const jobId of body.data.job_ids) await jobOf(c, jobId);
     const expiresAtMs = deps.now() + body.data.expires_in_seconds * 1000;
     const token = mintToken({ tenant: c.get("tenant"), jobIds: body.data.job_ids, expiresAtMs }, deps.tokenSecret);
-    return c.json({ token, expires_at: new Date(Math.floor(expiresAtMs / 1000) * 1000).toISOString() }, 201);
+    return c.json({ token, expires_at: new Date(Math.floor(expiresAtMs / 1000) * 1000).toISOString(), websocket_url: deps.websocketUrl ?? null }, 201);
   });
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}`, request_id: c.get("requestId") } }, 404));
