@@ -6,6 +6,7 @@ import { events, eventsDlq } from "./queues";
 import { api } from "./api";
 import "./webhooks";
 import "./ticker";
+import { dashboard } from "./dashboard";
 
 export const outputs = {
   api: api.url,
@@ -13,4 +14,5 @@ export const outputs = {
   table: table.name,
   eventsQueue: events.url,
   eventsDlq: eventsDlq.url,
+  dashboard: dashboard.url,
 };

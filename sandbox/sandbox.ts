@@ -5,6 +5,7 @@
  * so that events the API acknowledged survive a restart.
  */
 import { serve, type ServerType } from "@hono/node-server";
+import { Hono } from "hono";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import { createServices, type Services } from "../functions/composition.ts";
 import type { Config, Log } from "../functions/config.ts";
 import { DEFAULT_TENANT, EVENTS, TICKER, WEBHOOKS } from "../functions/settings.ts";
 import type { Ticker, TickReport } from "../functions/ticker.ts";
+import { createDashboardApp } from "./dashboard.ts";
 import { startWebSocketGateway } from "./websocket-gateway.ts";
 import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
 import { startSqsPoller, type SqsPoller } from "./sqs-poller.ts";
@@ -56,6 +58,8 @@ export interface SandboxOptions {
 
 export interface Sandbox {
   http: string;
+  /** The dashboard page (web/), served on the HTTP port. */
+  dashboard: string;
   websocket: string | null;
   sqsEndpoint: string;
   queueUrl: string;
@@ -115,13 +119,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     // The HTTP server and the WebSocket gateway start first (their URLs are configuration); the
     // services they call are built right after by the composition root, as a Lambda's would be.
+    // The dashboard (sandbox only) beside the API, which gets every other path.
     let services: Services | undefined;
+    let websocketUrl: string | null = null;
+    const site = new Hono()
+      .route("/", createDashboardApp({ httpUrl: null, websocketUrl: () => websocketUrl, apiKey, log: options.log }))
+      .all("*", (c) => services!.api().fetch(c.req.raw));
     const server: ServerType = await new Promise((resolve) => {
-      const listening = serve({ fetch: (request) => services!.api().fetch(request), port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
+      const listening = serve({ fetch: site.fetch, port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
     });
     const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => services!.ws()(event), log: options.log });
     started.push(gateway);
+    websocketUrl = gateway.url;
 
     const config: Config = {
       region: "us-east-1",
@@ -189,6 +199,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     return {
       http: httpUrl,
+      dashboard: `${httpUrl}/dashboard/`,
       websocket: gateway.url,
       sqsEndpoint: sqsEmulator.endpoint,
       queueUrl: queue.url,

@@ -45,6 +45,7 @@ export function installSstRecorder(stage = "test") {
     Function: componentClass("sst.aws.Function"),
     ApiGatewayWebSocket: componentClass("sst.aws.ApiGatewayWebSocket"),
     CronV2: componentClass("sst.aws.CronV2"),
+    StaticSite: componentClass("sst.aws.StaticSite"),
   };
   const globals = globalThis as Record<string, unknown>;
   globals.$config = (config: unknown) => config;
