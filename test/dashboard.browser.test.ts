@@ -15,6 +15,7 @@ import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`dashboard.browser.test.ts: skipped, no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
 const SCREENSHOT = join(import.meta.dirname, "..", "docs", "dashboard.png");
 
 let sandbox: Sandbox;
