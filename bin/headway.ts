@@ -64,6 +64,7 @@ async function start(args: string[]): Promise<number> {
   }
   const ready = {
     http: sandbox.http,
+    dashboard: sandbox.dashboard,
     websocket: sandbox.websocket,
     sqs_endpoint: sandbox.sqsEndpoint,
     queue_url: sandbox.queueUrl,

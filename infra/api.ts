@@ -9,7 +9,9 @@ import { table } from "./storage";
 
 export const api = new sst.aws.Function("Api", {
   handler: "functions/api.handler",
-  url: true,
+  // Any origin (the dashboard is served from its own; credentials are bearer keys, never cookies);
+  // `Authorization` must be named: browsers do not let a `*` cover it.
+  url: { cors: { allowOrigins: ["*"], allowHeaders: ["authorization", "content-type"], allowMethods: ["GET", "POST"] } },
   streaming: true,
   timeout: "15 minutes",
   memory: "1024 MB",

@@ -7,6 +7,7 @@ import { api } from "./api";
 import "./webhooks";
 import "./ticker";
 import { alarmTopic } from "./alarms";
+import { dashboard } from "./dashboard";
 
 export const outputs = {
   api: api.url,
@@ -15,4 +16,5 @@ export const outputs = {
   eventsQueue: events.url,
   eventsDlq: eventsDlq.url,
   alarmTopic: alarmTopic.arn,
+  dashboard: dashboard.url,
 };

@@ -6,6 +6,7 @@ export function describeSandbox(sandbox: Sandbox, dataDir: string | null): strin
   return `Headway sandbox is running ${dataDir === null ? "(in memory: nothing is kept)" : `(state in ${dataDir}/)`}
 
   HTTP API       ${sandbox.http}          (OpenAPI: ${sandbox.http}/v1/openapi.json)
+  Dashboard      ${sandbox.dashboard}   (the API key is filled in for you)
   SQS            ${sandbox.sqsEndpoint}   queue ${sandbox.queueUrl}
   DynamoDB       ${sandbox.dynamodbEndpoint}   table ${sandbox.tableName}
   WebSocket      ${sandbox.websocket}   (connect with ?token=<subscriber_token from POST /v1/jobs>)

@@ -5,8 +5,8 @@
  * so that events the API acknowledged survive a restart.
  */
 import { serve, type ServerType } from "@hono/node-server";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { Hono } from "hono";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -22,6 +22,7 @@ import { createMemoryMetrics, type MemoryMetrics } from "../functions/metrics.ts
 import { DEFAULT_TENANT, EVENTS, SANDBOX_TABLE_NAME, TICKER, WEBHOOKS } from "../functions/settings.ts";
 import type { Ticker, TickReport } from "../functions/ticker.ts";
 import { metricsApi } from "./metrics-api.ts";
+import { createDashboardApp } from "./dashboard.ts";
 import { startWebSocketGateway } from "./websocket-gateway.ts";
 import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
 import { startSqsPoller, type SqsPoller } from "./sqs-poller.ts";
@@ -59,6 +60,8 @@ export interface SandboxOptions {
 
 export interface Sandbox {
   http: string;
+  /** The dashboard page (web/), served on the HTTP port. */
+  dashboard: string;
   websocket: string | null;
   sqsEndpoint: string;
   queueUrl: string;
@@ -123,16 +126,22 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     // The HTTP server and the WebSocket gateway start first (their URLs are configuration); the
     // services they call are built right after by the composition root, as a Lambda's would be.
+    // The dashboard (sandbox only) beside the API, which gets every other path.
     let services: Services | undefined;
     const metrics = createMemoryMetrics();
-    // The API, and the sandbox's own `GET /v1/metrics` in front of it.
-    const app = new Hono().route("/v1/metrics", metricsApi({ metrics, apiKey })).all("*", (c) => services!.api().fetch(c.req.raw));
+    let websocketUrl: string | null = null;
+    // The API; in front of it the sandbox's own `GET /v1/metrics` and the dashboard.
+    const site = new Hono()
+      .route("/v1/metrics", metricsApi({ metrics, apiKey }))
+      .route("/", createDashboardApp({ httpUrl: null, websocketUrl: () => websocketUrl, apiKey, log: options.log }))
+      .all("*", (c) => services!.api().fetch(c.req.raw));
     const server: ServerType = await new Promise((resolve) => {
-      const listening = serve({ fetch: (request) => app.fetch(request), port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
+      const listening = serve({ fetch: site.fetch, port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
     });
     const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => services!.ws()(event), log: options.log });
     started.push(gateway);
+    websocketUrl = gateway.url;
 
     const config: Config = {
       region: "us-east-1",
@@ -204,6 +213,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     return {
       http: httpUrl,
+      dashboard: `${httpUrl}/dashboard/`,
       websocket: gateway.url,
       sqsEndpoint: sqsEmulator.endpoint,
       queueUrl: queue.url,

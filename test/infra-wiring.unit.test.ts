@@ -114,7 +114,20 @@ describe("sst.config.ts wiring", () => {
 
   it("serves the HTTP API through a streaming Function URL", () => {
     const api = named("Api");
-    expect(api.args).toMatchObject({ handler: "functions/api.handler", url: true, streaming: true });
+    expect(api.args).toMatchObject({ handler: "functions/api.handler", streaming: true });
+  });
+
+  it("lets a page on another origin call the HTTP API with an API key", () => {
+    const cors = (named("Api").args.url as { cors: { allowOrigins: string[]; allowHeaders: string[] } }).cors;
+    expect(cors.allowOrigins).toEqual(["*"]);
+    expect(cors.allowHeaders).toContain("authorization");
+  });
+
+  it("publishes the dashboard as a static site built with the stage's API URLs", () => {
+    const site = named("Dashboard");
+    expect(site.type).toBe("sst.aws.StaticSite");
+    expect(site.args).toMatchObject({ build: { command: "npm run build:dashboard", output: "web/dist" }, environment: { HEADWAY_API_URL: "${Api.url}", HEADWAY_WEBSOCKET_URL: "${Ws.url}" } });
+    expect(existsSync(join(root, "web", "build.ts"))).toBe(true);
   });
 
   it("gives every function the configuration the code reads", () => {

@@ -96,9 +96,12 @@ describe("sandbox", () => {
       child.once("exit", (code) => reject(new Error(`exited ${code}`)));
     });
     const ready = JSON.parse(firstLine) as Record<string, unknown>;
-    expect(Object.keys(ready)).toEqual(["http", "websocket", "sqs_endpoint", "queue_url", "dynamodb_endpoint", "api_key", "webhook_secret", "admin_token"]);
+    expect(Object.keys(ready)).toEqual(["http", "dashboard", "websocket", "sqs_endpoint", "queue_url", "dynamodb_endpoint", "api_key", "webhook_secret", "admin_token"]);
     const health = await fetch(`${ready.http}/v1/openapi.json`);
     expect(health.status).toBe(200);
+    expect(ready.dashboard).toBe(`${ready.http}/dashboard/`);
+    const config = (await (await fetch(`${ready.dashboard}config.json`)).json()) as Record<string, unknown>;
+    expect(config).toEqual({ v: 1, http_url: null, websocket_url: ready.websocket, api_key: ready.api_key });
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     child.kill("SIGINT");
     expect(await exited).toBe(0);

@@ -47,6 +47,7 @@ export function installSstRecorder(stage = "test") {
     ApiGatewayWebSocket: componentClass("sst.aws.ApiGatewayWebSocket"),
     CronV2: componentClass("sst.aws.CronV2"),
     SnsTopic: componentClass("sst.aws.SnsTopic"),
+    StaticSite: componentClass("sst.aws.StaticSite"),
   };
   const globals = globalThis as Record<string, unknown>;
   globals.$config = (config: unknown) => config;

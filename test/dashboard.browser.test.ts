@@ -1,0 +1,128 @@
+/**
+ * The dashboard as a person sees it: a sandbox, its page in a real headless Chromium (Debian's
+ * `chromium` driven by playwright-core), and a job driven by events over HTTP while the page's
+ * bars are read. Saves docs/dashboard.png (the README's screenshot). Skipped, saying so, where no
+ * Chromium is installed; .ci/run installs it.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLog } from "../functions/config.ts";
+import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`dashboard.browser.test.ts: skipped, no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
+const SCREENSHOT = join(import.meta.dirname, "..", "docs", "dashboard.png");
+
+let sandbox: Sandbox;
+let browser: Browser;
+let receiver: Server;
+
+describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${hasChromium ? "" : ` (skipped: no Chromium at ${CHROMIUM}; apt-get install -y chromium, or set CHROMIUM_PATH)`}`, () => {
+  beforeAll(async () => {
+    [sandbox, browser] = await Promise.all([
+      startSandbox({ port: 0, memory: true, dataDir: "", log: silentLog, batchingWindowMs: 20, tickMs: 300 }),
+      chromium.launch({ executablePath: CHROMIUM }),
+    ]);
+    // A webhook receiver, so the job's webhook log has deliveries to show.
+    receiver = createServer((_request, response) => response.end("ok"));
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    receiver?.close();
+    await sandbox?.stop();
+  });
+
+  it("shows a job's bars moving while it runs, and every bar at 100 when it completes", async () => {
+    // Arrange: a job of two files with counted work and a webhook, and the page watching it.
+    const jobId = "render-trailer";
+    await post("/v1/jobs", {
+      job_id: jobId,
+      plan: { steps: { encoded: { robot: "/video/encode", use: ":original" } } },
+      originals: [{ original_id: "intro.mp4", mime: "video/mp4" }, { original_id: "trailer.mp4", mime: "video/mp4" }],
+      emit_execution_progress: true,
+      notify_url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+    });
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    await page.goto(`${sandbox.dashboard}#job=${jobId}`);
+    await expect.poll(() => page.inputValue("#api-key")).toBe(sandbox.apiKey);
+    await page.waitForSelector(`[data-job="${jobId}"]`);
+
+    // Act and assert: progress in steps; the page follows each.
+    const intro = { step: "encoded", original_id: "intro.mp4", attempt: 1 };
+    const trailer = { step: "encoded", original_id: "trailer.mp4", attempt: 1 };
+    await events(jobId, [
+      ["step.started", intro],
+      ["step.started", trailer],
+      ["step.progress", { ...intro, progress: [30, 100], unit: "Bytes", step_index: [0, 2], message: "pass 1: analysing" }],
+      ["step.progress", { ...trailer, progress: [10, 100], unit: "Bytes", message: "demuxing" }],
+      ["indicator.reported", { label: "thumbnails", task_id: "thumbs", attempt: 1, added: 10, done: 2 }],
+    ]);
+    const first = await waitForBar(page, "combined", (value) => value > 0);
+    expect(await barValue(page, "file:intro.mp4")).toBeGreaterThan(0);
+    expect(await barValue(page, "label:thumbnails")).toBe(20);
+    await page.waitForSelector('[data-table="in-flight"] >> text=pass 1: analysing');
+
+    await events(jobId, [
+      ["step.progress", { ...intro, progress: [80, 100], unit: "Bytes", step_index: [1, 2], message: "pass 2: encoding" }],
+      ["step.progress", { ...trailer, progress: [55, 100], unit: "Bytes", message: "encoding" }],
+      ["step.progress", { step: "thumbs", original_id: "intro.mp4", attempt: 1, progress: [1, 2] }], // no such step: a rejection to show
+      ["indicator.reported", { label: "thumbnails", task_id: "thumbs", attempt: 1, added: 10, done: 6 }],
+    ]);
+    const second = await waitForBar(page, "combined", (value) => value > first);
+    expect(second).toBeLessThan(100);
+    expect(await barValue(page, "label:thumbnails")).toBe(60);
+    await page.waitForSelector('[data-table="in-flight"] >> text=pass 2: encoding');
+    await page.waitForSelector('[data-table="rejections"] >> text=unknown_step');
+    mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    await events(jobId, [
+      ["step.completed", { ...intro, result_count: 1 }],
+      ["step.completed", { ...trailer, result_count: 1 }],
+      ["indicator.reported", { label: "thumbnails", task_id: "thumbs", attempt: 1, added: 10, done: 10 }],
+      ["job.completed", {}],
+    ]);
+    await page.waitForSelector('#job [data-status="completed"]');
+    for (const name of ["combined", "file:intro.mp4", "file:trailer.mp4", "label:thumbnails"]) expect(await barValue(page, name), name).toBe(100);
+    await waitForBar(page, `job:${jobId}`, (value) => value === 100); // the list, refreshed every 2 s
+    await page.waitForSelector('[data-table="webhooks"] >> text=delivered');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+});
+
+async function post(path: string, body: unknown): Promise<unknown> {
+  const response = await fetch(`${sandbox.http}${path}`, { method: "POST", headers: { authorization: `Bearer ${sandbox.apiKey}` }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+let sequence = 0;
+async function events(jobId: string, list: [type: string, fields: Record<string, unknown>][]): Promise<void> {
+  const at = new Date().toISOString();
+  await post(`/v1/jobs/${jobId}/events`, { v: 1, events: list.map(([type, fields]) => ({ v: 1, type, job_id: jobId, event_id: `e${++sequence}`, at, ...fields })) });
+}
+
+async function barValue(page: Page, name: string): Promise<number | null> {
+  const value = await page.getAttribute(`[data-bar="${name}"]`, "aria-valuenow");
+  return value === null ? null : Number(value);
+}
+
+async function waitForBar(page: Page, name: string, isReached: (value: number) => boolean): Promise<number> {
+  let last: number | null = null;
+  await expect
+    .poll(async () => {
+      last = await barValue(page, name).catch(() => null);
+      return last !== null && isReached(last);
+    }, { timeout: 20_000, interval: 100 })
+    .toBe(true);
+  return last!;
+}
