@@ -66,6 +66,37 @@ for (const backend of DYNAMO_BACKENDS) {
       expect((await store.loadForBatch(ref("job-store-2", "t2"), []))?.meta.incarnation).toBe("c");
     });
 
+    it("never reads a head and parts of two versions: a write interrupted before its head reads as busy until the batch is applied again", async () => {
+      const e = eventFactory("job-store-7");
+      const state = createJobState("job-store-7", { partCount: 4 });
+      reduce(state, [e.plan(VIDEO_PLAN, { expect_originals: 2 }), e.original("f1", "video/mp4"), e.original("f2", "image/png")], NOW);
+      await storeOf().createJob(meta("job-store-7"), state);
+      // A process that dies right before writing the head: its parts are stored, its head is not.
+      let isDyingAtHead = true;
+      const dying = new Proxy(table.client, {
+        get(target, property, receiver) {
+          if (property !== "send") return Reflect.get(target, property, receiver);
+          return async (command: { constructor: { name: string }; input: { Item?: { sk?: { S?: string } } } }) => {
+            if (isDyingAtHead && command.constructor.name === "PutItemCommand" && command.input.Item?.sk?.S === "HEAD") throw new Error("the process died");
+            return target.send(command as never);
+          };
+        },
+      });
+      const batch = [e.completed("resized", "f2"), e.progress("encoded", "f1", [50, 100])];
+      const torn = createDynamoStore({ client: dying, tableName: table.name });
+      const job = (await torn.loadForBatch(ref("job-store-7"), batch))!;
+      reduce(job.state, batch, NOW + 1000);
+      await expect(torn.save(job, NOW + 1000)).rejects.toThrow("the process died");
+      expect(await storeOf().loadJob(ref("job-store-7"))).toBe("busy");
+      // The batch comes back and is applied again: the job reads whole, at the new version.
+      isDyingAtHead = false;
+      await applyBatch(storeOf(), "job-store-7", batch, NOW + 2000);
+      const read = await storeOf().loadJob(ref("job-store-7"));
+      if (read === null || read === "busy") throw new Error(`job read: ${read}`);
+      const expected = fold([[e.plan(VIDEO_PLAN, { expect_originals: 2 }), e.original("f1", "video/mp4"), e.original("f2", "image/png")], batch], "job-store-7");
+      expect(renderSnapshot(read.state).progress_per_original_file).toEqual(renderSnapshot(expected).progress_per_original_file);
+    });
+
     it("answers null for a job it does not have", async () => {
       const store = storeOf();
       expect(await store.loadForBatch(ref("nope"), [])).toBeNull();
