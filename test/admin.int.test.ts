@@ -7,6 +7,7 @@ import { createApp } from "../functions/api.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import type { Log } from "../functions/config.ts";
 import { newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
+import { testConfig } from "./support/config.ts";
 import { startTestQueue, type TestQueue } from "./support/sqs.ts";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -18,27 +19,14 @@ let app: ReturnType<Services["api"]>;
 const logged: { level: string; message: string; fields: Record<string, unknown> }[] = [];
 const log: Log = (level, message, fields = {}) => void logged.push({ level, message, fields });
 
+const emulators = () => ({ dynamodbEndpoint: dynamo.endpoint, tableName: table.name, sqsEndpoint: queue.endpoint, queueUrl: queue.url });
+
 beforeAll(async () => {
   dynamo = await startDynalite({ port: 0 });
   table = await newTable(dynamo.endpoint);
   queue = await startTestQueue();
   services = createServices(
-    {
-      region: "us-east-1",
-      tableName: table.name,
-      eventsQueueUrl: () => queue.url,
-      dynamodbEndpoint: dynamo.endpoint,
-      sqsEndpoint: queue.endpoint,
-      defaultTenant: "default",
-      maxReceiveCount: 10,
-      pendingUnknownJobSeconds: 180,
-      publicUrl: "https://headway.test",
-      websocketUrl: null,
-      tokenSecret: () => "test-token-secret",
-      websocketManagementEndpoint: () => "http://127.0.0.1:9",
-      webhookQueueUrl: () => queue.url,
-      adminToken: () => ADMIN_TOKEN,
-    },
+    testConfig(emulators(), { adminToken: () => ADMIN_TOKEN }),
     { log, now: Date.now },
   );
   app = services.api();
@@ -236,21 +224,7 @@ describe("keys stored as given (the sandbox's development key)", () => {
 describe("an API without a usable admin token", () => {
   it("refuses every admin request when none is configured, or one too short", async () => {
     const bare = createServices(
-      {
-        region: "us-east-1",
-        tableName: table.name,
-        eventsQueueUrl: () => queue.url,
-        dynamodbEndpoint: dynamo.endpoint,
-        sqsEndpoint: queue.endpoint,
-        defaultTenant: "default",
-        maxReceiveCount: 10,
-        pendingUnknownJobSeconds: 180,
-        publicUrl: undefined,
-        websocketUrl: null,
-        tokenSecret: () => "x",
-        websocketManagementEndpoint: () => "http://127.0.0.1:9",
-        webhookQueueUrl: () => queue.url,
-      },
+      testConfig(emulators(), { publicUrl: undefined, tokenSecret: () => "x" }),
       { log, now: Date.now },
     );
     const adapters = bare.adapters;

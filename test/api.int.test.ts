@@ -3,6 +3,7 @@ import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { verifyToken } from "../core/token.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import { silentLog } from "../functions/config.ts";
+import { testConfig } from "./support/config.ts";
 import { newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
 import { startTestQueue, type TestQueue } from "./support/sqs.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
@@ -15,27 +16,15 @@ let services: Services;
 let app: ReturnType<Services["api"]>;
 let webhookEndpoints: ReturnType<Services["adapters"]["webhookEndpoints"]>;
 
+const emulators = () => ({ dynamodbEndpoint: dynamo.endpoint, tableName: table.name, sqsEndpoint: queue.endpoint, queueUrl: queue.url });
+
 beforeAll(async () => {
   dynamo = await startDynalite({ port: 0 });
   table = await newTable(dynamo.endpoint);
   queue = await startTestQueue();
   // The same wiring as the Lambdas and the sandbox: the composition root, configured for the test's emulators.
   services = createServices(
-    {
-      region: "us-east-1",
-      tableName: table.name,
-      eventsQueueUrl: () => queue.url,
-      dynamodbEndpoint: dynamo.endpoint,
-      sqsEndpoint: queue.endpoint,
-      defaultTenant: "default",
-      maxReceiveCount: 10,
-      pendingUnknownJobSeconds: 180,
-      publicUrl: "https://headway.test",
-      websocketUrl: "wss://ws.headway.test",
-      tokenSecret: () => SECRET,
-      websocketManagementEndpoint: () => "http://127.0.0.1:9",
-      webhookQueueUrl: () => queue.url,
-    },
+    testConfig(emulators(), { websocketUrl: "wss://ws.headway.test", tokenSecret: () => SECRET }),
     { log: silentLog, now: Date.now },
   );
   const apiKeys = services.adapters.apiKeys();
