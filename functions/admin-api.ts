@@ -12,7 +12,8 @@ import { RotateWebhookSecretRequest, secretResponse } from "../core/webhook.ts";
 import type { Admin } from "./admin.ts";
 import type { Log } from "./config.ts";
 
-type Env = { Variables: { requestId: string } };
+export type AdminEnv = { Variables: { requestId: string } };
+type Env = AdminEnv;
 
 /** A shorter admin token is a mistake to refuse, not a credential to trust. */
 export const MIN_ADMIN_TOKEN_CHARS = 16;

@@ -25,6 +25,7 @@ import { jobEventFor } from "../core/realtime.ts";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
 import { envelopesOf } from "../core/envelopes.ts";
 import { lazyHandler, type Log } from "./config.ts";
+import type { AdminEnv } from "./admin-api.ts";
 import { newJobMeta } from "./identity.ts";
 import { STREAMS } from "./settings.ts";
 
@@ -48,12 +49,13 @@ export interface ApiDeps {
   tokenSecret: string;
   newJobId?: () => string;
   /** The admin API (functions/admin-api.ts), mounted at /v1/admin with its own auth. */
-  adminApp?: Hono<any>;
+  adminApp?: Hono<AdminEnv>;
   /** How often an update stream looks for changes, how long one lasts before asking the client to reconnect, and how many may be open. */
   streams?: { pollMs?: number; maxStreamMs?: number; perCredential?: number; perTenant?: number };
 }
 
-type Env = { Variables: { tenant: string; requestId: string } };
+export type ApiEnv = { Variables: { tenant: string; requestId: string } };
+type Env = ApiEnv;
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** An update stream's slot lapses this long after its last renewal (if the Lambda running it dies). */

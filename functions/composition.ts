@@ -25,7 +25,7 @@ import { createWsPosterPool } from "./adapters/ws-poster-pool.ts";
 import { createEmfMetrics } from "./adapters/emf-metrics.ts";
 import { createAdmin, type Admin } from "./admin.ts";
 import { createAdminApp } from "./admin-api.ts";
-import { createApp } from "./api.ts";
+import { createApp, type ApiEnv } from "./api.ts";
 import { createWebhookChannel } from "./channels/webhooks.ts";
 import { createWebSocketChannel } from "./channels/websocket.ts";
 import { environmentConfig, jsonLog, type Config, type Log } from "./config.ts";
@@ -61,7 +61,7 @@ export interface Services {
   reducer(): (event: SQSEvent) => Promise<SQSBatchResponse>;
   ticker(): Ticker;
   ws(): (event: WebSocketEvent) => Promise<WebSocketResult>;
-  api(): Hono<any>;
+  api(): Hono<ApiEnv>;
   /** Tenants and keys administered (the admin API's and the admin CLI's operations, audited). */
   admin(): Admin;
   webhookSender(): (event: SQSEvent) => Promise<SQSBatchResponse>;
