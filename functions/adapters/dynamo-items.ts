@@ -67,6 +67,16 @@ export function decodeBody(item: Item): string {
   return inflateRawSync(compressed).toString("utf8");
 }
 
+/** Whether an item's TTL has passed (DynamoDB deletes expired items only eventually, so reads must look). */
+export function isExpired(item: Item, nowMs: number): boolean {
+  return Number(item.expires_at?.N ?? Infinity) * 1000 < nowMs;
+}
+
+/** Read units of a strongly consistent read of this item, as DynamoDB bills them: 1 per 4 KB, rounded up. */
+export function readUnitsOf(item: Item): number {
+  return Math.max(1, Math.ceil(itemBytes(item) / 4096));
+}
+
 /** Item size as DynamoDB bills it: attribute names plus values. */
 export function itemBytes(item: Item): number {
   let bytes = 0;

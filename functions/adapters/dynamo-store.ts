@@ -64,30 +64,12 @@ import { queryPartition } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
 import { createDynamoJobIndex } from "./dynamo-job-index.ts";
-import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, itemBytes, jobKey, partKey, runBounded, sleep, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
+import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, partKey, readUnitsOf, runBounded, sleep, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
+import { isOneVersion, isStampCommitted, READ_ATTEMPTS, stampOf } from "./dynamo-versions.ts";
 
 const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
 const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
-/**
- * A read waits for a write in progress; a write abandoned this long ago (its process died and its
- * batch was not delivered again: it went to the DLQ) is taken as part of the job, so that no job
- * stays unreadable for good.
- */
-const ABANDONED_WRITE_MS = 10 * 60_000;
-
-function stampOf(head: Item): { version: number; writeId: string | undefined } {
-  return { version: Number(head.version?.N ?? 0), writeId: head.w?.S };
-}
-
-/** An item is of a committed write when its version is older than the head's, or the head's own write. */
-function isStampCommitted(item: Item, head: { version: number; writeId: string | undefined }): boolean {
-  const version = Number(item.ver?.N ?? 0);
-  return version < head.version || (version === head.version && item.w?.S === head.writeId);
-}
-
-/** Reads of a whole job that meet a write in progress try again this many times (20, 40, 80, 160 ms apart) before answering "busy". */
-const READ_ATTEMPTS = 5;
 
 export interface StoreMetrics {
   writes: number;
@@ -131,7 +113,7 @@ export function createDynamoStore(options: {
   const pkOf = (meta: JobMeta, sk: string) => (sk === HEAD ? headKey(meta) : jobKey(meta));
   const splitItemBytes = options.splitItemBytes ?? SPLIT_ITEM_BYTES;
   const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, readUnits: 0, maxItemBytes: 0, maxItemKey: "", splits: 0 };
-  const countRead = (item: Item) => (metrics.readUnits += Math.max(1, Math.ceil(itemBytes(item) / 4096)));
+  const countRead = (item: Item) => (metrics.readUnits += readUnitsOf(item));
 
   const countWrite = (capacity: ConsumedCapacity | undefined, bytes: number, sk = "") => {
     metrics.writes++;
@@ -478,46 +460,14 @@ export function createDynamoStore(options: {
   /** The head, or null when there is none or it has expired (TTL deletes expired items only eventually). */
   async function readHead(ref: JobRef): Promise<Item | null> {
     const { Item: item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: headKey(ref) }, sk: { S: HEAD } }, ConsistentRead: true }));
-    metrics.readUnits += item === undefined ? 1 : Math.max(1, Math.ceil(itemBytes(item) / 4096));
-    if (item === undefined || Number(item.expires_at?.N ?? Infinity) * 1000 < Date.now()) return null;
+    metrics.readUnits += item === undefined ? 1 : readUnitsOf(item);
+    if (item === undefined || isExpired(item, Date.now())) return null;
     return item;
   }
 
-  /**
-   * Whether every item read belongs to the version the head commits (see writeItems). Two more
-   * cases are taken as committed: an item of the head's version written before the head was by a
-   * write that lost the race to the head (it can never commit; its events are in the item and
-   * are applied again, idempotently, when its batch is retried), and an item of a write abandoned
-   * long ago.
-   */
-  function isOneVersion(head: Item, items: readonly Item[]): boolean {
-    const headAtMs = Number(head.at?.N ?? 0);
-    if (head.open?.BOOL === true && Date.now() - headAtMs < ABANDONED_WRITE_MS) return false;
-    const stamp = stampOf(head);
-    return items.every((item) => {
-      const itemAtMs = Number(item.at?.N ?? 0);
-      if (isStampCommitted(item, stamp) || Date.now() - itemAtMs >= ABANDONED_WRITE_MS) return true;
-      return Number(item.ver?.N ?? 0) === stamp.version && itemAtMs <= headAtMs;
-    });
-  }
-
   const changeFeed = createDynamoChangeFeed({ client, tableName, countWrite });
-  const jobIndex = createDynamoJobIndex({ client, tableName, countWrite, readHeads: (refs) => readHeads(refs) });
+  const jobIndex = createDynamoJobIndex({ client, tableName, countWrite });
 
-  /** Many heads at once (the job list), expired ones left out. */
-  async function readHeads(refs: readonly JobRef[]): Promise<Map<string, Item>> {
-    const found = new Map<string, Item>();
-    for (let i = 0; i < refs.length; i += 100) {
-      let keys: Item[] | undefined = refs.slice(i, i + 100).map((ref) => ({ pk: { S: headKey(ref) }, sk: { S: HEAD } }));
-      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const result: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys } } }));
-        for (const item of result.Responses?.[tableName] ?? []) if (Number(item.expires_at?.N ?? Infinity) * 1000 >= Date.now()) found.set(item.pk!.S!, item);
-        keys = result.UnprocessedKeys?.[tableName]?.Keys;
-      }
-    }
-    return found;
-  }
   const rejections = createDynamoRejectionLog({ client, tableName, countWrite, metrics });
 
   const store: JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog; jobIndex: JobIndex } = {
@@ -613,7 +563,7 @@ export function createDynamoStore(options: {
           queryPartition(client, tableName, jobKey(meta), { between: ["L#", "P#~"], consistent: true }),
           queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true }),
         ]);
-        if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts])) continue;
+        if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts], Date.now())) continue;
         const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
         // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
         state.partTotals.clear();
