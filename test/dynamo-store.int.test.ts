@@ -55,6 +55,41 @@ for (const backend of DYNAMO_BACKENDS) {
       expect(renderSnapshot(loaded.state, { detail: true })).toEqual(renderSnapshot(expected, { detail: true }));
     });
 
+    it("loads many jobs side by side with their heads read together, and task parts read only for jobs that count tasks", async () => {
+      const jobIds = Array.from({ length: 120 }, (_, n) => `job-store-many-${n}`);
+      const store = storeOf();
+      for (const [n, jobId] of jobIds.entries()) {
+        const e = eventFactory(jobId);
+        const state = createJobState(jobId);
+        const events = n % 3 === 0 ? [e.added(10, "t1", { label: "tiles" }), e.done(n % 10, "t1", { label: "tiles" })] : [e.plan(VIDEO_PLAN, { expect_originals: 1 }), e.original("f1", "video/mp4"), e.progress("encoded", "f1", [n % 100, 100])];
+        reduce(state, events, NOW);
+        await store.createJob(meta(jobId), state);
+      }
+      const sent: { name: string; sk?: string }[] = [];
+      const counting = new Proxy(table.client, {
+        get(target, property, receiver) {
+          if (property !== "send") return Reflect.get(target, property, receiver);
+          return (command: { constructor: { name: string }; input: { ExpressionAttributeValues?: Record<string, { S?: string }> } }) => {
+            sent.push({ name: command.constructor.name, sk: command.input.ExpressionAttributeValues?.[":prefix"]?.S });
+            return target.send(command as never);
+          };
+        },
+      });
+      const loaded = await Promise.all(jobIds.map((jobId) => createDynamoStore({ client: counting, tableName: table.name }).loadJob(ref(jobId))));
+      expect(sent.filter(({ name }) => name === "GetItemCommand")).toHaveLength(0);
+      const oneStore = createDynamoStore({ client: counting, tableName: table.name });
+      sent.length = 0;
+      const together = await Promise.all(jobIds.map((jobId) => oneStore.loadJob(ref(jobId))));
+      // 120 heads in two BatchGetItem requests (100 keys each at most), not 120 reads.
+      expect(sent.filter(({ name }) => name === "BatchGetItemCommand")).toHaveLength(2);
+      expect(sent.filter(({ sk }) => sk === "T#")).toHaveLength(40);
+      for (const [n, job] of together.entries()) {
+        if (job === null || job === "busy") throw new Error(`job read: ${job}`);
+        expect(renderSnapshot(job.state)).toEqual(renderSnapshot((loaded[n] as Exclude<(typeof loaded)[number], null | "busy">).state));
+        if (n % 3 === 0) expect(renderSnapshot(job.state).indicators).toEqual([{ label: "tiles", done: n % 10, total: 10 }]);
+      }
+    });
+
     it("refuses to create a job whose id the same tenant has taken, and keeps tenants' jobs of one id apart", async () => {
       const store = storeOf();
       const state = createJobState("job-store-2");

@@ -4,10 +4,11 @@
  * after every batch it stored and removed once pushed, so the ticker finds changed jobs by
  * querying 8 small partitions, never by scanning the table.
  */
-import { DeleteItemCommand, PutItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, PutItemCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hashId } from "../../core/partition.ts";
 import type { ChangeFeed, ChangedJob, JobMeta, JobRef } from "../../core/ports.ts";
 import { changeKey, itemBytes, type Item } from "./dynamo-items.ts";
+import { queryPartition } from "./dynamo-query.ts";
 
 const CHANGE_SHARDS = 8;
 
@@ -37,27 +38,15 @@ export function createDynamoChangeFeed(options: {
     },
 
     async changedJobs(): Promise<ChangedJob[]> {
-      const changed: ChangedJob[] = [];
-      for (let shard = 0; shard < CHANGE_SHARDS; shard++) {
-        let start: Item | undefined;
-        do {
-          const result = await client.send(
-            new QueryCommand({ TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: `CHANGED#${shard}` } }, ExclusiveStartKey: start }),
-          );
-          for (const item of result.Items ?? []) {
-            changed.push({
-              tenant: item.tenant!.S!,
-              jobId: item.job!.S!,
-              incarnation: item.inc!.S!,
-              createdAtMs: Number(item.created_at!.N),
-              version: Number(item.version!.N),
-              changedAtMs: Number(item.changed_at!.N),
-            });
-          }
-          start = result.LastEvaluatedKey;
-        } while (start !== undefined);
-      }
-      return changed;
+      const shards = await Promise.all(Array.from({ length: CHANGE_SHARDS }, (_, shard) => queryPartition(client, tableName, `CHANGED#${shard}`)));
+      return shards.flat().map((item) => ({
+        tenant: item.tenant!.S!,
+        jobId: item.job!.S!,
+        incarnation: item.inc!.S!,
+        createdAtMs: Number(item.created_at!.N),
+        version: Number(item.version!.N),
+        changedAtMs: Number(item.changed_at!.N),
+      }));
     },
 
     async clearChanged(job: ChangedJob, version: number): Promise<void> {

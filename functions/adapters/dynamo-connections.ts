@@ -9,8 +9,8 @@
  * The job partition is the job's incarnation (dynamo-items.ts), so a new job of an expired one's
  * id starts with no subscribers and no `job_finished` sent.
  */
-import { BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { queryPartition, type Item } from "./dynamo-query.ts";
+import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { batchGetItems, queryPartition, type Item } from "./dynamo-query.ts";
 import type { Connection, Connections, JobMeta, JobRef, Subscriber, Subscriptions } from "../../core/ports.ts";
 import { changeKey, jobKey } from "./dynamo-items.ts";
 
@@ -93,15 +93,8 @@ export function createDynamoSubscriptions(options: Options): Subscriptions {
   const cache = new Map<string, { revision: number; subscribers: Subscriber[] }>();
 
   async function revisionsOf(partitions: readonly string[]): Promise<Map<string, number>> {
-    const revisions = new Map<string, number>();
-    for (let i = 0; i < partitions.length; i += 100) {
-      let keys: Item[] | undefined = partitions.slice(i, i + 100).map((partition) => key(partition, "SUBREV"));
-      while (keys !== undefined && keys.length > 0) {
-        const result = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
-        for (const item of result.Responses?.[tableName] ?? []) revisions.set(item.pk!.S!, Number(item.revision!.N));
-        keys = result.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
-      }
-    }
+    const items = await batchGetItems(client, tableName, partitions.map((partition) => key(partition, "SUBREV")), { consistent: true });
+    const revisions = new Map(items.map((item) => [item.pk!.S!, Number(item.revision!.N)]));
     return revisions;
   }
 

@@ -7,11 +7,12 @@
  * 100 jobs): the head holds the status, the displayed combined figure and the ETA, so no part is
  * read. The list costs no write beyond creation.
  */
-import { BatchGetItemCommand, type BatchGetItemCommandOutput, PutItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { PutItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { decodeHead, type HeadCode } from "../../core/codec.ts";
 import type { JobIndex, JobListEntry, JobMeta, JobRef } from "../../core/ports.ts";
 import { renderSnapshot } from "../../core/snapshot.ts";
-import { decodeBody, HEAD, headKey, isExpired, itemBytes, sleep, tenantKey, type Item } from "./dynamo-items.ts";
+import { decodeBody, HEAD, headKey, isExpired, itemBytes, tenantKey, type Item } from "./dynamo-items.ts";
+import { batchGetItems } from "./dynamo-query.ts";
 
 /** An entry outlives its job's 30 days of inactivity by a little; listing skips expired jobs anyway. */
 const ENTRY_TTL_SECONDS = 31 * 24 * 3600;
@@ -32,17 +33,8 @@ export function createDynamoJobIndex(options: {
 
   /** Many heads at once (eventually consistent: a list may lag a second), expired ones left out. */
   async function readHeads(refs: readonly JobRef[]): Promise<Map<string, Item>> {
-    const found = new Map<string, Item>();
-    for (let i = 0; i < refs.length; i += 100) {
-      let keys: Item[] | undefined = refs.slice(i, i + 100).map((ref) => ({ pk: { S: headKey(ref) }, sk: { S: HEAD } }));
-      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const result: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys } } }));
-        for (const item of result.Responses?.[tableName] ?? []) if (!isExpired(item, Date.now())) found.set(item.pk!.S!, item);
-        keys = result.UnprocessedKeys?.[tableName]?.Keys;
-      }
-    }
-    return found;
+    const items = await batchGetItems(client, tableName, refs.map((ref) => ({ pk: { S: headKey(ref) }, sk: { S: HEAD } })));
+    return new Map(items.filter((item) => !isExpired(item, Date.now())).map((item) => [item.pk!.S!, item]));
   }
 
   return {

@@ -28,9 +28,6 @@
  */
 import { randomUUID } from "node:crypto";
 import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  GetItemCommand,
   ConditionalCheckFailedException,
   PutItemCommand,
   UpdateItemCommand,
@@ -60,7 +57,7 @@ import { refreshEstimates } from "../../core/progress.ts";
 import type { JobState, OriginalState, TaskTally } from "../../core/state.ts";
 import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
 import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
-import { queryPartition } from "./dynamo-query.ts";
+import { batchGetItems, createItemReader, queryPartition } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
 import { createDynamoJobIndex } from "./dynamo-job-index.ts";
@@ -114,6 +111,7 @@ export function createDynamoStore(options: {
   const splitItemBytes = options.splitItemBytes ?? SPLIT_ITEM_BYTES;
   const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, readUnits: 0, maxItemBytes: 0, maxItemKey: "", splits: 0 };
   const countRead = (item: Item) => (metrics.readUnits += readUnitsOf(item));
+  const readItem = createItemReader(client, tableName);
 
   const countWrite = (capacity: ConsumedCapacity | undefined, bytes: number, sk = "") => {
     metrics.writes++;
@@ -125,20 +123,9 @@ export function createDynamoStore(options: {
   };
 
   async function batchGet(meta: JobMeta, sortKeys: string[]): Promise<Map<string, Item>> {
-    const found = new Map<string, Item>();
-    for (let i = 0; i < sortKeys.length; i += 100) {
-      let keys: Item[] | undefined = sortKeys.slice(i, i + 100).map((sk) => ({ pk: { S: pkOf(meta, sk) }, sk: { S: sk } }));
-      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const result: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
-        for (const item of result.Responses?.[tableName] ?? []) {
-          countRead(item);
-          found.set(item.sk!.S!, item);
-        }
-        keys = result.UnprocessedKeys?.[tableName]?.Keys;
-      }
-    }
-    return found;
+    const items = await batchGetItems(client, tableName, sortKeys.map((sk) => ({ pk: { S: pkOf(meta, sk) }, sk: { S: sk } })), { consistent: true });
+    for (const item of items) countRead(item);
+    return new Map(items.map((item) => [item.sk!.S!, item]));
   }
 
   /**
@@ -459,7 +446,7 @@ export function createDynamoStore(options: {
 
   /** The head, or null when there is none or it has expired (TTL deletes expired items only eventually). */
   async function readHead(ref: JobRef): Promise<Item | null> {
-    const { Item: item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: headKey(ref) }, sk: { S: HEAD } }, ConsistentRead: true }));
+    const item = await readItem({ pk: headKey(ref), sk: HEAD });
     metrics.readUnits += item === undefined ? 1 : readUnitsOf(item);
     if (item === undefined || isExpired(item, Date.now())) return null;
     return item;
@@ -556,15 +543,18 @@ export function createDynamoStore(options: {
         const headItem = await readHead(ref);
         if (headItem === null) return null;
         const meta = metaOf(ref, headItem);
+        const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
         // Only the state's leaves (groups, G#, hold copies that are not needed when every part is
         // loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook
-        // records (WH…): L# < P# < REJ# < SUB# < T#.
-        const [bucketsAndParts, taskParts] = await Promise.all([
+        // records (WH…): L# < P# < REJ# < SUB# < T#. Task parts (T#) belong to label buckets: a
+        // job with none (the head names none, and no L# item was found) has none to read.
+        const readTaskParts = () => queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true });
+        const [bucketsAndParts, taskPartsOfNamedBuckets] = await Promise.all([
           queryPartition(client, tableName, jobKey(meta), { between: ["L#", "P#~"], consistent: true }),
-          queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true }),
+          state.labelBucketTotals.size > 0 ? readTaskParts() : undefined,
         ]);
+        const taskParts = taskPartsOfNamedBuckets ?? (bucketsAndParts.some((item) => item.sk!.S!.startsWith("L#")) ? await readTaskParts() : []);
         if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts], Date.now())) continue;
-        const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
         // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
         state.partTotals.clear();
         state.labelBucketTotals.clear();

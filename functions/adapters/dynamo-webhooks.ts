@@ -3,8 +3,9 @@
  *   <job> / WHCLAIM#<key>                 a webhook that was enqueued (recorded after it was)
  *   <job> / WHLOG#<time>#<id>#<attempt>   one attempt and its outcome (kept 30 days)
  */
-import { BatchGetItemCommand, type BatchGetItemCommandOutput, PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { jobKey } from "./dynamo-items.ts";
+import { batchGetItems } from "./dynamo-query.ts";
 import type { DeliveryLogEntry, WebhookLog } from "../../core/ports.ts";
 
 const LOG_TTL_SECONDS = 30 * 24 * 3600;
@@ -15,13 +16,8 @@ export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableN
   const expiresAt = (): AttributeValue => ({ N: String(Math.floor(now() / 1000) + LOG_TTL_SECONDS) });
   return {
     async enqueued(job, keys) {
-      const found = new Set<string>();
-      let pending: Record<string, AttributeValue>[] | undefined = keys.map((key) => ({ pk: { S: jobKey(job) }, sk: { S: `WHCLAIM#${key}` } }));
-      while (pending !== undefined && pending.length > 0) {
-        const result: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: "sk" } } }));
-        for (const item of result.Responses?.[tableName] ?? []) found.add(item.sk!.S!.slice("WHCLAIM#".length));
-        pending = result.UnprocessedKeys?.[tableName]?.Keys;
-      }
+      const items = await batchGetItems(client, tableName, keys.map((key) => ({ pk: { S: jobKey(job) }, sk: { S: `WHCLAIM#${key}` } })), { consistent: true, projection: "sk" });
+      const found = new Set(items.map((item) => item.sk!.S!.slice("WHCLAIM#".length)));
       return found;
     },
     async markEnqueued(job, keys) {
