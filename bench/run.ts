@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   estimator: () => import("./estimator.ts"),
   pipeline: () => import("./pipeline.ts"),
   fanout: () => import("./fanout.ts"),
+  poster: () => import("./poster.ts"),
   eta: () => import("./eta.ts"),
 };
 

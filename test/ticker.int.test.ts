@@ -164,7 +164,7 @@ describe("ticker fan-out (sandbox)", () => {
 });
 
 describe("posting from worker threads", () => {
-  it("posts through the real management client on several threads, one outcome per delivery, in order", async () => {
+  it("posts signed, as in the cloud, to the sandbox gateway from several threads, one outcome per delivery, in order", async () => {
     await job("pool-1");
     const client = await subscribed(await tokenFor(["pool-1"]), ["pool-1"]);
     const { store, subscriptions } = sandbox.services.adapters;

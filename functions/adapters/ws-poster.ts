@@ -1,16 +1,36 @@
-/** Poster on API Gateway's @connections API (the real management client; the sandbox's gateway speaks it too). */
-import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
+/**
+ * Poster on API Gateway's @connections API.
+ *
+ * PostToConnection, the call a fan-out tick makes once per connection (10,000 times for 10,000
+ * subscribers), is the management client's request sent straight on a keep-alive socket pool:
+ * the same path, headers and SigV4 signature (the SDK's own signer, with the client's
+ * credentials), without the SDK's per-command pipeline (middleware, endpoint rules,
+ * schema serializer and deserializer, retry tokens), which cost three to four times the request
+ * itself and kept a 10,000-subscriber tick from fitting in its 2 s (README "Fan-out": measured).
+ * test/ws-poster.int.test.ts pins that the request is the client's. DeleteConnection, rare, goes
+ * through the client.
+ *
+ * A failed post is not retried here (the channel retries its jobs on the next tick), except once
+ * on a keep-alive socket the server had already closed.
+ */
+import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException } from "@aws-sdk/client-apigatewaymanagementapi";
+import { SignatureV4 } from "@smithy/signature-v4";
+import type { AwsCredentialIdentity, Provider } from "@smithy/types";
+import { Pool } from "undici";
 import type { Delivery, PostOutcome, Poster } from "../../core/ports.ts";
+import { Sha256 } from "./sha256.ts";
 
-/** Posts in flight at once; the SDK's default of 50 sockets would queue the rest. */
+/** Posts in flight at once (and sockets kept open): enough to keep a tick's posts flowing. */
 export const POST_CONCURRENCY = 256;
+/** A post that has not been answered by then is failed (its jobs go again next tick). */
+const POST_TIMEOUT_MS = 5_000;
 
 export interface WsPosterOptions {
+  /** The management endpoint, stage included: `https://{api}.execute-api.{region}.amazonaws.com/{stage}`. */
   endpoint: string;
   region: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Static credentials; the default provider chain (the Lambda's role) when absent. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /**
    * Skip SigV4 signing: only for the sandbox's local gateway, which checks no signature, so that
    * the sandbox's cores are not spent on signatures nobody reads.
@@ -18,36 +38,86 @@ export interface WsPosterOptions {
   isUnsigned?: boolean;
   /** Posts in flight at once (POST_CONCURRENCY by default). */
   concurrency?: number;
+  /** How long a post may go unanswered (POST_TIMEOUT_MS by default). */
+  timeoutMs?: number;
 }
 
 export function createWsPoster(options: WsPosterOptions): Poster {
   const concurrency = options.concurrency ?? POST_CONCURRENCY;
+  const timeoutMs = options.timeoutMs ?? POST_TIMEOUT_MS;
   const client = new ApiGatewayManagementApiClient({
     endpoint: options.endpoint,
     region: options.region,
-    // Resolve the middleware stack once per command type, not on every post.
-    cacheMiddleware: true,
-    requestHandler: { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: concurrency }), httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: concurrency }) },
+    sha256: Sha256,
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     ...(options.isUnsigned === true ? { signer: { sign: async <T>(request: T) => request } } : {}),
   });
+  const endpoint = new URL(options.endpoint);
+  const sockets = new Pool(endpoint.origin, { connections: concurrency, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: timeoutMs } });
+  const port = endpoint.port === "" ? undefined : Number(endpoint.port);
+  const host = endpoint.host;
+  const basePath = endpoint.pathname.replace(/\/+$/, "");
+  const signer =
+    options.isUnsigned === true
+      ? undefined
+      : new SignatureV4({ service: "execute-api", region: options.region, sha256: Sha256, credentials: client.config.credentials as Provider<AwsCredentialIdentity> });
+  /** Frames shared by many connections (one per set of watched jobs) are hashed once. */
+  const payloadHashes = new WeakMap<Uint8Array, string>();
   const encoder = new TextEncoder();
 
-  async function send(connectionId: string, data: Uint8Array): Promise<"sent" | "gone"> {
+  async function payloadHash(data: Uint8Array): Promise<string> {
+    let hash = payloadHashes.get(data);
+    if (hash === undefined) {
+      const hasher = new Sha256();
+      hasher.update(data);
+      hash = Buffer.from(await hasher.digest()).toString("hex");
+      payloadHashes.set(data, hash);
+    }
+    return hash;
+  }
+
+  async function headersFor(path: string, data: Uint8Array): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { host, "content-type": "application/octet-stream", "content-length": String(data.byteLength) };
+    if (signer === undefined) return headers;
+    headers["x-amz-content-sha256"] = await payloadHash(data);
+    const signed = await signer.sign({ method: "POST", protocol: endpoint.protocol, hostname: endpoint.hostname, ...(port === undefined ? {} : { port }), path, query: {}, headers, body: data });
+    return signed.headers;
+  }
+
+  async function attempt(path: string, headers: Record<string, string>, data: Uint8Array): Promise<PostAnswer> {
     try {
-      await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
-      return "sent";
+      const response = await sockets.request({ method: "POST", path, headers, body: data });
+      return { status: response.statusCode, errorType: headerText(response.headers["x-amzn-errortype"]), body: await response.body.text() };
     } catch (error) {
-      if (isGone(error)) return "gone";
+      const code = (error as { code?: string }).code;
+      if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT") throw new Error(`PostToConnection not answered within ${timeoutMs} ms`, { cause: error });
       throw error;
     }
   }
 
+  async function postData(connectionId: string, data: Uint8Array): Promise<"sent" | "gone"> {
+    // As the client encodes its path label (encodeURIComponent, then !'()* too).
+    const path = `${basePath}/@connections/${encodeURIComponent(connectionId).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+    const headers = await headersFor(path, data);
+    let answer: PostAnswer;
+    try {
+      answer = await attempt(path, headers, data);
+    } catch (error) {
+      // A kept-alive socket that the gateway closed as the post went out: send it once more on a
+      // new one (were it delivered after all, the client drops the repeat by version).
+      if ((error as { code?: string }).code !== "UND_ERR_SOCKET") throw error;
+      answer = await attempt(path, headers, data);
+    }
+    if (answer.status >= 200 && answer.status < 300) return "sent";
+    if (answer.status === 410) return "gone";
+    throw new Error(`PostToConnection answered ${answer.status}${answer.errorType === undefined ? "" : ` ${answer.errorType}`}: ${answerMessage(answer.body)}`);
+  }
+
   return {
-    post: (connectionId, frame) => send(connectionId, encoder.encode(JSON.stringify(frame))),
+    post: (connectionId, frame) => postData(connectionId, encoder.encode(JSON.stringify(frame))),
     async postAll(deliveries: readonly Delivery[]): Promise<PostOutcome[]> {
       const outcomes: PostOutcome[] = new Array(deliveries.length);
-      // Connections watching the same jobs share one body: encode it once.
+      // Connections watching the same jobs share one body: encode it (and hash it) once.
       const encoded = new Map<string, Uint8Array>();
       let next = 0;
       const worker = async () => {
@@ -57,7 +127,7 @@ export function createWsPoster(options: WsPosterOptions): Poster {
           let data = encoded.get(body);
           if (data === undefined) encoded.set(body, (data = encoder.encode(body)));
           try {
-            outcomes[index] = await send(connectionId, data);
+            outcomes[index] = await postData(connectionId, data);
           } catch (error) {
             outcomes[index] = { error: String(error) };
           }
@@ -74,6 +144,28 @@ export function createWsPoster(options: WsPosterOptions): Poster {
       }
     },
   };
+}
+
+interface PostAnswer {
+  status: number;
+  errorType: string | undefined;
+  body: string;
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  // AWS may append `:<url>` to the error type.
+  return (Array.isArray(value) ? value[0] : value)?.split(":")[0];
+}
+
+function answerMessage(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown; Message?: unknown };
+    const message = parsed.message ?? parsed.Message;
+    if (typeof message === "string") return message;
+  } catch {
+    // not JSON: the text itself
+  }
+  return body.slice(0, 200);
 }
 
 function isGone(error: unknown): boolean {
