@@ -5,7 +5,8 @@
  * jobs to each delivery channel in turn (WebSocket subscribers, webhooks: functions/channels/).
  * A job's announcement is cleared, up to the version rendered, only once every channel served it;
  * a job that could not be read whole (a write in progress), or that some channel must serve again,
- * stays announced for the next tick. So a ticker that dies mid-tick, a failed post or enqueue, or
+ * stays announced for the next tick; clearing runs beside the next tick, which skips the jobs being
+ * cleared unless they changed again. So a ticker that dies mid-tick, a failed post or enqueue, or
  * a marker written again by a redelivered batch all end with the latest version delivered, at
  * least once. A lease makes overlapping runs take turns.
  */
@@ -63,8 +64,14 @@ export interface RunOptions {
 }
 
 export interface Ticker {
-  /** One tick; skipped (ticked: false) while another ticker holds the lease. */
+  /**
+   * One tick; skipped (ticked: false) while another ticker holds the lease. It returns once its
+   * frames and webhooks are handed off; clearing the served jobs' markers goes on beside the next
+   * tick (which skips those jobs unless they changed again): `settled()` waits for it.
+   */
   tick(): Promise<TickReport>;
+  /** Resolves when every marker clear begun so far has ended. */
+  settled(): Promise<void>;
   /** Ticks as `RunOptions` says until `durationMs` has passed or `signal` aborts, then lets the lease go. */
   run(options: RunOptions): Promise<TickReport[]>;
   release(): Promise<void>;
@@ -75,6 +82,27 @@ export function createTicker(deps: TickerDeps): Ticker {
   const metrics = deps.metrics ?? createMemoryMetrics();
   let tickNumber = 0;
   const leaseMs = 15_000;
+  /**
+   * Jobs served, whose markers are being cleared: job → the version cleared up to. A tick that
+   * reads a marker meanwhile skips the job unless it announces a later version; a clear that
+   * fails forgets its entry, so the marker is served again.
+   */
+  const clearing = new Map<string, number>();
+  const clears = new Set<Promise<void>>();
+  const clearingKey = (job: ChangedJob) => `${job.tenant}\n${job.jobId}\n${job.incarnation}`;
+
+  async function changedJobs(): Promise<ChangedJob[]> {
+    return (await deps.changeFeed.changedJobs()).filter((job) => (clearing.get(clearingKey(job)) ?? -1) < job.version);
+  }
+
+  function clearInBackground(cleared: readonly { job: ChangedJob; version: number }[], log: Log): void {
+    for (const { job, version } of cleared) clearing.set(clearingKey(job), Math.max(version, clearing.get(clearingKey(job)) ?? -1));
+    const done = inBatches(cleared, 64, async ({ job, version }) => {
+      await deps.changeFeed.clearChanged(job, version).catch((error: unknown) => log("warn", "announcement not cleared (the job is sent again)", { tenant: job.tenant, job_id: job.jobId, error: String(error) }));
+      if (clearing.get(clearingKey(job)) === version) clearing.delete(clearingKey(job));
+    }).finally(() => clears.delete(done));
+    clears.add(done);
+  }
 
   async function inBatches<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
     let next = 0;
@@ -103,7 +131,7 @@ export function createTicker(deps: TickerDeps): Ticker {
     tickNumber++;
     // Every line of a tick carries the ticker's id (one per Lambda container) and the tick's number.
     const log = withFields(deps.log, { ticker_id: owner, tick: tickNumber });
-    const changed = await deps.changeFeed.changedJobs();
+    const changed = await changedJobs();
     const rendered: RenderedJob[] = [];
     const gone: ChangedJob[] = [];
     let retried = 0;
@@ -127,9 +155,7 @@ export function createTicker(deps: TickerDeps): Ticker {
     }
     retried += again.size;
     const cleared = [...rendered.filter((job) => !again.has(job)).map((job) => ({ job: job.job, version: job.state.version })), ...gone.map((job) => ({ job, version: job.version }))];
-    await inBatches(cleared, 64, async ({ job, version }) => {
-      await deps.changeFeed.clearChanged(job, version).catch((error: unknown) => log("warn", "announcement not cleared (the job is sent again)", { tenant: job.tenant, job_id: job.jobId, error: String(error) }));
-    });
+    clearInBackground(cleared, log);
     const websocket = channels.websocket ?? { sent: 0, dropped: 0 };
     const report: TickReport = { ticked: true, jobs: changed.length, retried, posts: websocket.sent, gone: websocket.dropped, channels, ms: deps.now() - started };
     if (report.jobs > 0) log("info", "tick", { ...report });
@@ -146,6 +172,9 @@ export function createTicker(deps: TickerDeps): Ticker {
 
   return {
     tick,
+    async settled() {
+      while (clears.size > 0) await Promise.all(clears);
+    },
     async run(options) {
       const { intervalMs, durationMs, signal, onTick } = options;
       const pollMs = options.pollMs ?? intervalMs / 8;
@@ -178,7 +207,7 @@ export function createTicker(deps: TickerDeps): Ticker {
         }
         let pending: ChangedJob[] = [];
         try {
-          pending = await deps.changeFeed.changedJobs();
+          pending = await changedJobs();
         } catch (error) {
           deps.log("error", "looking for changed jobs failed", { error: String(error) });
         }
@@ -204,6 +233,7 @@ export function createTicker(deps: TickerDeps): Ticker {
           deps.log("error", "tick failed", { error: String(error) });
         }
       }
+      await this.settled();
       await this.release();
       return reports;
     },

@@ -74,7 +74,7 @@ const PLAN = { steps: { encoded: { robot: "/video/encode", use: ":original" } } 
 const WHOLE_TICK_SITES = new Set(["lease.acquire", "feed.changedJobs"]);
 
 /** Bugs planted to show that the simulation catches them. */
-export type Plant = "marker-only-when-version-moved" | "finished-claimed-before-post";
+export type Plant = "marker-only-when-version-moved" | "finished-claimed-before-post" | "clear-ignores-version";
 
 interface SimOptions {
   plant?: Plant;
@@ -466,7 +466,7 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
     const poster: Poster = options.plant === "finished-claimed-before-post" ? claimingBeforePost(gateway.poster) : gateway.poster;
     const ticker = createTicker({
       store: mortal(store, life),
-      changeFeed: mortal(feed, life),
+      changeFeed: mortal(options.plant === "clear-ignores-version" ? clearIgnoringVersion(feed) : feed, life),
       lease: mortal(watchedLease, life),
       channels: [
         createWebSocketChannel({ subscriptions: mortal(subscriptions, life), connections: mortal(connections, life), poster: mortal(poster, life) }),
@@ -746,6 +746,11 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
   return { violations, trace, stats };
 }
 
+/** A clear that takes away whatever marker the job has, a later announcement included (ticks clear while the next tick runs). */
+function clearIgnoringVersion(feed: ChangeFeed): ChangeFeed {
+  return { ...feed, clearChanged: (job) => feed.clearChanged(job, Number.MAX_SAFE_INTEGER) };
+}
+
 /** The planted bug the issue names: the marker written only when the version moved, so a redelivered batch never announces what a lost marker missed. */
 function markerOnlyWhenVersionMoved(feed: ChangeFeed): ChangeFeed {
   const announced = new Map<string, number>();
@@ -804,6 +809,13 @@ describe("delivery simulation (DESIGN §5)", () => {
     const caught = await firstFailing(range(1, 300), { plant: "marker-only-when-version-moved" });
     expect(caught, "no seed caught the planted bug").not.toBeNull();
     console.log(`planted bug "marker-only-when-version-moved" caught by HEADWAY_SEED=${caught!.seed}: ${caught!.violations[0]}`);
+    expect(caught!.violations.join("\n")).toMatch(/final version/);
+  }, 120_000);
+
+  it("catches a planted bug: a marker clear that takes away a later announcement", async () => {
+    const caught = await firstFailing(range(1, 300), { plant: "clear-ignores-version" });
+    expect(caught, "no seed caught the planted bug").not.toBeNull();
+    console.log(`planted bug "clear-ignores-version" caught by HEADWAY_SEED=${caught!.seed}: ${caught!.violations[0]}`);
     expect(caught!.violations.join("\n")).toMatch(/final version/);
   }, 120_000);
 
