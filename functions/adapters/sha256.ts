@@ -10,7 +10,7 @@ import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type Key
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
-/** Keys given as bytes: the signer passes the same signing key object all day. */
+/** Keys given as bytes: the signer passes the same signing key object all day (and never changes its bytes). */
 const byteKeys = new WeakMap<object, KeyObject>();
 /** Keys given as text (secrets): few, and replaced when credentials rotate. */
 const textKeys = new Map<string, KeyObject>();
