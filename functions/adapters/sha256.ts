@@ -1,9 +1,9 @@
 /**
  * SHA-256 and HMAC-SHA256 on node:crypto for the AWS SDK (its clients' and SigV4 signer's `sha256`
  * option). The SDK's own gives `createHmac` the key as bytes or text, and node:crypto makes a key
- * object of them on every call: on Node 24 that is about 20 µs, five times the HMAC itself, and
- * SigV4 makes two HMACs per request with the same two keys (the signing key of the day, and the
- * secret that names its cache entry). Here each key's object is made once. Written by hand: the
+ * object of them on every call: on Node 24 that is about 20 µs, five times the HMAC itself (a
+ * one-off micro-benchmark), and SigV4 makes two HMACs per request with the same two keys (the
+ * signing key of the day, and the secret that names its cache entry). Here each key's object is made once. Written by hand: the
  * interface is the SDK's (`Checksum`), and no library offers it with cached keys.
  */
 import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type KeyObject } from "node:crypto";
