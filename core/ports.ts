@@ -79,9 +79,19 @@ export interface JobIndex {
 }
 
 /** Where the reducer tells the ticker which jobs to push (no table scan). */
+/** That `version` of a job is stored. */
+export interface Announcement {
+  meta: JobMeta;
+  version: number;
+}
+
 export interface ChangeFeed {
-  /** Announces that `version` of this job is stored; written after every applied batch, changed or not, so a redelivered batch announces again what a lost marker missed. */
-  markChanged(meta: JobMeta, version: number, nowMs: number): Promise<void>;
+  /**
+   * Announces the stored version of each job a batch applied (changed or not, so that a redelivered
+   * batch announces again what a lost marker missed). Resolves with the announcements that could
+   * not be written, and why: their batches must come back.
+   */
+  markChanged(changes: readonly Announcement[], nowMs: number): Promise<{ unannounced: Announcement[]; failure: unknown }>;
   /** Jobs announced and not yet cleared. */
   changedJobs(): Promise<ChangedJob[]>;
   /** Forgets a job's announcement once `version` was pushed everywhere (a newer announcement stays). */

@@ -14,9 +14,10 @@
  * tenant's log (`GET /v1/rejections`).
  *
  * A message names its tenant in the `tenant` message attribute (the queue is trusted through
- * IAM; `defaultTenant` when absent). After every batch of a job it stored, changed or not, the
- * reducer announces the job's version on the change feed: a redelivered batch (its marker write
- * failed, or it crashed after the head) announces again what would otherwise never be pushed.
+ * IAM; `defaultTenant` when absent). Once a batch's jobs are stored, changed or not, the reducer
+ * announces their versions on the change feed, together (a tick then sees the batch whole): a
+ * redelivered batch (its marker write failed, or it crashed after the head) announces again what
+ * would otherwise never be pushed.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { randomUUID } from "node:crypto";
@@ -25,7 +26,7 @@ import { StoreConflict } from "../core/errors.ts";
 import { reduce } from "../core/estimator.ts";
 import { parseMessageBody, type ParsedMessage } from "../core/ingest.ts";
 import { partitioningFor } from "../core/partition.ts";
-import type { ChangeFeed, JobRef, JobStore, LoadedJob, RejectionLog, RejectionRecord } from "../core/ports.ts";
+import type { Announcement, ChangeFeed, JobRef, JobStore, LoadedJob, RejectionLog, RejectionRecord } from "../core/ports.ts";
 import { excerptOf, isNotice, type EventRejection, type Rejection } from "../core/rejection.ts";
 import { createJobState } from "../core/state.ts";
 import { lazyHandler, withFields, type InvocationContext, type Log } from "./config.ts";
@@ -47,6 +48,7 @@ export interface ReducerDeps {
   maxReceiveCount: number;
   pendingUnknownJobSeconds: number;
   maxConflictRetries?: number;
+  /** Jobs of a batch applied at once (JOB_CONCURRENCY by default). */
   jobConcurrency?: number;
   /** How a message body becomes events; tests swap in a faulty parser to prove the fuzz test can fail. */
   parse?: (body: string) => ParsedMessage;
@@ -65,6 +67,11 @@ interface JobGroup {
 
 /** Tenant names, like job ids, are 1–128 characters of `[A-Za-z0-9._:-]` (no `#`: storage keys join them with it). */
 const TENANT_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * Jobs of a batch applied side by side. Their reads go out together (the store gathers the reads
+ * of one moment into one BatchGetItem), so a batch of 100 one-event jobs reads in a few requests.
+ */
+const JOB_CONCURRENCY = 32;
 
 const eventsOf = (entries: readonly Entry[]): Event[] => entries.flatMap((entry) => entry.events);
 const recordsOf = (entries: readonly Entry[]): SQSRecord[] => [...new Set(entries.map((entry) => entry.record))];
@@ -202,13 +209,16 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent, conte
     return { job: fresh, refused: fresh === null ? [] : applyTo(fresh, events, nowMs), poisoned };
   }
 
-  /** Applies one job's events; returns the records to report as failures. */
-  async function applyGroup(batch: Batch, group: JobGroup): Promise<SQSRecord[]> {
+  /**
+   * Applies one job's events; returns the records to report as failures, and the version to
+   * announce once the batch's jobs are stored.
+   */
+  async function applyGroup(batch: Batch, group: JobGroup): Promise<{ failed: SQSRecord[]; announce?: Announcement }> {
     for (let attempt = 1; ; attempt++) {
       try {
         const events = eventsOf(group.entries);
         let job = await load(group, events);
-        if (job === null) return await holdForUnknownJob(batch, group);
+        if (job === null) return { failed: await holdForUnknownJob(batch, group) };
         const nowMs = deps.now();
         let refused: EventRejection[];
         let poisoned: Entry[] = [];
@@ -219,23 +229,41 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent, conte
           // (If the commit of the good messages throws too, the whole group comes back, as a store failure would.)
           ({ job, refused, poisoned } = await applyIsolating(batch, group, nowMs));
         }
-        if (job !== null) {
-          await deps.store.save(job, nowMs);
-          await deps.changeFeed.markChanged(job.meta, job.state.version, nowMs);
-          batch.applied += events.length - eventsOf(poisoned).length - refused.filter((rejection) => !isNotice(rejection.code)).length;
-          await recordRefused(batch, job, refused, nowMs);
-        }
+        if (job === null) return { failed: recordsOf(poisoned) };
+        await deps.store.save(job, nowMs);
+        batch.applied += events.length - eventsOf(poisoned).length - refused.filter((rejection) => !isNotice(rejection.code)).length;
+        await recordRefused(batch, job, refused, nowMs);
         // Handing back a record returns its whole message; no other job shares it (an envelope's valid events are of one job).
-        return recordsOf(poisoned);
+        return { failed: recordsOf(poisoned), announce: { meta: job.meta, version: job.state.version } };
       } catch (error) {
         if (error instanceof StoreConflict && attempt < maxRetries) {
           await sleep(Math.random() * 20 * 2 ** attempt);
           continue;
         }
         batch.log("error", "job batch not stored", { tenant: group.ref.tenant, job_id: group.ref.jobId, attempt, error: String(error) });
-        return recordsOf(group.entries);
+        return { failed: recordsOf(group.entries) };
       }
     }
+  }
+
+  /**
+   * Announces the stored jobs together; the records of a job left unannounced come back, so that
+   * their redelivery announces it (its events are already applied: the batch is a no-op but for
+   * the marker).
+   */
+  async function announce(batch: Batch, stored: ReadonlyMap<Announcement, JobGroup>, nowMs: number): Promise<SQSRecord[]> {
+    if (stored.size === 0) return [];
+    let result: { unannounced: Announcement[]; failure: unknown };
+    try {
+      result = await deps.changeFeed.markChanged([...stored.keys()], nowMs);
+    } catch (error) {
+      result = { unannounced: [...stored.keys()], failure: error };
+    }
+    return result.unannounced.flatMap((change) => {
+      const group = stored.get(change)!;
+      batch.log("error", "job stored but not announced; its messages come back to announce it", { tenant: group.ref.tenant, job_id: group.ref.jobId, error: String(result.failure) });
+      return recordsOf(group.entries);
+    });
   }
 
   async function holdForUnknownJob(batch: Batch, group: JobGroup): Promise<SQSRecord[]> {
@@ -301,12 +329,16 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent, conte
     }
     for (const record of await reject(batch, rejected)) failed.add(record);
     const pending = [...groups.values()];
-    const workers = Array.from({ length: Math.min(deps.jobConcurrency ?? 8, pending.length) }, async () => {
+    const stored = new Map<Announcement, JobGroup>();
+    const workers = Array.from({ length: Math.min(deps.jobConcurrency ?? JOB_CONCURRENCY, pending.length) }, async () => {
       for (let group = pending.shift(); group !== undefined; group = pending.shift()) {
-        for (const record of await applyGroup(batch, group)) failed.add(record);
+        const { failed: returned, announce } = await applyGroup(batch, group);
+        for (const record of returned) failed.add(record);
+        if (announce !== undefined) stored.set(announce, group);
       }
     });
     await Promise.all(workers);
+    for (const record of await announce(batch, stored, deps.now())) failed.add(record);
     if (ingestLagMs !== null) metrics.timing("IngestLag", ingestLagMs);
     metrics.count("EventsApplied", batch.applied);
     metrics.count("MessagesReturned", failed.size);

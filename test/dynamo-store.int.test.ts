@@ -1,3 +1,4 @@
+import { BatchWriteItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event } from "../core/contract.ts";
 import { StoreConflict } from "../core/errors.ts";
@@ -88,6 +89,43 @@ for (const backend of DYNAMO_BACKENDS) {
         expect(renderSnapshot(job.state)).toEqual(renderSnapshot((loaded[n] as Exclude<(typeof loaded)[number], null | "busy">).state));
         if (n % 3 === 0) expect(renderSnapshot(job.state).indicators).toEqual([{ label: "tiles", done: n % 10, total: 10 }]);
       }
+    });
+
+    it("announces jobs in writes of 25, sends again what DynamoDB left unprocessed, and reports what it could not write", async () => {
+      const metas = Array.from({ length: 60 }, (_, n) => meta(`job-feed-${n}`, "t-feed"));
+      const requests: number[] = [];
+      let unprocessedLeft = 2; // the first two requests leave their last 5 items unprocessed, as throttled writes are
+      let failing = false;
+      const throttling = new Proxy(table.client, {
+        get(target, property, receiver) {
+          if (property !== "send") return Reflect.get(target, property, receiver);
+          return async (command: { constructor: { name: string }; input: { RequestItems?: Record<string, { PutRequest?: { Item?: unknown } }[]> } }) => {
+            if (command.constructor.name !== "BatchWriteItemCommand") return target.send(command as never);
+            if (failing) throw Object.assign(new Error("Throughput exceeds the current capacity"), { name: "ThrottlingException" });
+            const writes = command.input.RequestItems![table.name]!;
+            requests.push(writes.length);
+            if (unprocessedLeft-- <= 0) return target.send(command as never);
+            const kept = writes.slice(0, -5);
+            await target.send(new BatchWriteItemCommand({ RequestItems: { [table.name]: kept as never } }));
+            return { UnprocessedItems: { [table.name]: writes.slice(-5) } };
+          };
+        },
+      });
+      const feed = createDynamoStore({ client: throttling, tableName: table.name }).changeFeed;
+      const result = await feed.markChanged(metas.map((job, n) => ({ meta: job, version: n + 1 })), NOW);
+      expect(result.unannounced).toEqual([]);
+      // 60 markers: 25 + 25 + 10, and the 5 + 5 left unprocessed sent again.
+      expect(requests.slice(0, 3).sort((a, b) => b - a)).toEqual([25, 25, 10]);
+      expect(requests.slice(3)).toEqual([5, 5]);
+      const announced = (await feed.changedJobs()).filter((job) => job.tenant === "t-feed");
+      expect(announced.map(({ jobId, version }) => [jobId, version]).sort()).toEqual(metas.map((job, n) => [job.jobId, n + 1]).sort());
+
+      failing = true;
+      const failed = await feed.markChanged([{ meta: metas[0]!, version: 99 }], NOW);
+      expect(failed.unannounced.map((change) => change.version)).toEqual([99]);
+      expect(String(failed.failure)).toMatch(/Throughput exceeds/);
+      expect((await feed.changedJobs()).find((job) => job.jobId === metas[0]!.jobId)?.version).toBe(1);
+      for (const job of announced) await feed.clearChanged(job, job.version);
     });
 
     it("refuses to create a job whose id the same tenant has taken, and keeps tenants' jobs of one id apart", async () => {

@@ -107,7 +107,7 @@ function faultyClient(real: DynamoDBClient, random: () => number, rates: { crash
       if (property !== "send") return Reflect.get(target, property, receiver);
       return async (command: { constructor: { name: string } }) => {
         const name = command.constructor.name;
-        if ((name === "PutItemCommand" || name === "UpdateItemCommand") && random() < rates.crashRate) {
+        if ((name === "PutItemCommand" || name === "UpdateItemCommand" || name === "BatchWriteItemCommand") && random() < rates.crashRate) {
           throw Object.assign(new Error("crashed before this write"), { name: "ProcessCrash" });
         }
         if (rates.throttleRate > 0 && random() < rates.throttleRate) {
@@ -240,6 +240,71 @@ describe("reducer", () => {
     const response = await h.handler({ Records: envelopesOf(events).map((message, i) => recordOf(JSON.stringify(message), `env-${i}`)) });
     expect(response.batchItemFailures).toEqual([]);
     expect(truth(await snapshotIn(h.store, "job-r6"))).toEqual(expected(events));
+  });
+
+  it("reads a batch's jobs together and announces them together: 100 one-event jobs in a few reads and 4 marker writes", async () => {
+    const sent: string[] = [];
+    const real = clientFor(emulator.endpoint);
+    const counting = new Proxy(real, {
+      get(target, property, receiver) {
+        if (property !== "send") return Reflect.get(target, property, receiver);
+        return (command: { constructor: { name: string } }) => {
+          sent.push(command.constructor.name);
+          return target.send(command as never);
+        };
+      },
+    });
+    const h = await harness({ client: counting });
+    const jobIds = Array.from({ length: 100 }, (_, n) => `job-many-${n}`);
+    const declared = jobIds.map((jobId) => eventFactory(jobId)).map((e) => [e.plan(VIDEO_PLAN, { expect_originals: 1 }), e.original("f1", "video/mp4")]);
+    await h.handler({ Records: declared.map((events, n) => recordOf(JSON.stringify({ v: 1, events }), `declare-${n}`)) });
+    sent.length = 0;
+    const progress = jobIds.map((jobId, n) => eventFactory(jobId).progress("encoded", "f1", [n, 100]));
+    const response = await h.handler({ Records: progress.map((event, n) => recordOf(JSON.stringify(event), `progress-${n}`)) });
+    expect(response.batchItemFailures).toEqual([]);
+    const count = (name: string) => sent.filter((sentName) => sentName === name).length;
+    // Heads, then the parts the events touch, each gathered over the jobs loaded at once (32): not
+    // 200 reads. How many requests exactly depends on when answers come back (about 10 here).
+    expect(count("BatchGetItemCommand")).toBeLessThanOrEqual(40);
+    expect(count("GetItemCommand")).toBe(0);
+    // Two conditional writes per job (its part, then its head), and the 100 markers in writes of 25.
+    expect(count("PutItemCommand")).toBe(200);
+    expect(count("BatchWriteItemCommand")).toBe(4);
+    const announced = await h.store.changeFeed.changedJobs();
+    for (const [n, jobId] of jobIds.entries()) {
+      expect(announced.find((job) => job.jobId === jobId)?.version, jobId).toBe((await readJob(h.store, jobId)).state.version);
+      expect(truth(await snapshotIn(h.store, jobId))).toEqual(expected([...declared[n]!, progress[n]!]));
+    }
+    real.destroy();
+  });
+
+  it("hands back the messages of jobs it stored but could not announce, and announces them when they come back", async () => {
+    let failMarkers = true;
+    const real = clientFor(emulator.endpoint);
+    const h = await harness({
+      client: new Proxy(real, {
+        get(target, property, receiver) {
+          if (property !== "send") return Reflect.get(target, property, receiver);
+          return (command: { constructor: { name: string } }) => {
+            if (failMarkers && command.constructor.name === "BatchWriteItemCommand") return Promise.reject(Object.assign(new Error("Throughput exceeds the current capacity"), { name: "ThrottlingException" }));
+            return target.send(command as never);
+          };
+        },
+      }),
+    });
+    const e = eventFactory("job-unannounced");
+    const records = [recordOf(JSON.stringify({ v: 1, events: [e.plan(VIDEO_PLAN, { expect_originals: 1 }), e.original("f1", "video/mp4")] }), "declare"), recordOf(JSON.stringify(e.progress("encoded", "f1", [5, 10])), "progress")];
+    const first = await h.handler({ Records: records });
+    expect(first.batchItemFailures.map(({ itemIdentifier }) => itemIdentifier).sort()).toEqual(["declare", "progress"]);
+    expect(h.logs.some((line) => line.message.startsWith("job stored but not announced") && String(line.fields.error).includes("Throughput exceeds"))).toBe(true);
+    expect(await h.store.changeFeed.changedJobs()).toEqual([]);
+    const stored = (await readJob(h.store, "job-unannounced")).state.version;
+    failMarkers = false;
+    const again = await h.handler({ Records: records });
+    expect(again.batchItemFailures).toEqual([]);
+    expect((await h.store.changeFeed.changedJobs()).map(({ jobId, version }) => ({ jobId, version }))).toEqual([{ jobId: "job-unannounced", version: stored }]);
+    expect(truth(await snapshotIn(h.store, "job-unannounced"))).toEqual(expected([e.plan(VIDEO_PLAN, { expect_originals: 1 }), e.original("f1", "video/mp4"), e.progress("encoded", "f1", [5, 10])]));
+    real.destroy();
   });
 
   it("survives a fuzz of 1,000 malformed messages mixed with valid ones", async () => {

@@ -58,7 +58,7 @@ describe("clearing markers beside the next tick", () => {
     const ticker = createTicker({ store, changeFeed: clears.feed, channels: [channel], lease: createFakeLease(calm, Date.now), log: silentLog, now: Date.now });
 
     await store.createJob(meta, withVersion(1));
-    await feed.markChanged(meta, 1, 0);
+    await feed.markChanged([{ meta, version: 1 }], 0);
     await ticker.tick();
     expect(served).toEqual([1]);
     // The marker of v1 is still there, being cleared: not served again.
@@ -70,7 +70,7 @@ describe("clearing markers beside the next tick", () => {
     const loaded = (await store.loadForBatch(meta, []))!;
     loaded.state.version = 2;
     await store.save(loaded, 0);
-    await feed.markChanged(meta, 2, 0);
+    await feed.markChanged([{ meta, version: 2 }], 0);
     await ticker.tick();
     expect(served).toEqual([1, 2]);
 
@@ -81,7 +81,7 @@ describe("clearing markers beside the next tick", () => {
 
     // A clear that fails leaves the marker, and the next tick serves the job again.
     clears.hold();
-    await feed.markChanged(meta, 2, 0);
+    await feed.markChanged([{ meta, version: 2 }], 0);
     await ticker.tick();
     clears.failNextClear();
     clears.release();

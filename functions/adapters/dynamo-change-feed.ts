@@ -1,14 +1,16 @@
 /**
  * The change feed on DynamoDB: one marker per changed job under `pk = CHANGED#<shard>` (sk =
  * tenant and job id, with the incarnation and the version it announces), written by the reducer
- * after every batch it stored and removed once pushed, so the ticker finds changed jobs by
- * querying 8 small partitions, never by scanning the table.
+ * after every batch it stored (all of a batch's jobs together, in BatchWriteItem requests of 25:
+ * a 100-job batch announces in 4 requests, not 100, and a tick sees the batch's jobs at once) and
+ * removed once pushed, so the ticker finds changed jobs by querying 8 small partitions, never by
+ * scanning the table.
  */
-import { DeleteItemCommand, PutItemCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hashId } from "../../core/partition.ts";
-import type { ChangeFeed, ChangedJob, JobMeta, JobRef } from "../../core/ports.ts";
+import type { Announcement, ChangeFeed, ChangedJob, JobRef } from "../../core/ports.ts";
 import { changeKey, itemBytes, type Item } from "./dynamo-items.ts";
-import { queryPartition } from "./dynamo-query.ts";
+import { batchPutItems, queryPartition } from "./dynamo-query.ts";
 
 const CHANGE_SHARDS = 8;
 
@@ -18,11 +20,18 @@ export function createDynamoChangeFeed(options: {
   client: DynamoDBClient;
   tableName: string;
   countWrite: (capacity: ConsumedCapacity | undefined, bytes: number) => void;
+  metrics: { writeUnits: number };
 }): ChangeFeed {
-  const { client, tableName, countWrite } = options;
+  const { client, tableName, countWrite, metrics } = options;
   return {
-    async markChanged(meta: JobMeta, version: number, nowMs: number): Promise<void> {
-      const item: Item = {
+    async markChanged(changes: readonly Announcement[], nowMs: number): Promise<{ unannounced: Announcement[]; failure: unknown }> {
+      // One marker per job (a request may not name a key twice): the latest version announced.
+      const latest = new Map<string, Announcement>();
+      for (const change of changes) {
+        const key = changeKey(change.meta);
+        if ((latest.get(key)?.version ?? -1) < change.version) latest.set(key, change);
+      }
+      const items = [...latest.values()].map(({ meta, version }): Item => ({
         pk: { S: shardKey(meta) },
         sk: { S: changeKey(meta) },
         tenant: { S: meta.tenant },
@@ -32,9 +41,13 @@ export function createDynamoChangeFeed(options: {
         version: { N: String(version) },
         changed_at: { N: String(nowMs) },
         expires_at: { N: String(Math.floor(nowMs / 1000) + 24 * 3600) },
-      };
-      const result = await client.send(new PutItemCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: "TOTAL" }));
-      countWrite(result.ConsumedCapacity, itemBytes(item));
+      }));
+      const { unwritten, failure } = await batchPutItems(client, tableName, items, {
+        onWritten: (item) => countWrite(undefined, itemBytes(item)),
+        onConsumed: (units) => (metrics.writeUnits += units),
+      });
+      const lost = new Set(unwritten.map((item) => item.sk!.S!));
+      return { unannounced: changes.filter((change) => lost.has(changeKey(change.meta))), failure };
     },
 
     async changedJobs(): Promise<ChangedJob[]> {

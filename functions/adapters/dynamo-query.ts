@@ -1,5 +1,14 @@
-/** Reads shared by the DynamoDB adapters: a partition across pages, and items by key in batches. */
-import { BatchGetItemCommand, QueryCommand, type AttributeValue, type BatchGetItemCommandOutput, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+/** Requests shared by the DynamoDB adapters: a partition across pages, items by key in batches, and puts in batches. */
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  QueryCommand,
+  type AttributeValue,
+  type BatchGetItemCommandOutput,
+  type BatchWriteItemCommandOutput,
+  type DynamoDBClient,
+  type WriteRequest,
+} from "@aws-sdk/client-dynamodb";
 
 export type Item = Record<string, AttributeValue>;
 
@@ -79,3 +88,56 @@ export function createItemReader(client: DynamoDBClient, tableName: string): (ke
       entry.readers.push({ resolve, reject });
     });
 }
+
+/** Requests a batch put may take per chunk: the first, and retries of what was left unprocessed (about 3.5 s of backoff in all). */
+const PUT_ATTEMPTS = 8;
+/** Chunks of 25 sent at once. */
+const PUT_CONCURRENCY = 16;
+
+/**
+ * Unconditional puts of any number of items in BatchWriteItem requests of 25 (items of one request
+ * must have distinct keys), sent side by side. Items left unprocessed (throttling) are sent again
+ * with backoff, up to `PUT_ATTEMPTS` requests per chunk. Resolves with the items not written (those
+ * still unprocessed, and what was pending of a chunk whose request failed) and the last such
+ * failure. `onWritten` hears of each item written; `onConsumed` of the write units each request
+ * reports.
+ */
+export async function batchPutItems(
+  client: DynamoDBClient,
+  tableName: string,
+  items: readonly Item[],
+  options: { onWritten?: (item: Item) => void; onConsumed?: (units: number) => void } = {},
+): Promise<{ unwritten: Item[]; failure: unknown }> {
+  const chunks: Item[][] = [];
+  for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
+  const unwritten: Item[] = [];
+  let failure: unknown;
+  let next = 0;
+  const putChunk = async (chunk: Item[]) => {
+    let pending: Item[] = chunk;
+    try {
+      for (let attempt = 0; pending.length > 0 && attempt < PUT_ATTEMPTS; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        const result: BatchWriteItemCommandOutput = await client.send(
+          new BatchWriteItemCommand({ RequestItems: { [tableName]: pending.map((item): WriteRequest => ({ PutRequest: { Item: item } })) }, ReturnConsumedCapacity: "TOTAL" }),
+        );
+        options.onConsumed?.(result.ConsumedCapacity?.reduce((sum, capacity) => sum + (capacity.CapacityUnits ?? 0), 0) ?? 0);
+        const left = new Set((result.UnprocessedItems?.[tableName] ?? []).map(({ PutRequest }) => keyId(PutRequest!.Item!)));
+        for (const item of pending) if (!left.has(keyId(item))) options.onWritten?.(item);
+        pending = pending.filter((item) => left.has(keyId(item)));
+      }
+      if (pending.length > 0) throw new Error(`${pending.length} items still unprocessed after ${PUT_ATTEMPTS} BatchWriteItem requests (throttled)`);
+    } catch (error) {
+      failure = error;
+      unwritten.push(...pending);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(PUT_CONCURRENCY, chunks.length) }, async () => {
+      while (next < chunks.length) await putChunk(chunks[next++]!);
+    }),
+  );
+  return { unwritten, failure };
+}
+
+const keyId = (item: Item) => `${item.pk!.S!}\n${item.sk!.S!}`;

@@ -3,19 +3,12 @@
  * (its incarnation: `GET /v1/jobs/{id}/rejections`) or, when no job took it (the job never
  * appeared, or the input named none), under its tenant (`GET /v1/rejections`); kept 30 days.
  */
-import {
-  BatchWriteItemCommand,
-  QueryCommand,
-  type BatchWriteItemCommandOutput,
-  type ConsumedCapacity,
-  type DynamoDBClient,
-  type WriteRequest,
-} from "@aws-sdk/client-dynamodb";
+import { QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { RejectionLog, RejectionRecord } from "../../core/ports.ts";
-import { itemBytes, jobKey, runBounded, sleep, tenantKey, type Item } from "./dynamo-items.ts";
+import { itemBytes, jobKey, tenantKey, type Item } from "./dynamo-items.ts";
+import { batchPutItems } from "./dynamo-query.ts";
 
 const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
-const WRITE_CONCURRENCY = 16;
 
 export function createDynamoRejectionLog(options: {
   client: DynamoDBClient;
@@ -41,22 +34,11 @@ export function createDynamoRejectionLog(options: {
         at: { N: String(record.atMs) },
         expires_at: { N: String(Math.floor(record.atMs / 1000) + REJECTION_TTL_SECONDS) },
       }));
-      const chunks: Item[][] = [];
-      for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
-      await runBounded(
-        chunks.map((chunk) => async () => {
-          let pending: WriteRequest[] | undefined = chunk.map((item) => ({ PutRequest: { Item: item } }));
-          for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
-            if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-            const result: BatchWriteItemCommandOutput = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending }, ReturnConsumedCapacity: "TOTAL" }));
-            const unprocessed: WriteRequest[] = result.UnprocessedItems?.[tableName] ?? [];
-            for (const request of pending.slice(unprocessed.length)) countWrite(undefined, itemBytes(request.PutRequest!.Item!), request.PutRequest!.Item!.sk!.S!);
-            metrics.writeUnits += result.ConsumedCapacity?.reduce((sum, capacity) => sum + (capacity.CapacityUnits ?? 0), 0) ?? 0;
-            pending = unprocessed;
-          }
-        }),
-        WRITE_CONCURRENCY,
-      );
+      const { unwritten, failure } = await batchPutItems(client, tableName, items, {
+        onWritten: (item) => countWrite(undefined, itemBytes(item), item.sk!.S!),
+        onConsumed: (units) => (metrics.writeUnits += units),
+      });
+      if (unwritten.length > 0) throw new Error(`${unwritten.length} of ${items.length} rejections not recorded: ${String(failure)}`, { cause: failure });
     },
 
     async list(tenant: string, job: { jobId: string; incarnation: string } | null, limit: number): Promise<RejectionRecord[]> {

@@ -125,7 +125,8 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
     },
     random,
     async pause() {
-      for (let turns = draw(3); turns > 0; turns--) await null;
+      // Mostly a turn or two; now and then a long one, as a slow request is (latency has a heavy tail).
+      for (let turns = random() < 0.05 ? draw(60) : draw(3); turns > 0; turns--) await null;
     },
   };
   /** The target's calls hang for good once its invocation dies (a Lambda killed mid-way): nothing after that call happens. */

@@ -148,9 +148,12 @@ export function createFakeChangeFeed(chaos: Chaos): ChangeFeed & { pending(): Ch
   const markers = new Map<string, ChangedJob>();
   return {
     pending: () => [...markers.values()],
-    async markChanged(meta, version, nowMs) {
+    async markChanged(changes, nowMs) {
       await gate(chaos, "feed.markChanged");
-      markers.set(jobKey(meta), { ...metaOf(meta), version, changedAtMs: nowMs });
+      // Each marker may be lost on its own (a batch write's unprocessed items).
+      const unannounced = changes.filter(() => chaos.fails("feed.markChanged:item"));
+      for (const change of changes) if (!unannounced.includes(change)) markers.set(jobKey(change.meta), { ...metaOf(change.meta), version: change.version, changedAtMs: nowMs });
+      return { unannounced, failure: unannounced.length === 0 ? undefined : new InjectedFault("feed.markChanged:item") };
     },
     async changedJobs() {
       await gate(chaos, "feed.changedJobs");

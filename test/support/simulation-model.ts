@@ -207,11 +207,14 @@ export function markerOnlyWhenVersionMoved(feed: ChangeFeed): ChangeFeed {
   const announced = new Map<string, number>();
   return {
     ...feed,
-    async markChanged(meta, version, nowMs) {
-      const key = `${meta.tenant}#${meta.jobId}#${meta.incarnation}`;
-      if ((announced.get(key) ?? -1) >= version) return;
-      announced.set(key, version);
-      await feed.markChanged(meta, version, nowMs);
+    async markChanged(changes, nowMs) {
+      const moved = changes.filter(({ meta, version }) => {
+        const key = `${meta.tenant}#${meta.jobId}#${meta.incarnation}`;
+        if ((announced.get(key) ?? -1) >= version) return false;
+        announced.set(key, version);
+        return true;
+      });
+      return feed.markChanged(moved, nowMs);
     },
   };
 }
