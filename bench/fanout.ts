@@ -23,6 +23,9 @@
  *   p99_over_interval        that p99 ÷ the tick interval (target ≤ 1.25)
  *   posts_per_tick           management-API posts in such a tick (one per connection, not per pair)
  *
+ * On stderr, each measured steady round's timeline from its first send: when the reducer had
+ * taken all of it, the ticks around it (start–end/jobs), and when its value reached the clients.
+ *
  * BENCH_CPU_PROFILE=file.cpuprofile writes a CPU profile of the main thread (the ticker's) taken
  * over the paired phase, and file.cpuprofile.windows.json the ticks' and floors' spans on the
  * profile's clock (µs, monotonic), so that samples can be told apart.
@@ -83,6 +86,8 @@ function recordingPoster(pool: Poster, posted: Posted[]): Poster {
 
 export async function main(): Promise<void> {
   const ticks: TickReport[] = [];
+  /** Every tick's [start, end, jobs] on the wall clock (ms), for the steady rounds' timelines. */
+  const tickSpans: [number, number, number][] = [];
   const posted: Posted[] = [];
   let pool: Poster | undefined;
   const windows = { ticks: [] as [number, number][], floors: [] as [number, number][] };
@@ -95,6 +100,7 @@ export async function main(): Promise<void> {
     tickMs: TICK_MS,
     onTick: (report) => {
       ticks.push(report);
+      tickSpans.push([Date.now() - report.ms, Date.now(), report.jobs]);
       const endUs = nowUs();
       windows.ticks.push([endUs - report.ms * 1000, endUs]);
     },
@@ -150,14 +156,22 @@ export async function main(): Promise<void> {
 
     // Steady: a round every tick interval.
     let steadyTicks: TickReport[] = [];
+    const roundSentAt: number[] = [];
+    const reducedAt: number[] = [];
+    const baseMessages = sandbox.reducerStats.messages;
+    const watchReducer = setInterval(() => {
+      const rounds = Math.floor((sandbox.reducerStats.messages - baseMessages) / JOBS);
+      while (reducedAt.length < rounds) reducedAt.push(Date.now());
+    }, 5);
     for (let round = 1; round <= WARMUP_ROUNDS + ROUNDS; round++) {
-      const started = Date.now();
+      const started = (roundSentAt[round] = Date.now());
       if (round === WARMUP_ROUNDS + 1) ticks.length = 0;
       await sendRound(round);
       await sleep(Math.max(0, TICK_MS - (Date.now() - started)));
     }
     await sleep(3 * TICK_MS);
     steadyTicks = ticks.splice(0);
+    clearInterval(watchReducer);
     posted.length = 0;
 
     // Paired: a round and the ticks that push it (every job changed once, so until they have
@@ -229,6 +243,16 @@ export async function main(): Promise<void> {
           latencies.push(reached - sent);
         }
       }
+    }
+    // Each measured round's timeline, from its first send: reduced (every event of the round through
+    // the reducer), the ticks around it (start–end/jobs), and when its value reached the clients.
+    for (let round = WARMUP_ROUNDS + 1; round <= WARMUP_ROUNDS + ROUNDS; round++) {
+      const t0 = roundSentAt[round]!;
+      const received = seen.filter(([, , progress]) => progress === percentAt(round)).map(([, , , at]) => at - t0);
+      const around = tickSpans.filter(([start, end]) => end > t0 - 500 && start < t0 + 5_000).map(([start, end, jobs]) => `${start - t0}–${end - t0}/${jobs}`);
+      process.stderr.write(
+        `round ${round}: reduced +${(reducedAt[round - 1] ?? NaN) - t0} ms; ticks ${around.join(" ")}; received ${received.length}: first +${percentile(received, 0)}, p50 +${percentile(received, 50)}, p99 +${percentile(received, 99)}, last +${percentile(received, 100)}\n`,
+      );
     }
     const receivedAsSent = seen.filter(([, , progress]) => isSteadyMeasured(progress)).length;
     const expected = CONNECTIONS * JOBS_PER_CONNECTION * ROUNDS;
