@@ -68,10 +68,11 @@ interface JobGroup {
 /** Tenant names, like job ids, are 1–128 characters of `[A-Za-z0-9._:-]` (no `#`: storage keys join them with it). */
 const TENANT_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
- * Jobs of a batch applied side by side. Their reads go out together (the store gathers the reads
- * of one moment into one BatchGetItem), so a batch of 100 one-event jobs reads in a few requests.
+ * Jobs of a batch applied side by side: as many as one BatchGetItem reads (100 keys). Their reads
+ * go out together (the store gathers the reads of one moment into one BatchGetItem), so a batch
+ * of 100 one-event jobs reads its heads in one request and their parts in a few more.
  */
-const JOB_CONCURRENCY = 32;
+const JOB_CONCURRENCY = 100;
 
 const eventsOf = (entries: readonly Entry[]): Event[] => entries.flatMap((entry) => entry.events);
 const recordsOf = (entries: readonly Entry[]): SQSRecord[] => [...new Set(entries.map((entry) => entry.record))];

@@ -263,9 +263,9 @@ describe("reducer", () => {
     const response = await h.handler({ Records: progress.map((event, n) => recordOf(JSON.stringify(event), `progress-${n}`)) });
     expect(response.batchItemFailures).toEqual([]);
     const count = (name: string) => sent.filter((sentName) => sentName === name).length;
-    // Heads, then the parts the events touch, each gathered over the jobs loaded at once (32): not
-    // 200 reads. How many requests exactly depends on when answers come back (about 10 here).
-    expect(count("BatchGetItemCommand")).toBeLessThanOrEqual(40);
+    // Heads, then the parts the events touch, each gathered over the jobs loaded at once (100): not
+    // 200 reads. How many requests exactly depends on when answers come back (2 here).
+    expect(count("BatchGetItemCommand")).toBeLessThanOrEqual(20);
     expect(count("GetItemCommand")).toBe(0);
     // Two conditional writes per job (its part, then its head), and the 100 markers in writes of 25.
     expect(count("PutItemCommand")).toBe(200);
