@@ -1,7 +1,8 @@
 /**
  * Fan-out through the sandbox: 10,000 WebSocket connections (clients in a child process), each
  * subscribed to 2 of 100 jobs (20,000 connection–job pairs). Every ~2 s every job gets a new
- * progress value over SQS; the ticker pushes it. Two phases in one run:
+ * progress value over SQS (ten SendMessageBatch calls at once, as the jobs' workers would send
+ * them); the ticker pushes it. Two phases in one run:
  * - steady: rounds every 2 s (a few of warm-up, then measured), as a busy service sees them:
  *   the tick time and the event→subscriber latency;
  * - paired: a round, its tick(s), a pause, then the floor: the exact deliveries those ticks
@@ -146,12 +147,15 @@ export async function main(): Promise<void> {
       const bodies = jobs.map((job) =>
         JSON.stringify({ v: 1, type: "step.progress", job_id: job, event_id: `r${++eventId}`, at: new Date().toISOString(), step: "encoded", original_id: "f1", attempt: 1, progress: [percentAt(round), 100] } satisfies Event),
       );
-      for (let i = 0; i < bodies.length; i += 10) {
-        const batch = bodies.slice(i, i + 10);
-        const at = Date.now();
-        await sqs.send(new SendMessageBatchCommand({ QueueUrl: sandbox.queueUrl, Entries: batch.map((body, n) => ({ Id: String(n), MessageBody: body })) }));
-        for (let n = 0; n < batch.length; n++) sentAt.set(`${jobs[i + n]}:${percentAt(round)}`, at);
-      }
+      // Side by side, as the jobs' workers would report: a round lands at one moment.
+      await Promise.all(
+        Array.from({ length: Math.ceil(bodies.length / 10) }, async (_, chunk) => {
+          const batch = bodies.slice(chunk * 10, chunk * 10 + 10);
+          const at = Date.now();
+          await sqs.send(new SendMessageBatchCommand({ QueueUrl: sandbox.queueUrl, Entries: batch.map((body, n) => ({ Id: String(n), MessageBody: body })) }));
+          for (let n = 0; n < batch.length; n++) sentAt.set(`${jobs[chunk * 10 + n]}:${percentAt(round)}`, at);
+        }),
+      );
     };
 
     // Steady: a round every tick interval.
