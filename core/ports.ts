@@ -78,13 +78,13 @@ export interface JobIndex {
   list(tenant: string, page: { limit: number; cursor: string | null }): Promise<{ jobs: JobListEntry[]; nextCursor: string | null }>;
 }
 
-/** Where the reducer tells the ticker which jobs to push (no table scan). */
 /** That `version` of a job is stored. */
 export interface Announcement {
   meta: JobMeta;
   version: number;
 }
 
+/** Where the reducer tells the ticker which jobs to push (no table scan). */
 export interface ChangeFeed {
   /**
    * Announces the stored version of each job a batch applied (changed or not, so that a redelivered
