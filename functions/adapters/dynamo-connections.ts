@@ -94,8 +94,7 @@ export function createDynamoSubscriptions(options: Options): Subscriptions {
 
   async function revisionsOf(partitions: readonly string[]): Promise<Map<string, number>> {
     const items = await batchGetItems(client, tableName, partitions.map((partition) => key(partition, "SUBREV")), { consistent: true });
-    const revisions = new Map(items.map((item) => [item.pk!.S!, Number(item.revision!.N)]));
-    return revisions;
+    return new Map(items.map((item) => [item.pk!.S!, Number(item.revision!.N)]));
   }
 
   async function listOf(partition: string): Promise<Subscriber[]> {

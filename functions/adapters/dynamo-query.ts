@@ -9,8 +9,15 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
+import { runBounded, sleep } from "./dynamo-items.ts";
 
 export type Item = Record<string, AttributeValue>;
+
+const idOf = (pk: string, sk: string) => `${pk}\n${sk}`;
+const keyId = (item: Item) => idOf(item.pk!.S!, item.sk!.S!);
+
+/** Before asking again for what a batch request left unprocessed: 50 ms, doubling, at most 1 s. */
+const backoff = (attempt: number) => sleep(Math.min(1000, 25 * 2 ** attempt));
 
 /** Every item of one partition (optionally those whose sort key has a prefix or lies in a range, and only some attributes), across pages. */
 export async function queryPartition(client: DynamoDBClient, tableName: string, pk: string, options: { prefix?: string; between?: [string, string]; consistent?: boolean; attributes?: string[] } = {}): Promise<Item[]> {
@@ -45,7 +52,7 @@ export async function batchGetItems(client: DynamoDBClient, tableName: string, k
   for (let i = 0; i < keys.length; i += 100) {
     let pending: Item[] | undefined = keys.slice(i, i + 100);
     for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+      if (attempt > 0) await backoff(attempt);
       const result: BatchGetItemCommandOutput = await client.send(
         new BatchGetItemCommand({
           RequestItems: { [tableName]: { Keys: pending, ConsistentRead: options.consistent ?? false, ...(options.projection === undefined ? {} : { ProjectionExpression: options.projection }) } },
@@ -66,13 +73,12 @@ export async function batchGetItems(client: DynamoDBClient, tableName: string, k
  */
 export function createItemReader(client: DynamoDBClient, tableName: string): (key: { pk: string; sk: string }) => Promise<Item | undefined> {
   let waiting = new Map<string, { key: Item; readers: { resolve: (item: Item | undefined) => void; reject: (error: unknown) => void }[] }>();
-  const idOf = (pk: string, sk: string) => `${pk}\n${sk}`;
 
   async function readWaiting(): Promise<void> {
     const batch = waiting;
     waiting = new Map();
     try {
-      const found = new Map((await batchGetItems(client, tableName, [...batch.values()].map(({ key }) => key), { consistent: true })).map((item) => [idOf(item.pk!.S!, item.sk!.S!), item]));
+      const found = new Map((await batchGetItems(client, tableName, [...batch.values()].map(({ key }) => key), { consistent: true })).map((item) => [keyId(item), item]));
       for (const [id, { readers }] of batch) for (const reader of readers) reader.resolve(found.get(id));
     } catch (error) {
       for (const { readers } of batch.values()) for (const reader of readers) reader.reject(error);
@@ -112,12 +118,11 @@ export async function batchPutItems(
   for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
   const unwritten: Item[] = [];
   let failure: unknown;
-  let next = 0;
   const putChunk = async (chunk: Item[]) => {
     let pending: Item[] = chunk;
     try {
       for (let attempt = 0; pending.length > 0 && attempt < PUT_ATTEMPTS; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        if (attempt > 0) await backoff(attempt);
         const result: BatchWriteItemCommandOutput = await client.send(
           new BatchWriteItemCommand({ RequestItems: { [tableName]: pending.map((item): WriteRequest => ({ PutRequest: { Item: item } })) }, ReturnConsumedCapacity: "TOTAL" }),
         );
@@ -132,12 +137,8 @@ export async function batchPutItems(
       unwritten.push(...pending);
     }
   };
-  await Promise.all(
-    Array.from({ length: Math.min(PUT_CONCURRENCY, chunks.length) }, async () => {
-      while (next < chunks.length) await putChunk(chunks[next++]!);
-    }),
-  );
+  // putChunk never throws: a chunk that fails leaves its items unwritten and the others go on.
+  await runBounded(chunks.map((chunk) => () => putChunk(chunk)), PUT_CONCURRENCY);
   return { unwritten, failure };
 }
 
-const keyId = (item: Item) => `${item.pk!.S!}\n${item.sk!.S!}`;

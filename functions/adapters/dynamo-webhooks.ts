@@ -17,8 +17,7 @@ export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableN
   return {
     async enqueued(job, keys) {
       const items = await batchGetItems(client, tableName, keys.map((key) => ({ pk: { S: jobKey(job) }, sk: { S: `WHCLAIM#${key}` } })), { consistent: true, projection: "sk" });
-      const found = new Set(items.map((item) => item.sk!.S!.slice("WHCLAIM#".length)));
-      return found;
+      return new Set(items.map((item) => item.sk!.S!.slice("WHCLAIM#".length)));
     },
     async markEnqueued(job, keys) {
       for (const key of keys) {

@@ -263,10 +263,8 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
   const reducerFeed = options.plant === "marker-only-when-version-moved" ? markerOnlyWhenVersionMoved(feed) : feed;
 
   async function reducerBatch(life: Life): Promise<void> {
-    const records = eventsSqs.receive(1 + draw(6), random);
+    const records = take(eventsSqs, 6, "reducer");
     if (records.length === 0) return;
-    if (isChaotic && random() < duplicateRate) records.push({ ...records[draw(records.length)]! });
-    note(`reducer takes ${records.map((record) => record.messageId).join(" ")}`);
     const handler = createReducerHandler({
       store: mortal(store, life),
       changeFeed: mortal(reducerFeed, life),
@@ -292,10 +290,8 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
   }
 
   async function senderBatch(life: Life): Promise<void> {
-    const records = webhookSqs.receive(1 + draw(4), random);
+    const records = take(webhookSqs, 4, "sender");
     if (records.length === 0) return;
-    if (isChaotic && random() < duplicateRate) records.push({ ...records[draw(records.length)]! });
-    note(`sender takes ${records.map((record) => record.messageId).join(" ")}`);
     const sender = createWebhookSender({
       transport: mortal(receivers, life),
       queue: mortal(webhookQueue, life),
@@ -311,6 +307,15 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
     } finally {
       while (batchOfAttempt.length < receivers.attempts.length) batchOfAttempt.push(batch);
     }
+  }
+
+  /** A batch of up to `max` messages for `who`, now and then with one of them twice (SQS delivers at least once). */
+  function take(queue: FakeSqs, max: number, who: string): SQSRecord[] {
+    const records = queue.receive(1 + draw(max), random);
+    if (records.length === 0) return records;
+    if (isChaotic && random() < duplicateRate) records.push({ ...records[draw(records.length)]! });
+    note(`${who} takes ${records.map((record) => record.messageId).join(" ")}`);
+    return records;
   }
 
   /** Deletes what the handler did not report as failed, unless the delete is lost (the message then comes back). */
