@@ -1,4 +1,5 @@
 /** SDK clients built once per process, pointed at AWS or at the sandbox's emulators. */
+import type { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { Sha256 } from "./sha256.ts";
@@ -17,7 +18,17 @@ export function createAwsClients(config: ClientConfig): { dynamodb: DynamoDBClie
   return {
     // cacheMiddleware: resolve each command type's middleware stack once, not on every request;
     // sha256: signatures with key objects made once (sha256.ts).
-    dynamodb: new DynamoDBClient({ region: config.region, maxAttempts: 8, cacheMiddleware: true, sha256: Sha256, ...local(config.dynamodbEndpoint) }),
-    sqs: new SQSClient({ region: config.region, cacheMiddleware: true, sha256: Sha256, ...local(config.sqsEndpoint) }),
+    dynamodb: withoutLogging(new DynamoDBClient({ region: config.region, maxAttempts: 8, cacheMiddleware: true, sha256: Sha256, ...local(config.dynamodbEndpoint) })),
+    sqs: withoutLogging(new SQSClient({ region: config.region, cacheMiddleware: true, sha256: Sha256, ...local(config.sqsEndpoint) })),
   };
+}
+
+/**
+ * Without a logger the SDK still logs to its no-op logger, and first copies every request and
+ * response with their sensitive members masked: 2.6 % of the sandbox's main thread in a fan-out
+ * (a CPU profile of bench/fanout.ts's steady rounds). Nothing here gives the SDK a logger.
+ */
+export function withoutLogging<T extends DynamoDBClient | SQSClient | ApiGatewayManagementApiClient>(client: T): T {
+  client.middlewareStack.remove("loggerMiddleware");
+  return client;
 }

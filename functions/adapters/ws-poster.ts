@@ -20,6 +20,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, Provider } from "@smithy/types";
 import { Pool } from "undici";
 import type { Delivery, PostOutcome, Poster } from "../../core/ports.ts";
+import { withoutLogging } from "./aws-clients.ts";
 import { Sha256 } from "./sha256.ts";
 
 /** Posts in flight at once (and sockets kept open): enough to keep a tick's posts flowing. */
@@ -47,13 +48,13 @@ export interface WsPosterOptions {
 export function createWsPoster(options: WsPosterOptions): Poster {
   const concurrency = options.concurrency ?? POST_CONCURRENCY;
   const timeoutMs = options.timeoutMs ?? POST_TIMEOUT_MS;
-  const client = new ApiGatewayManagementApiClient({
+  const client = withoutLogging(new ApiGatewayManagementApiClient({
     endpoint: options.endpoint,
     region: options.region,
     sha256: Sha256,
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     ...(options.isUnsigned === true ? { signer: { sign: async <T>(request: T) => request } } : {}),
-  });
+  }));
   const endpoint = new URL(options.endpoint);
   const sockets = new Pool(endpoint.origin, { connections: concurrency, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: timeoutMs } });
   const port = endpoint.port === "" ? undefined : Number(endpoint.port);
