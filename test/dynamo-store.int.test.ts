@@ -56,7 +56,7 @@ for (const backend of DYNAMO_BACKENDS) {
       expect(renderSnapshot(loaded.state, { detail: true })).toEqual(renderSnapshot(expected, { detail: true }));
     });
 
-    it("loads many jobs side by side with their heads read together, and task parts read only for jobs that count tasks", async () => {
+    it("loads many jobs side by side: heads read together, the parts of jobs without labels read together by key, and queries only for jobs that count tasks", async () => {
       const jobIds = Array.from({ length: 120 }, (_, n) => `job-store-many-${n}`);
       const store = storeOf();
       for (const [n, jobId] of jobIds.entries()) {
@@ -66,12 +66,12 @@ for (const backend of DYNAMO_BACKENDS) {
         reduce(state, events, NOW);
         await store.createJob(meta(jobId), state);
       }
-      const sent: { name: string; sk?: string }[] = [];
+      const sent: { name: string; sk?: string; from?: string }[] = [];
       const counting = new Proxy(table.client, {
         get(target, property, receiver) {
           if (property !== "send") return Reflect.get(target, property, receiver);
           return (command: { constructor: { name: string }; input: { ExpressionAttributeValues?: Record<string, { S?: string }> } }) => {
-            sent.push({ name: command.constructor.name, sk: command.input.ExpressionAttributeValues?.[":prefix"]?.S });
+            sent.push({ name: command.constructor.name, sk: command.input.ExpressionAttributeValues?.[":prefix"]?.S, from: command.input.ExpressionAttributeValues?.[":from"]?.S });
             return target.send(command as never);
           };
         },
@@ -81,9 +81,12 @@ for (const backend of DYNAMO_BACKENDS) {
       const oneStore = createDynamoStore({ client: counting, tableName: table.name });
       sent.length = 0;
       const together = await Promise.all(jobIds.map((jobId) => oneStore.loadJob(ref(jobId))));
-      // 120 heads in two BatchGetItem requests (100 keys each at most), not 120 reads.
-      expect(sent.filter(({ name }) => name === "BatchGetItemCommand")).toHaveLength(2);
+      // 120 heads in two BatchGetItem requests (100 keys each at most), not 120 reads; then the one
+      // part of each of the 80 jobs without labels in a third; only the 40 that count tasks query.
+      expect(sent.filter(({ name }) => name === "BatchGetItemCommand")).toHaveLength(3);
+      expect(sent.filter(({ from }) => from === "L#")).toHaveLength(40);
       expect(sent.filter(({ sk }) => sk === "T#")).toHaveLength(40);
+      expect(sent.filter(({ name }) => name === "QueryCommand")).toHaveLength(80);
       for (const [n, job] of together.entries()) {
         if (job === null || job === "busy") throw new Error(`job read: ${job}`);
         expect(renderSnapshot(job.state)).toEqual(renderSnapshot((loaded[n] as Exclude<(typeof loaded)[number], null | "busy">).state));

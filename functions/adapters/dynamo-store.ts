@@ -67,6 +67,8 @@ import { isOneVersion, isStampCommitted, READ_ATTEMPTS, stampOf } from "./dynamo
 const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
 const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
+/** A job of at most this many parts (and no labels) is read part by part in batches rather than by a query. */
+const PARTS_READ_BY_KEY = 100;
 
 export interface StoreMetrics {
   writes: number;
@@ -458,6 +460,30 @@ export function createDynamoStore(options: {
     return item;
   }
 
+  /**
+   * The leaves of a job whose head was read: its parts, label buckets and task parts. A job whose
+   * head names no label bucket and at most PARTS_READ_BY_KEY parts is read by key, with the other
+   * jobs loaded beside it (a tick of 100 such jobs: one BatchGetItem, not 100 queries; a label
+   * bucket the head does not name is of a write it never committed). Any other job is read by
+   * range: only the state's leaves (groups, G#, hold copies that are not needed when every part is
+   * loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook records
+   * (WH…): L# < P# < REJ# < SUB# < T#. Task parts (T#) belong to label buckets: a job with none
+   * (the head names none, and no L# item was found) has none to read.
+   */
+  async function readLeaves(meta: JobMeta, state: JobState): Promise<{ bucketsAndParts: Item[]; taskParts: Item[] }> {
+    if (state.labelBucketTotals.size === 0 && state.partCount <= PARTS_READ_BY_KEY) {
+      const parts = await batchGet(meta, Array.from({ length: state.partCount }, (_, part) => partKey(part)));
+      return { bucketsAndParts: [...parts.values()], taskParts: [] };
+    }
+    const readTaskParts = () => queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true });
+    const [bucketsAndParts, taskPartsOfNamedBuckets] = await Promise.all([
+      queryPartition(client, tableName, jobKey(meta), { between: ["L#", "P#~"], consistent: true }),
+      state.labelBucketTotals.size > 0 ? readTaskParts() : undefined,
+    ]);
+    const taskParts = taskPartsOfNamedBuckets ?? (bucketsAndParts.some((item) => item.sk!.S!.startsWith("L#")) ? await readTaskParts() : []);
+    return { bucketsAndParts, taskParts };
+  }
+
   const changeFeed = createDynamoChangeFeed({ client, tableName, countWrite, metrics });
   const jobIndex = createDynamoJobIndex({ client, tableName, countWrite });
 
@@ -550,16 +576,7 @@ export function createDynamoStore(options: {
         if (headItem === null) return null;
         const meta = metaOf(ref, headItem);
         const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
-        // Only the state's leaves (groups, G#, hold copies that are not needed when every part is
-        // loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook
-        // records (WH…): L# < P# < REJ# < SUB# < T#. Task parts (T#) belong to label buckets: a
-        // job with none (the head names none, and no L# item was found) has none to read.
-        const readTaskParts = () => queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true });
-        const [bucketsAndParts, taskPartsOfNamedBuckets] = await Promise.all([
-          queryPartition(client, tableName, jobKey(meta), { between: ["L#", "P#~"], consistent: true }),
-          state.labelBucketTotals.size > 0 ? readTaskParts() : undefined,
-        ]);
-        const taskParts = taskPartsOfNamedBuckets ?? (bucketsAndParts.some((item) => item.sk!.S!.startsWith("L#")) ? await readTaskParts() : []);
+        const { bucketsAndParts, taskParts } = await readLeaves(meta, state);
         if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts], Date.now())) continue;
         // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
         state.partTotals.clear();
