@@ -143,7 +143,12 @@ async function serveGateway(options: {
   function manage(method: string, url: string, body: Buffer, bodyBytes: number): Answer {
     const match = /\/@connections\/([^/?]+)/.exec(url);
     if (match === null) return { status: 404 };
-    const connectionId = decodeURIComponent(match[1]!);
+    let connectionId: string;
+    try {
+      connectionId = decodeURIComponent(match[1]!);
+    } catch {
+      return jsonAnswer(400, { message: "the connection id is not a valid URI component" }, "BadRequestException");
+    }
     const entry = sockets.get(connectionId);
     if (entry === undefined) return jsonAnswer(410, { message: `connection ${connectionId} is gone` }, "GoneException");
     if (method === "POST") {
@@ -167,7 +172,7 @@ async function serveGateway(options: {
    * The management endpoint on a raw socket: http-parser-js reads the requests and the answers
    * are written as they are. Node's HTTP server (a request and a response object per request,
    * headers nobody reads) took about 70 µs of this thread per post, this about 45: a fan-out tick
-   * is 10,000 posts (README "Fan-out").
+   * is 10,000 posts (README "Performance").
    */
   function serveManagement(socket: Socket): void {
     const parser = new HTTPParser(HTTPParser.REQUEST);

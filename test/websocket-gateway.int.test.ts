@@ -114,8 +114,9 @@ describe("the sandbox gateway's management endpoint", () => {
     socket.close();
   });
 
-  it("answers 404 off the @connections path, 400 to bytes that are not HTTP, and closes when the client asks", async () => {
+  it("answers 404 off the @connections path, 400 to a connection id that does not decode and to bytes that are not HTTP, and closes when the client asks", async () => {
     expect(await rawExchange("GET /elsewhere HTTP/1.1\r\nhost: gateway\r\n\r\n")).toMatch(/^HTTP\/1\.1 404 /);
+    expect(await rawExchange("POST /@connections/%E0%A4%A HTTP/1.1\r\nhost: gateway\r\ncontent-length: 1\r\n\r\nx")).toMatch(/^HTTP\/1\.1 400 [^]*BadRequestException/);
     expect(await rawExchange("POST /@connections/x HTTP/1.1\r\ncontent-length: nope\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 [^]*connection: close/);
     const closing = await rawExchange("GET /@connections/nobody HTTP/1.1\r\nhost: gateway\r\nconnection: close\r\n\r\n", 5_000);
     expect(closing).toMatch(/^HTTP\/1\.1 410 [^]*connection: close/);

@@ -481,6 +481,8 @@ export function createDynamoStore(options: {
       state.labelBucketTotals.size > 0 ? readTaskParts() : undefined,
     ]);
     const taskParts = taskPartsOfNamedBuckets ?? (bucketsAndParts.some((item) => item.sk!.S!.startsWith("L#")) ? await readTaskParts() : []);
+    // Counted as the reads by key are (batchGet), so that either way a load costs the same units.
+    for (const item of [...bucketsAndParts, ...taskParts]) countRead(item);
     return { bucketsAndParts, taskParts };
   }
 
