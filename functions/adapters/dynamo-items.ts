@@ -12,6 +12,11 @@ export type Item = Record<string, AttributeValue>;
 
 const COMPRESS_ABOVE_BYTES = 1024;
 
+/** A job's identity as its head stores it. */
+export function metaOf(ref: JobRef, head: Item): JobMeta {
+  return { tenant: ref.tenant, jobId: ref.jobId, incarnation: head.inc!.S!, createdAtMs: Number(head.created_at!.N) };
+}
+
 /**
  * A job's head lives under its identity (tenant and id: ids are per tenant); everything else the
  * job owns (parts, rejections, subscribers, webhook records) under its incarnation, so that a job

@@ -11,7 +11,8 @@
  *   T#<b>#<n>  a part of the tasks of bucket b's labels
  * The rejection log (`REJ#…` items, dynamo-rejections.ts) and the change feed the ticker reads
  * (`CHANGED#<shard>` markers, dynamo-change-feed.ts, written after a job's items) complete the
- * port; key formats and item bodies are in dynamo-items.ts.
+ * port; key formats and item bodies are in dynamo-items.ts, and reading a whole job at one version
+ * (for snapshots) in dynamo-job-read.ts.
  *
  * WCU are charged per KB of the whole item, so state is a compact encoding (core/codec.ts),
  * deflated when over 1 KB, an item is written only when its bytes changed, and a part whose
@@ -54,21 +55,20 @@ import {
 import { StoreConflict } from "../../core/errors.ts";
 import type { ChangeFeed, JobIndex, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/progress.ts";
-import type { JobState, OriginalState, TaskTally } from "../../core/state.ts";
+import type { OriginalState, TaskTally } from "../../core/state.ts";
 import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
 import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
-import { createItemReader, queryPartition } from "./dynamo-query.ts";
+import { createItemReader } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
 import { createDynamoJobIndex } from "./dynamo-job-index.ts";
-import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, partKey, readUnitsOf, runBounded, sleep, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
-import { isOneVersion, isStampCommitted, READ_ATTEMPTS, stampOf } from "./dynamo-versions.ts";
+import { createWholeJobRead } from "./dynamo-job-read.ts";
+import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, metaOf, partKey, readUnitsOf, runBounded, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
+import { isStampCommitted, stampOf } from "./dynamo-versions.ts";
 
 const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
 const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
-/** A job of at most this many parts (and no labels) is read part by part in batches rather than by a query. */
-const PARTS_READ_BY_KEY = 100;
 
 export interface StoreMetrics {
   writes: number;
@@ -444,10 +444,6 @@ export function createDynamoStore(options: {
     if (isAnyItemWritten || handle.loaded.get(HEAD)?.bytes !== headBody) await writeHead(false);
   }
 
-  function metaOf(ref: JobRef, item: Item): JobMeta {
-    return { tenant: ref.tenant, jobId: ref.jobId, incarnation: item.inc!.S!, createdAtMs: Number(item.created_at!.N) };
-  }
-
   function metaAttributes(meta: JobMeta): Item {
     return { inc: { S: meta.incarnation }, created_at: { N: String(meta.createdAtMs) } };
   }
@@ -458,32 +454,6 @@ export function createDynamoStore(options: {
     metrics.readUnits += item === undefined ? 1 : readUnitsOf(item);
     if (item === undefined || isExpired(item, Date.now())) return null;
     return item;
-  }
-
-  /**
-   * The leaves of a job whose head was read: its parts, label buckets and task parts. A job whose
-   * head names no label bucket and at most PARTS_READ_BY_KEY parts is read by key, with the other
-   * jobs loaded beside it (a tick of 100 such jobs: one BatchGetItem, not 100 queries; a label
-   * bucket the head does not name is of a write it never committed). Any other job is read by
-   * range: only the state's leaves (groups, G#, hold copies that are not needed when every part is
-   * loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook records
-   * (WH…): L# < P# < REJ# < SUB# < T#. Task parts (T#) belong to label buckets: a job with none
-   * (the head names none, and no L# item was found) has none to read.
-   */
-  async function readLeaves(meta: JobMeta, state: JobState): Promise<{ bucketsAndParts: Item[]; taskParts: Item[] }> {
-    if (state.labelBucketTotals.size === 0 && state.partCount <= PARTS_READ_BY_KEY) {
-      const parts = await batchGet(meta, Array.from({ length: state.partCount }, (_, part) => partKey(part)));
-      return { bucketsAndParts: [...parts.values()], taskParts: [] };
-    }
-    const readTaskParts = () => queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true });
-    const [bucketsAndParts, taskPartsOfNamedBuckets] = await Promise.all([
-      queryPartition(client, tableName, jobKey(meta), { between: ["L#", "P#~"], consistent: true }),
-      state.labelBucketTotals.size > 0 ? readTaskParts() : undefined,
-    ]);
-    const taskParts = taskPartsOfNamedBuckets ?? (bucketsAndParts.some((item) => item.sk!.S!.startsWith("L#")) ? await readTaskParts() : []);
-    // Counted as the reads by key are (batchGet), so that either way a load costs the same units.
-    for (const item of [...bucketsAndParts, ...taskParts]) countRead(item);
-    return { bucketsAndParts, taskParts };
   }
 
   const changeFeed = createDynamoChangeFeed({ client, tableName, countWrite, metrics });
@@ -571,40 +541,7 @@ export function createDynamoStore(options: {
       await writeItems(job, nowMs);
     },
 
-    async loadJob(ref) {
-      for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-        if (attempt > 0) await sleep(20 * 2 ** attempt);
-        const headItem = await readHead(ref);
-        if (headItem === null) return null;
-        const meta = metaOf(ref, headItem);
-        const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
-        const { bucketsAndParts, taskParts } = await readLeaves(meta, state);
-        if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts], Date.now())) continue;
-        // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
-        state.partTotals.clear();
-        state.labelBucketTotals.clear();
-        for (const item of bucketsAndParts) {
-          const sk = item.sk!.S!;
-          if (sk.startsWith("L#")) {
-            loadBucket(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
-            state.labelBuckets.get(Number(sk.slice(2)))!.taskSums.clear();
-          }
-        }
-        for (const item of bucketsAndParts) {
-          const sk = item.sk!.S!;
-          const part = Number(sk.slice(2));
-          if (sk.startsWith("P#") && part < state.partCount) loadPart(state, part, JSON.parse(decodeBody(item)));
-        }
-        for (const item of taskParts) {
-          const [, bucket, part] = item.sk!.S!.split("#").map(Number) as [number, number, number];
-          const labelBucket = state.labelBuckets.get(bucket);
-          if (labelBucket !== undefined && part < labelBucket.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(decodeBody(item)));
-        }
-        refreshEstimates(state);
-        return { meta, state };
-      }
-      return "busy";
-    },
+    loadJob: createWholeJobRead({ client, tableName, readHead, batchGet, countRead }),
   };
   return store;
 }

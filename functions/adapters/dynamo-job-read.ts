@@ -1,0 +1,90 @@
+/**
+ * A whole job read at one stored version (README, "Readers see one version"), for a snapshot: GET,
+ * the ticker, SSE, a subscribe. The head first, then every leaf it commits; a leaf of a write in
+ * progress means reading again, and after READ_ATTEMPTS tries the answer is "busy". Reads only:
+ * the reducer's partial loads and every write stay in dynamo-store.ts.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { decodeHead, loadBucket, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
+import type { JobMeta, JobRef, JobStore } from "../../core/ports.ts";
+import { refreshEstimates } from "../../core/progress.ts";
+import type { JobState } from "../../core/state.ts";
+import { decodeBody, jobKey, metaOf, partKey, sleep, type Item } from "./dynamo-items.ts";
+import { queryPartition } from "./dynamo-query.ts";
+import { isOneVersion, READ_ATTEMPTS } from "./dynamo-versions.ts";
+
+/** A job of at most this many parts (and no labels) is read part by part in batches rather than by a query. */
+const PARTS_READ_BY_KEY = 100;
+
+export function createWholeJobRead(deps: {
+  client: DynamoDBClient;
+  tableName: string;
+  /** The head, or null when there is none or it has expired. */
+  readHead: (ref: JobRef) => Promise<Item | null>;
+  /** Items by sort key through the store's coalescing reader (jobs loaded side by side share its requests), counted. */
+  batchGet: (meta: JobMeta, sortKeys: string[]) => Promise<Map<string, Item>>;
+  countRead: (item: Item) => void;
+}): JobStore["loadJob"] {
+  const { client, tableName } = deps;
+
+  /**
+   * The leaves of a job whose head was read: its parts, label buckets and task parts. A job whose
+   * head names no label bucket and at most PARTS_READ_BY_KEY parts is read by key, with the other
+   * jobs loaded beside it (a tick of 100 such jobs: one BatchGetItem, not 100 queries; a label
+   * bucket the head does not name is of a write it never committed). Any other job is read by
+   * range: only the state's leaves (groups, G#, hold copies that are not needed when every part is
+   * loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook records
+   * (WH…): L# < P# < REJ# < SUB# < T#. Task parts (T#) belong to label buckets: a job with none
+   * (the head names none, and no L# item was found) has none to read.
+   */
+  async function readLeaves(meta: JobMeta, state: JobState): Promise<{ bucketsAndParts: Item[]; taskParts: Item[] }> {
+    if (state.labelBucketTotals.size === 0 && state.partCount <= PARTS_READ_BY_KEY) {
+      const parts = await deps.batchGet(meta, Array.from({ length: state.partCount }, (_, part) => partKey(part)));
+      return { bucketsAndParts: [...parts.values()], taskParts: [] };
+    }
+    const readTaskParts = () => queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true });
+    const [bucketsAndParts, taskPartsOfNamedBuckets] = await Promise.all([
+      queryPartition(client, tableName, jobKey(meta), { between: ["L#", "P#~"], consistent: true }),
+      state.labelBucketTotals.size > 0 ? readTaskParts() : undefined,
+    ]);
+    const taskParts = taskPartsOfNamedBuckets ?? (bucketsAndParts.some((item) => item.sk!.S!.startsWith("L#")) ? await readTaskParts() : []);
+    // Counted as the reads by key are, so that either way a load costs the same units.
+    for (const item of [...bucketsAndParts, ...taskParts]) deps.countRead(item);
+    return { bucketsAndParts, taskParts };
+  }
+
+  return async (ref) => {
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(20 * 2 ** attempt);
+      const headItem = await deps.readHead(ref);
+      if (headItem === null) return null;
+      const meta = metaOf(ref, headItem);
+      const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
+      const { bucketsAndParts, taskParts } = await readLeaves(meta, state);
+      if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts], Date.now())) continue;
+      // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
+      state.partTotals.clear();
+      state.labelBucketTotals.clear();
+      for (const item of bucketsAndParts) {
+        const sk = item.sk!.S!;
+        if (sk.startsWith("L#")) {
+          loadBucket(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
+          state.labelBuckets.get(Number(sk.slice(2)))!.taskSums.clear();
+        }
+      }
+      for (const item of bucketsAndParts) {
+        const sk = item.sk!.S!;
+        const part = Number(sk.slice(2));
+        if (sk.startsWith("P#") && part < state.partCount) loadPart(state, part, JSON.parse(decodeBody(item)));
+      }
+      for (const item of taskParts) {
+        const [, bucket, part] = item.sk!.S!.split("#").map(Number) as [number, number, number];
+        const labelBucket = state.labelBuckets.get(bucket);
+        if (labelBucket !== undefined && part < labelBucket.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(decodeBody(item)));
+      }
+      refreshEstimates(state);
+      return { meta, state };
+    }
+    return "busy";
+  };
+}
