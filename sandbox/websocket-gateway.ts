@@ -137,6 +137,17 @@ async function serveGateway(options: {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
 
   /**
+   * Takes a connection out of the table and runs `$disconnect` for it, once, whichever comes
+   * first: a DeleteConnection, the socket's close, or a management request that finds the socket
+   * already closing. From then on every management request of it is a 410, as API Gateway's are
+   * from the moment DeleteConnection returns.
+   */
+  function forget(connectionId: string): void {
+    if (!sockets.delete(connectionId)) return;
+    if (!isClosing) void invoke({ requestContext: { connectionId, routeKey: "$disconnect" } });
+  }
+
+  /**
    * One management request, answered at once: the frame goes out on the client's socket before
    * the answer, as API Gateway answers PostToConnection once it has taken the frame.
    */
@@ -150,7 +161,9 @@ async function serveGateway(options: {
       return jsonAnswer(400, { message: "the connection id is not a valid URI component" }, "BadRequestException");
     }
     const entry = sockets.get(connectionId);
-    if (entry === undefined) return jsonAnswer(410, { message: `connection ${connectionId} is gone` }, "GoneException");
+    // A socket the client has begun to close is gone already, though its close event is still to come.
+    if (entry !== undefined && entry.socket.readyState !== entry.socket.OPEN) forget(connectionId);
+    if (entry === undefined || !sockets.has(connectionId)) return jsonAnswer(410, { message: `connection ${connectionId} is gone` }, "GoneException");
     if (method === "POST") {
       if (bodyBytes > MAX_FRAME_BYTES) return jsonAnswer(413, { message: "frames are limited to 128 KB" }, "PayloadTooLargeException");
       options.countPost();
@@ -162,6 +175,7 @@ async function serveGateway(options: {
       return jsonAnswer(200, { connectedAt: new Date(entry.connectedAt).toISOString(), lastActiveAt: new Date(entry.lastActiveAt).toISOString(), identity: { sourceIp: "127.0.0.1", userAgent: entry.userAgent } });
     }
     if (method === "DELETE") {
+      forget(connectionId);
       entry.socket.close(1000);
       return { status: 204 };
     }
@@ -254,6 +268,8 @@ async function serveGateway(options: {
         const now = Date.now();
         sockets.set(connectionId, { socket: ws, connectedAt: now, lastActiveAt: now, userAgent: request.headers["user-agent"] ?? "" });
         ws.on("message", (data) => {
+          // API Gateway routes nothing of a connection it has deleted.
+          if (!sockets.has(connectionId)) return;
           const body = data.toString();
           let action: unknown;
           try {
@@ -266,10 +282,7 @@ async function serveGateway(options: {
             if (answer.statusCode >= 500) ws.send(JSON.stringify({ message: "Internal server error", connectionId }));
           });
         });
-        ws.on("close", () => {
-          sockets.delete(connectionId);
-          if (!isClosing) void invoke({ requestContext: { connectionId, routeKey: "$disconnect" } });
-        });
+        ws.on("close", () => forget(connectionId));
       });
     })();
   });

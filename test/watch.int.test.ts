@@ -10,11 +10,11 @@ import { silentLog } from "../functions/config.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import type { JobSnapshot } from "../sdk/client/index.ts";
 import { eventFactory } from "./support/events.ts";
+import { runs, skipWithout } from "./support/system-tools.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const HEADWAY = join(ROOT, "bin", "headway.ts");
-const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
-if (!hasTmux) console.warn("watch.int.test.ts: tmux is not installed, so the terminal case is SKIPPED (apt-get install tmux)");
+const withoutTmux = skipWithout("tmux", runs("tmux", ["-V"]), "apt-get install -y tmux");
 
 let sandbox: Sandbox;
 beforeAll(async () => {
@@ -74,7 +74,7 @@ const percentOf = (row: string) => (pane: string) => {
 };
 
 describe("headway watch", () => {
-  it.skipIf(!hasTmux)("draws live bars in a terminal (the combined figure, each file, each label, the running command) and exits 0 at 100 % (needs tmux)", async () => {
+  it.skipIf(withoutTmux)("draws live bars in a terminal (the combined figure, each file, each label, the running command) and exits 0 at 100 % (needs tmux)", async () => {
     const jobId = "watch-tty";
     await createJob(jobId, ["clip-a.mp4", "clip-b.mp4"]);
     const e = eventFactory(jobId, Date.now());
@@ -127,7 +127,7 @@ describe("headway watch", () => {
     }
   }, 60_000);
 
-  it.skipIf(!hasTmux)("stops watching on Ctrl-C with exit code 130, leaving the job running (needs tmux)", async () => {
+  it.skipIf(withoutTmux)("stops watching on Ctrl-C with exit code 130, leaving the job running (needs tmux)", async () => {
     const jobId = "watch-interrupted";
     await createJob(jobId, ["f1"]);
     const screen = terminal(jobId);

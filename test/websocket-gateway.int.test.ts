@@ -14,6 +14,8 @@ let gateway: WebSocketGateway;
 let client: ApiGatewayManagementApiClient;
 /** Connection ids in the order `$connect` saw them. */
 const connected: string[] = [];
+/** How many times `$disconnect` ran for each connection id. */
+const disconnects = new Map<string, number>();
 
 beforeAll(async () => {
   gateway = await startWebSocketGateway({
@@ -22,6 +24,7 @@ beforeAll(async () => {
     log: silentLog,
     handler: async (event) => {
       if (event.requestContext.routeKey === "$connect") connected.push(event.requestContext.connectionId);
+      if (event.requestContext.routeKey === "$disconnect") disconnects.set(event.requestContext.connectionId, (disconnects.get(event.requestContext.connectionId) ?? 0) + 1);
       return { statusCode: 200 };
     },
   });
@@ -87,8 +90,39 @@ describe("the sandbox gateway's management endpoint", () => {
     expect(described.Identity?.SourceIp).toBe("127.0.0.1");
 
     await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
-    expect(await closed).toBe(1000);
     await expect(client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: "late" }))).rejects.toBeInstanceOf(GoneException);
+    expect(await closed).toBe(1000);
+    await expect(client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: "later" }))).rejects.toBeInstanceOf(GoneException);
+    await until(() => disconnects.get(connectionId) === 1);
+  });
+
+  it("answers 410 to every request of a connection from the moment DeleteConnection returns, and runs $disconnect exactly once", async () => {
+    const rounds = 300;
+    const opened: Awaited<ReturnType<typeof openClient>>[] = [];
+    // One at a time: openClient reads its connection id as the last one `$connect` saw.
+    for (let i = 0; i < rounds; i++) opened.push(await openClient());
+    const gone = (request: Promise<unknown>) => request.then(() => 200, (error: unknown) => (error instanceof GoneException ? 410 : String(error)));
+    const answers: unknown[] = [];
+    for (const { connectionId } of opened) {
+      await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      answers.push(
+        await gone(client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: "after delete" }))),
+        await gone(client.send(new GetConnectionCommand({ ConnectionId: connectionId }))),
+        await gone(client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }))),
+      );
+    }
+    expect(answers.filter((answer) => answer !== 410)).toEqual([]);
+    await Promise.all(opened.map(({ closed }) => closed));
+    await until(() => opened.every(({ connectionId }) => disconnects.get(connectionId) === 1));
+    expect(opened.every(({ frames }) => frames.length === 0)).toBe(true);
+  });
+
+  it("forgets a connection the client closed, running $disconnect once", async () => {
+    const { connectionId, socket, closed } = await openClient();
+    socket.close(1000);
+    await closed;
+    await expect(client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: "after close" }))).rejects.toBeInstanceOf(GoneException);
+    await until(() => disconnects.get(connectionId) === 1);
   });
 
   it("answers GoneException for an unknown connection and PayloadTooLargeException for a frame over 128 KB, as API Gateway does", async () => {

@@ -5,15 +5,15 @@
  */
 import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import type { ChildProcess } from "node:child_process";
-import { spawnSync } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { createDynamoDbClient } from "../../sandbox/emulators.ts";
+import { runs } from "./system-tools.ts";
 
 let javaFound: boolean | undefined;
 
 /** Whether `java -version` runs (DynamoDB Local's only requirement). */
 export function hasJava(): boolean {
-  javaFound ??= spawnSync("java", ["-version"], { stdio: "ignore", timeout: 10_000 }).status === 0;
+  javaFound ??= runs("java", ["-version"]);
   return javaFound;
 }
 
