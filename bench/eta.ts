@@ -18,8 +18,8 @@
  *
  * Deterministic (seeded jobs), so unlike a timing it never moves from run to run.
  *
- * Kinds (12–60 files through a three-step chain on 2–8 workers; each execution reports its bytes
- * every 1–3 s):
+ * Kinds (12–60 files through a three-step chain on 2–8 workers; each execution reports its way
+ * through its file's bytes every 1–3 s):
  *   steady   executions of similar length (8 s ± 30 %); reports arrive within a second
  *   bursty   the same work, but the producer flushes its reports every 15–45 s
  *   slow     the middle step takes 10× as long (3 s, 30 s, 3 s) for the same weight
@@ -42,6 +42,8 @@ export const JOB_KINDS: readonly JobKind[] = ["steady", "bursty", "slow", "retri
 export const CHECKPOINTS = [25, 50, 75] as const;
 const JOBS_PER_KIND = Number(process.env.BENCH_ETA_JOBS ?? 200);
 const START_MS = Date.parse("2026-11-22T10:00:00.000Z");
+/** A file of size 1; each step reports its progress through the file's bytes. */
+const FILE_BYTES = 50_000_000;
 /** The reducer commits once per batch; SQS long polling with a batching window of about a second. */
 const BATCH_WINDOW_MS = 1_000;
 
@@ -140,7 +142,7 @@ export function simulateJob(kind: JobKind, seed: number, scenario: Scenario = DE
     for (let attempt = 1; ; attempt++) {
       const durationMs = spec.meanSeconds * 1000 * sizes[execution.original]! * between(0.7, 1.3);
       const failsAt = next() < retryShare ? between(0.3, 0.9) : null;
-      const totalBytes = Math.round(durationMs * 1000);
+      const totalBytes = Math.round(FILE_BYTES * sizes[execution.original]!);
       emit(clock, { type: "step.started", ...common, attempt });
       const reportEveryMs = between(1_000, 3_000);
       let elapsed = reportEveryMs;
@@ -252,13 +254,14 @@ export interface KindReport {
   absurd: number;
 }
 
-export function measureKind(kind: JobKind, jobs: number, scenario: Scenario = DEFAULT_SCENARIO, firstSeed = 1): KindReport {
+/** `transform` changes what the service is shown (tests plant bugs with it). */
+export function measureKind(kind: JobKind, jobs: number, scenario: Scenario = DEFAULT_SCENARIO, firstSeed = 1, transform: (job: SimulatedJob) => SimulatedJob = (job) => job): KindReport {
   const errors = new Map<number, number[]>(CHECKPOINTS.map((p) => [p, []]));
   const naiveErrors = new Map<number, number[]>(CHECKPOINTS.map((p) => [p, []]));
   const nulls = new Map<number, number>(CHECKPOINTS.map((p) => [p, 0]));
   let absurd = 0;
   for (let seed = firstSeed; seed < firstSeed + jobs; seed++) {
-    const observations = observeJob(simulateJob(kind, seed, scenario));
+    const observations = observeJob(transform(simulateJob(kind, seed, scenario)));
     for (const observation of observations) {
       const elapsedSeconds = (observation.atMs - START_MS) / 1000;
       if (observation.etaSeconds !== null && observation.etaSeconds > 100 * Math.max(elapsedSeconds, 1)) absurd++;

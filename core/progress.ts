@@ -4,12 +4,13 @@
  * job's combined figure is a sum over parts, never a pass over every original. Reads the events'
  * results only through the state; never changes what the fold decided.
  */
-import { estimateBucket, percent, percentOf, type BucketRoot } from "./estimate.ts";
+import { estimateBucket, percent, percentOf, type BucketRoot, type StepCount } from "./estimate.ts";
+import { workLeftOf } from "./eta.ts";
 import { partTotalsOf } from "./fold.ts";
 import { indicatorValues } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
 import { allExecutions, executionKey, type Executions } from "./executions.ts";
-import { addTotals, EMPTY_ESTIMATE, emptyTotals, FAILED, type BucketEstimate, type JobState, type OriginalState, type Totals } from "./state.ts";
+import { addTotals, addWorkLeft, EMPTY_ESTIMATE, emptyTotals, emptyWorkLeft, FAILED, NO_WORK_LEFT, type BucketEstimate, type JobState, type OriginalState, type Totals, type WorkLeft } from "./state.ts";
 
 export function totalsOf(state: JobState): Totals {
   const totals = emptyTotals();
@@ -35,7 +36,7 @@ export function rootOf(state: JobState, original: OriginalState): BucketRoot {
 
 const JOB_ROOT: BucketRoot = { kind: "job", mime: UNKNOWN_MIME, entersAt: ":original" };
 
-export function estimateOriginal(state: JobState, original: OriginalState): BucketEstimate {
+export function estimateOriginal(state: JobState, original: OriginalState, counts?: StepCount[]): BucketEstimate {
   // Executions not tied to an original yet count for nothing: the work they stand for is
   // already predicted for the original they belong to, and counting them apart would make the
   // figure depend on the order in which their reports arrived.
@@ -44,7 +45,7 @@ export function estimateOriginal(state: JobState, original: OriginalState): Buck
     const error = firstFailure(original.executions);
     return { work: 0, done: 0, isAvailable: error !== null, isFinished: error !== null, isFailed: error !== null, error };
   }
-  return estimateBucket(state.compiled, rootOf(state, original), original.executions);
+  return estimateBucket(state.compiled, rootOf(state, original), original.executions, counts);
 }
 
 function firstFailure(executions: Executions): string | null {
@@ -57,22 +58,38 @@ function firstFailure(executions: Executions): string | null {
   return first === null ? null : first[1];
 }
 
-export function estimateJobBucket(state: JobState): BucketEstimate {
+export function estimateJobBucket(state: JobState, counts?: StepCount[]): BucketEstimate {
   if (state.compiled === null) return { work: 0, done: 0, isAvailable: true, isFinished: true, isFailed: false, error: null };
-  return estimateBucket(state.compiled, JOB_ROOT, state.jobExecutions);
+  return estimateBucket(state.compiled, JOB_ROOT, state.jobExecutions, counts);
+}
+
+/** The job's work left, for the ETA: the parts' sums (live or copies) and the job-level executions'. */
+export function workLeftOfJob(state: JobState): WorkLeft {
+  const left = emptyWorkLeft();
+  for (const part of state.partTotals.values()) addWorkLeft(left, part.left, 1);
+  if (state.compiled === null) return left;
+  const counts: StepCount[] = [];
+  const estimate = estimateJobBucket(state, counts);
+  addWorkLeft(left, workLeftOf(state.compiled, counts, state.jobExecutions, null, estimate.isFailed), 1);
+  return left;
 }
 
 /** Recomputes the estimates of touched (or freshly loaded) records and of the job-level work, and their files' displayed values. */
 export function refreshEstimates(state: JobState): void {
   for (const original of state.dirtyOriginals) {
     const before = original.estimate;
-    const after = estimateOriginal(state, original);
+    const counts: StepCount[] = [];
+    const after = estimateOriginal(state, original, counts);
     const totals = partTotalsOf(state, original.id);
     totals.work += after.work - before.work;
     totals.done += after.done - before.done;
     totals.unavailable += Number(!after.isAvailable) - Number(!before.isAvailable);
     totals.unfinished += Number(!after.isFinished) - Number(!before.isFinished);
     original.estimate = after;
+    const left = original.isOriginal && state.compiled !== null ? workLeftOf(state.compiled, counts, original.executions, original.sizeBytes, after.isFailed) : NO_WORK_LEFT;
+    addWorkLeft(totals.left, original.left, -1);
+    addWorkLeft(totals.left, left, 1);
+    original.left = left;
     const shown = original.isOriginal ? fileProgress(state, original) : null;
     if (shown !== null && shown > original.displayed) original.displayed = shown;
   }
