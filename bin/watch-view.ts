@@ -50,7 +50,7 @@ export function watchRows(snapshot: JobSnapshot, options: ViewOptions = {}): Wat
     const name = `▸ ${execution.step}${execution.original_id === null ? "" : ` ${execution.original_id}`}`;
     rows.push({ name, hasBar: true, percent, note: [amount, execution.message ?? ""].filter((part) => part !== "").join(" · ") });
   }
-  const moreRunning = inFlight.length - Math.min(inFlight.length, maxInFlight) + (snapshot.detail?.in_flight_omitted ?? 0);
+  const moreRunning = Math.max(inFlight.length, snapshot.detail?.in_flight_total ?? 0) - Math.min(inFlight.length, maxInFlight);
   if (moreRunning > 0) rows.push({ name: `… and ${moreRunning} more running`, hasBar: false, percent: null, note: "" });
   return rows;
 }

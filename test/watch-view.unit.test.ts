@@ -29,7 +29,7 @@ describe("watchRows", () => {
     const rows = watchRows(
       snapshot({
         indicators: [{ label: null, done: 3, total: 12 }],
-        detail: { in_flight: [{ step: "encoded", input_id: "f1", original_id: "f1", attempt: 1, step_index: null, progress: [512, 1024], unit: "Bytes", message: "copying" }], in_flight_omitted: 2 },
+        detail: { in_flight: [{ step: "encoded", input_id: "f1", original_id: "f1", attempt: 1, step_index: null, progress: [512, 1024], unit: "Bytes", message: "copying", at: "2026-11-22T10:00:05.000Z" }], in_flight_total: 3 },
       }),
     );
     expect(rows.slice(1)).toEqual([
