@@ -205,6 +205,21 @@ describe("server frames (the zod schemas of core/realtime.ts)", () => {
     });
   });
 
+  it("still posts one frame a connection per tick: a plan-less job's detail and another job's progress go in one batch", async () => {
+    const e = eventFactory("commands");
+    const commands = fold([[e.declared(), e.progress("transfer", undefined, [1, 2], { input_id: "a" })]], "commands");
+    const { posted, ws, route, tick } = world({ commands, small: running("small", 1) });
+    await ws(route("c1", "$connect"));
+    await ws(route("c1", "subscribe", { action: "subscribe", job_id: "commands", detail: true }));
+    await ws(route("c1", "subscribe", { action: "subscribe", job_id: "small" }));
+    posted.length = 0;
+    await tick(["commands", "small"], 0);
+    expect(posted).toHaveLength(1);
+    const frame = ServerFrame.parse(JSON.parse(posted[0]!));
+    if (frame.event !== "batch") throw new Error(`unexpected ${frame.event}`);
+    expect(frame.events.map((event) => [event.job_id, event.data.detail?.in_flight_total ?? null])).toEqual([["commands", 1], ["small", null]]);
+  });
+
   it("puts at most 100 in-flight executions in a detail frame, the most recently reported first, with the total", async () => {
     const at = (i: number) => new Date(Date.parse("2026-11-22T10:00:00.000Z") + i * 1000).toISOString();
     const jobs = { busy: running("busy", 250, (e) => Array.from({ length: 250 }, (_, i) => e.progress("encoded", `an-original-with-a-rather-long-identifier-${String(i).padStart(6, "0")}`, [i, 500], { unit: "Bytes", at: at((i * 37) % 250) }))) };

@@ -40,6 +40,20 @@ describe("watchRows", () => {
     ]);
   });
 
+  it("shows a plan-less job's command by its input, with its sub-step, though the combined figure is unknown", () => {
+    const rows = watchRows(
+      snapshot({
+        progress_combined: null,
+        eta_seconds: null,
+        detail: { in_flight: [{ step: "transfer", input_id: "image.tar", original_id: null, attempt: 1, step_index: [0, 2], progress: [0, 1024], unit: "Bytes", message: "Transfer retried", at: "2026-11-22T10:00:05.000Z" }], in_flight_total: 1 },
+      }),
+    );
+    expect(rows.slice(1)).toEqual([
+      { name: "combined", hasBar: true, percent: null, note: "executing · ETA unknown" },
+      { name: "▸ transfer image.tar", hasBar: true, percent: 0, note: "0/1024 Bytes · step 1/2 · Transfer retried" },
+    ]);
+  });
+
   it("says the ETA is done once the job has ended, and unknown without an estimate", () => {
     expect(formatEta(30, "completed")).toBe("done");
     expect(formatEta(null, "executing")).toBe("unknown");
