@@ -112,10 +112,24 @@ const undeclared = <T>(c: [T, StampCode] | null): Declared<T> | null => (c === n
 
 // ---------------------------------------------------------------- head
 
-type TotalsCode = [number, number, number, number, number, number, number];
+/** The last two entries (loose work and loose done) are left out when both are 0. */
+type TotalsCode = [number, number, number, number, number, number, number, number?, number?];
 
-const totalsCode = (key: number, t: Totals): TotalsCode => [key, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared];
-const totalsOfCode = (c: TotalsCode): Totals => ({ work: c[1], done: c[2], unavailable: c[3], unfinished: c[4], originals: c[5], declared: c[6] });
+function totalsCode(key: number, t: Totals): TotalsCode {
+  const code: TotalsCode = [key, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared];
+  if (t.looseWork !== 0 || t.looseDone !== 0) code.push(t.looseWork, t.looseDone);
+  return code;
+}
+const totalsOfCode = (c: TotalsCode): Totals => ({
+  work: c[1],
+  done: c[2],
+  unavailable: c[3],
+  unfinished: c[4],
+  originals: c[5],
+  declared: c[6],
+  looseWork: c[7] ?? 0,
+  looseDone: c[8] ?? 0,
+});
 
 export interface HeadCode {
   f: number;
@@ -271,6 +285,8 @@ function addOriginal(t: Totals, original: OriginalState, sign: 1 | -1): void {
   t.done += sign * e.done;
   t.unavailable += sign * Number(!e.isAvailable);
   t.unfinished += sign * Number(!e.isFinished);
+  t.looseWork += sign * e.looseWork;
+  t.looseDone += sign * e.looseDone;
   if (original.isOriginal) t.originals += sign;
   if (original.isDeclared) t.declared += sign;
 }

@@ -9,7 +9,7 @@
  */
 import { acceptance, mimeOrUnknown, narrowUnknownMime, ORIGINAL_INPUT, UNKNOWN_MIME, type CompiledPlan, type CompiledStep } from "./plan.ts";
 import { allExecutions, executionKey, type Executions } from "./executions.ts";
-import { COMPLETED, FAILED, RUNNING, type BucketEstimate } from "./state.ts";
+import { COMPLETED, EMPTY_ESTIMATE, FAILED, RUNNING, type BucketEstimate } from "./state.ts";
 
 type MimeCounts = Map<string, number>;
 
@@ -108,6 +108,7 @@ export function estimateBucket(
   const rootOutput: MimeCounts | null = isJob ? NO_COUNTS : root.entersAt === null ? null : new Map([[root.mime, 1]]);
   let work = 0;
   let done = 0;
+  let unreported = 0;
   let isAvailable = true;
   let isFinished = true;
   let error: { key: string; error: string } | null = null;
@@ -136,23 +137,59 @@ export function estimateBucket(
     work += step.weight * executions;
     done += step.weight * (finished + tally.fractionSum);
     const pending = executions - finished;
-    if (pending > 0) isFinished = false;
+    if (isJob && step.kind === "per-input") {
+      // Work on results that name no original: reports of it are mostly loose (tied to no
+      // original), so what no execution here accounts for is matched with those.
+      unreported += step.weight * (pending - tally.inFlight);
+      if (tally.inFlight > 0) isFinished = false;
+    } else if (pending > 0) isFinished = false;
 
     if (pending > 0 && step.resultsPerInput === "unpredictable") {
       isAvailable = false;
       outputs[step.index] = null;
     } else if (step.kind === "source") {
-      // An import's finished results are originals, each estimated in its own bucket; the results
-      // it is still to produce are predicted here, of a type not known yet.
-      if (isJob) outputs[step.index] = pending > 0 ? new Map([[UNKNOWN_MIME, pending * (step.resultsPerInput as number)]]) : NO_COUNTS;
+      // An import's results that name an original are estimated in that original's bucket. The
+      // job's own bucket carries the others on (finished results that name no original, by their
+      // types) and the results still to come, of a type not known yet.
+      if (isJob) outputs[step.index] = sourceOutput(step, tally, pending);
       else outputs[step.index] = root.entersAt === null ? null : root.entersAt === step.name ? rootOutput : NO_COUNTS;
     } else {
       outputs[step.index] = stepOutput(step, inputs!, tally, executions, pending);
     }
   }
   const isFailed = error !== null && !isJob;
-  if (isFailed) return { work, done: work, isAvailable: true, isFinished: true, isFailed, error: error!.error };
-  return { work, done, isAvailable, isFinished, isFailed: false, error: null };
+  if (isFailed) return { ...EMPTY_ESTIMATE, work, done: work, isFailed, error: error!.error };
+  return { ...EMPTY_ESTIMATE, work, done, isAvailable, isFinished, unreported };
+}
+
+function sourceOutput(step: CompiledStep, tally: StepTally, pending: number): MimeCounts {
+  if (tally.results.size === 0 && pending === 0) return NO_COUNTS;
+  const output: MimeCounts = new Map();
+  for (const [mime, count] of tally.results) addCount(output, mime === "" ? (step.outputMime ?? mimeOrUnknown(null)) : mime, count);
+  if (pending > 0) addCount(output, UNKNOWN_MIME, pending * (step.resultsPerInput as number));
+  return output;
+}
+
+/**
+ * The executions of an input that no report has tied to an original: each is one execution of
+ * its step, done as far as it got (`looseWork`, `looseDone`), and one still running keeps the job
+ * unfinished. Steps the plan does not name count for nothing.
+ */
+export function estimateLoose(plan: CompiledPlan, executions: Executions): BucketEstimate {
+  let looseWork = 0;
+  let looseDone = 0;
+  let isFinished = true;
+  for (const execution of allExecutions(executions)) {
+    const step = plan.byName.get(execution.step);
+    if (step === undefined) continue;
+    looseWork += step.weight;
+    if (execution.status === COMPLETED || execution.status === FAILED) looseDone += step.weight;
+    else {
+      isFinished = false;
+      if (execution.status === RUNNING && execution.report !== null) looseDone += step.weight * execution.report.fraction;
+    }
+  }
+  return { ...EMPTY_ESTIMATE, isFinished, looseWork, looseDone };
 }
 
 /** The inputs a per-input step takes in this bucket, by MIME type; null while that cannot be told. */

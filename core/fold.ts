@@ -399,18 +399,25 @@ function recordResults(state: JobState, execution: Execution, event: EventOf<"st
     execution.resultCount = event.result_count ?? 0;
     return;
   }
-  execution.resultCount = event.results.length;
-  execution.resultMimes = event.results.map((result) => result.mime ?? null);
   // An import's results that name an original are originals of the job (uploads' steps do not
-  // create originals: their results are derived files).
+  // create originals: their results are derived files); the others flow on in the job's own work.
   if (state.compiled?.byName.get(execution.step)?.kind === "source") {
     const stamp = stampOf(event);
+    const unowned: (string | null)[] = [];
     for (const result of event.results) {
-      if (result.original_id === undefined) continue;
+      if (result.original_id === undefined) {
+        unowned.push(result.mime ?? null);
+        continue;
+      }
       const original = ensureOriginal(state, result.original_id);
       mergeOriginal(state, original, stamp, result.mime ?? null, "import", execution.step);
     }
+    execution.resultCount = unowned.length;
+    execution.resultMimes = unowned;
+    return;
   }
+  execution.resultCount = event.results.length;
+  execution.resultMimes = event.results.map((result) => result.mime ?? null);
 }
 
 /** The join of two records of one execution (used when an execution moves between buckets). */
