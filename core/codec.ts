@@ -9,7 +9,7 @@ import type { Plan } from "./contract.ts";
 import { decodeEta, encodeEta, type EtaCode } from "./eta.ts";
 import { allExecutions, executionKey, putExecution, type Executions } from "./executions.ts";
 import { setCompiledPlan } from "./fold.ts";
-import { addedOf, doneOf, emptyBucket, labelKeyOfTask, sumOf } from "./indicators.ts";
+import { contributionOf, emptyBucket, labelKeyOfTask, labelsIn, sumOf } from "./indicators.ts";
 import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "./partition.ts";
 import {
   addTotals,
@@ -183,7 +183,7 @@ export function bucketTotals(bucketLabels: number, sums: Iterable<LabelSums>): [
 
 export function encodeHead(s: JobState): HeadCode {
   const buckets: [number, number, number, number][] = [];
-  for (const [index, bucket] of s.labelBuckets) if (bucket.labels.size > 0) buckets.push([index, ...bucketTotals(bucket.labels.size, bucket.taskSums.values())]);
+  for (const [index, bucket] of s.labelBuckets) if (bucket.labels.size > 0) buckets.push([index, ...bucketTotals(labelsIn(bucket), bucket.taskSums.values())]);
   for (const [index, t] of s.labelBucketTotals) buckets.push([index, t.labels, t.added, t.done]);
   buckets.sort((a, b) => a[0] - b[0]);
   return {
@@ -376,7 +376,8 @@ export function loadBucket(s: JobState, index: number, c: LabelBucketCode | null
   s.labelBuckets.set(index, bucket);
 }
 
-type TaskCode = [string, number, number, number, number, number, string[]];
+/** The last entry, only on a task's attempt index: its mirrors, `[label, attempt, added, done]`. */
+type TaskCode = [string, number, number, number, number, number, string[], [string, number, number, number][]?];
 
 export interface TaskPartCode {
   f: number;
@@ -399,7 +400,9 @@ export function encodeTaskParts(
   const partCount = s.labelBuckets.get(index)?.taskPartCount ?? 1;
   for (const [key, t] of tasks) {
     if (bucketOfTask(key) !== index) continue;
-    encoded.get(partOf(key, partCount))?.tasks.push([key, t.attempt, t.added, t.done, t.reportedAdded, t.reportedDone, [...t.seen]]);
+    const code: TaskCode = [key, t.attempt, t.added, t.done, t.reportedAdded, t.reportedDone, [...t.seen]];
+    if (t.mirrors !== undefined) code.push([...t.mirrors].map(([label, m]): [string, number, number, number] => [label, m.attempt, m.added, m.done]));
+    encoded.get(partOf(key, partCount))?.tasks.push(code);
   }
   return encoded;
 }
@@ -409,13 +412,15 @@ export function loadTaskPart(s: JobState, index: number, part: number, c: TaskPa
   const bucket = s.labelBuckets.get(index)!;
   const sums = new Map<number, LabelSums>();
   sums.set(part, new Map());
-  for (const [key, attempt, added, done, reportedAdded, reportedDone, seen] of c?.tasks ?? []) {
+  for (const [key, attempt, added, done, reportedAdded, reportedDone, seen, mirrors] of c?.tasks ?? []) {
     if (partOf(key, bucket.taskPartCount) !== part) continue; // a stale copy left by an interrupted split
     const task: TaskTally = { attempt, added, done, reportedAdded, reportedDone, seen: new Set(seen) };
+    if (mirrors !== undefined) task.mirrors = new Map(mirrors.map(([label, a, ad, d]) => [label, { attempt: a, added: ad, done: d }]));
     s.tasks.set(key, task);
-    const sum = sumOf(sums, part, labelKeyOfTask(key));
-    sum.added += addedOf(task);
-    sum.done += doneOf(task);
+    const contribution = contributionOf(key, task);
+    const sum = sumOf(sums, part, contribution.labelKey);
+    sum.added += contribution.added;
+    sum.done += contribution.done;
   }
   bucket.taskSums.set(part, sums.get(part)!);
 }
@@ -428,13 +433,13 @@ export function growTasks(s: JobState, index: number, candidates: Iterable<[stri
   bucket.taskPartCount++;
   for (const [key, task] of candidates) {
     if (bucketOfTask(key) !== index || partOf(key, bucket.taskPartCount) !== target) continue;
-    const labelKey = labelKeyOfTask(key);
-    const from = sumOf(bucket.taskSums, source, labelKey);
-    const to = sumOf(bucket.taskSums, target, labelKey);
-    from.added -= addedOf(task);
-    from.done -= doneOf(task);
-    to.added += addedOf(task);
-    to.done += doneOf(task);
+    const contribution = contributionOf(key, task);
+    const from = sumOf(bucket.taskSums, source, contribution.labelKey);
+    const to = sumOf(bucket.taskSums, target, contribution.labelKey);
+    from.added -= contribution.added;
+    from.done -= contribution.done;
+    to.added += contribution.added;
+    to.done += contribution.done;
   }
   if (!bucket.taskSums.has(target)) bucket.taskSums.set(target, new Map());
   return { source, target };

@@ -6,7 +6,7 @@
  */
 import { estimateBucket, estimateLoose, percent, percentOf, type BucketRoot } from "./estimate.ts";
 import { partTotalsOf } from "./fold.ts";
-import { indicatorValues } from "./indicators.ts";
+import { indicatorTotals } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
 import { allExecutions, executionKey, type Executions } from "./executions.ts";
 import { addTotals, EMPTY_ESTIMATE, emptyTotals, FAILED, type BucketEstimate, type JobState, type OriginalState, type Totals } from "./state.ts";
@@ -129,12 +129,7 @@ export function combinedEstimate(state: JobState): CombinedEstimate {
   if (state.terminal?.status === "completed") return { percent: 100, fraction: 1 };
   const isUploadOpen = isGatedByUpload(state) && !isUploadComplete(state);
   if (state.compiled === null) {
-    let added = 0;
-    let done = 0;
-    for (const value of indicatorValues(state)) {
-      added += value.total;
-      done += value.done;
-    }
+    const { added, done } = indicatorTotals(state);
     if (added <= 0 || isUploadOpen) return { percent: null, fraction: null };
     return { percent: percent(done, added, done >= added), fraction: Math.min(done / added, 1) };
   }

@@ -141,6 +141,17 @@ export interface TaskTally {
   reportedDone: number;
   /** Event ids of this attempt's deltas already counted (at most LIMITS.eventIdsPerTaskAttempt). */
   seen: Set<string>;
+  /**
+   * Only on a task's attempt index (core/indicators.ts `ATTEMPTS`, whose `attempt` is the task's
+   * highest): per label (compact key) the attempt and values of the task's tally under it.
+   */
+  mirrors?: Map<string, LabelMirror>;
+}
+
+export interface LabelMirror {
+  attempt: number;
+  added: number;
+  done: number;
 }
 
 /** Indicator sums of one task part, by label key. */

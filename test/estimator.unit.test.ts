@@ -439,6 +439,25 @@ describe("counted work (indicators)", () => {
     expect(snapshot.indicators).toEqual([{ label: null, done: 2, total: 10 }]);
   });
 
+  it("lets a task's higher attempt replace what lower attempts reported under every label", () => {
+    const e = eventFactory();
+    const events = [
+      e.reported("t1", 2, 1, { label: "a" }),
+      e.added(2, "t2", { label: "a" }),
+      e.reported("t1", 2, 0, { label: "b", attempt: 2 }),
+      e.reported("t1", 5, 5, { label: "c" }), // a late report of the first attempt
+    ];
+    const expected = [
+      { label: "a", done: 0, total: 2 },
+      { label: "b", done: 0, total: 2 },
+      { label: "c", done: 0, total: 0 },
+    ];
+    expect(snapshotOf(events).indicators).toEqual(expected);
+    expect(snapshotAfterEach(events).indicators).toEqual(expected);
+    expect(snapshotAfterEach([...events].reverse()).indicators).toEqual(expected);
+    expect(snapshotOf(events).progress_combined).toBe(0);
+  });
+
   it("adds the amounts of one attempt, counting each event id once", () => {
     const e = eventFactory();
     const twice = e.done(2, "t1");
