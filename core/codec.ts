@@ -33,8 +33,8 @@ const FORMAT = 2;
 type StampCode = [number, string];
 type ReportCode = [number, string, number, number | null, number, string | null, [number, number] | null, string | null];
 type ExecutionCode = [string, string, string | null, number, ExecutionStatus, ReportCode | null, number, (string | null)[] | null, string | null, string | null];
-/** The last two entries (is an original; links of its executions to originals) are left out when they are 1 and none. */
-type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], number, (0 | 1)?, [string, string][]?];
+/** The last three entries (is an original; links of its executions to originals; form field) are left out when they are 1, none and none. */
+type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], number, (0 | 1)?, ([string, string][] | null)?, string?];
 
 const stamp = (value: Stamp | null): StampCode | null => (value === null ? null : [value.atMs, value.eventId]);
 const unstamp = (code: StampCode | null): Stamp | null => (code === null ? null : { atMs: code[0], eventId: code[1] });
@@ -78,8 +78,9 @@ function encodeOriginal(o: OriginalState): OriginalCode {
     return code;
   });
   const code: OriginalCode = [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, executions, o.displayed];
-  if (!o.isOriginal || o.links !== null) code.push(o.isOriginal ? 1 : 0);
-  if (o.links !== null) code.push([...o.links]);
+  if (!o.isOriginal || o.links !== null || o.field !== null) code.push(o.isOriginal ? 1 : 0);
+  if (o.links !== null || o.field !== null) code.push(o.links === null ? null : [...o.links]);
+  if (o.field !== null) code.push(o.field);
   return code;
 }
 
@@ -100,7 +101,8 @@ function decodeOriginal(c: OriginalCode): OriginalState {
     stamp: unstamp(c[4]),
     isDeclared: c[5] === 1,
     executions,
-    links: c[9] === undefined ? null : new Map(c[9]),
+    links: c[9] === undefined || c[9] === null ? null : new Map(c[9]),
+    field: c[10] ?? null,
     estimate: EMPTY_ESTIMATE,
     displayed: c[7],
   };

@@ -40,6 +40,8 @@ export interface BucketRoot {
   entersAt: string | null;
   /** The original's id: executions with this input ran on the original itself. */
   originalId?: string;
+  /** The form field the original came in through, when it names one (`use` may select by it). */
+  field?: string | null;
 }
 
 function emptyTally(): StepTally {
@@ -121,6 +123,10 @@ export function estimateBucket(
     if (step.kind === "per-input") {
       inputs = acceptedInputs(step, root, rootOutput, outputs, tally);
       predicted = inputs === null ? null : total(inputs);
+    } else if (step.kind === "per-original") {
+      // One execution over all of this original's inputs (a bundling `use`), if any reach it.
+      inputs = acceptedInputs(step, root, rootOutput, outputs, tally);
+      predicted = inputs === null ? null : total(inputs) > 0 ? 1 : 0;
     } else {
       predicted = isJob ? 1 : 0;
     }
@@ -144,7 +150,7 @@ export function estimateBucket(
       if (tally.inFlight > 0) isFinished = false;
     } else if (pending > 0) isFinished = false;
 
-    if (pending > 0 && step.resultsPerInput === "unpredictable") {
+    if (pending > 0 && hasUnknownResults(step, inputs!)) {
       isAvailable = false;
       outputs[step.index] = null;
     } else if (step.kind === "source") {
@@ -192,10 +198,22 @@ export function estimateLoose(plan: CompiledPlan, executions: Executions): Bucke
   return { ...EMPTY_ESTIMATE, isFinished, looseWork, looseDone };
 }
 
-/** The inputs a per-input step takes in this bucket, by MIME type; null while that cannot be told. */
+/** Whether the step's result count for some of these inputs is not known before it runs. */
+function hasUnknownResults(step: CompiledStep, inputs: MimeCounts): boolean {
+  if (step.resultsPerInput === "unpredictable") return true;
+  if (step.filter === null) return false;
+  for (const [mime, count] of inputs) if (count > 0 && step.filter(mime) === null) return true;
+  return false;
+}
+
+/** The inputs a step takes in this bucket, by MIME type; null while that cannot be told. */
 function acceptedInputs(step: CompiledStep, root: BucketRoot, rootOutput: MimeCounts | null, outputs: (MimeCounts | null)[], tally: StepTally): MimeCounts | null {
   const inputs: MimeCounts = new Map();
-  for (const used of step.uses) {
+  for (let edge = 0; edge < step.uses.length; edge++) {
+    const used = step.uses[edge]!;
+    // A `fields` filter in `use` passes only the originals that came in through those form fields (and those that name none).
+    const fields = step.useFields[edge]!;
+    if (fields !== null && root.field != null && !fields.includes(root.field)) continue;
     const isOriginal = used === ORIGINAL_INPUT;
     const source = isOriginal ? (root.entersAt === ":original" || root.entersAt === null ? rootOutput : NO_COUNTS) : outputs[used]!;
     if (source === null) return null;
@@ -224,11 +242,13 @@ function stepOutput(step: CompiledStep, inputs: MimeCounts, tally: StepTally, ex
   const unproduced = pending + (typeof step.resultsPerInput === "number" ? tally.failed : 0);
   if (unproduced > 0) {
     const perInput = step.resultsPerInput as number;
-    if (step.kind === "per-job") {
+    if (step.kind !== "per-input") {
       addCount(output, fallbackMime, perInput);
     } else {
       const share = unproduced / executions;
-      for (const [mime, count] of inputs) addCount(output, step.outputMime ?? mime, count * perInput * share);
+      const { filter } = step;
+      // A filter passes a file whole (0 or 1 result of its type); one whose verdict cannot be told and that failed counts as passed.
+      for (const [mime, count] of inputs) addCount(output, step.outputMime ?? mime, count * (filter === null ? perInput : Number(filter(mime) ?? true)) * share);
     }
   }
   return output;

@@ -53,7 +53,7 @@ export function applyEvent(state: JobState, event: Event): Rejection | null {
       return null;
     case "original.added": {
       const original = ensureOriginal(state, event.original_id);
-      mergeOriginal(state, original, stampOf(event), event.mime ?? null, event.source ?? null, null);
+      mergeOriginal(state, original, stampOf(event), { mime: event.mime ?? null, source: event.source ?? null, field: event.field ?? null }, null);
       return null;
     }
     case "originals.sealed":
@@ -113,7 +113,7 @@ function applyDeclared(state: JobState, event: EventOf<"job.declared">): void {
       original.isDeclared = true;
       partTotalsOf(state, original.id).declared++;
     }
-    mergeOriginal(state, original, stamp, declared.mime ?? null, declared.source ?? null, null);
+    mergeOriginal(state, original, stamp, { mime: declared.mime ?? null, source: declared.source ?? null, field: declared.field ?? null }, null);
   }
 }
 
@@ -196,22 +196,23 @@ function ensureInput(state: JobState, inputId: string): OriginalState {
   return record;
 }
 
-function mergeOriginal(
-  state: JobState,
-  original: OriginalState,
-  stamp: Stamp,
-  mime: string | null,
-  source: "upload" | "import" | null,
-  via: string | null,
-): void {
+/** What a report says of an original; each part it leaves null keeps what the original had. */
+interface OriginalFacts {
+  mime: string | null;
+  source: "upload" | "import" | null;
+  field: string | null;
+}
+
+function mergeOriginal(state: JobState, original: OriginalState, stamp: Stamp, facts: OriginalFacts, via: string | null): void {
   if (via !== null && (original.via === null || via < original.via)) {
     original.via = via;
     state.isChanged = true;
   }
   if (isNewer(stamp, original.stamp)) {
     original.stamp = stamp;
-    original.mime = mime ?? original.mime;
-    original.source = source ?? original.source;
+    original.mime = facts.mime ?? original.mime;
+    original.source = facts.source ?? original.source;
+    original.field = facts.field ?? original.field;
     state.isChanged = true;
   }
   markDirty(state, original);
@@ -410,7 +411,7 @@ function recordResults(state: JobState, execution: Execution, event: EventOf<"st
         continue;
       }
       const original = ensureOriginal(state, result.original_id);
-      mergeOriginal(state, original, stamp, result.mime ?? null, "import", execution.step);
+      mergeOriginal(state, original, stamp, { mime: result.mime ?? null, source: "import", field: null }, execution.step);
     }
     execution.resultCount = unowned.length;
     execution.resultMimes = unowned;

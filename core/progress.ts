@@ -30,7 +30,7 @@ export function rootOf(state: JobState, original: OriginalState): BucketRoot {
   if (original.via !== null) entersAt = original.via;
   else if (original.source === "import" && sources.length > 0) entersAt = sources[0]!.name;
   else if (!isKnown && sources.length > 0) entersAt = compiled?.usesOriginals === false && sources.length === 1 ? sources[0]!.name : null;
-  return { kind: "original", mime: isKnown ? mimeOrUnknown(original.mime) : UNKNOWN_MIME, entersAt, originalId: original.id };
+  return { kind: "original", mime: isKnown ? mimeOrUnknown(original.mime) : UNKNOWN_MIME, entersAt, originalId: original.id, field: original.field };
 }
 
 const JOB_ROOT: BucketRoot = { kind: "job", mime: UNKNOWN_MIME, entersAt: ":original" };

@@ -118,6 +118,8 @@ export interface OriginalState {
   isOriginal: boolean;
   mime: string | null;
   source: "upload" | "import" | null;
+  /** The form field it was uploaded through, when the producer named one (a `use` may select originals by it). */
+  field: string | null;
   /** The source step (import) whose results include this original, when known. */
   via: string | null;
   stamp: Stamp | null;
@@ -313,6 +315,7 @@ export function createOriginal(id: string, isOriginal: boolean): OriginalState {
     isOriginal,
     mime: null,
     source: null,
+    field: null,
     via: null,
     stamp: null,
     isDeclared: false,

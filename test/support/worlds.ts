@@ -193,9 +193,9 @@ export function buildWorld(choices: Choices): World {
     let isFinished = true;
     for (const [name, step] of Object.entries(plan)) {
       if (name === ":original" || step.per === "job" || step.use === undefined) continue;
-      const uses = typeof step.use === "string" ? [step.use] : step.use;
+      const uses = (typeof step.use === "string" ? [step.use] : step.use) as string[];
       for (const input of inputs.filter((candidate) => uses.includes(candidate.from))) {
-        const patterns = step.accepts ?? (step.robot.startsWith("/image/") ? ["image/*"] : null);
+        const patterns = (step.accepts as string[] | undefined) ?? (step.robot.startsWith("/image/") ? ["image/*"] : null);
         if (!accepts(patterns, input.mime)) continue;
         const perInput = step.robot === "/file/decompress" ? unzipCountOf() : typeof step.results_per_input === "number" ? step.results_per_input : 1;
         const outputMime = step.output_mime ?? (step.robot === "/file/decompress" ? "text/plain" : input.mime);
