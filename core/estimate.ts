@@ -111,12 +111,14 @@ export function estimateBucket(
   let work = 0;
   let done = 0;
   let unreported = 0;
+  let inFlight = 0;
   let isAvailable = true;
   let isFinished = true;
   let error: { key: string; error: string } | null = null;
 
   for (const step of plan.steps) {
     const tally = tallies[step.index] ?? emptyTally();
+    inFlight += tally.inFlight;
     if (tally.firstError !== null && (error === null || tally.firstError.key < error.key)) error = tally.firstError;
     let inputs: MimeCounts | null = NO_COUNTS;
     let predicted: number | null;
@@ -164,7 +166,8 @@ export function estimateBucket(
     }
   }
   const isFailed = error !== null && !isJob;
-  if (isFailed) return { ...EMPTY_ESTIMATE, work, done: work, isFailed, error: error!.error };
+  // A failed file is finished whole (its value is 100), but an execution of it still running keeps the job from 100.
+  if (isFailed) return { ...EMPTY_ESTIMATE, work, done: work, isFinished: inFlight === 0, isFailed, error: error!.error };
   return { ...EMPTY_ESTIMATE, work, done, isAvailable, isFinished, unreported };
 }
 

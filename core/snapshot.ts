@@ -60,7 +60,7 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
   const steps = new Map<string, { scope: "original" | "job"; predicted: number | null; completed: number; failed: number; in_flight: number }>();
   const addCounts = (counts: StepCount[]) => {
     for (const { step, predicted, tally } of counts) {
-      const row = steps.get(step.name) ?? { scope: step.kind === "per-input" ? "original" : "job", predicted: 0, completed: 0, failed: 0, in_flight: 0 };
+      const row = steps.get(step.name) ?? { scope: step.kind === "per-input" || step.kind === "per-original" ? "original" : "job", predicted: 0, completed: 0, failed: 0, in_flight: 0 };
       row.predicted = row.predicted === null || predicted === null ? null : row.predicted + Math.max(predicted, tally.completed + tally.failed + tally.inFlight);
       row.completed += tally.completed;
       row.failed += tally.failed;
