@@ -197,7 +197,7 @@ export type Plan = z.infer<typeof Plan>;
 
 // ---------------------------------------------------------------- events (§3.1)
 
-/** Events refuse unknown keys too (README, "Limits and rejection codes"): a misspelt `input_id` would otherwise silently change which execution a report belongs to. */
+/** Events refuse unknown keys too (docs/events.md, "Limits and rejection codes"): a misspelt `input_id` would otherwise silently change which execution a report belongs to. */
 const event = strict;
 /** `1e400` parses to Infinity, which z.number() refuses; the bound keeps sums of them exact. */
 const ProgressValue = z.number().min(0).max(LIMITS.progressValue);

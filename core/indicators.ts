@@ -23,7 +23,7 @@
  *
  * Storage (core/partition.ts): labels are spread over LABEL_BUCKETS buckets by a hash of the
  * label; each bucket owns its labels' tasks as a collection of parts, and keeps per part the
- * part's label sums. Deliberately order-dependent (README): which label is a job's 1,001st and
+ * part's label sums. Deliberately order-dependent (docs/estimation.md): which label is a job's 1,001st and
  * which delta is one past the limit.
  */
 import type { IndicatorEvent } from "./contract.ts";
