@@ -1,12 +1,15 @@
 /**
- * The wire contract (DESIGN §3): every message that crosses a boundary, as zod 4 schemas, and the
+ * The wire contract: every message that crosses a boundary, as zod 4 schemas, and the
  * TypeScript types inferred from them. Parse once at the edge; never re-validate inside the core.
  */
 import { z } from "zod";
-import { closestKey, shownKey, unknownKeyError } from "./errors.ts";
+import { closestKey, describeIssue, shownKey, unknownKeyError } from "./errors.ts";
 import { validatePlanGraph } from "./plan-graph.ts";
 import { REJECTION_CODES } from "./rejection.ts";
 import { TRANSLOADIT_PARAMETERS } from "./transloadit-parameters.ts";
+
+// Every schema's messages in users' words, unless the schema says its own (core/errors.ts).
+z.config({ customError: describeIssue });
 
 export const LIMITS = {
   idChars: 128,
