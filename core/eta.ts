@@ -30,7 +30,7 @@
  * done and nothing learned; once the done fraction has not grown for STALE_MS of producer time (a
  * stalled job has no honest ETA); and when the result would exceed MAX_ELAPSED_FACTOR times the
  * time since the first work report, or MAX_SECONDS. It is 0 once the job is finished, at least 1
- * before. Accuracy on simulated jobs: `npm run bench -- eta`.
+ * before. Accuracy on simulated jobs: `npm run bench -- eta` (docs/estimation.md, "ETA").
  */
 import type { CompiledPlan } from "./plan.ts";
 import type { StepCount } from "./estimate.ts";

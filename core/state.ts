@@ -42,7 +42,11 @@ export interface Execution {
   status: ExecutionStatus;
   /** The winning in-flight report of this attempt (latest `at`, then larger fraction). */
   report: ProgressReport | null;
-  /** Results of a completed attempt; `resultMimes` entries are null where the producer gave none. */
+  /**
+   * Results of a completed attempt; `resultMimes` entries are null where the producer gave none.
+   * For a source step (an import) only the results that name no original: those naming one are
+   * originals, estimated in their own records.
+   */
   resultCount: number;
   resultMimes: (string | null)[] | null;
   error: string | null;
@@ -65,7 +69,10 @@ export interface ProgressReport {
   message: string | null;
 }
 
-/** The estimate of one bucket of work: an original, or the job-level executions. */
+/**
+ * The estimate of one bucket of work: an original, the job-level executions, or the executions of
+ * an input that no report has tied to an original yet ("loose" executions).
+ */
 export interface BucketEstimate {
   work: number;
   done: number;
@@ -73,6 +80,21 @@ export interface BucketEstimate {
   isFinished: boolean;
   isFailed: boolean;
   error: string | null;
+  /**
+   * The job bucket only: weighted executions it predicts on per-input steps (the later steps of
+   * results that name no original) that no execution of its own accounts for. They are matched
+   * with the loose executions of input records (progress.ts `combinedEstimate`), so they do not
+   * make the bucket unfinished by themselves.
+   */
+  unreported: number;
+  /**
+   * A record of loose executions: their weighted count and how much of it is done. Kept apart
+   * from `work` and `done`: loose executions only fill the job's `unreported` work, because an
+   * execution of an original's derived file reported without its original is already predicted
+   * for that original, and counting it twice would make the figure depend on report order.
+   */
+  looseWork: number;
+  looseDone: number;
 }
 
 export const EMPTY_ESTIMATE: BucketEstimate = {
@@ -82,6 +104,9 @@ export const EMPTY_ESTIMATE: BucketEstimate = {
   isFinished: true,
   isFailed: false,
   error: null,
+  unreported: 0,
+  looseWork: 0,
+  looseDone: 0,
 };
 
 /**
@@ -97,6 +122,8 @@ export interface OriginalState {
   isOriginal: boolean;
   mime: string | null;
   source: "upload" | "import" | null;
+  /** The form field it was uploaded through, when the producer named one (a `use` may select originals by it). */
+  field: string | null;
   /** The source step (import) whose results include this original, when known. */
   via: string | null;
   stamp: Stamp | null;
@@ -124,6 +151,17 @@ export interface TaskTally {
   reportedDone: number;
   /** Event ids of this attempt's deltas already counted (at most LIMITS.eventIdsPerTaskAttempt). */
   seen: Set<string>;
+  /**
+   * Only on a task's attempt index (core/indicators.ts `ATTEMPTS`, whose `attempt` is the task's
+   * highest): per label (compact key) the attempt and values of the task's tally under it.
+   */
+  mirrors?: Map<string, LabelMirror>;
+}
+
+export interface LabelMirror {
+  attempt: number;
+  added: number;
+  done: number;
 }
 
 /** Indicator sums of one task part, by label key. */
@@ -160,6 +198,9 @@ export interface Totals {
   unfinished: number;
   originals: number;
   declared: number;
+  /** Loose executions (tied to no original): their weighted count and done work, apart from `work` and `done`. */
+  looseWork: number;
+  looseDone: number;
   /** The ETA's view of the part's work left (sums; core/eta.ts). */
   left: WorkLeft;
 }
@@ -171,11 +212,13 @@ export function addTotals(into: Totals, t: Totals): void {
   into.unfinished += t.unfinished;
   into.originals += t.originals;
   into.declared += t.declared;
+  into.looseWork += t.looseWork;
+  into.looseDone += t.looseDone;
   addWorkLeft(into.left, t.left, 1);
 }
 
 export function emptyTotals(): Totals {
-  return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0, left: emptyWorkLeft() };
+  return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0, looseWork: 0, looseDone: 0, left: emptyWorkLeft() };
 }
 
 /**
@@ -374,6 +417,7 @@ export function createOriginal(id: string, isOriginal: boolean): OriginalState {
     isOriginal,
     mime: null,
     source: null,
+    field: null,
     via: null,
     stamp: null,
     isDeclared: false,

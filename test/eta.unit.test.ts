@@ -225,7 +225,7 @@ describe("how the ETA is worked out", () => {
   it("never gives less than the longest chain of steps left: a file whose step fans out waits for that step first", () => {
     // Four workers, busy all along: four files split (10 s), then their 16 pages stored (10 s each), four at a time.
     const e = eventFactory();
-    const plan = { split: { robot: "/document/split", use: ":original", results_per_input: 4 }, stored: { robot: "/s3/store", use: "split" } };
+    const plan = { split: { robot: "/file/split-pages", use: ":original", results_per_input: 4 }, stored: { robot: "/s3/store", use: "split" } };
     const events = jobOf(e, plan, 5);
     for (let file = 1; file <= 4; file++) events.push(e.started("split", `f${file}`, 1, { at: at(0) }), e.completed("split", `f${file}`, { at: at(10), result_count: 4 }));
     for (let page = 0; page < 16; page++) {
