@@ -120,6 +120,8 @@ export function workLeftOf(plan: CompiledPlan, counts: readonly StepCount[], exe
   const left = emptyWorkLeft();
   let sizeBytes = knownBytes ?? 0;
   let running: Map<string, StepLeft> | null = null;
+  /** Per step, the running executions with a report: their parts left squared are summed in `squares`. */
+  let reported: Map<string, number> | null = null;
   for (const steps of executions.values()) {
     for (const execution of steps) {
       if ((execution.status !== RUNNING && execution.status !== RETRYING) || execution.firstAtMs === null) continue;
@@ -128,10 +130,13 @@ export function workLeftOf(plan: CompiledPlan, counts: readonly StepCount[], exe
       const report = execution.report;
       if (execution.status !== RUNNING || report === null) continue;
       sizeBytes = Math.max(sizeBytes, reportedBytes(report) ?? 0);
-      if (report.fraction <= 0 || report.atMs <= execution.firstAtMs) continue;
       running ??= new Map();
+      reported ??= new Map();
       let entry = running.get(execution.step);
       if (entry === undefined) running.set(execution.step, (entry = emptyStepLeft()));
+      entry.squares += (1 - report.fraction) ** 2;
+      reported.set(execution.step, (reported.get(execution.step) ?? 0) + 1);
+      if (report.fraction <= 0 || report.atMs <= execution.firstAtMs) continue;
       entry.runningMs += report.atMs - execution.firstAtMs;
       entry.runningDone += report.fraction;
       entry.running++;
@@ -148,7 +153,9 @@ export function workLeftOf(plan: CompiledPlan, counts: readonly StepCount[], exe
     if (remaining <= 1e-9) continue;
     const entry = running?.get(step.name) ?? emptyStepLeft();
     entry.executions = remaining;
-    entry.squares = remainingSquares(tally, predicted);
+    // Σ (part left)²: 1 for each execution not started or running without a report, its part left squared for the others.
+    const notStarted = Math.max(predicted, finished + tally.inFlight) - finished - tally.inFlight;
+    entry.squares += notStarted + tally.inFlight - (reported?.get(step.name) ?? 0);
     if (isSized) {
       entry.sizedExecutions = remaining;
       entry.sizedBytes = remaining * sizeBytes;
@@ -165,14 +172,6 @@ export function workLeftOf(plan: CompiledPlan, counts: readonly StepCount[], exe
     left.steps.set(step.name, entry);
   }
   return left;
-}
-
-/** Σ over a step's executions left of (the part left)²: not started ones 1 each, running ones their mean part left, squared. */
-function remainingSquares(tally: StepCount["tally"], predicted: number): number {
-  const finished = tally.completed + tally.failed;
-  const notStarted = Math.max(predicted, finished + tally.inFlight) - finished - tally.inFlight;
-  const runningLeft = tally.inFlight === 0 ? 0 : (tally.inFlight - tally.fractionSum) / tally.inFlight;
-  return notStarted + tally.inFlight * runningLeft * runningLeft;
 }
 
 /** Brings `eta.seconds` up to date at a commit: `fraction` is the job's true done fraction (null: unavailable). */
@@ -302,11 +301,10 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
     workMs += stepWorkMs;
     squaredMs += stepSquared;
     width = Math.max(width, Math.ceil(stepLeft.executions - 1e-9));
-    // On the longest chain, a step counts the time of the execution a worker is most likely to be
-    // busy with (the mean weighted by length: big files weigh), or while all that is left of the
-    // step is running, what the running ones have left on average.
-    const share = Math.min(1, stepLeft.executions / Math.max(1, stepLeft.running));
-    ownMs[step.index] = stepWorkMs > 0 ? (stepSquared / stepWorkMs) * share : 0;
+    // On the longest chain, a step counts the time left of the execution a worker is most likely
+    // to be busy with: the mean weighted by length (big files weigh; a running execution counts
+    // for the part it has left).
+    ownMs[step.index] = stepWorkMs > 0 ? stepSquared / stepWorkMs : 0;
   }
   const busyMs = eta.busyMs + left.open * nowMs - left.openSinceMs;
   // No more executions run side by side than a step has left (a few files on many workers).
