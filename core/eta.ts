@@ -307,8 +307,8 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
     ownMs[step.index] = stepWorkMs > 0 ? stepSquared / stepWorkMs : 0;
   }
   const busyMs = eta.busyMs + left.open * nowMs - left.openSinceMs;
-  // No more executions run side by side than a step has left (a few files on many workers).
-  const concurrency = Math.max(1, Math.min(busyMs / elapsedMs, width));
+  // No more executions run side by side than a step has left (a few files on many workers), or than run now.
+  const concurrency = Math.max(1, Math.min(busyMs / elapsedMs, Math.max(width, left.open)));
   // Workers do not all finish together: the last executions end spread over about one execution's
   // time, so on average the job ends half an execution after its work divided among the workers.
   const tailMs = workMs > 0 ? ((1 - 1 / concurrency) * (squaredMs / workMs)) / 2 : 0;
