@@ -118,19 +118,19 @@ class Reporter:
     def flush(self) -> None:
         """Send the held value now, if there is one."""
         with self._lock:
-            held = self._held
-            self._drop()
-            if held is not None:
-                self._send(held)
+            self._send_held()
 
     def close(self) -> None:
         """Send the held value now, and refuse every later report."""
         with self._lock:
-            held = self._held
-            self._drop()
-            if held is not None:
-                self._send(held)
+            self._send_held()
             self._closed = True
+
+    def _send_held(self) -> None:
+        held = self._held
+        self._drop()
+        if held is not None:
+            self._send(held)
 
     def discard(self) -> None:
         """Forget the held value (the execution's completion or failure supersedes it)."""
