@@ -46,9 +46,12 @@ async function eventually<T>(what: () => T | undefined | Promise<T | undefined>,
   }
 }
 
-/** A tmux server of this test's own (its own socket), so nothing else running tmux is touched. */
+/**
+ * A tmux server of this test's own (its own socket), so nothing else running tmux is touched, and
+ * one test's server shutting down cannot race the next test's start.
+ */
 function terminal(name: string) {
-  const socket = `headway-watch-test-${process.pid}`;
+  const socket = `headway-watch-test-${process.pid}-${name}`;
   const tmux = (...args: string[]) => spawnSync("tmux", ["-u", "-L", socket, ...args], { encoding: "utf8" });
   let pane = "";
   return {
@@ -64,6 +67,7 @@ function terminal(name: string) {
     until<T>(matches: (pane: string) => T | undefined, timeoutMs?: number): Promise<T> {
       return eventually(() => matches(this.capture()), () => pane, timeoutMs);
     },
+    sendKeys: (keys: string) => tmux("send-keys", "-t", name, keys),
     close: () => tmux("kill-server"),
   };
 }
@@ -162,7 +166,7 @@ describe("headway watch", () => {
     try {
       screen.run(`'${process.execPath}' '${HEADWAY}' watch ${jobId} --url ${sandbox.http} --api-key ${sandbox.apiKey}; echo EXIT=$?; sleep 30`);
       await screen.until((pane) => (/^combined\s/m.test(pane) ? true : undefined));
-      expect(spawnSync("tmux", ["-u", "-L", `headway-watch-test-${process.pid}`, "send-keys", "-t", jobId, "C-c"]).status).toBe(0);
+      expect(screen.sendKeys("C-c").status).toBe(0);
       const pane = await screen.until((pane) => (/EXIT=\d+/.test(pane) ? pane : undefined));
       expect(pane).toMatch(/stopped watching watch-interrupted \(the job goes on\)/);
       expect(pane).toMatch(/^EXIT=130$/m);
