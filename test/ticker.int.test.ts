@@ -225,11 +225,12 @@ describe("ticker cadence (the default 2 s interval)", () => {
     }
     const pushes = client.arrivals.filter(({ frame }) => frame.event === "assembly_execution_progress" && frame.data !== undefined).slice(1);
     expect(pushes.length).toBeGreaterThanOrEqual(3);
-    for (let i = 1; i < pushes.length; i++) {
-      const gap = pushes[i]!.at - pushes[i - 1]!.at;
-      expect(gap).toBeGreaterThan(1_500);
-      expect(gap).toBeLessThan(2_600);
-    }
+    // One frame a tick however many events: the average gap is the tick's. (Single gaps are not
+    // held to it: on a loaded machine one late post and an on-time one arrive 1.2 s apart, the
+    // flake hunt saw, though the ticks kept their 2 s.)
+    const averageGap = (pushes.at(-1)!.at - pushes[0]!.at) / (pushes.length - 1);
+    expect(averageGap).toBeGreaterThan(1_700);
+    expect(averageGap).toBeLessThan(2_600);
     client.socket.close();
   }, 30_000);
 });
