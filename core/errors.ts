@@ -6,9 +6,27 @@
 import type { z } from "zod";
 import type { Rejection, RejectionCode } from "./rejection.ts";
 
-export type ErrorKind = "invalid_input" | "not_found" | "unauthorized" | "conflict" | "too_large" | "unavailable" | "too_many";
+export type ErrorKind = "invalid_input" | "not_found" | "unauthorized" | "forbidden" | "conflict" | "too_large" | "unavailable" | "too_many";
 
-export type ErrorCode = RejectionCode | "unauthorized" | "forbidden" | "not_found" | "job_not_found" | "job_exists" | "unknown_connection" | "store_conflict" | "job_busy" | "too_many_streams" | "tenant_not_found" | "tenant_exists" | "key_not_found" | "key_revoked" | "ambiguous_key";
+export type ErrorCode =
+  | RejectionCode
+  | "unauthorized"
+  | "forbidden"
+  | "missing_scope"
+  | "api_key_in_url"
+  | "token_expired"
+  | "not_found"
+  | "job_not_found"
+  | "job_exists"
+  | "unknown_connection"
+  | "store_conflict"
+  | "job_busy"
+  | "too_many_streams"
+  | "tenant_not_found"
+  | "tenant_exists"
+  | "key_not_found"
+  | "key_revoked"
+  | "ambiguous_key";
 
 export interface FieldIssue {
   /** The offending field as a path, e.g. `events[3].progress[1]`; empty for the whole input. */

@@ -31,7 +31,7 @@ import { partitioningFor } from "../../core/partition.ts";
 import type { Lease, Poster } from "../../core/ports.ts";
 import { seededRandom } from "../../core/seeded-random.ts";
 import { createJobState } from "../../core/state.ts";
-import { mintToken } from "../../core/token.ts";
+import { mintToken, tokenKeysOf } from "../../core/token.ts";
 import { createWebhookChannel } from "../../functions/channels/webhooks.ts";
 import { createWebSocketChannel } from "../../functions/channels/websocket.ts";
 import { silentLog } from "../../functions/config.ts";
@@ -253,7 +253,7 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
     for (let c = 0, n = 2 + draw(3); c < n; c++) {
       const scope = ids.filter(() => random() < 0.7);
       if (scope.length === 0) scope.push(ids[draw(ids.length)]!);
-      const client = newClient(`${tenant}.client${c}`, tenant, scope, mintToken({ tenant, jobIds: scope, expiresAtMs: START_MS + 7 * 24 * 3600_000 }, TOKEN_SECRET));
+      const client = newClient(`${tenant}.client${c}`, tenant, scope, mintToken({ tenant, keyId: `key_${tenant}`, jobIds: scope, expiresAtMs: START_MS + 7 * 24 * 3600_000 }, tokenKeysOf(TOKEN_SECRET)));
       clients.push(client);
     }
   }
@@ -414,7 +414,7 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
 
   // ---------------------------------------------------------------- the clients' moves
   async function route(life: Life, event: WebSocketEvent): Promise<WebSocketResult | null> {
-    const handler = createWsHandler({ connections: mortal(connections, life), subscriptions: mortal(subscriptions, life), store: mortal(store, life), poster: mortal(gateway.poster, life), tokenSecret: TOKEN_SECRET, now, log });
+    const handler = createWsHandler({ connections: mortal(connections, life), subscriptions: mortal(subscriptions, life), store: mortal(store, life), poster: mortal(gateway.poster, life), apiKeys: { isActive: async () => true }, tokenSecret: TOKEN_SECRET, now, log });
     try {
       return await handler(event);
     } catch (error) {

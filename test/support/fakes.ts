@@ -209,6 +209,10 @@ export function createFakeConnections(chaos: Chaos): { connections: Connections;
         const connection = connections.get(connectionId);
         return connection === undefined ? null : { ...connection, scope: [...connection.scope] };
       },
+      async all() {
+        await gate(chaos, "connections.all");
+        return [...connections.values()].map((connection) => ({ ...connection, scope: [...connection.scope] }));
+      },
       async remove(connectionId) {
         await gate(chaos, "connections.remove");
         for (const partition of subscribedTo.get(connectionId)?.values() ?? []) subscribers.get(partition)?.delete(connectionId);
