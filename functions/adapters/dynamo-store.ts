@@ -58,7 +58,7 @@ import { refreshEstimates } from "../../core/progress.ts";
 import type { OriginalState, TaskTally } from "../../core/state.ts";
 import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
 import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
-import { createItemReader } from "./dynamo-query.ts";
+import { createItemReader, deleteItems, queryPartition } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
 import { createDynamoJobIndex } from "./dynamo-job-index.ts";
@@ -456,6 +456,13 @@ export function createDynamoStore(options: {
     return item;
   }
 
+  /** Removes what a refused create wrote; what a failure here leaves is never read (a fresh incarnation) and the list drops its entry. */
+  async function undoCreation(meta: JobMeta): Promise<void> {
+    const items = await queryPartition(client, tableName, jobKey(meta), { attributes: ["pk", "sk"] });
+    await deleteItems(client, tableName, items.map((item) => ({ pk: item.pk!, sk: item.sk! })));
+    await jobIndex.remove(meta);
+  }
+
   const changeFeed = createDynamoChangeFeed({ client, tableName, countWrite, metrics });
   const jobIndex = createDynamoJobIndex({ client, tableName, countWrite });
 
@@ -468,25 +475,30 @@ export function createDynamoStore(options: {
     jobIndex,
 
     async createJob(meta, state) {
+      // A taken id is refused before anything is written (DESIGN §4: a refused request leaves no trace).
+      if ((await readHead(meta)) !== null) return false;
+      const parts = new Set([...state.partTotals.keys()].filter((key) => key >= 0));
+      const taskParts = new Map([...state.labelBuckets].map(([bucket, { taskSums }]) => [bucket, new Set(taskSums.keys())]));
+      const handle: Handle = {
+        loaded: new Map(),
+        parts,
+        groups: new Set([...parts].map(groupOf).filter((group) => group > 0)),
+        buckets: new Set(state.labelBuckets.keys()),
+        taskParts,
+        storedPartCount: state.partCount,
+        storedTaskPartCounts: new Map([...state.labelBuckets].map(([bucket, { taskPartCount }]) => [bucket, taskPartCount])),
+        isCreation: true,
+        headStamp: { version: -1, writeId: undefined },
+      };
       try {
-        const parts = new Set([...state.partTotals.keys()].filter((key) => key >= 0));
-        const taskParts = new Map([...state.labelBuckets].map(([bucket, { taskSums }]) => [bucket, new Set(taskSums.keys())]));
-        const handle: Handle = {
-          loaded: new Map(),
-          parts,
-          groups: new Set([...parts].map(groupOf).filter((group) => group > 0)),
-          buckets: new Set(state.labelBuckets.keys()),
-          taskParts,
-          storedPartCount: state.partCount,
-          storedTaskPartCounts: new Map([...state.labelBuckets].map(([bucket, { taskPartCount }]) => [bucket, taskPartCount])),
-          isCreation: true,
-          headStamp: { version: -1, writeId: undefined },
-        };
         await writeItems({ meta, state, handle }, meta.createdAtMs);
         return true;
       } catch (error) {
-        if (error instanceof StoreConflict) return false;
-        throw error;
+        if (!(error instanceof StoreConflict)) throw error;
+        // Another create took the id between our read and our head: take back what this one wrote
+        // (its index entry, and the items under its incarnation, which nothing reads).
+        await undoCreation(meta);
+        return false;
       }
     },
 
