@@ -6,7 +6,7 @@
  * first use, so a Lambda builds only what it runs (and reads only the settings it needs).
  */
 import type { Hono } from "hono";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createAwsClients } from "./adapters/aws-clients.ts";
 import { createDynamoApiKeys } from "./adapters/dynamo-api-keys.ts";
 import { createDynamoAuditLog } from "./adapters/dynamo-audit.ts";
@@ -31,6 +31,7 @@ import { createWebhookChannel } from "./channels/webhooks.ts";
 import { createWebSocketChannel } from "./channels/websocket.ts";
 import { environmentConfig, jsonLog, type Config, type Log } from "./config.ts";
 import { createMemoryMetrics, type Metrics } from "./metrics.ts";
+import { createReaper } from "./reaper.ts";
 import { createReducerHandler } from "./reducer.ts";
 import { createTicker, type Ticker } from "./ticker.ts";
 import { createWebhookSender } from "./webhook-sender.ts";
@@ -66,6 +67,8 @@ export interface Services {
   reducer(): (event: SQSEvent) => Promise<SQSBatchResponse>;
   ticker(): Ticker;
   ws(): (event: WebSocketEvent) => Promise<WebSocketResult>;
+  /** Removes what a job owned once TTL deleted its head (the table's stream subscription). */
+  reaper(): (event: DynamoDBStreamEvent) => Promise<{ jobs: number; items: number }>;
   /** Closes WebSockets whose token expired or whose key was revoked (run beside the ticker). */
   connectionSweep(): ConnectionSweep;
   api(): Hono<ApiEnv>;
@@ -155,6 +158,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
     ws: once(() =>
       createWsHandler({ connections: adapters.connections(), subscriptions: adapters.subscriptions(), store: adapters.store(), poster: adapters.poster(), apiKeys: adapters.apiKeys(), tokenSecret: config.tokenSecret(), now, log }),
     ),
+    reaper: once(() => createReaper({ store: adapters.store(), log })),
     connectionSweep: once(() => createConnectionSweep({ connections: adapters.connections(), apiKeys: adapters.apiKeys(), poster: adapters.poster(), now, log })),
     api: once(() =>
       createApp({

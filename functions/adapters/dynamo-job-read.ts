@@ -24,6 +24,7 @@ export function createWholeJobRead(deps: {
   /** Items by sort key through the store's coalescing reader (jobs loaded side by side share its requests), counted. */
   batchGet: (meta: JobMeta, sortKeys: string[]) => Promise<Map<string, Item>>;
   countRead: (item: Item) => void;
+  now: () => number;
 }): JobStore["loadJob"] {
   const { client, tableName } = deps;
 
@@ -61,7 +62,7 @@ export function createWholeJobRead(deps: {
       const meta = metaOf(ref, headItem);
       const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
       const { bucketsAndParts, taskParts } = await readLeaves(meta, state);
-      if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts], Date.now())) continue;
+      if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts], deps.now())) continue;
       // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
       state.partTotals.clear();
       state.labelBucketTotals.clear();

@@ -66,8 +66,14 @@ import { createWholeJobRead } from "./dynamo-job-read.ts";
 import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, metaOf, partKey, readUnitsOf, runBounded, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
 import { isStampCommitted, stampOf } from "./dynamo-versions.ts";
 
-const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
-const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * How long a job is kept after its last activity (a write of its head): 30 days while it runs, 7
+ * once it ended. Only the head carries an expiry: parts have none, so a job stays whole however
+ * long it runs without any write touching the parts it did not change (the WCU target), and once
+ * the head expires the reaper (functions/reaper.ts) removes the rest.
+ */
+export const ACTIVE_RETENTION_SECONDS = 30 * 24 * 3600;
+export const FINISHED_RETENTION_SECONDS = 7 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
 
 export interface StoreMetrics {
@@ -101,13 +107,25 @@ interface Handle {
   isCreation: boolean;
 }
 
+export type DynamoStore = JobStore & {
+  metrics: StoreMetrics;
+  changeFeed: ChangeFeed;
+  rejections: RejectionLog;
+  jobIndex: JobIndex;
+  /** Removes everything a job whose head is gone owned (its items, its index entry, its change marker); resolves with the items removed. */
+  forget(meta: JobMeta): Promise<number>;
+};
+
 export function createDynamoStore(options: {
   client: DynamoDBClient;
   tableName: string;
   /** Tests only: a small value makes small jobs split, to exercise splits and their crashes. */
   splitItemBytes?: number;
-}): JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog; jobIndex: JobIndex } {
+  /** The clock items are stamped and judged by (expiry, writes in progress); tests inject one. */
+  now?: () => number;
+}): DynamoStore {
   const { client, tableName } = options;
+  const now = options.now ?? Date.now;
   /** Head and label buckets live apart from the rest of the job (see dynamo-items.ts). */
   const pkOf = (meta: JobMeta, sk: string) => (sk === HEAD ? headKey(meta) : jobKey(meta));
   const splitItemBytes = options.splitItemBytes ?? SPLIT_ITEM_BYTES;
@@ -151,15 +169,13 @@ export function createDynamoStore(options: {
     body: string,
     previous: { rev: number } | { born: number } | undefined,
     extra: Item = {},
-    ttlSeconds = ACTIVE_TTL_SECONDS,
-    nowMs = Date.now(),
+    nowMs = now(),
   ) {
     const isNewPart = previous !== undefined && "born" in previous;
     const item: Item = {
       pk: { S: pkOf(meta, sk) },
       sk: { S: sk },
       rev: { N: String(previous !== undefined && "rev" in previous ? previous.rev + 1 : 1) },
-      expires_at: { N: String(Math.floor(nowMs / 1000) + ttlSeconds) },
       ...encodeBody(body),
       ...(isNewPart ? { born: { N: String(previous.born) } } : {}),
       ...extra,
@@ -200,7 +216,7 @@ export function createDynamoStore(options: {
    * would lose the same way). Moving the owner's revision settles both: a writer in flight with
    * the old revision loses at the owner, and our retry gets a larger `born`.
    */
-  async function fence(meta: JobMeta, owner: string, loaded: { rev: number } | undefined, ttlSeconds: number, nowMs: number): Promise<void> {
+  async function fence(meta: JobMeta, owner: string, loaded: { rev: number } | undefined, nowMs: number): Promise<void> {
     try {
       if (loaded !== undefined) {
         await client.send(
@@ -214,7 +230,7 @@ export function createDynamoStore(options: {
         );
       } else {
         // Only a label bucket can be absent (the head exists): an empty bucket is what its absence means.
-        await putConditional(meta, owner, JSON.stringify(encodeEmptyBucket()), undefined, {}, ttlSeconds, nowMs);
+        await putConditional(meta, owner, JSON.stringify(encodeEmptyBucket()), undefined, {}, nowMs);
       }
     } catch (error) {
       if (!(error instanceof StoreConflict) && (error as Error).name !== "ConditionalCheckFailedException") throw error;
@@ -383,7 +399,7 @@ export function createDynamoStore(options: {
     await splitHeavyParts(job);
     const handle = job.handle as Handle;
     const { state, meta } = job;
-    const ttl = state.terminal === null ? ACTIVE_TTL_SECONDS : FINISHED_TTL_SECONDS;
+    const retentionSeconds = state.terminal === null ? ACTIVE_RETENTION_SECONDS : FINISHED_RETENTION_SECONDS;
     const writeId = randomUUID().slice(0, 8);
     const newParts: [string, string, number, string][] = [];
     const groups: [string, string][] = [];
@@ -412,24 +428,31 @@ export function createDynamoStore(options: {
     // leftovers), so two writes share a version only when both loaded the same head, and then
     // at most one of them commits.
     if (isAnyItemWritten && state.version <= handle.headStamp.version) state.version = handle.headStamp.version + 1;
-    const stamp: Item = { ver: { N: String(state.version) }, w: { S: writeId }, at: { N: String(Date.now()) } };
-    const put = ([sk, body]: [string, string]) => () => putConditional(meta, sk, body, handle.loaded.get(sk), stamp, ttl, nowMs);
+    const stamp: Item = { ver: { N: String(state.version) }, w: { S: writeId }, at: { N: String(now()) } };
+    const put = ([sk, body]: [string, string]) => () => putConditional(meta, sk, body, handle.loaded.get(sk), stamp, nowMs);
     const headBody = JSON.stringify(encodeHead(state));
     const writeHead = async (isOpen: boolean) => {
       const previous = handle.loaded.get(HEAD);
-      const attributes: Item = { ...metaAttributes(meta), ...stamp, version: { N: String(state.version) }, ...(isOpen ? { open: { BOOL: true } } : {}) };
-      await putConditional(meta, HEAD, headBody, previous, attributes, ttl, nowMs);
+      const attributes: Item = {
+        ...metaAttributes(meta),
+        ...stamp,
+        version: { N: String(state.version) },
+        ...(isOpen ? { open: { BOOL: true } } : {}),
+        // The job's expiry, moved by every write of it: the only item of the job that expires.
+        expires_at: { N: String(Math.floor(nowMs / 1000) + retentionSeconds) },
+      };
+      await putConditional(meta, HEAD, headBody, previous, attributes, nowMs);
       handle.loaded.set(HEAD, { rev: (previous?.rev ?? 0) + 1, bytes: isOpen ? "" : headBody });
     };
     const fenced = new Set<string>();
     await runBounded(
       newParts.map(([sk, body, born, owner]) => async () => {
         try {
-          await putConditional(meta, sk, body, { born }, stamp, ttl, nowMs);
+          await putConditional(meta, sk, body, { born }, stamp, nowMs);
         } catch (error) {
           if (error instanceof StoreConflict && !fenced.has(owner)) {
             fenced.add(owner);
-            await fence(meta, owner, handle.loaded.get(owner), ttl, nowMs);
+            await fence(meta, owner, handle.loaded.get(owner), nowMs);
           }
           throw error;
         }
@@ -452,27 +475,31 @@ export function createDynamoStore(options: {
   async function readHead(ref: JobRef): Promise<Item | null> {
     const item = await readItem({ pk: headKey(ref), sk: HEAD });
     metrics.readUnits += item === undefined ? 1 : readUnitsOf(item);
-    if (item === undefined || isExpired(item, Date.now())) return null;
+    if (item === undefined || isExpired(item, now())) return null;
     return item;
   }
 
   /** Removes what a refused create wrote; what a failure here leaves is never read (a fresh incarnation) and the list drops its entry. */
-  async function undoCreation(meta: JobMeta): Promise<void> {
-    const items = await queryPartition(client, tableName, jobKey(meta), { attributes: ["pk", "sk"] });
-    await deleteItems(client, tableName, items.map((item) => ({ pk: item.pk!, sk: item.sk! })));
-    await jobIndex.remove(meta);
-  }
+  const undoCreation = (meta: JobMeta) => store.forget(meta);
 
   const changeFeed = createDynamoChangeFeed({ client, tableName, countWrite, metrics });
-  const jobIndex = createDynamoJobIndex({ client, tableName, countWrite });
+  const jobIndex = createDynamoJobIndex({ client, tableName, countWrite, now });
 
   const rejections = createDynamoRejectionLog({ client, tableName, countWrite, metrics });
 
-  const store: JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog; jobIndex: JobIndex } = {
+  const store: DynamoStore = {
     metrics,
     changeFeed,
     rejections,
     jobIndex,
+
+    async forget(meta) {
+      const items = await queryPartition(client, tableName, jobKey(meta), { attributes: ["pk", "sk"] });
+      await deleteItems(client, tableName, items.map((item) => ({ pk: item.pk!, sk: item.sk! })));
+      await jobIndex.remove(meta);
+      await changeFeed.clearChanged({ ...meta, version: 0, changedAtMs: 0 }, Number.MAX_SAFE_INTEGER);
+      return items.length;
+    },
 
     async createJob(meta, state) {
       // A taken id is refused before anything is written (DESIGN §4: a refused request leaves no trace).
@@ -553,7 +580,7 @@ export function createDynamoStore(options: {
       await writeItems(job, nowMs);
     },
 
-    loadJob: createWholeJobRead({ client, tableName, readHead, batchGet, countRead }),
+    loadJob: createWholeJobRead({ client, tableName, readHead, batchGet, countRead, now }),
   };
   return store;
 }
