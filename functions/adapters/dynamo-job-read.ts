@@ -1,8 +1,9 @@
 /**
  * A whole job read at one stored version (README, "Readers see one version"), for a snapshot: GET,
  * the ticker, SSE, a subscribe. The head first, then every leaf it commits; a leaf of a write in
- * progress means reading again, and after READ_ATTEMPTS tries the answer is "busy". Reads only:
- * the reducer's partial loads and every write stay in dynamo-store.ts.
+ * progress means reading again, and after READ_ATTEMPTS tries the answer is "busy". A write found
+ * abandoned (dynamo-versions.ts) is rolled forward by the store, once, and the job read again.
+ * Reads only, but for that: the reducer's partial loads and every write stay in dynamo-store.ts.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { decodeHead, loadBucket, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
@@ -11,7 +12,7 @@ import { refreshEstimates } from "../../core/progress.ts";
 import type { JobState } from "../../core/state.ts";
 import { decodeBody, jobKey, metaOf, partKey, sleep, type Item } from "./dynamo-items.ts";
 import { queryPartition } from "./dynamo-query.ts";
-import { isOneVersion, READ_ATTEMPTS } from "./dynamo-versions.ts";
+import { isAbandoned, READ_ATTEMPTS, uncommittedOf } from "./dynamo-versions.ts";
 
 /** A job of at most this many parts (and no labels) is read part by part in batches rather than by a query. */
 const PARTS_READ_BY_KEY = 100;
@@ -25,6 +26,8 @@ export function createWholeJobRead(deps: {
   batchGet: (meta: JobMeta, sortKeys: string[]) => Promise<Map<string, Item>>;
   countRead: (item: Item) => void;
   now: () => number;
+  /** Commits what an abandoned write of the job stored, as a new version (or learns that another writer did). */
+  rollForward: (ref: JobRef) => Promise<void>;
 }): JobStore["loadJob"] {
   const { client, tableName } = deps;
 
@@ -55,6 +58,7 @@ export function createWholeJobRead(deps: {
   }
 
   return async (ref) => {
+    let isRolledForward = false;
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(20 * 2 ** attempt);
       const headItem = await deps.readHead(ref);
@@ -62,7 +66,15 @@ export function createWholeJobRead(deps: {
       const meta = metaOf(ref, headItem);
       const state = decodeHead(JSON.parse(decodeBody(headItem)) as HeadCode);
       const { bucketsAndParts, taskParts } = await readLeaves(meta, state);
-      if (!isOneVersion(headItem, [...bucketsAndParts, ...taskParts], deps.now())) continue;
+      const uncommitted = uncommittedOf(headItem, [...bucketsAndParts, ...taskParts]);
+      if (uncommitted.length > 0) {
+        if (!isRolledForward && isAbandoned(uncommitted, deps.now())) {
+          isRolledForward = true;
+          await deps.rollForward(ref);
+          attempt--; // read again at once: the roll forward is no write in progress
+        }
+        continue;
+      }
       // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
       state.partTotals.clear();
       state.labelBucketTotals.clear();

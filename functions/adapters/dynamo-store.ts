@@ -479,6 +479,72 @@ export function createDynamoStore(options: {
     return item;
   }
 
+  /**
+   * Rolls an abandoned write forward (README, "A writer that died"): loads the whole job, every
+   * leaf as it is stored, and saves it with no events, as a redelivered batch would. The leaves
+   * the dead write stored (ahead of the head) are written again under this write's stamp, the head
+   * rebuilt from the leaves (its summary copies, a split's part count) commits them as a new
+   * version, and the version is announced so that the ticker pushes it. Conditional like every
+   * write: if another writer commits first, this one loses and the reader reads theirs.
+   */
+  async function rollForward(ref: JobRef): Promise<void> {
+    try {
+      const job = await loadWhole(ref);
+      if (job === null) return;
+      await writeItems(job, now());
+      await changeFeed.markChanged([{ meta: job.meta, version: job.state.version }], now());
+    } catch (error) {
+      if (!(error instanceof StoreConflict)) throw error;
+    }
+  }
+
+  /** The head and every leaf of a job (a range read of its partition), loaded for a save. */
+  async function loadWhole(ref: JobRef): Promise<LoadedJob | null> {
+    const headItem = await readHead(ref);
+    if (headItem === null) return null;
+    const meta = metaOf(ref, headItem);
+    const headBody = decodeBody(headItem);
+    const state = decodeHead(JSON.parse(headBody) as HeadCode);
+    const headStamp = stampOf(headItem);
+    const leaves = new Map<string, Item>();
+    for (const item of await queryPartition(client, tableName, jobKey(meta), { between: ["G#", "T#~"], consistent: true })) {
+      const sk = item.sk!.S!;
+      if (/^[GLPT]#/.test(sk)) {
+        leaves.set(sk, item);
+        countRead(item);
+      }
+    }
+    const loaded: Handle["loaded"] = new Map([[HEAD, { rev: Number(headItem.rev!.N), bytes: headItem.open?.BOOL === true ? "" : headBody }]]);
+    for (const [sk, item] of leaves) loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item), isAhead: !isStampCommitted(item, headStamp) });
+    const body = (sk: string) => (leaves.has(sk) ? JSON.parse(loaded.get(sk)!.bytes) : null);
+    // Every label bucket: those the head names, and any the dead write made.
+    const buckets = new Set([...state.labelBucketTotals.keys(), ...[...leaves.keys()].filter((sk) => sk.startsWith("L#")).map((sk) => Number(sk.slice(2)))]);
+    for (const bucket of buckets) loadBucket(state, bucket, body(bucketKey(bucket)));
+    const groups = new Set(Array.from({ length: state.partCount }, (_, part) => groupOf(part)).filter((group) => group > 0));
+    for (const group of groups) loadGroup(state, group, body(groupKey(group)));
+    const parts = new Set(Array.from({ length: state.partCount }, (_, part) => part));
+    for (const part of parts) loadPart(state, part, body(partKey(part)));
+    const taskParts = new Map<number, Set<number>>();
+    for (const bucket of buckets) {
+      const count = state.labelBuckets.get(bucket)!.taskPartCount;
+      taskParts.set(bucket, new Set(Array.from({ length: count }, (_, part) => part)));
+      for (let part = 0; part < count; part++) loadTaskPart(state, bucket, part, body(taskPartKey(bucket, part)));
+    }
+    refreshEstimates(state);
+    const handle: Handle = {
+      loaded,
+      parts,
+      groups,
+      buckets,
+      taskParts,
+      storedPartCount: state.partCount,
+      storedTaskPartCounts: new Map([...buckets].map((bucket) => [bucket, state.labelBuckets.get(bucket)!.taskPartCount])),
+      isCreation: false,
+      headStamp,
+    };
+    return { meta, state, handle };
+  }
+
   /** Removes what a refused create wrote; what a failure here leaves is never read (a fresh incarnation) and the list drops its entry. */
   const undoCreation = (meta: JobMeta) => store.forget(meta);
 
@@ -580,7 +646,7 @@ export function createDynamoStore(options: {
       await writeItems(job, nowMs);
     },
 
-    loadJob: createWholeJobRead({ client, tableName, readHead, batchGet, countRead, now }),
+    loadJob: createWholeJobRead({ client, tableName, readHead, batchGet, countRead, now, rollForward }),
   };
   return store;
 }
