@@ -59,6 +59,7 @@ const KIND_OF_REJECTION: Record<RejectionCode, ErrorKind> = {
   conflicting_original: "invalid_input",
   too_many_labels: "invalid_input",
   too_many_indicator_events: "invalid_input",
+  item_too_large: "too_large",
 };
 
 /** The error a request answers with when its input is refused: the rejection's code, message and fields. */
@@ -171,6 +172,14 @@ export function editDistance(a: string, b: string): number {
     }
   }
   return d[rows * cols - 1]!;
+}
+
+/** A write would store an item DynamoDB refuses (over 400 KB): nothing was written; the events that grow it must be refused. */
+export class ItemTooLarge extends HeadwayError {
+  constructor(item: string, bytes: number) {
+    super("too_large", "item_too_large", `item ${item} would be ${bytes} bytes, more than a DynamoDB item holds`);
+    this.name = "ItemTooLarge";
+  }
 }
 
 /** A conditional write lost a race: reload and apply again. */

@@ -5,6 +5,7 @@
  * results only through the state; never changes what the fold decided.
  */
 import { estimateBucket, percent, percentOf, type BucketRoot } from "./estimate.ts";
+import { estimateJobBucket as estimateJobParts } from "./job-executions.ts";
 import { partTotalsOf } from "./fold.ts";
 import { indicatorValues } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
@@ -33,8 +34,6 @@ export function rootOf(state: JobState, original: OriginalState): BucketRoot {
   return { kind: "original", mime: isKnown ? mimeOrUnknown(original.mime) : UNKNOWN_MIME, entersAt, originalId: original.id };
 }
 
-const JOB_ROOT: BucketRoot = { kind: "job", mime: UNKNOWN_MIME, entersAt: ":original" };
-
 export function estimateOriginal(state: JobState, original: OriginalState): BucketEstimate {
   // Executions not tied to an original yet count for nothing: the work they stand for is
   // already predicted for the original they belong to, and counting them apart would make the
@@ -59,7 +58,7 @@ function firstFailure(executions: Executions): string | null {
 
 export function estimateJobBucket(state: JobState): BucketEstimate {
   if (state.compiled === null) return { work: 0, done: 0, isAvailable: true, isFinished: true, isFailed: false, error: null };
-  return estimateBucket(state.compiled, JOB_ROOT, state.jobExecutions);
+  return estimateJobParts(state.compiled, state);
 }
 
 /** Recomputes the estimates of touched (or freshly loaded) records and of the job-level work, and their files' displayed values. */

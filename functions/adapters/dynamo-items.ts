@@ -34,6 +34,7 @@ export const partKey = (part: number) => `P#${pad(part, 5)}`;
 export const groupKey = (group: number) => `G#${pad(group, 3)}`;
 export const bucketKey = (bucket: number) => `L#${pad(bucket, 2)}`;
 export const taskPartKey = (bucket: number, part: number) => `T#${pad(bucket, 2)}#${pad(part, 5)}`;
+export const jobPartKey = (part: number) => `J#${pad(part, 5)}`;
 /** A tenant's own items (input no job took, webhook secrets, endpoints that are gone) live under `pk = TENANT#<tenant>`. */
 export const tenantKey = (tenant: string) => `TENANT#${tenant}`;
 export const WEBHOOK_SECRETS_SK = "WHSECRETS";

@@ -6,11 +6,11 @@
  * Reads only, but for that: the reducer's partial loads and every write stay in dynamo-store.ts.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { decodeHead, loadBucket, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
+import { decodeHead, loadBucket, loadJobPart, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
 import type { JobMeta, JobRef, JobStore } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/progress.ts";
 import type { JobState } from "../../core/state.ts";
-import { decodeBody, jobKey, metaOf, partKey, sleep, type Item } from "./dynamo-items.ts";
+import { decodeBody, jobKey, jobPartKey, metaOf, partKey, sleep, type Item } from "./dynamo-items.ts";
 import { queryPartition } from "./dynamo-query.ts";
 import { isAbandoned, READ_ATTEMPTS, uncommittedOf } from "./dynamo-versions.ts";
 
@@ -32,23 +32,27 @@ export function createWholeJobRead(deps: {
   const { client, tableName } = deps;
 
   /**
-   * The leaves of a job whose head was read: its parts, label buckets and task parts. A job whose
+   * The leaves of a job whose head was read: its parts, label buckets, task parts and job parts
+   * (J#, read when the head summarizes any: a job part it does not summarize is empty, or of a
+   * write it never committed). A job whose
    * head names no label bucket and at most PARTS_READ_BY_KEY parts is read by key, with the other
    * jobs loaded beside it (a tick of 100 such jobs: one BatchGetItem, not 100 queries; a label
    * bucket the head does not name is of a write it never committed). Any other job is read by
    * range: only the state's leaves (groups, G#, hold copies that are not needed when every part is
    * loaded); the partition also holds rejections (REJ#), subscribers (SUB#) and webhook records
-   * (WH…): L# < P# < REJ# < SUB# < T#. Task parts (T#) belong to label buckets: a job with none
+   * (WH…): J# < L# < P# < REJ# < SUB# < T#. Task parts (T#) belong to label buckets: a job with none
    * (the head names none, and no L# item was found) has none to read.
    */
   async function readLeaves(meta: JobMeta, state: JobState): Promise<{ bucketsAndParts: Item[]; taskParts: Item[] }> {
-    if (state.labelBucketTotals.size === 0 && state.partCount <= PARTS_READ_BY_KEY) {
-      const parts = await deps.batchGet(meta, Array.from({ length: state.partCount }, (_, part) => partKey(part)));
+    const hasJobParts = state.jobPartCopies.size > 0;
+    if (state.labelBucketTotals.size === 0 && state.partCount + (hasJobParts ? state.jobPartCount : 0) <= PARTS_READ_BY_KEY) {
+      const keys = [...Array.from({ length: state.partCount }, (_, part) => partKey(part)), ...(hasJobParts ? Array.from({ length: state.jobPartCount }, (_, part) => jobPartKey(part)) : [])];
+      const parts = await deps.batchGet(meta, keys);
       return { bucketsAndParts: [...parts.values()], taskParts: [] };
     }
     const readTaskParts = () => queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true });
     const [bucketsAndParts, taskPartsOfNamedBuckets] = await Promise.all([
-      queryPartition(client, tableName, jobKey(meta), { between: ["L#", "P#~"], consistent: true }),
+      queryPartition(client, tableName, jobKey(meta), { between: [hasJobParts ? "J#" : "L#", "P#~"], consistent: true }),
       state.labelBucketTotals.size > 0 ? readTaskParts() : undefined,
     ]);
     const taskParts = taskPartsOfNamedBuckets ?? (bucketsAndParts.some((item) => item.sk!.S!.startsWith("L#")) ? await readTaskParts() : []);
@@ -94,6 +98,12 @@ export function createWholeJobRead(deps: {
         const [, bucket, part] = item.sk!.S!.split("#").map(Number) as [number, number, number];
         const labelBucket = state.labelBuckets.get(bucket);
         if (labelBucket !== undefined && part < labelBucket.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(decodeBody(item)));
+      }
+      const jobParts = new Map(bucketsAndParts.filter((item) => item.sk!.S!.startsWith("J#")).map((item) => [Number(item.sk!.S!.slice(2)), item]));
+      for (let part = 0; part < state.jobPartCount; part++) {
+        if (state.loadedJobParts.has(part)) continue;
+        const item = jobParts.get(part);
+        loadJobPart(state, part, item === undefined ? null : JSON.parse(decodeBody(item)));
       }
       refreshEstimates(state);
       return { meta, state };

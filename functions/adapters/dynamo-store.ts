@@ -42,28 +42,33 @@ import {
   encodeEmptyBucket,
   encodeGroups,
   encodeHead,
+  encodeJobPart,
+  encodeJobParts,
   encodeParts,
   encodeTaskParts,
   growOriginals,
   growTasks,
   loadBucket,
   loadGroup,
+  loadJobPart,
   loadPart,
   loadTaskPart,
   type HeadCode,
 } from "../../core/codec.ts";
-import { StoreConflict } from "../../core/errors.ts";
+import { ItemTooLarge, StoreConflict } from "../../core/errors.ts";
 import type { ChangeFeed, JobIndex, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/progress.ts";
-import type { OriginalState, TaskTally } from "../../core/state.ts";
-import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
+import type { Execution, OriginalState, TaskTally } from "../../core/state.ts";
+import { allExecutions } from "../../core/executions.ts";
+import { jobPartsTouchedBy, labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
+import { growJobParts, jobPartOf, MAX_JOB_PARTS } from "../../core/job-executions.ts";
 import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
 import { createItemReader, deleteItems, queryPartition } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
 import { createDynamoJobIndex } from "./dynamo-job-index.ts";
 import { createWholeJobRead } from "./dynamo-job-read.ts";
-import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, metaOf, partKey, readUnitsOf, runBounded, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
+import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, jobPartKey, metaOf, partKey, readUnitsOf, runBounded, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
 import { isStampCommitted, stampOf } from "./dynamo-versions.ts";
 
 /**
@@ -75,6 +80,8 @@ import { isStampCommitted, stampOf } from "./dynamo-versions.ts";
 export const ACTIVE_RETENTION_SECONDS = 30 * 24 * 3600;
 export const FINISHED_RETENTION_SECONDS = 7 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
+/** The largest body an item may carry: DynamoDB's 400 KB, less room for the keys and the other attributes. */
+const MAX_BODY_BYTES = 400 * 1024 - 4096;
 
 export interface StoreMetrics {
   writes: number;
@@ -100,8 +107,10 @@ interface Handle {
   groups: Set<number>;
   buckets: Set<number>;
   taskParts: Map<number, Set<number>>;
+  jobParts: Set<number>;
   /** Part counts as stored: parts at or above them are new, written before the item that declares them. */
   storedPartCount: number;
+  storedJobPartCount: number;
   storedTaskPartCounts: Map<number, number>;
   /** A new job: its head is written conditional on the id being free. */
   isCreation: boolean;
@@ -210,6 +219,17 @@ export function createDynamoStore(options: {
   }
 
   /**
+   * An item body that could not be stored: DynamoDB refuses items over 400 KB (names and values).
+   * Bodies are deflated when stored, so only a body whose raw UTF-8 could pass the limit is
+   * measured (the common item costs nothing here).
+   */
+  function checkFits(sk: string, body: string): void {
+    if (body.length * 3 <= MAX_BODY_BYTES) return;
+    const bytes = storedBytes(body);
+    if (bytes > MAX_BODY_BYTES) throw new ItemTooLarge(sk, bytes);
+  }
+
+  /**
    * A new part's item exists with a `born` as large as ours: either a writer that loaded the same
    * owner committed this split (then the owner moved and this bump fails: we reload and see it),
    * or an attempt that never committed left it (then nobody moves the owner, and every retry
@@ -298,6 +318,22 @@ export function createDynamoStore(options: {
       },
       grow: (candidates) => void growOriginals(state, candidates),
     });
+    await splitCollection<Execution>(handle, budget, {
+      parts: handle.jobParts,
+      sortKey: jobPartKey,
+      all: () => allExecutions(state.jobExecutions),
+      partOf: (execution) => jobPartOf(execution, state.jobPartCount),
+      encode: (_part, executions) => ({ body: JSON.stringify(encodeJobPart(executions)), records: executions.length }),
+      count: () => state.jobPartCount,
+      maxParts: MAX_JOB_PARTS,
+      prepare: async (source) => {
+        if (handle.jobParts.has(source)) return;
+        const items = await readMore(meta, handle, [jobPartKey(source)]);
+        loadJobPart(state, source, bodyOf(handle, jobPartKey(source), items));
+        handle.jobParts.add(source);
+      },
+      grow: () => void growJobParts(state, splitSource(state.jobPartCount)),
+    });
     for (const [bucket, parts] of handle.taskParts) {
       const labelBucket = state.labelBuckets.get(bucket)!;
       await splitCollection<[string, TaskTally]>(handle, budget, {
@@ -333,6 +369,8 @@ export function createDynamoStore(options: {
       partOf: (record: R) => number;
       encode: (part: number, records: R[]) => { body: string; records: number };
       count: () => number;
+      /** Parts the collection may have (MAX_PARTS unless said). */
+      maxParts?: number;
       prepare: (source: number, target: number) => Promise<void>;
       grow: (candidates: R[]) => void;
     },
@@ -360,7 +398,7 @@ export function createDynamoStore(options: {
     for (;;) {
       let heaviest = 0;
       for (const bytes of sizes.values()) if (bytes > heaviest) heaviest = bytes;
-      if (heaviest <= splitItemBytes || (budget.splits >= MAX_SPLITS_PER_SAVE && heaviest <= FORCE_SPLIT_ITEM_BYTES) || c.count() >= MAX_PARTS) return;
+      if (heaviest <= splitItemBytes || (budget.splits >= MAX_SPLITS_PER_SAVE && heaviest <= FORCE_SPLIT_ITEM_BYTES) || c.count() >= (c.maxParts ?? MAX_PARTS)) return;
       const target = c.count();
       const source = splitSource(target);
       const isLoaded = c.parts.has(source);
@@ -420,8 +458,16 @@ export function createDynamoStore(options: {
         else older.push([taskPartKey(bucket, part), JSON.stringify(code)]);
       }
     }
+    for (const [part, code] of encodeJobParts(state, handle.jobParts)) {
+      // An empty job part that has no item (most jobs have no job-level executions) stays without one.
+      if (code.executions.length === 0 && !handle.loaded.has(jobPartKey(part))) continue;
+      if (part >= handle.storedJobPartCount) newParts.push([jobPartKey(part), JSON.stringify(code), bornOf(HEAD), HEAD]);
+      else older.push([jobPartKey(part), JSON.stringify(code)]);
+    }
     const changed = (items: [string, string][]) => items.filter(([sk, body]) => handle.loaded.get(sk)?.bytes !== body || handle.loaded.get(sk)?.isAhead === true);
     const toWrite = { groups: changed(groups), buckets: changed(buckets), older: changed(older) };
+    // Nothing is written if any item would be refused for its size: the caller refuses the events that grow it.
+    for (const [sk, body] of [...newParts, ...toWrite.groups, ...toWrite.buckets, ...toWrite.older]) checkFits(sk, body);
     // Items are stamped with the head's version and this write's id: any item written means the head is too, or readers would wait for it.
     const isAnyItemWritten = newParts.length + toWrite.groups.length + toWrite.buckets.length + toWrite.older.length > 0;
     // Every write that writes items moves the version (even one that only commits another's
@@ -431,6 +477,7 @@ export function createDynamoStore(options: {
     const stamp: Item = { ver: { N: String(state.version) }, w: { S: writeId }, at: { N: String(now()) } };
     const put = ([sk, body]: [string, string]) => () => putConditional(meta, sk, body, handle.loaded.get(sk), stamp, nowMs);
     const headBody = JSON.stringify(encodeHead(state));
+    checkFits(HEAD, headBody);
     const writeHead = async (isOpen: boolean) => {
       const previous = handle.loaded.get(HEAD);
       const attributes: Item = {
@@ -460,7 +507,7 @@ export function createDynamoStore(options: {
       WRITE_CONCURRENCY,
     );
     await runBounded(toWrite.groups.map(put), WRITE_CONCURRENCY);
-    if (!handle.isCreation && state.partCount > handle.storedPartCount) await writeHead(true);
+    if (!handle.isCreation && (state.partCount > handle.storedPartCount || state.jobPartCount > handle.storedJobPartCount)) await writeHead(true);
     await runBounded(toWrite.buckets.map(put), WRITE_CONCURRENCY);
     await runBounded(toWrite.older.map(put), WRITE_CONCURRENCY);
     if (handle.isCreation) await jobIndex.add(meta);
@@ -509,7 +556,7 @@ export function createDynamoStore(options: {
     const leaves = new Map<string, Item>();
     for (const item of await queryPartition(client, tableName, jobKey(meta), { between: ["G#", "T#~"], consistent: true })) {
       const sk = item.sk!.S!;
-      if (/^[GLPT]#/.test(sk)) {
+      if (/^[GJLPT]#/.test(sk)) {
         leaves.set(sk, item);
         countRead(item);
       }
@@ -530,6 +577,8 @@ export function createDynamoStore(options: {
       taskParts.set(bucket, new Set(Array.from({ length: count }, (_, part) => part)));
       for (let part = 0; part < count; part++) loadTaskPart(state, bucket, part, body(taskPartKey(bucket, part)));
     }
+    const jobParts = new Set(Array.from({ length: state.jobPartCount }, (_, part) => part));
+    for (const part of jobParts) if (!state.loadedJobParts.has(part)) loadJobPart(state, part, body(jobPartKey(part)));
     refreshEstimates(state);
     const handle: Handle = {
       loaded,
@@ -537,6 +586,8 @@ export function createDynamoStore(options: {
       groups,
       buckets,
       taskParts,
+      jobParts,
+      storedJobPartCount: state.jobPartCount,
       storedPartCount: state.partCount,
       storedTaskPartCounts: new Map([...buckets].map((bucket) => [bucket, state.labelBuckets.get(bucket)!.taskPartCount])),
       isCreation: false,
@@ -578,6 +629,8 @@ export function createDynamoStore(options: {
         groups: new Set([...parts].map(groupOf).filter((group) => group > 0)),
         buckets: new Set(state.labelBuckets.keys()),
         taskParts,
+        jobParts: new Set(state.loadedJobParts),
+        storedJobPartCount: state.jobPartCount,
         storedPartCount: state.partCount,
         storedTaskPartCounts: new Map([...state.labelBuckets].map(([bucket, { taskPartCount }]) => [bucket, taskPartCount])),
         isCreation: true,
@@ -609,6 +662,9 @@ export function createDynamoStore(options: {
         groups: new Set(),
         buckets: new Set(buckets),
         taskParts: new Map(),
+        // An older head holding its job-level executions has job part 0 loaded already (core/codec.ts).
+        jobParts: new Set(state.loadedJobParts),
+        storedJobPartCount: state.jobPartCount,
         storedPartCount: state.partCount,
         storedTaskPartCounts: new Map(),
         isCreation: false,
@@ -618,7 +674,10 @@ export function createDynamoStore(options: {
       const touched = partsTouchedBy(state, events);
       handle.parts = touched.parts;
       handle.groups = touched.groups;
-      const items = await readMore(meta, handle, [...buckets.map(bucketKey), ...[...touched.groups].map(groupKey), ...[...touched.parts].map(partKey)]);
+      const jobParts = [...jobPartsTouchedBy(state, events)].filter((part) => !handle.jobParts.has(part));
+      for (const part of jobParts) handle.jobParts.add(part);
+      const items = await readMore(meta, handle, [...buckets.map(bucketKey), ...[...touched.groups].map(groupKey), ...[...touched.parts].map(partKey), ...jobParts.map(jobPartKey)]);
+      for (const part of jobParts) loadJobPart(state, part, bodyOf(handle, jobPartKey(part), items));
       for (const bucket of buckets) {
         loadBucket(state, bucket, bodyOf(handle, bucketKey(bucket), items));
         handle.storedTaskPartCounts.set(bucket, state.labelBuckets.get(bucket)!.taskPartCount);
