@@ -15,6 +15,7 @@ import type { Actor, Admin } from "../functions/admin.ts";
 import { createServices } from "../functions/composition.ts";
 import { silentLog, type Config } from "../functions/config.ts";
 import { DEFAULT_TENANT, EVENTS, SANDBOX_TABLE_NAME } from "../functions/settings.ts";
+import { describeArgumentError, isArgumentError, usageOf } from "./usage.ts";
 
 type AdminCommand = "tenants" | "keys" | "webhook-secret" | "audit";
 
@@ -53,8 +54,8 @@ export async function runAdminCommand(command: AdminCommand, args: string[]): Pr
       await services.close();
     }
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`${label}: ${(error as Error).message} (headway help shows the usage)\n`);
+    if (error instanceof UsageError || isArgumentError(error)) {
+      process.stderr.write(`${label}: ${describeArgumentError(error as Error)}\n${usageOf(command)}`);
       return 2;
     }
     const code = error instanceof HeadwayError ? error.code : "failed";

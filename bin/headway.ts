@@ -10,25 +10,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createReplay } from "../core/replay.ts";
 import { HeadwayError } from "../core/errors.ts";
-
-const USAGE = `usage:
-  headway start [--port N] [--memory] [--data DIR] [--json] [--verbose]
-                                   run the service locally (the sandbox); --port 0 picks free ports
-  headway watch JOB [--url URL] [--api-key KEY] [--json]
-                                   live bars for a job until it ends (exit 0 completed, 1 failed or cancelled)
-                                   --url: HEADWAY_URL, else the sandbox's http://127.0.0.1:8787
-                                   --api-key: HEADWAY_API_KEY, else the sandbox's (.headway/dev-api-key)
-                                   --json (or stdout not a terminal): one JSON snapshot per line
-  headway replay FILE [--detail]   print each job's final snapshot (one JSON line per job)
-                                   FILE is NDJSON: one event or {"v":1,"events":[...]} per line; - reads stdin
-  headway tenants create NAME | tenants list
-  headway keys create --tenant T [--name N] | keys list --tenant T | keys revoke --tenant T KEY_ID_OR_PREFIX
-  headway webhook-secret rotate --tenant T [--overlap-seconds N]   (default 86400)
-  headway audit [--limit N]        the admin audit log, newest first
-                                   these work on the table: --table NAME (a deployment's, env HEADWAY_TABLE_NAME)
-                                   [--region R (env AWS_REGION, default us-east-1)] [--endpoint URL (env
-                                   AWS_ENDPOINT_URL_DYNAMODB; a sandbox's, table "headway" by default)];
-                                   AWS credentials from the SDK's usual chain; --json prints one JSON line`;
+import { asksForHelp, describeArgumentError, isArgumentError, isCommandName, overallUsage, usageOf, type CommandName } from "./usage.ts";
 
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -92,7 +74,7 @@ async function replay(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { detail: { type: "boolean", default: false } }, allowPositionals: true });
   const file = positionals[0];
   if (file === undefined || positionals.length > 1) {
-    process.stderr.write(`${USAGE}\n`);
+    process.stderr.write(`headway replay: give one FILE (or - for stdin)\n${usageOf("replay")}`);
     return 2;
   }
   const input = file === "-" ? process.stdin : createReadStream(file, { encoding: "utf8" });
@@ -117,26 +99,45 @@ async function replay(args: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    const topic = command === "help" ? rest[0] : undefined;
+    process.stdout.write(isCommandName(topic) ? usageOf(topic) : overallUsage());
+    return command === undefined ? 2 : 0;
+  }
+  if (!isCommandName(command)) {
+    process.stderr.write(`headway: unknown command "${command}"\n${overallUsage()}`);
+    return 2;
+  }
+  if (asksForHelp(rest)) {
+    process.stdout.write(usageOf(command));
+    return 0;
+  }
+  try {
+    return await run(command, rest);
+  } catch (error) {
+    if (!isArgumentError(error)) throw error;
+    process.stderr.write(`headway ${command}: ${describeArgumentError(error)}\n${usageOf(command)}`);
+    return 2;
+  }
+}
+
+function run(command: CommandName, args: string[]): Promise<number> {
   switch (command) {
     case "replay":
-      return replay(rest);
+      return replay(args);
     case "start":
-      return start(rest);
+      return start(args);
+    case "watch":
+      return import("./watch.ts").then(({ watch }) => watch(args));
     case "tenants":
     case "keys":
     case "webhook-secret":
     case "audit":
-      return (await import("./admin.ts")).runAdminCommand(command, rest);
-    case "watch":
-      return (await import("./watch.ts")).watch(rest);
-    case undefined:
-    case "help":
-    case "--help":
-      process.stdout.write(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`headway: unknown command "${command}"\n${USAGE}\n`);
-      return 2;
+      return import("./admin.ts").then(({ runAdminCommand }) => runAdminCommand(command, args));
+    default: {
+      const unknown: never = command;
+      throw new Error(`no such command: ${String(unknown)}`);
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { ErrorBody, TokenResponse } from "../core/contract.ts";
 import { createSubscriber, type JobSnapshot } from "../sdk/client/index.ts";
+import { usageOf } from "./usage.ts";
 import { formatRow, watchRows, type WatchRow } from "./watch-view.ts";
 
 const SANDBOX_URL = "http://127.0.0.1:8787";
@@ -21,7 +22,7 @@ export async function watch(args: string[]): Promise<number> {
   });
   const jobId = positionals[0];
   if (jobId === undefined || positionals.length > 1) {
-    process.stderr.write("usage: headway watch JOB [--url URL] [--api-key KEY] [--json]\n");
+    process.stderr.write(`headway watch: give one JOB id\n${usageOf("watch")}`);
     return 2;
   }
   const httpUrl = (values.url ?? process.env.HEADWAY_URL ?? SANDBOX_URL).replace(/\/+$/, "");

@@ -11,7 +11,7 @@ import { decodeEta, encodeEta, type EtaCode } from "./eta.ts";
 import { allExecutions, putExecution, type Executions } from "./executions.ts";
 import { jobPartSummaries, loadedByPart, loadJobExecutions, type JobPartSummary } from "./job-executions.ts";
 import { setCompiledPlan } from "./fold.ts";
-import { addedOf, doneOf, emptyBucket, labelKeyOfTask, sumOf } from "./indicators.ts";
+import { contributionOf, emptyBucket, labelKeyOfTask, labelsIn, sumOf } from "./indicators.ts";
 import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "./partition.ts";
 import {
   addTotals,
@@ -35,8 +35,8 @@ const FORMAT = 2;
 type StampCode = [number, string];
 type ReportCode = [number, string, number, number | null, number, string | null, [number, number] | null, string | null];
 type ExecutionCode = [string, string, string | null, number, ExecutionStatus, ReportCode | null, number, (string | null)[] | null, string | null, string | null];
-/** The last two entries (is an original; links of its executions to originals) are left out when they are 1 and none. */
-type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], number, (0 | 1)?, [string, string][]?];
+/** The last three entries (is an original; links of its executions to originals; form field) are left out when they are 1, none and none. */
+type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], number, (0 | 1)?, ([string, string][] | null)?, string?];
 
 const stamp = (value: Stamp | null): StampCode | null => (value === null ? null : [value.atMs, value.eventId]);
 const unstamp = (code: StampCode | null): Stamp | null => (code === null ? null : { atMs: code[0], eventId: code[1] });
@@ -76,8 +76,9 @@ function encodeOriginal(o: OriginalState): OriginalCode {
     return code;
   });
   const code: OriginalCode = [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, executions, o.displayed];
-  if (!o.isOriginal || o.links !== null) code.push(o.isOriginal ? 1 : 0);
-  if (o.links !== null) code.push([...o.links]);
+  if (!o.isOriginal || o.links !== null || o.field !== null) code.push(o.isOriginal ? 1 : 0);
+  if (o.links !== null || o.field !== null) code.push(o.links === null ? null : [...o.links]);
+  if (o.field !== null) code.push(o.field);
   return code;
 }
 
@@ -98,7 +99,8 @@ function decodeOriginal(c: OriginalCode): OriginalState {
     stamp: unstamp(c[4]),
     isDeclared: c[5] === 1,
     executions,
-    links: c[9] === undefined ? null : new Map(c[9]),
+    links: c[9] === undefined || c[9] === null ? null : new Map(c[9]),
+    field: c[10] ?? null,
     estimate: EMPTY_ESTIMATE,
     displayed: c[7],
   };
@@ -110,10 +112,24 @@ const undeclared = <T>(c: [T, StampCode] | null): Declared<T> | null => (c === n
 
 // ---------------------------------------------------------------- head
 
-type TotalsCode = [number, number, number, number, number, number, number];
+/** The last two entries (loose work and loose done) are left out when both are 0. */
+type TotalsCode = [number, number, number, number, number, number, number, number?, number?];
 
-const totalsCode = (key: number, t: Totals): TotalsCode => [key, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared];
-const totalsOfCode = (c: TotalsCode): Totals => ({ work: c[1], done: c[2], unavailable: c[3], unfinished: c[4], originals: c[5], declared: c[6] });
+function totalsCode(key: number, t: Totals): TotalsCode {
+  const code: TotalsCode = [key, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared];
+  if (t.looseWork !== 0 || t.looseDone !== 0) code.push(t.looseWork, t.looseDone);
+  return code;
+}
+const totalsOfCode = (c: TotalsCode): Totals => ({
+  work: c[1],
+  done: c[2],
+  unavailable: c[3],
+  unfinished: c[4],
+  originals: c[5],
+  declared: c[6],
+  looseWork: c[7] ?? 0,
+  looseDone: c[8] ?? 0,
+});
 
 export interface HeadCode {
   f: number;
@@ -171,7 +187,7 @@ export function bucketTotals(bucketLabels: number, sums: Iterable<LabelSums>): [
 
 export function encodeHead(s: JobState): HeadCode {
   const buckets: [number, number, number, number][] = [];
-  for (const [index, bucket] of s.labelBuckets) if (bucket.labels.size > 0) buckets.push([index, ...bucketTotals(bucket.labels.size, bucket.taskSums.values())]);
+  for (const [index, bucket] of s.labelBuckets) if (bucket.labels.size > 0) buckets.push([index, ...bucketTotals(labelsIn(bucket), bucket.taskSums.values())]);
   for (const [index, t] of s.labelBucketTotals) buckets.push([index, t.labels, t.added, t.done]);
   buckets.sort((a, b) => a[0] - b[0]);
   return {
@@ -316,6 +332,8 @@ function addOriginal(t: Totals, original: OriginalState, sign: 1 | -1): void {
   t.done += sign * e.done;
   t.unavailable += sign * Number(!e.isAvailable);
   t.unfinished += sign * Number(!e.isFinished);
+  t.looseWork += sign * e.looseWork;
+  t.looseDone += sign * e.looseDone;
   if (original.isOriginal) t.originals += sign;
   if (original.isDeclared) t.declared += sign;
 }
@@ -405,7 +423,8 @@ export function loadBucket(s: JobState, index: number, c: LabelBucketCode | null
   s.labelBuckets.set(index, bucket);
 }
 
-type TaskCode = [string, number, number, number, number, number, string[]];
+/** The last entry, only on a task's attempt index: its mirrors, `[label, attempt, added, done]`. */
+type TaskCode = [string, number, number, number, number, number, string[], [string, number, number, number][]?];
 
 export interface TaskPartCode {
   f: number;
@@ -428,7 +447,9 @@ export function encodeTaskParts(
   const partCount = s.labelBuckets.get(index)?.taskPartCount ?? 1;
   for (const [key, t] of tasks) {
     if (bucketOfTask(key) !== index) continue;
-    encoded.get(partOf(key, partCount))?.tasks.push([key, t.attempt, t.added, t.done, t.reportedAdded, t.reportedDone, [...t.seen]]);
+    const code: TaskCode = [key, t.attempt, t.added, t.done, t.reportedAdded, t.reportedDone, [...t.seen]];
+    if (t.mirrors !== undefined) code.push([...t.mirrors].map(([label, m]): [string, number, number, number] => [label, m.attempt, m.added, m.done]));
+    encoded.get(partOf(key, partCount))?.tasks.push(code);
   }
   return encoded;
 }
@@ -438,13 +459,15 @@ export function loadTaskPart(s: JobState, index: number, part: number, c: TaskPa
   const bucket = s.labelBuckets.get(index)!;
   const sums = new Map<number, LabelSums>();
   sums.set(part, new Map());
-  for (const [key, attempt, added, done, reportedAdded, reportedDone, seen] of c?.tasks ?? []) {
+  for (const [key, attempt, added, done, reportedAdded, reportedDone, seen, mirrors] of c?.tasks ?? []) {
     if (partOf(key, bucket.taskPartCount) !== part) continue; // a stale copy left by an interrupted split
     const task: TaskTally = { attempt, added, done, reportedAdded, reportedDone, seen: new Set(seen) };
+    if (mirrors !== undefined) task.mirrors = new Map(mirrors.map(([label, a, ad, d]) => [label, { attempt: a, added: ad, done: d }]));
     s.tasks.set(key, task);
-    const sum = sumOf(sums, part, labelKeyOfTask(key));
-    sum.added += addedOf(task);
-    sum.done += doneOf(task);
+    const contribution = contributionOf(key, task);
+    const sum = sumOf(sums, part, contribution.labelKey);
+    sum.added += contribution.added;
+    sum.done += contribution.done;
   }
   bucket.taskSums.set(part, sums.get(part)!);
 }
@@ -457,13 +480,13 @@ export function growTasks(s: JobState, index: number, candidates: Iterable<[stri
   bucket.taskPartCount++;
   for (const [key, task] of candidates) {
     if (bucketOfTask(key) !== index || partOf(key, bucket.taskPartCount) !== target) continue;
-    const labelKey = labelKeyOfTask(key);
-    const from = sumOf(bucket.taskSums, source, labelKey);
-    const to = sumOf(bucket.taskSums, target, labelKey);
-    from.added -= addedOf(task);
-    from.done -= doneOf(task);
-    to.added += addedOf(task);
-    to.done += doneOf(task);
+    const contribution = contributionOf(key, task);
+    const from = sumOf(bucket.taskSums, source, contribution.labelKey);
+    const to = sumOf(bucket.taskSums, target, contribution.labelKey);
+    from.added -= contribution.added;
+    from.done -= contribution.done;
+    to.added += contribution.added;
+    to.done += contribution.done;
   }
   if (!bucket.taskSums.has(target)) bucket.taskSums.set(target, new Map());
   return { source, target };

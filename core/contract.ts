@@ -1,17 +1,26 @@
 /**
- * The wire contract (DESIGN §3): every message that crosses a boundary, as zod 4 schemas, and the
+ * The wire contract: every message that crosses a boundary, as zod 4 schemas, and the
  * TypeScript types inferred from them. Parse once at the edge; never re-validate inside the core.
  */
 import { z } from "zod";
-import { unknownKeyError } from "./errors.ts";
+import { closestKey, describeIssue, shownKey, unknownKeyError } from "./errors.ts";
 import { validatePlanGraph } from "./plan-graph.ts";
 import { REJECTION_CODES } from "./rejection.ts";
+import { TRANSLOADIT_PARAMETERS } from "./transloadit-parameters.ts";
+
+// Every schema's messages in users' words, unless the schema says its own (core/errors.ts).
+z.config({ customError: describeIssue });
 
 export const LIMITS = {
   idChars: 128,
   labelChars: 100,
   eventsPerEnvelope: 500,
   stepsPerPlan: 200,
+  /**
+   * A plan's steps as JSON (UTF-8), robot parameters included: the plan lives in the job's head
+   * item, which DynamoDB caps at 400 KB with everything else in it.
+   */
+  planBytes: 64 * 1024,
   labelsPerJob: 1_000,
   /**
    * Event ids of indicator.added/done remembered per task attempt (each counts once); the next
@@ -20,7 +29,7 @@ export const LIMITS = {
   eventIdsPerTaskAttempt: 1_000,
   messageChars: 2_000,
   errorChars: 4_000,
-  /** Results of one execution (`result_count`, and a step's `results_per_input` or `count`). */
+  /** Results of one execution (`result_count`, and a step's `results_per_input`). */
   resultsPerExecution: 1_000_000,
   /** Executions a plan may predict for one step of one original file (fan-out multiplied along the DAG). */
   fanOutPerOriginal: 1_000_000_000,
@@ -75,42 +84,123 @@ const Label = printable(0, LIMITS.labelChars, "a label").nullable();
 
 // ---------------------------------------------------------------- plan (§3.2)
 
+/** Headway's own keys of a step; any other key is a robot parameter (kept, read only where core/catalogue.ts says). */
+const HEADWAY_STEP_KEYS = ["robot", "use", "accepts", "results_per_input", "output_mime", "weight", "per"];
+
+const BundleFlag = z.union([z.boolean(), z.enum(["true", "false"])]);
+const FieldNames = z.union([printable(0, 200, "a form field name"), z.array(printable(0, 200, "a form field name")).max(100)]);
+/** One entry of a `use` list: a step name, or `{name, as, fields}` (Transloadit's roles and form-field filter). */
+const UseEntry = z.union([Id, z.looseObject({ name: Id, as: printable(0, 200, "a role").optional(), fields: FieldNames.optional() })]);
+const UseList = z.array(UseEntry).min(1).max(LIMITS.stepsPerPlan);
+/** `use` in every form Transloadit takes: a name, a list, or `{steps, bundle_steps, group_by_original, fields}`. */
+export const Use = z.union([
+  Id,
+  UseList,
+  z.looseObject({ steps: z.union([Id, UseList]), bundle_steps: BundleFlag.optional(), group_by_original: BundleFlag.optional(), fields: FieldNames.optional() }),
+]);
+
+/** /file/filter's `accepts`: Transloadit's conditions, `[[value, operator, value], …]`, a JavaScript `${…}` string, or null. */
+const FilterConditions = z.union([z.null(), z.string().max(10_000), z.array(z.array(z.unknown()).max(10)).max(100)]);
+
+const FILTER_ROBOT = "/file/filter";
+
+/** Robot parameters are any JSON, bounded so that a stored plan round-trips exactly and is walked without recursion limits. */
+const PARAMETER_DEPTH = 32;
+
+function parameterProblem(value: unknown): string | null {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (typeof item === "number" && !Number.isFinite(item)) return "numbers must be finite";
+    if (typeof item !== "object" || item === null) continue;
+    if (depth >= PARAMETER_DEPTH) return `nests deeper than ${PARAMETER_DEPTH} levels`;
+    for (const inner of Array.isArray(item) ? item : Object.values(item)) pending.push([inner, depth + 1]);
+  }
+  return null;
+}
+
 /**
- * One step. Besides Headway's own keys it takes the robot parameters the catalogue reads
- * (`page` of /document/thumbs, `path` of the imports, `count` of /video/thumbs); any other key is
- * refused as a likely typo.
+ * One step: Headway's keys, and the robot's own parameters, accepted as sent (Transloadit's
+ * Assembly Instructions verbatim). A key that resembles one of Headway's keys and is none of
+ * Transloadit's parameters is refused as a likely typo, naming the key it resembles.
  */
-export const PlanStep = strict({
-  robot: printable(1, 200, "a robot name"),
-  use: z.union([Id, z.array(Id).min(1).max(LIMITS.stepsPerPlan)]).optional(),
-  accepts: z.array(MimePattern).max(50).optional(),
-  results_per_input: z.union([ResultCount, z.literal("unpredictable")]).optional(),
-  output_mime: Mime.optional(),
-  weight: z.number().positive().max(1_000_000).optional(),
-  per: z.enum(["job", "input"]).optional(),
-  page: z.int().min(1).max(1_000_000).optional(),
-  path: printable(0, 1_024, "a path").optional(),
-  count: z.int().min(0).max(LIMITS.resultsPerExecution).optional(),
-});
+export const PlanStep = z
+  .looseObject({
+    robot: printable(1, 200, "a robot name"),
+    use: Use.optional(),
+    accepts: z.union([z.array(MimePattern).max(50), FilterConditions]).optional(),
+    results_per_input: z.union([ResultCount, z.literal("unpredictable")]).optional(),
+    output_mime: Mime.optional(),
+    weight: z.number().positive().max(1_000_000).optional(),
+    per: z.enum(["job", "input"]).optional(),
+  })
+  .superRefine(
+    (step, ctx) => {
+      for (const [key, value] of Object.entries(step)) {
+        if (HEADWAY_STEP_KEYS.includes(key)) continue;
+        const suggestion = TRANSLOADIT_PARAMETERS.has(key) ? null : closestKey(key, HEADWAY_STEP_KEYS);
+        if (suggestion !== null) ctx.addIssue({ code: "custom", path: [key], message: `unknown key ${shownKey(key)}: did you mean ${suggestion}?` });
+        const problem = parameterProblem(value);
+        if (problem !== null) ctx.addIssue({ code: "custom", path: [key], message: `robot parameter ${problem}` });
+      }
+      const { accepts, robot } = step as { accepts?: unknown; robot?: unknown };
+      if (accepts === undefined || typeof robot !== "string") return;
+      const isPatterns = Array.isArray(accepts) && accepts.every((item) => typeof item === "string");
+      if (robot === FILTER_ROBOT && isPatterns && accepts.length > 0) {
+        ctx.addIssue({ code: "custom", path: ["accepts"], message: 'on /file/filter, accepts holds conditions such as [["${file.mime}", "regex", "image"]], not MIME patterns' });
+      } else if (robot !== FILTER_ROBOT && !isPatterns) {
+        ctx.addIssue({ code: "custom", path: ["accepts"], message: "must be MIME patterns such as video/* (conditions are /file/filter's)" });
+      }
+    },
+    { when: () => true },
+  );
 export type PlanStep = z.infer<typeof PlanStep>;
 
-export const Plan = strict({
-  steps: z
-    .record(Id, PlanStep)
-    .refine((steps) => Object.keys(steps).length <= LIMITS.stepsPerPlan, {
-      message: `a plan has at most ${LIMITS.stepsPerPlan} steps`,
+/**
+ * A plan takes the steps as Transloadit's Assembly Instructions do: `{"steps": {...}}`, the whole
+ * instructions object (its other keys, `auth`, `template_id`, `fields`, `notify_url`, …, are
+ * accepted and not kept), or a bare map of steps (every value an object with a `robot`).
+ */
+function asInstructions(value: unknown, ctx: { addIssue: (issue: { code: "custom"; path: string[]; message: string; input: unknown }) => void }): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || Object.hasOwn(value, "steps")) return value;
+  const entries = Object.values(value);
+  const isBareSteps = entries.length > 0 && entries.every((entry) => typeof entry === "object" && entry !== null && Object.hasOwn(entry, "robot"));
+  if (isBareSteps) return { steps: value };
+  for (const key of Object.keys(value)) {
+    if (closestKey(key, ["steps"]) !== null) ctx.addIssue({ code: "custom", path: [key], message: `unknown key ${shownKey(key)}: did you mean steps?`, input: value });
+  }
+  return value;
+}
+
+/** The UTF-8 bytes of a value as JSON (robot parameters are bounded in depth before it is called). */
+export function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length;
+}
+
+export const Plan = z.preprocess(
+  asInstructions,
+  z
+    .object({
+      steps: z.record(Id, PlanStep).refine((steps) => Object.keys(steps).length <= LIMITS.stepsPerPlan, {
+        message: `a plan has at most ${LIMITS.stepsPerPlan} steps`,
+      }),
+    })
+    .superRefine((plan, ctx) => {
+      const bytes = jsonBytes(plan.steps);
+      if (bytes > LIMITS.planBytes) {
+        ctx.addIssue({ code: "custom", path: ["steps"], message: `the steps take ${bytes} bytes as JSON; a plan takes at most ${LIMITS.planBytes}` });
+        return;
+      }
+      for (const problem of validatePlanGraph(plan.steps, LIMITS.fanOutPerOriginal)) {
+        ctx.addIssue({ code: "custom", path: ["steps", ...problem.path], message: problem.message });
+      }
     }),
-})
-  .superRefine((plan, ctx) => {
-    for (const problem of validatePlanGraph(plan.steps, LIMITS.fanOutPerOriginal)) {
-      ctx.addIssue({ code: "custom", path: ["steps", ...problem.path], message: problem.message });
-    }
-  });
+);
 export type Plan = z.infer<typeof Plan>;
 
 // ---------------------------------------------------------------- events (§3.1)
 
-/** Events refuse unknown keys too (README, "Limits and rejection codes"): a misspelt `input_id` would otherwise silently change which execution a report belongs to. */
+/** Events refuse unknown keys too (docs/events.md, "Limits and rejection codes"): a misspelt `input_id` would otherwise silently change which execution a report belongs to. */
 const event = strict;
 /** `1e400` parses to Infinity, which z.number() refuses; the bound keeps sums of them exact. */
 const ProgressValue = z.number().min(0).max(LIMITS.progressValue);
@@ -130,10 +220,14 @@ const execution = {
   attempt: Attempt,
 };
 
+/** The form field a file was uploaded through (Transloadit's `${file.field}`), which a plan's `use` may select by. */
+const FormField = printable(1, 200, "a form field name");
+
 export const DeclaredOriginal = strict({
   original_id: Id,
   mime: Mime.optional(),
   source: z.enum(["upload", "import"]).optional(),
+  field: FormField.optional(),
 });
 export type DeclaredOriginal = z.infer<typeof DeclaredOriginal>;
 
@@ -160,6 +254,7 @@ export const OriginalAdded = event({
   original_id: Id,
   mime: Mime.optional(),
   source: z.enum(["upload", "import"]).optional(),
+  field: FormField.optional(),
 });
 
 export const OriginalsSealed = event({ ...common, type: z.literal("originals.sealed"), count: Count.max(10_000_000).optional() });

@@ -90,7 +90,7 @@ export function issuesOf(error: z.core.$ZodError, prefix: readonly PropertyKey[]
   const issues: FieldIssue[] = [];
   for (const issue of error.issues) {
     // A union reports why each branch failed; the branch that came closest is the one to show.
-    if (issue.code === "invalid_union" && issue.errors.length > 0) {
+    if (issue.code === "invalid_union" && issue.errors.length > 0 && !unionSaysItAll(issue as RawIssue)) {
       const best = issue.errors.reduce((a, b) => (b.length < a.length ? b : a));
       for (const inner of best) issues.push({ field: fieldPath([...prefix, ...issue.path, ...inner.path]), message: inner.message });
       continue;
@@ -106,6 +106,107 @@ export function issuesOf(error: z.core.$ZodError, prefix: readonly PropertyKey[]
     issues.push({ field: fieldPath([...prefix, ...issue.path]), message: issue.message });
   }
   return issues;
+}
+
+// ---------------------------------------------------------------- messages in users' words
+
+/** The raw issue zod hands to an error map (the fields of its issue types that the messages read). */
+interface RawIssue {
+  code?: string;
+  input?: unknown;
+  expected?: string;
+  values?: readonly unknown[];
+  origin?: string;
+  minimum?: number | bigint;
+  maximum?: number | bigint;
+  inclusive?: boolean;
+  discriminator?: string;
+  options?: readonly unknown[];
+  errors?: readonly (readonly RawIssue[])[];
+  path?: readonly PropertyKey[];
+}
+
+const NOUNS: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  array: "a list",
+  tuple: "a list",
+  object: "an object",
+  record: "an object",
+  null: "null",
+};
+
+function kindOf(input: unknown): string {
+  if (input === null) return "null";
+  if (Array.isArray(input)) return "a list";
+  if (typeof input === "object") return "an object";
+  if (typeof input === "number" && !Number.isInteger(input)) return `${input}`;
+  return `${typeof input === "string" ? "the string" : typeof input === "boolean" ? "" : "the number"} ${JSON.stringify(input)}`.trim();
+}
+
+const shown = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : String(value));
+
+function choices(values: readonly unknown[]): string {
+  return values.length === 1 ? shown(values[0]) : `one of ${values.map(shown).join(", ")}`;
+}
+
+/** What one failed branch of a union asked for, when it failed on the value itself (not deeper). */
+function branchWanted(branch: readonly RawIssue[]): string | null {
+  if (branch.length !== 1 || (branch[0]!.path?.length ?? 0) > 0) return null;
+  const issue = branch[0]!;
+  if (issue.code === "invalid_type") return NOUNS[issue.expected ?? ""] ?? null;
+  if (issue.code === "invalid_value" && issue.values !== undefined) return issue.values.map(shown).join(" or ");
+  return null;
+}
+
+/**
+ * zod's error map for every schema of the product (contract.ts installs it): a message in users'
+ * words where zod's own would be the validator's ("required", not "expected string, received
+ * undefined"; the allowed values named). A message a schema sets itself always wins over this.
+ */
+export function describeIssue(issue: RawIssue): string | undefined {
+  switch (issue.code) {
+    case "invalid_type": {
+      if (issue.input === undefined) return "required";
+      const wanted = NOUNS[issue.expected ?? ""];
+      return wanted === undefined ? undefined : `must be ${wanted}, not ${kindOf(issue.input)}`;
+    }
+    case "invalid_value":
+      if (issue.values === undefined) return undefined;
+      return issue.input === undefined ? `required: ${choices(issue.values)}` : `must be ${choices(issue.values)}, not ${shown(issue.input)}`;
+    case "too_small": {
+      const bound = issue.minimum;
+      if (issue.origin === "array") return `must have at least ${bound} item${Number(bound) === 1 ? "" : "s"}`;
+      if (issue.origin === "string") return Number(bound) === 1 ? "must not be empty" : `must be at least ${bound} characters`;
+      if (issue.origin === "number") return `must be ${issue.inclusive === false ? "more than" : "at least"} ${bound}`;
+      return undefined;
+    }
+    case "too_big": {
+      const bound = issue.maximum;
+      if (issue.origin === "array") return `must have at most ${bound} item${Number(bound) === 1 ? "" : "s"}`;
+      if (issue.origin === "string") return `must be at most ${bound} characters`;
+      if (issue.origin === "number") return `must be ${issue.inclusive === false ? "less than" : "at most"} ${bound}`;
+      return undefined;
+    }
+    case "invalid_union": {
+      if (issue.discriminator !== undefined && issue.options !== undefined) {
+        const given = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
+        return given === undefined ? `required: ${choices(issue.options)}` : `unknown ${issue.discriminator} ${shown(given)}: must be ${choices(issue.options)}`;
+      }
+      const wanted = issue.errors?.map(branchWanted);
+      if (wanted === undefined || wanted.length === 0 || wanted.some((entry) => entry === null)) return undefined;
+      return issue.input === undefined ? "required" : `must be ${wanted.join(" or ")}, not ${kindOf(issue.input)}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Whether a union's issue already says, on its own, what each of its branches wanted (see describeIssue). */
+function unionSaysItAll(issue: RawIssue): boolean {
+  return issue.errors !== undefined && issue.errors.length > 0 && issue.errors.every((branch) => branchWanted(branch) !== null);
 }
 
 export function describeIssues(issues: readonly FieldIssue[]): string {

@@ -9,7 +9,7 @@
  */
 import { acceptance, mimeOrUnknown, narrowUnknownMime, ORIGINAL_INPUT, UNKNOWN_MIME, type CompiledPlan, type CompiledStep } from "./plan.ts";
 import { allExecutions, executionKey, type Executions } from "./executions.ts";
-import { COMPLETED, FAILED, RUNNING, type BucketEstimate } from "./state.ts";
+import { COMPLETED, EMPTY_ESTIMATE, FAILED, RUNNING, type BucketEstimate } from "./state.ts";
 
 type MimeCounts = Map<string, number>;
 
@@ -40,6 +40,8 @@ export interface BucketRoot {
   entersAt: string | null;
   /** The original's id: executions with this input ran on the original itself. */
   originalId?: string;
+  /** The form field the original came in through, when it names one (`use` may select by it). */
+  field?: string | null;
 }
 
 export function emptyTally(): StepTally {
@@ -112,18 +114,25 @@ export function estimateFromTallies(plan: CompiledPlan, root: BucketRoot, tallie
   const rootOutput: MimeCounts | null = isJob ? NO_COUNTS : root.entersAt === null ? null : new Map([[root.mime, 1]]);
   let work = 0;
   let done = 0;
+  let unreported = 0;
+  let inFlight = 0;
   let isAvailable = true;
   let isFinished = true;
   let error: { key: string; error: string } | null = null;
 
   for (const step of plan.steps) {
     const tally = tallies[step.index] ?? emptyTally();
+    inFlight += tally.inFlight;
     if (tally.firstError !== null && (error === null || tally.firstError.key < error.key)) error = tally.firstError;
     let inputs: MimeCounts | null = NO_COUNTS;
     let predicted: number | null;
     if (step.kind === "per-input") {
       inputs = acceptedInputs(step, root, rootOutput, outputs, tally);
       predicted = inputs === null ? null : total(inputs);
+    } else if (step.kind === "per-original") {
+      // One execution over all of this original's inputs (a bundling `use`), if any reach it.
+      inputs = acceptedInputs(step, root, rootOutput, outputs, tally);
+      predicted = inputs === null ? null : total(inputs) > 0 ? 1 : 0;
     } else {
       predicted = isJob ? 1 : 0;
     }
@@ -140,29 +149,78 @@ export function estimateFromTallies(plan: CompiledPlan, root: BucketRoot, tallie
     work += step.weight * executions;
     done += step.weight * (finished + tally.fractionSum);
     const pending = executions - finished;
-    if (pending > 0) isFinished = false;
+    if (isJob && step.kind === "per-input") {
+      // Work on results that name no original: reports of it are mostly loose (tied to no
+      // original), so what no execution here accounts for is matched with those.
+      unreported += step.weight * (pending - tally.inFlight);
+      if (tally.inFlight > 0) isFinished = false;
+    } else if (pending > 0) isFinished = false;
 
-    if (pending > 0 && step.resultsPerInput === "unpredictable") {
+    if (pending > 0 && hasUnknownResults(step, inputs!)) {
       isAvailable = false;
       outputs[step.index] = null;
     } else if (step.kind === "source") {
-      // An import's finished results are originals, each estimated in its own bucket; the results
-      // it is still to produce are predicted here, of a type not known yet.
-      if (isJob) outputs[step.index] = pending > 0 ? new Map([[UNKNOWN_MIME, pending * (step.resultsPerInput as number)]]) : NO_COUNTS;
+      // An import's results that name an original are estimated in that original's bucket. The
+      // job's own bucket carries the others on (finished results that name no original, by their
+      // types) and the results still to come, of a type not known yet.
+      if (isJob) outputs[step.index] = sourceOutput(step, tally, pending);
       else outputs[step.index] = root.entersAt === null ? null : root.entersAt === step.name ? rootOutput : NO_COUNTS;
     } else {
       outputs[step.index] = stepOutput(step, inputs!, tally, executions, pending);
     }
   }
   const isFailed = error !== null && !isJob;
-  if (isFailed) return { work, done: work, isAvailable: true, isFinished: true, isFailed, error: error!.error };
-  return { work, done, isAvailable, isFinished, isFailed: false, error: null };
+  // A failed file is finished whole (its value is 100), but an execution of it still running keeps the job from 100.
+  if (isFailed) return { ...EMPTY_ESTIMATE, work, done: work, isFinished: inFlight === 0, isFailed, error: error!.error };
+  return { ...EMPTY_ESTIMATE, work, done, isAvailable, isFinished, unreported };
 }
 
-/** The inputs a per-input step takes in this bucket, by MIME type; null while that cannot be told. */
+function sourceOutput(step: CompiledStep, tally: StepTally, pending: number): MimeCounts {
+  if (tally.results.size === 0 && pending === 0) return NO_COUNTS;
+  const output: MimeCounts = new Map();
+  for (const [mime, count] of tally.results) addCount(output, mime === "" ? (step.outputMime ?? mimeOrUnknown(null)) : mime, count);
+  if (pending > 0) addCount(output, UNKNOWN_MIME, pending * (step.resultsPerInput as number));
+  return output;
+}
+
+/**
+ * The executions of an input that no report has tied to an original: each is one execution of
+ * its step, done as far as it got (`looseWork`, `looseDone`), and one still running keeps the job
+ * unfinished. Steps the plan does not name count for nothing.
+ */
+export function estimateLoose(plan: CompiledPlan, executions: Executions): BucketEstimate {
+  let looseWork = 0;
+  let looseDone = 0;
+  let isFinished = true;
+  for (const execution of allExecutions(executions)) {
+    const step = plan.byName.get(execution.step);
+    if (step === undefined) continue;
+    looseWork += step.weight;
+    if (execution.status === COMPLETED || execution.status === FAILED) looseDone += step.weight;
+    else {
+      isFinished = false;
+      if (execution.status === RUNNING && execution.report !== null) looseDone += step.weight * execution.report.fraction;
+    }
+  }
+  return { ...EMPTY_ESTIMATE, isFinished, looseWork, looseDone };
+}
+
+/** Whether the step's result count for some of these inputs is not known before it runs. */
+function hasUnknownResults(step: CompiledStep, inputs: MimeCounts): boolean {
+  if (step.resultsPerInput === "unpredictable") return true;
+  if (step.filter === null) return false;
+  for (const [mime, count] of inputs) if (count > 0 && step.filter(mime) === null) return true;
+  return false;
+}
+
+/** The inputs a step takes in this bucket, by MIME type; null while that cannot be told. */
 function acceptedInputs(step: CompiledStep, root: BucketRoot, rootOutput: MimeCounts | null, outputs: (MimeCounts | null)[], tally: StepTally): MimeCounts | null {
   const inputs: MimeCounts = new Map();
-  for (const used of step.uses) {
+  for (let edge = 0; edge < step.uses.length; edge++) {
+    const used = step.uses[edge]!;
+    // A `fields` filter in `use` passes only the originals that came in through those form fields (and those that name none).
+    const fields = step.useFields[edge]!;
+    if (fields !== null && root.field != null && !fields.includes(root.field)) continue;
     const isOriginal = used === ORIGINAL_INPUT;
     const source = isOriginal ? (root.entersAt === ":original" || root.entersAt === null ? rootOutput : NO_COUNTS) : outputs[used]!;
     if (source === null) return null;
@@ -191,11 +249,13 @@ function stepOutput(step: CompiledStep, inputs: MimeCounts, tally: StepTally, ex
   const unproduced = pending + (typeof step.resultsPerInput === "number" ? tally.failed : 0);
   if (unproduced > 0) {
     const perInput = step.resultsPerInput as number;
-    if (step.kind === "per-job") {
+    if (step.kind !== "per-input") {
       addCount(output, fallbackMime, perInput);
     } else {
       const share = unproduced / executions;
-      for (const [mime, count] of inputs) addCount(output, step.outputMime ?? mime, count * perInput * share);
+      const { filter } = step;
+      // A filter passes a file whole (0 or 1 result of its type); one whose verdict cannot be told and that failed counts as passed.
+      for (const [mime, count] of inputs) addCount(output, step.outputMime ?? mime, count * (filter === null ? perInput : Number(filter(mime) ?? true)) * share);
     }
   }
   return output;

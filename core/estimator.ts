@@ -5,7 +5,7 @@
  * and the API when it creates a job.
  *
  * The true estimate does not depend on the order or duplication of events. The deliberate
- * exceptions, all documented in README.md: the displayed (monotone) values and the ETA depend
+ * exceptions, all documented in docs/estimation.md: the displayed (monotone) values and the ETA depend
  * on when truth was observed; `version` counts commits; the 1,001st indicator label is refused
  * in arrival order. For speed the state is updated in place; the caller owns it.
  */

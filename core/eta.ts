@@ -20,7 +20,7 @@
  *   one report at 40 % and another event three minutes later once showed 1,523,532,462,621 s;
  * - the smoothed rate is not positive (retries or newly found work outweigh recent progress);
  * - the result exceeds MAX_ELAPSED_FACTOR times the time observed so far, or MAX_SECONDS.
- * Accuracy on simulated jobs is measured by `npm run bench -- eta` (README, "ETA").
+ * Accuracy on simulated jobs is measured by `npm run bench -- eta` (docs/estimation.md, "ETA").
  */
 import type { EtaState } from "./state.ts";
 

@@ -53,7 +53,7 @@ export function applyEvent(state: JobState, event: Event): Rejection | null {
       return null;
     case "original.added": {
       const original = ensureOriginal(state, event.original_id);
-      mergeOriginal(state, original, stampOf(event), event.mime ?? null, event.source ?? null, null);
+      mergeOriginal(state, original, stampOf(event), { mime: event.mime ?? null, source: event.source ?? null, field: event.field ?? null }, null);
       return null;
     }
     case "originals.sealed":
@@ -113,7 +113,7 @@ function applyDeclared(state: JobState, event: EventOf<"job.declared">): void {
       original.isDeclared = true;
       partTotalsOf(state, original.id).declared++;
     }
-    mergeOriginal(state, original, stamp, declared.mime ?? null, declared.source ?? null, null);
+    mergeOriginal(state, original, stamp, { mime: declared.mime ?? null, source: declared.source ?? null, field: declared.field ?? null }, null);
   }
 }
 
@@ -196,22 +196,23 @@ function ensureInput(state: JobState, inputId: string): OriginalState {
   return record;
 }
 
-function mergeOriginal(
-  state: JobState,
-  original: OriginalState,
-  stamp: Stamp,
-  mime: string | null,
-  source: "upload" | "import" | null,
-  via: string | null,
-): void {
+/** What a report says of an original; each part it leaves null keeps what the original had. */
+interface OriginalFacts {
+  mime: string | null;
+  source: "upload" | "import" | null;
+  field: string | null;
+}
+
+function mergeOriginal(state: JobState, original: OriginalState, stamp: Stamp, facts: OriginalFacts, via: string | null): void {
   if (via !== null && (original.via === null || via < original.via)) {
     original.via = via;
     state.isChanged = true;
   }
   if (isNewer(stamp, original.stamp)) {
     original.stamp = stamp;
-    original.mime = mime ?? original.mime;
-    original.source = source ?? original.source;
+    original.mime = facts.mime ?? original.mime;
+    original.source = facts.source ?? original.source;
+    original.field = facts.field ?? original.field;
     state.isChanged = true;
   }
   markDirty(state, original);
@@ -399,18 +400,25 @@ function recordResults(state: JobState, execution: Execution, event: EventOf<"st
     execution.resultCount = event.result_count ?? 0;
     return;
   }
-  execution.resultCount = event.results.length;
-  execution.resultMimes = event.results.map((result) => result.mime ?? null);
   // An import's results that name an original are originals of the job (uploads' steps do not
-  // create originals: their results are derived files).
+  // create originals: their results are derived files); the others flow on in the job's own work.
   if (state.compiled?.byName.get(execution.step)?.kind === "source") {
     const stamp = stampOf(event);
+    const unowned: (string | null)[] = [];
     for (const result of event.results) {
-      if (result.original_id === undefined) continue;
+      if (result.original_id === undefined) {
+        unowned.push(result.mime ?? null);
+        continue;
+      }
       const original = ensureOriginal(state, result.original_id);
-      mergeOriginal(state, original, stamp, result.mime ?? null, "import", execution.step);
+      mergeOriginal(state, original, stamp, { mime: result.mime ?? null, source: "import", field: null }, execution.step);
     }
+    execution.resultCount = unowned.length;
+    execution.resultMimes = unowned;
+    return;
   }
+  execution.resultCount = event.results.length;
+  execution.resultMimes = event.results.map((result) => result.mime ?? null);
 }
 
 /** The join of two records of one execution (used when an execution moves between buckets). */

@@ -236,7 +236,7 @@ function adminPaths() {
 export function openApiDocument() {
   return {
     openapi: "3.1.0",
-    info: { title: "Headway", version: "1", description: "Progress service for multi-step jobs (see README.md)." },
+    info: { title: "Headway", version: "1", description: "Progress service for multi-step jobs (see docs/http-api.md)." },
     components: {
       schemas: componentSchemas(),
       securitySchemes: {
@@ -410,7 +410,7 @@ export function openApiDocument() {
               "without an estimate, then least advanced); `files_truncated` tells whether `status_url` has more.",
             security: [],
             requestBody: { required: true, ...json(WebhookBody, "output", "The event and the job's snapshot") },
-            responses: { "2XX": { description: "Received" }, "410": { description: "Gone: Headway stops delivering to this URL (README: Webhooks)" } },
+            responses: { "2XX": { description: "Received" }, "410": { description: "Gone: Headway stops delivering to this URL (docs/realtime.md: Webhooks)" } },
           },
         },
       ]),

@@ -1,26 +1,27 @@
 /**
- * A plan compiled for estimation: steps in topological order with the catalogue's defaults
- * resolved, so that the estimator's loops touch arrays and numbers, never the raw plan.
+ * A plan compiled for estimation: steps in topological order with their inputs, robot rules and
+ * filters resolved (core/plan-graph.ts `readSteps`), so that the estimator's loops touch arrays,
+ * numbers and memoised verdicts, never the raw plan or robot parameters.
  */
-import type { Plan, PlanStep } from "./contract.ts";
-import { robotDefaults } from "./catalogue.ts";
-import { ORIGINAL, topologicalOrder, usesOf } from "./plan-graph.ts";
+import type { Plan } from "./contract.ts";
+import { filterVerdict, type Verdict } from "./filter.ts";
+import { ORIGINAL, readSteps, topologicalOrder, type StepReading, type StepRun } from "./plan-graph.ts";
 
-/** Where a step's executions are counted. */
-export type StepKind =
-  | "per-input" // one execution per accepted input
-  | "per-job" // `per: "job"`: one execution over all inputs, counted in the combined figure only
-  | "source"; // no `use`: an import that runs once per job; its results are originals
+export type StepKind = StepRun;
 
 export interface CompiledStep {
   name: string;
   index: number;
   robot: string;
   kind: StepKind;
-  /** Indices of the steps it uses; `ORIGINAL_INPUT` stands for `:original`. */
+  /** Indices of the steps whose results are its inputs (one execution each, or one per original); `ORIGINAL_INPUT` stands for `:original`. */
   uses: number[];
+  /** Per entry of `uses`: the form fields whose originals pass it; null: every file. */
+  useFields: (string[] | null)[];
   accepts: string[] | null;
   resultsPerInput: number | "unpredictable";
+  /** /file/filter: results per input (0 or 1) by the input's MIME type; null when it cannot be told before the step runs. */
+  filter: ((mime: string) => Verdict) | null;
   outputMime: string | null;
   weight: number;
 }
@@ -35,34 +36,58 @@ export interface CompiledPlan {
   sourceSteps: CompiledStep[];
 }
 
+/** Verdicts remembered per filter step: a job has few MIME types, but a producer may send any number. */
+const VERDICTS_PER_FILTER = 256;
+
+function memoisedFilter(reading: StepReading): ((mime: string) => Verdict) | null {
+  const rule = reading.filter;
+  if (rule === null) return null;
+  const verdicts = new Map<string, Verdict>();
+  return (mime) => {
+    let verdict = verdicts.get(mime);
+    if (verdict === undefined) {
+      verdict = filterVerdict(rule, isUnknownMime(mime) ? null : mime);
+      if (verdicts.size < VERDICTS_PER_FILTER) verdicts.set(mime, verdict);
+    }
+    return verdict;
+  };
+}
+
 /**
  * Compiles a plan. Total: the contract refuses unknown uses and cycles, but a plan that slipped
  * past it (stored before a rule existed) still compiles — its unknown or cyclic uses are ignored —
  * so that no plan can make the estimator throw and block its job.
  */
 export function compilePlan(plan: Plan): CompiledPlan {
-  const declared = new Map(Object.entries(plan.steps).filter(([name]) => name !== ORIGINAL));
-  const topo = topologicalOrder(Object.fromEntries(declared));
-  const ordered = "order" in topo ? topo.order : orderDespiteCycle(declared);
+  const readings = readSteps(plan.steps);
+  const byReading = new Map(readings.map((reading) => [reading.name, reading]));
+  const topo = topologicalOrder(readings);
+  const ordered = "order" in topo ? topo.order : orderDespiteCycle(readings);
   const indexOf = new Map(ordered.map((name, index) => [name, index]));
   const steps = ordered.map((name, index): CompiledStep => {
-    const step = declared.get(name)!;
-    const defaults = robotDefaults(step);
-    const uses: number[] = [];
-    for (const used of usesOf(step)) {
-      const upstream = used === ORIGINAL ? ORIGINAL_INPUT : indexOf.get(used);
-      if (upstream !== undefined && upstream < index) uses.push(upstream);
+    const reading = byReading.get(name)!;
+    // The same step named twice (two roles, two field filters) is one input, passing either's files.
+    const fieldsOf = new Map<number, string[] | null>();
+    for (const edge of reading.edges) {
+      if (!edge.isPrimary) continue;
+      const upstream = edge.from === ORIGINAL ? ORIGINAL_INPUT : indexOf.get(edge.from);
+      if (upstream === undefined || upstream >= index) continue;
+      const known = fieldsOf.get(upstream);
+      fieldsOf.set(upstream, !fieldsOf.has(upstream) ? edge.fields : known === null || edge.fields === null ? null : [...new Set([...known!, ...edge.fields])]);
     }
+    const uses = [...fieldsOf.keys()];
     return {
       name,
       index,
-      robot: step.robot,
-      kind: uses.length === 0 ? "source" : step.per === "job" ? "per-job" : "per-input",
+      robot: reading.robot,
+      kind: reading.run === "source" || uses.length > 0 ? reading.run : "source",
       uses,
-      accepts: step.accepts ?? defaults.accepts ?? null,
-      resultsPerInput: step.results_per_input ?? defaults.resultsPerInput ?? 1,
-      outputMime: step.output_mime ?? defaults.outputMime ?? null,
-      weight: step.weight ?? 1,
+      useFields: uses.map((used) => fieldsOf.get(used)!),
+      accepts: reading.accepts,
+      resultsPerInput: reading.results,
+      filter: memoisedFilter(reading),
+      outputMime: reading.outputMime,
+      weight: reading.weight,
     };
   });
   return {
@@ -74,10 +99,14 @@ export function compilePlan(plan: Plan): CompiledPlan {
 }
 
 /** Steps that can be ordered first, then the rest in declaration order (their uses of later steps are dropped). */
-function orderDespiteCycle(declared: Map<string, PlanStep>): string[] {
-  const acyclic = new Map([...declared].map(([name, step]) => [name, { use: usesOf(step).filter((used) => used === ORIGINAL || (declared.has(used) && used < name)) }]));
-  const topo = topologicalOrder(Object.fromEntries(acyclic));
-  return "order" in topo ? topo.order : [...declared.keys()];
+function orderDespiteCycle(readings: StepReading[]): string[] {
+  const position = new Map(readings.map((reading, index) => [reading.name, index]));
+  const acyclic = readings.map((reading) => ({
+    name: reading.name,
+    edges: reading.edges.filter((edge) => edge.from === ORIGINAL || (position.get(edge.from) ?? Infinity) < position.get(reading.name)!),
+  }));
+  const topo = topologicalOrder(acyclic);
+  return "order" in topo ? topo.order : readings.map((reading) => reading.name);
 }
 
 /** The type of a file whose producer named none: it passes only steps that accept anything. */

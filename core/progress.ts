@@ -4,10 +4,10 @@
  * job's combined figure is a sum over parts, never a pass over every original. Reads the events'
  * results only through the state; never changes what the fold decided.
  */
-import { estimateBucket, percent, percentOf, type BucketRoot } from "./estimate.ts";
+import { estimateBucket, estimateLoose, percent, percentOf, type BucketRoot } from "./estimate.ts";
 import { estimateJobBucket as estimateJobParts } from "./job-executions.ts";
 import { partTotalsOf } from "./fold.ts";
-import { indicatorValues } from "./indicators.ts";
+import { indicatorTotals } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
 import { allExecutions, executionKey, type Executions } from "./executions.ts";
 import { addTotals, EMPTY_ESTIMATE, emptyTotals, FAILED, type BucketEstimate, type JobState, type OriginalState, type Totals } from "./state.ts";
@@ -31,17 +31,19 @@ export function rootOf(state: JobState, original: OriginalState): BucketRoot {
   if (original.via !== null) entersAt = original.via;
   else if (original.source === "import" && sources.length > 0) entersAt = sources[0]!.name;
   else if (!isKnown && sources.length > 0) entersAt = compiled?.usesOriginals === false && sources.length === 1 ? sources[0]!.name : null;
-  return { kind: "original", mime: isKnown ? mimeOrUnknown(original.mime) : UNKNOWN_MIME, entersAt, originalId: original.id };
+  return { kind: "original", mime: isKnown ? mimeOrUnknown(original.mime) : UNKNOWN_MIME, entersAt, originalId: original.id, field: original.field };
 }
 
 export function estimateOriginal(state: JobState, original: OriginalState): BucketEstimate {
-  // Executions not tied to an original yet count for nothing: the work they stand for is
-  // already predicted for the original they belong to, and counting them apart would make the
-  // figure depend on the order in which their reports arrived.
-  if (!original.isOriginal) return EMPTY_ESTIMATE;
+  if (!original.isOriginal) {
+    // Executions tied to no original (yet): work on results that name no original, or on an
+    // original's derived files reported without it. Each counts as one execution; the job's own
+    // bucket predicts the former (combinedEstimate matches the two).
+    return state.compiled === null ? EMPTY_ESTIMATE : estimateLoose(state.compiled, original.executions);
+  }
   if (state.compiled === null) {
     const error = firstFailure(original.executions);
-    return { work: 0, done: 0, isAvailable: error !== null, isFinished: error !== null, isFailed: error !== null, error };
+    return { ...EMPTY_ESTIMATE, isAvailable: error !== null, isFinished: error !== null, isFailed: error !== null, error };
   }
   return estimateBucket(state.compiled, rootOf(state, original), original.executions);
 }
@@ -57,7 +59,7 @@ function firstFailure(executions: Executions): string | null {
 }
 
 export function estimateJobBucket(state: JobState): BucketEstimate {
-  if (state.compiled === null) return { work: 0, done: 0, isAvailable: true, isFinished: true, isFailed: false, error: null };
+  if (state.compiled === null) return EMPTY_ESTIMATE;
   return estimateJobParts(state.compiled, state);
 }
 
@@ -71,6 +73,8 @@ export function refreshEstimates(state: JobState): void {
     totals.done += after.done - before.done;
     totals.unavailable += Number(!after.isAvailable) - Number(!before.isAvailable);
     totals.unfinished += Number(!after.isFinished) - Number(!before.isFinished);
+    totals.looseWork += after.looseWork - before.looseWork;
+    totals.looseDone += after.looseDone - before.looseDone;
     original.estimate = after;
     const shown = original.isOriginal ? fileProgress(state, original) : null;
     if (shown !== null && shown > original.displayed) original.displayed = shown;
@@ -124,20 +128,20 @@ export function combinedEstimate(state: JobState): CombinedEstimate {
   if (state.terminal?.status === "completed") return { percent: 100, fraction: 1 };
   const isUploadOpen = isGatedByUpload(state) && !isUploadComplete(state);
   if (state.compiled === null) {
-    let added = 0;
-    let done = 0;
-    for (const value of indicatorValues(state)) {
-      added += value.total;
-      done += value.done;
-    }
+    const { added, done } = indicatorTotals(state);
     if (added <= 0 || isUploadOpen) return { percent: null, fraction: null };
     return { percent: percent(done, added, done >= added), fraction: Math.min(done / added, 1) };
   }
   const { jobEstimate } = state;
   const totals = totalsOf(state);
   if (totals.unavailable > 0 || !jobEstimate.isAvailable || isUploadOpen) return { percent: null, fraction: null };
+  // The job predicts the work on results that name no original (`unreported`: no execution of
+  // its own accounts for it); loose executions, tied to no original, do that work, so they fill it
+  // by weight. All work counts, whoever it belongs to, and 100 waits until none is outstanding or
+  // in flight (a loose execution in flight leaves its record unfinished).
+  const { unreported } = jobEstimate;
   const work = totals.work + jobEstimate.work;
-  const done = totals.done + jobEstimate.done;
-  const isFinished = totals.unfinished === 0 && jobEstimate.isFinished;
+  const done = totals.done + jobEstimate.done + Math.min(totals.looseDone, unreported);
+  const isFinished = totals.unfinished === 0 && jobEstimate.isFinished && totals.looseWork >= unreported;
   return { percent: percent(done, work, isFinished), fraction: isFinished ? 1 : work > 0 ? done / work : 0 };
 }

@@ -60,7 +60,7 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
   const steps = new Map<string, { scope: "original" | "job"; predicted: number | null; completed: number; failed: number; in_flight: number }>();
   const addCounts = (counts: StepCount[]) => {
     for (const { step, predicted, tally } of counts) {
-      const row = steps.get(step.name) ?? { scope: step.kind === "per-input" ? "original" : "job", predicted: 0, completed: 0, failed: 0, in_flight: 0 };
+      const row = steps.get(step.name) ?? { scope: step.kind === "per-input" || step.kind === "per-original" ? "original" : "job", predicted: 0, completed: 0, failed: 0, in_flight: 0 };
       row.predicted = row.predicted === null || predicted === null ? null : row.predicted + Math.max(predicted, tally.completed + tally.failed + tally.inFlight);
       row.completed += tally.completed;
       row.failed += tally.failed;
@@ -69,21 +69,32 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
     }
   };
   if (state.compiled !== null) {
+    // Executions tied to no original: each is its own prediction, matched (step by step here)
+    // with the job's own predictions of work on results that name no original.
+    const loose = new Map<string, number>();
     for (const original of state.originals.values()) {
       const counts: StepCount[] = [];
       if (original.isOriginal) estimateBucket(state.compiled, rootOf(state, original), original.executions, counts);
       else {
-        // Executions not tied to an original yet: each is its own prediction.
         const tallies = tallyExecutions(state.compiled, original.executions);
         for (const step of state.compiled.steps) {
           const tally = tallies[step.index];
-          if (tally !== undefined) counts.push({ step, predicted: tally.completed + tally.failed + tally.inFlight, tally });
+          if (tally === undefined) continue;
+          const count = tally.completed + tally.failed + tally.inFlight;
+          loose.set(step.name, (loose.get(step.name) ?? 0) + count);
+          counts.push({ step, predicted: count, tally });
         }
       }
       addCounts(counts);
     }
     const counts: StepCount[] = [];
     estimateBucket(state.compiled, { kind: "job", mime: UNKNOWN_MIME, entersAt: ":original" }, state.jobExecutions, counts);
+    for (const count of counts) {
+      if (count.step.kind !== "per-input" || count.predicted === null) continue;
+      const { tally } = count;
+      const unreported = Math.max(0, count.predicted - tally.completed - tally.failed - tally.inFlight);
+      count.predicted -= Math.min(unreported, loose.get(count.step.name) ?? 0);
+    }
     addCounts(counts);
   }
   return {

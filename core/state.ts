@@ -44,7 +44,11 @@ export interface Execution {
   status: ExecutionStatus;
   /** The winning in-flight report of this attempt (latest `at`, then larger fraction). */
   report: ProgressReport | null;
-  /** Results of a completed attempt; `resultMimes` entries are null where the producer gave none. */
+  /**
+   * Results of a completed attempt; `resultMimes` entries are null where the producer gave none.
+   * For a source step (an import) only the results that name no original: those naming one are
+   * originals, estimated in their own records.
+   */
   resultCount: number;
   resultMimes: (string | null)[] | null;
   error: string | null;
@@ -63,7 +67,10 @@ export interface ProgressReport {
   message: string | null;
 }
 
-/** The estimate of one bucket of work: an original, or the job-level executions. */
+/**
+ * The estimate of one bucket of work: an original, the job-level executions, or the executions of
+ * an input that no report has tied to an original yet ("loose" executions).
+ */
 export interface BucketEstimate {
   work: number;
   done: number;
@@ -71,6 +78,21 @@ export interface BucketEstimate {
   isFinished: boolean;
   isFailed: boolean;
   error: string | null;
+  /**
+   * The job bucket only: weighted executions it predicts on per-input steps (the later steps of
+   * results that name no original) that no execution of its own accounts for. They are matched
+   * with the loose executions of input records (progress.ts `combinedEstimate`), so they do not
+   * make the bucket unfinished by themselves.
+   */
+  unreported: number;
+  /**
+   * A record of loose executions: their weighted count and how much of it is done. Kept apart
+   * from `work` and `done`: loose executions only fill the job's `unreported` work, because an
+   * execution of an original's derived file reported without its original is already predicted
+   * for that original, and counting it twice would make the figure depend on report order.
+   */
+  looseWork: number;
+  looseDone: number;
 }
 
 export const EMPTY_ESTIMATE: BucketEstimate = {
@@ -80,6 +102,9 @@ export const EMPTY_ESTIMATE: BucketEstimate = {
   isFinished: true,
   isFailed: false,
   error: null,
+  unreported: 0,
+  looseWork: 0,
+  looseDone: 0,
 };
 
 /**
@@ -95,6 +120,8 @@ export interface OriginalState {
   isOriginal: boolean;
   mime: string | null;
   source: "upload" | "import" | null;
+  /** The form field it was uploaded through, when the producer named one (a `use` may select originals by it). */
+  field: string | null;
   /** The source step (import) whose results include this original, when known. */
   via: string | null;
   stamp: Stamp | null;
@@ -118,6 +145,17 @@ export interface TaskTally {
   reportedDone: number;
   /** Event ids of this attempt's deltas already counted (at most LIMITS.eventIdsPerTaskAttempt). */
   seen: Set<string>;
+  /**
+   * Only on a task's attempt index (core/indicators.ts `ATTEMPTS`, whose `attempt` is the task's
+   * highest): per label (compact key) the attempt and values of the task's tally under it.
+   */
+  mirrors?: Map<string, LabelMirror>;
+}
+
+export interface LabelMirror {
+  attempt: number;
+  added: number;
+  done: number;
 }
 
 /** Indicator sums of one task part, by label key. */
@@ -154,6 +192,9 @@ export interface Totals {
   unfinished: number;
   originals: number;
   declared: number;
+  /** Loose executions (tied to no original): their weighted count and done work, apart from `work` and `done`. */
+  looseWork: number;
+  looseDone: number;
 }
 
 export function addTotals(into: Totals, t: Totals): void {
@@ -163,10 +204,12 @@ export function addTotals(into: Totals, t: Totals): void {
   into.unfinished += t.unfinished;
   into.originals += t.originals;
   into.declared += t.declared;
+  into.looseWork += t.looseWork;
+  into.looseDone += t.looseDone;
 }
 
 export function emptyTotals(): Totals {
-  return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0 };
+  return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0, looseWork: 0, looseDone: 0 };
 }
 
 /** What `core/eta.ts` keeps between commits; its doc says when `seconds` is null. */
@@ -283,6 +326,7 @@ export function createOriginal(id: string, isOriginal: boolean): OriginalState {
     isOriginal,
     mime: null,
     source: null,
+    field: null,
     via: null,
     stamp: null,
     isDeclared: false,

@@ -7,7 +7,7 @@
  */
 import type { Event } from "./contract.ts";
 import { executionKey } from "./executions.ts";
-import { labelKeyOf, taskKey } from "./indicators.ts";
+import { ATTEMPTS, labelKeyOf, taskKey } from "./indicators.ts";
 import { jobExecutionKey } from "./job-executions.ts";
 import { groupOf, labelBucketOf, partOf } from "./partition.ts";
 import type { JobState } from "./state.ts";
@@ -84,7 +84,9 @@ export function jobPartsTouchedBy(head: JobState, events: readonly Event[]): Set
 export function labelBucketsTouchedBy(events: readonly Event[]): Set<number> {
   const buckets = new Set<number>();
   for (const event of events) {
-    if (event.type === "indicator.added" || event.type === "indicator.done" || event.type === "indicator.reported") buckets.add(labelBucketOf(labelKeyOf(event.label ?? null)));
+    if (event.type !== "indicator.added" && event.type !== "indicator.done" && event.type !== "indicator.reported") continue;
+    buckets.add(labelBucketOf(labelKeyOf(event.label ?? null)));
+    buckets.add(labelBucketOf(ATTEMPTS)); // the task's attempt index
   }
   return buckets;
 }
@@ -94,12 +96,13 @@ export function taskPartsTouchedBy(state: JobState, events: readonly Event[]): M
   const touched = new Map<number, Set<number>>();
   for (const event of events) {
     if (event.type !== "indicator.added" && event.type !== "indicator.done" && event.type !== "indicator.reported") continue;
-    const labelKey = labelKeyOf(event.label ?? null);
-    const index = labelBucketOf(labelKey);
-    const partCount = state.labelBuckets.get(index)?.taskPartCount ?? 1;
-    let parts = touched.get(index);
-    if (parts === undefined) touched.set(index, (parts = new Set()));
-    parts.add(partOf(taskKey(labelKey, event.task_id), partCount));
+    for (const labelKey of [labelKeyOf(event.label ?? null), ATTEMPTS]) {
+      const index = labelBucketOf(labelKey);
+      const partCount = state.labelBuckets.get(index)?.taskPartCount ?? 1;
+      let parts = touched.get(index);
+      if (parts === undefined) touched.set(index, (parts = new Set()));
+      parts.add(partOf(taskKey(labelKey, event.task_id), partCount));
+    }
   }
   return touched;
 }

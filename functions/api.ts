@@ -92,6 +92,24 @@ const STATUS_OF: Record<ErrorKind, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503
 
 const notFound = (jobId: string) => new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
 
+/** Past this, the suggested request is described rather than written out in the message. */
+const SUGGESTED_BODY_CHARS = 1_000;
+
+/**
+ * Events sent over HTTP to a job that does not exist: what to do instead. On the queue a
+ * `job.declared` creates its job; over HTTP a job is created by `POST /v1/jobs` (which answers
+ * with its URLs and a subscriber token), so the answer spells out that request, built from the
+ * declaration the events carry when they carry one.
+ */
+export function unknownJobOverHttp(jobId: string, events: readonly Event[]): HeadwayError {
+  const declared = events.find((event) => event.type === "job.declared");
+  const { v: _v, type: _type, job_id: _jobId, event_id: _eventId, at: _at, ...declaration } = declared ?? ({} as Record<string, unknown>);
+  const body = JSON.stringify({ job_id: jobId, ...declaration });
+  const request = body.length <= SUGGESTED_BODY_CHARS ? `POST /v1/jobs ${body}` : `POST /v1/jobs with {"job_id":"${jobId}"} and the declaration's fields (plan, originals, …)`;
+  const why = declared === undefined ? "" : " (over HTTP a job.declared event does not create its job; on the queue it does)";
+  return new HeadwayError("not_found", "job_not_found", `no job ${jobId}: create it first with ${request}${why}, then send its events here`);
+}
+
 const rejectionView = (r: RejectionRecord) => ({ ...(r.incarnation === null ? { job_id: r.jobId } : {}), code: r.code, reason: r.reason, source: r.source, excerpt: r.excerpt, at: new Date(r.atMs).toISOString() });
 
 export function createApp(deps: ApiDeps): Hono<Env> {
@@ -373,7 +391,7 @@ function createTenantApp(deps: ApiDeps): Hono<Env> {
     }
     const strangers = events.flatMap((event, index) => (event.job_id === jobId ? [] : [{ field: isEnvelope ? `events[${index}].job_id` : "job_id", message: `must be ${jobId}, the job in the path` }]));
     if (strangers.length > 0) throw rejectionError({ code: "wrong_job", message: describeIssues(strangers), fields: strangers });
-    await jobOf(c, jobId);
+    if ((await deps.store.loadForBatch(refOf(c, jobId), [])) === null) throw unknownJobOverHttp(jobId, events);
     const messages = envelopesOf(events);
     await deps.publisher.publish(messages, c.get("tenant"));
     return c.json({ accepted: events.length, messages: messages.length }, 202);

@@ -58,7 +58,7 @@ export const DEFAULT_TENANT = "default";
 export const METRICS = {
   namespace: "Headway",
   service: "headway",
-  /** Each metric and its CloudWatch unit (the README's "Operating it" lists what each one means). */
+  /** Each metric and its CloudWatch unit (docs/operating.md says what each one means). */
   units: {
     IngestLag: "Milliseconds",
     EventsApplied: "Count",

@@ -25,7 +25,7 @@ const headway = (metricName: MetricName) => ({ namespace: METRICS.namespace, met
 const dlqs = { EventsDlqDepth: eventsDlq, WebhooksDlqDepth: webhooksDlq, TickerDlqDepth: tickerDlq };
 for (const [name, dlq] of Object.entries(dlqs)) {
   new aws.cloudwatch.MetricAlarm(name, {
-    alarmDescription: `Messages are waiting in ${name.replace(/Depth$/, "")}: see the README, "Operating it"`,
+    alarmDescription: `Messages are waiting in ${name.replace(/Depth$/, "")}: see docs/operating.md`,
     namespace: "AWS/SQS",
     metricName: "ApproximateNumberOfMessagesVisible",
     dimensions: { QueueName: dlq.nodes.queue.name },

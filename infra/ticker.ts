@@ -19,7 +19,7 @@ export const ticker = new sst.aws.CronV2("Ticker", {
     // Posting is CPU-bound: about 0.07 ms for a post's request and 0.08 ms for its SigV4
     // signature (`npm run bench -- poster`), so 10,000 subscribers on a 2 s tick need ~0.75 vCPU
     // for the posts alone. For that many give the ticker 1,769 MB (one vCPU), or 3,008 MB and one
-    // posting thread beside the main one (HEADWAY_POST_THREADS; README "Realtime"); not measured
+    // posting thread beside the main one (HEADWAY_POST_THREADS; docs/realtime.md); not measured
     // on AWS.
     memory: "1024 MB",
     link: [table, ws, webhooks],

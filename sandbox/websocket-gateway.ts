@@ -186,7 +186,7 @@ async function serveGateway(options: {
    * The management endpoint on a raw socket: http-parser-js reads the requests and the answers
    * are written as they are. Node's HTTP server (a request and a response object per request,
    * headers nobody reads) took about 70 µs of this thread per post, this about 45: a fan-out tick
-   * is 10,000 posts (README "Performance").
+   * is 10,000 posts (docs/performance.md).
    */
   function serveManagement(socket: Socket): void {
     const parser = new HTTPParser(HTTPParser.REQUEST);

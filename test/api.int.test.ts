@@ -106,6 +106,24 @@ describe("HTTP API", () => {
     expect(body.error.fields.map((f) => f.field).sort()).toEqual(["expect_originals", "plan.steps.a.use"]);
   });
 
+  it("answers events for a job that does not exist with what to do: the POST /v1/jobs to send, built from their job.declared", async () => {
+    const e = eventFactory("new-by-events");
+    const declared = { ...e.declared(), plan: { steps: VIDEO_PLAN }, expect_originals: 1 };
+    const response = await call("POST", "/v1/jobs/new-by-events/events", { v: 1, events: [declared, e.sealed()] });
+    expect(response.status).toBe(404);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("job_not_found");
+    expect(error.message).toContain("no job new-by-events: create it first with POST /v1/jobs ");
+    const suggested = JSON.parse(/POST \/v1\/jobs (\{.*\}) \(over HTTP/.exec(error.message)![1]!) as unknown;
+    expect(suggested).toEqual({ job_id: "new-by-events", plan: { steps: VIDEO_PLAN }, expect_originals: 1 });
+    // The suggestion is a request the API takes, and the events then go in.
+    expect((await call("POST", "/v1/jobs", suggested)).status).toBe(201);
+    expect((await call("POST", "/v1/jobs/new-by-events/events", { v: 1, events: [declared, e.sealed()] })).status).toBe(202);
+
+    const plain = (await (await call("POST", "/v1/jobs/never-made/events", eventFactory("never-made").sealed())).json()) as { error: { message: string } };
+    expect(plain.error.message).toBe('no job never-made: create it first with POST /v1/jobs {"job_id":"never-made"}, then send its events here');
+  });
+
   it("answers 401 without a valid API key and 404 for another tenant's job, on every route", async () => {
     expect((await call("GET", "/v1/jobs/api-1", undefined, "wrong")).status).toBe(401);
     expect((await app.request("/v1/jobs/api-1")).status).toBe(401);

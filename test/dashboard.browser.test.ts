@@ -49,8 +49,16 @@ describe.skipIf(withoutChromium)("the dashboard in headless Chromium", () => {
       notify_url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
     });
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    // Nothing may go wrong on the page: no exception, no console error, no failed request (a
+    // missing favicon is a console error too).
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(String(error)));
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(`console: ${message.text()}`);
+    });
+    page.on("response", (response) => {
+      if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`);
+    });
     await page.goto(`${sandbox.dashboard}#job=${jobId}`);
     await expect.poll(() => page.inputValue("#api-key")).toBe(sandbox.apiKey);
     await page.waitForSelector(`[data-job="${jobId}"]`);

@@ -439,6 +439,25 @@ describe("counted work (indicators)", () => {
     expect(snapshot.indicators).toEqual([{ label: null, done: 2, total: 10 }]);
   });
 
+  it("lets a task's higher attempt replace what lower attempts reported under every label", () => {
+    const e = eventFactory();
+    const events = [
+      e.reported("t1", 2, 1, { label: "a" }),
+      e.added(2, "t2", { label: "a" }),
+      e.reported("t1", 2, 0, { label: "b", attempt: 2 }),
+      e.reported("t1", 5, 5, { label: "c" }), // a late report of the first attempt
+    ];
+    const expected = [
+      { label: "a", done: 0, total: 2 },
+      { label: "b", done: 0, total: 2 },
+      { label: "c", done: 0, total: 0 },
+    ];
+    expect(snapshotOf(events).indicators).toEqual(expected);
+    expect(snapshotAfterEach(events).indicators).toEqual(expected);
+    expect(snapshotAfterEach([...events].reverse()).indicators).toEqual(expected);
+    expect(snapshotOf(events).progress_combined).toBe(0);
+  });
+
   it("adds the amounts of one attempt, counting each event id once", () => {
     const e = eventFactory();
     const twice = e.done(2, "t1");
@@ -548,5 +567,57 @@ describe("order-insensitive estimation (execution identity, originals first seen
     expect(typo[0]!.message).toContain("did you mean b?");
     const { executionCount } = await import("../core/executions.ts");
     expect(executionCount(state.originals.get("f1")!.executions)).toBe(2);
+  });
+});
+
+describe("all work counts, whoever it belongs to", () => {
+  const importThenStore = { imported: { robot: "/http/import", results_per_input: 2 }, stored: { robot: "/s3/store", use: "imported" } };
+  const importResults = [{ result_id: "a", original_id: "a", mime: "image/png" }, { result_id: "b", mime: "image/png" }];
+
+  it("is not 100 while the store of an import's result that names no original is in flight", () => {
+    const e = eventFactory();
+    const snapshot = snapshotOf(
+      [
+        e.plan(importThenStore),
+        e.completed("imported", undefined, { results: importResults }),
+        e.completed("stored", "a"),
+        e.progress("stored", undefined, [1, 10], { input_id: "b" }),
+      ],
+      { detail: true },
+    );
+    // The import, the store of a and the store of b: 1 + 1 + 0.1 of 3 executions.
+    expect(snapshot.progress_combined).toBe(70);
+    expect(snapshot.eta_seconds).not.toBe(0);
+    expect(snapshot.detail!.steps.find((step) => step.step === "stored")).toEqual({ step: "stored", scope: "original", predicted: 2, completed: 1, failed: 0, in_flight: 1 });
+  });
+
+  it("predicts the later steps of an import's result that names no original before any of them is reported", () => {
+    const e = eventFactory();
+    const snapshot = snapshotOf([e.plan(importThenStore), e.completed("imported", undefined, { results: importResults }), e.completed("stored", "a")]);
+    expect(snapshot.progress_combined).toBe(66);
+  });
+
+  it("reaches 100 once the store of that result completes", () => {
+    const e = eventFactory();
+    const snapshot = snapshotOf([
+      e.plan(importThenStore),
+      e.completed("imported", undefined, { results: importResults }),
+      e.completed("stored", "a"),
+      e.completed("stored", undefined, { input_id: "b" }),
+    ]);
+    expect(snapshot.progress_combined).toBe(100);
+    expect(snapshot.eta_seconds).toBe(0);
+  });
+
+  it("counts the work done on a job-level step's result", () => {
+    const e = eventFactory();
+    const plan = e.plan({
+      stored: { robot: "/s3/store", use: ":original" },
+      archive: { robot: "/file/compress", use: "stored", per: "job" },
+      exported: { robot: "/s3/store", use: "archive" },
+    });
+    const base = [plan, e.original("f1", "image/png"), e.sealed(), e.completed("stored", "f1"), e.completed("archive", undefined, { results: [{ result_id: "zip" }] })];
+    expect(snapshotOf([...base, e.progress("exported", undefined, [1, 2], { input_id: "zip" })]).progress_combined).toBe(83);
+    expect(snapshotOf([...base, e.completed("exported", undefined, { input_id: "zip" })]).progress_combined).toBe(100);
   });
 });

@@ -7,14 +7,17 @@ import { installSstRecorder, type Recorded } from "./support/sst-recorder.ts";
 
 const root = join(import.meta.dirname, "..");
 let components: Recorded[];
-let appConfig: { name: string; home: string; removal: string };
+type AppConfig = { name: string; home: string; removal: string; protect: boolean; providers: { aws: { region: string } } };
+let appConfig: AppConfig;
+let app: (input: { stage: string }) => AppConfig;
 
 beforeAll(async () => {
   const recorder = installSstRecorder();
   // Imported by path so that the type checker does not follow it: sst.config.ts is checked against
-  // SST's real types by ../shared/tools/sst-typecheck, not by the project's tsconfig.
+  // SST's real types by `npm run check:infra`, not by the project's tsconfig.
   const configPath = join(root, "sst.config.ts");
-  const config = ((await import(configPath)) as { default: unknown }).default as unknown as { app(input: { stage: string }): typeof appConfig; run(): Promise<unknown> };
+  const config = ((await import(configPath)) as { default: unknown }).default as unknown as { app(input: { stage: string }): AppConfig; run(): Promise<unknown> };
+  app = (input) => config.app(input);
   appConfig = config.app({ stage: "dev" });
   await config.run();
   components = recorder.components;
@@ -40,7 +43,23 @@ function handlers(): { handler: string; args: Record<string, unknown> }[] {
 
 describe("sst.config.ts wiring", () => {
   it("names the app, keeps production data and removes the rest", () => {
-    expect(appConfig).toMatchObject({ name: "headway", home: "aws", removal: "remove" });
+    expect(appConfig).toMatchObject({ name: "headway", home: "aws", removal: "remove", protect: false });
+    expect(app({ stage: "production" })).toMatchObject({ removal: "retain", protect: true });
+  });
+
+  it("deploys to HEADWAY_REGION (us-east-1 when unset), and names a Region that cannot be one", () => {
+    const before = process.env.HEADWAY_REGION;
+    try {
+      delete process.env.HEADWAY_REGION;
+      expect(app({ stage: "dev" }).providers.aws.region).toBe("us-east-1");
+      process.env.HEADWAY_REGION = "eu-central-1";
+      expect(app({ stage: "dev" }).providers.aws.region).toBe("eu-central-1");
+      process.env.HEADWAY_REGION = "Frankfurt";
+      expect(() => app({ stage: "dev" })).toThrow(/HEADWAY_REGION must be an AWS Region such as eu-west-1, not "Frankfurt"/);
+    } finally {
+      if (before === undefined) delete process.env.HEADWAY_REGION;
+      else process.env.HEADWAY_REGION = before;
+    }
   });
 
   it("points every handler at a file that exports it", async () => {

@@ -50,13 +50,34 @@ function deliver(batches: Event[][], reduceBatch: Reduce): Snapshot[] {
   const state = createJobState("job-w");
   return batches.map((batch, index) => {
     reduceBatch(state, batch, Date.parse("2026-11-22T12:00:00.000Z") + index * 1000);
-    return renderSnapshot(state);
+    return renderSnapshot(state, { detail: true });
   });
 }
 
-/** What a watcher sees, less what depends on when and how often batches came (version, time, ETA). */
+/**
+ * DESIGN §3.3: the combined figure is 100 only when no predicted execution of the job is
+ * outstanding or in flight (until job.completed finishes what is left); its ETA is then 0. A
+ * file failed for good is finished whole, so what was predicted after its failure is not
+ * outstanding.
+ */
+function outstandingAtHundred(seen: Snapshot[]): string | null {
+  for (const [index, snapshot] of seen.entries()) {
+    const detail = snapshot.detail!;
+    if (detail.true_progress_combined !== 100 || snapshot.status === "completed") continue;
+    if (detail.in_flight.length > 0) return `batch ${index}: combined 100 with ${detail.in_flight.length} executions in flight`;
+    // A file failed for good is finished whole: the work predicted after its failure never runs.
+    if (snapshot.progress_per_original_file.some((file) => file.status === "failed")) continue;
+    for (const step of detail.steps) {
+      if (step.predicted === null || step.predicted > step.completed + step.failed + 1e-9) return `batch ${index}: combined 100 with ${step.step} outstanding`;
+    }
+    if (snapshot.eta_seconds !== 0) return `batch ${index}: combined 100 with an ETA of ${snapshot.eta_seconds}`;
+  }
+  return null;
+}
+
+/** What a watcher sees, less what depends on when and how often batches came (version, time, ETA), and the detail. */
 function displayed(snapshot: Snapshot) {
-  const { version: _version, updated_at: _updated, eta_seconds: _eta, ...shown } = snapshot;
+  const { version: _version, updated_at: _updated, eta_seconds: _eta, detail: _detail, ...shown } = snapshot;
   return shown;
 }
 
@@ -79,7 +100,10 @@ function permutationLaw(reduceBatch: Reduce) {
       const permuted = deliver(batches, reduceBatch);
       expect(premature(world, inOrder)).toBeNull();
       expect(premature(world, permuted)).toBeNull();
+      expect(outstandingAtHundred(inOrder)).toBeNull();
+      expect(outstandingAtHundred(permuted)).toBeNull();
       expect(displayed(permuted.at(-1)!)).toEqual(displayed(inOrder.at(-1)!));
+      if (world.expectedIndicators !== null) expect(inOrder.at(-1)!.indicators).toEqual(world.expectedIndicators);
     },
   );
 }
@@ -92,7 +116,7 @@ describe("the permutation law", () => {
   it("generates every plan shape, retries, failures and reports with and without their original", () => {
     const worlds = fc.sample(worldArbitrary, { seed: SEED, numRuns: RUNS });
     const shapes = new Set(worlds.map((world) => world.shape));
-    expect([...shapes].sort()).toEqual(["chain", "import", "indicators", "unzip", "video"]);
+    expect([...shapes].sort()).toEqual(["chain", "import", "indicators", "instructions", "unzip", "video"]);
     const events = worlds.flatMap((world) => world.log);
     expect(events.some((event) => event.type === "step.failed" && event.will_retry)).toBe(true);
     expect(events.some((event) => event.type === "step.failed" && !event.will_retry)).toBe(true);
@@ -100,6 +124,38 @@ describe("the permutation law", () => {
     expect(events.some((event) => event.type === "step.progress" && event.input_id !== undefined && event.original_id !== undefined && event.input_id !== event.original_id)).toBe(true);
     expect(worlds.some((world) => world.isJobFinished && world.shape !== "indicators")).toBe(true);
     expect(events.some((event) => event.type === "indicator.reported")).toBe(true);
+    const importResults = events.flatMap((event) => (event.type === "step.completed" && event.step === "imported" ? (event.results ?? []) : []));
+    expect(importResults.some((result) => result.original_id === undefined)).toBe(true);
+    expect(worlds.some((world) => world.shape === "instructions" && world.log.some((event) => event.type === "step.completed" && event.step === "bundled"))).toBe(true);
+    const relabelled = worlds.some((world) => {
+      const labels = new Map<string, Set<string>>();
+      for (const event of world.log) if (event.type.startsWith("indicator.") && "task_id" in event) labels.set(event.task_id, (labels.get(event.task_id) ?? new Set()).add(`${"label" in event ? event.label : null}`));
+      return [...labels.values()].some((set) => set.size > 1);
+    });
+    expect(relabelled).toBe(true);
+  });
+
+  it("catches a planted bug: work on an import's results that name no original dropped from the combined figure", () => {
+    // The estimator before issue 23: such results and the work after them counted for nothing,
+    // so the job showed 100 while their later steps were still to run.
+    const dropsUnowned: Reduce = (state, events, nowMs) => {
+      const reduction = reduce(state, events, nowMs);
+      state.jobEstimate = { ...state.jobEstimate, unreported: 0 };
+      for (const totals of state.partTotals.values()) totals.looseDone = 0;
+      return reduction;
+    };
+    const result = fc.check(permutationLaw(dropsUnowned), { seed: SEED, numRuns: RUNS });
+    expect(result.failed).toBe(true);
+  });
+
+  it("catches a planted bug: a retry that leaves the first attempt counted under labels it does not report", () => {
+    const keepsOtherLabels: Reduce = (state, events, nowMs) => {
+      const reduction = reduce(state, events, nowMs);
+      for (const task of state.tasks.values()) if (task.mirrors !== undefined) for (const mirror of task.mirrors.values()) mirror.attempt = task.attempt;
+      return reduction;
+    };
+    const result = fc.check(permutationLaw(keepsOtherLabels), { seed: SEED, numRuns: RUNS });
+    expect(result.failed).toBe(true);
   });
 
   it("catches a planted bug: a seal that completes the upload whatever count it carries", () => {

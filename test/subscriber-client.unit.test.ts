@@ -78,11 +78,13 @@ describe("the client's browser path", () => {
     for (const entry of ["sdk/client/index.ts", "sdk/client/react.ts"]) visit(resolve(entry));
     expect([...bare].sort()).toEqual(["eventsource", "zod"]);
     expect([...seen].map((file) => file.slice(resolve(".").length + 1)).sort()).toEqual([
+      "core/catalogue.ts",
       "core/contract.ts",
       "core/errors.ts",
       "core/plan-graph.ts",
       "core/realtime.ts",
       "core/rejection.ts",
+      "core/transloadit-parameters.ts",
       "sdk/client/index.ts",
       "sdk/client/merge.ts",
       "sdk/client/react.ts",

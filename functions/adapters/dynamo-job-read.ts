@@ -1,5 +1,5 @@
 /**
- * A whole job read at one stored version (README, "Readers see one version"), for a snapshot: GET,
+ * A whole job read at one stored version (docs/storage.md, "Readers see one version"), for a snapshot: GET,
  * the ticker, SSE, a subscribe. The head first, then every leaf it commits; a leaf of a write in
  * progress means reading again, and after READ_ATTEMPTS tries the answer is "busy". A write found
  * abandoned (dynamo-versions.ts) is rolled forward by the store, once, and the job read again.

@@ -289,7 +289,7 @@ export function createDynamoStore(options: {
    * time (loading the part that splits; the new part is not read: whatever an item of it holds is
    * left from a split that never got its count written, see putConditional), up to
    * MAX_SPLITS_PER_SAVE per save, or past that while an item would pass FORCE_SPLIT_ITEM_BYTES.
-   * A part of a single record cannot be split (and records are bounded: see README, limits).
+   * A part of a single record cannot be split (and records are bounded: see docs/storage.md, Limits).
    */
   async function splitHeavyParts(job: LoadedJob): Promise<void> {
     const handle = job.handle as Handle;

@@ -1,5 +1,5 @@
 /**
- * What makes a read of a job one version (README, "Readers see one version"): every item a write
+ * What makes a read of a job one version (docs/storage.md, "Readers see one version"): every item a write
  * stores carries that write's version and id (`ver`, `w`, and when it was written, `at`), and the
  * head, written last, the version and write id it commits. Pure: the store decides what to read
  * and how often to try again; this module only judges what was read.

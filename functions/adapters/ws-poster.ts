@@ -6,7 +6,7 @@
  * the same path, headers and SigV4 signature (the SDK's own signer, with the client's
  * credentials), without the SDK's per-command pipeline (middleware, endpoint rules,
  * schema serializer and deserializer, retry tokens), which cost three to four times the request
- * itself and kept a 10,000-subscriber tick from fitting in its 2 s (README "Fan-out": measured).
+ * itself and kept a 10,000-subscriber tick from fitting in its 2 s (docs/realtime.md: measured).
  * The request goes through undici's dispatch API rather than `request()`, whose response stream
  * and promises cost a quarter of an unsigned post.
  * test/ws-poster.int.test.ts pins that the request is the client's. DeleteConnection, rare, goes

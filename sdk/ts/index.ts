@@ -1,7 +1,7 @@
 /**
  * Headway's producer SDK for TypeScript: report a job's progress from a worker over the HTTP API
- * or straight to the events queue, batched, retried and flushed on close. See README, "Producer
- * SDK (TypeScript)".
+ * or straight to the events queue, batched, retried and flushed on close. See
+ * docs/sdk-typescript.md.
  */
 export { createHeadway, type CreateJobOptions, type Headway, type HeadwayOptions } from "./client.ts";
 export type { Execution, ExecutionOptions, IndicatorProgress, Job, StepResultInput, TaskOptions } from "./job.ts";

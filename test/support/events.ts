@@ -36,6 +36,8 @@ export function eventFactory(jobId = "job-1", startMs = Date.parse("2026-11-22T1
       make("indicator.added", { amount, task_id, attempt: 1, ...fields }),
     done: (amount: number, task_id: string, fields: Partial<Fields<"indicator.done">> = {}) =>
       make("indicator.done", { amount, task_id, attempt: 1, ...fields }),
+    reported: (task_id: string, added: number, done: number, fields: Partial<Fields<"indicator.reported">> = {}) =>
+      make("indicator.reported", { task_id, attempt: 1, added, done, ...fields }),
     jobCompleted: () => make("job.completed", {}),
     jobFailed: (error = "gave up") => make("job.failed", { error }),
     jobCancelled: () => make("job.cancelled", {}),

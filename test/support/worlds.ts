@@ -10,7 +10,7 @@ import fc from "fast-check";
 import type { Event, Plan } from "../../core/contract.ts";
 import { accepts } from "../../core/plan.ts";
 
-export type Shape = "chain" | "video" | "unzip" | "import" | "indicators";
+export type Shape = "chain" | "video" | "unzip" | "import" | "instructions" | "indicators";
 
 const PLANS: Record<Exclude<Shape, "indicators">, Plan["steps"]> = {
   chain: {
@@ -36,6 +36,17 @@ const PLANS: Record<Exclude<Shape, "indicators">, Plan["steps"]> = {
     resized: { robot: "/image/resize", use: "imported", accepts: ["image/*"] },
     stored: { robot: "/s3/store", use: "resized" },
   },
+  // Transloadit's own forms: a filter by MIME type, a step without `use` (it reads the step
+  // declared before it), `use` objects with roles, and a bundle that runs once per original.
+  instructions: {
+    ":original": { robot: "/upload/handle" },
+    images: { robot: "/file/filter", use: ":original", accepts: [["${file.mime}", "regex", "^image/"]], error_on_decline: false },
+    resized: { robot: "/image/resize", width: 320, height: 240 },
+    clips: { robot: "/video/encode", use: { steps: [{ name: ":original", as: "video" }] }, preset: "webm", ffmpeg_stack: "v6" },
+    thumbs: { robot: "/video/thumbs", use: "clips", count: 2 },
+    bundled: { robot: "/file/hash", use: { steps: ["clips", "thumbs"], bundle_steps: true } },
+    stored: { robot: "/s3/store", use: ["resized", "bundled"], credentials: "s3" },
+  },
 };
 
 const MIMES: Record<Exclude<Shape, "indicators">, readonly string[]> = {
@@ -43,6 +54,7 @@ const MIMES: Record<Exclude<Shape, "indicators">, readonly string[]> = {
   video: ["video/mp4", "image/png", "text/plain"],
   unzip: ["application/zip", "text/plain", "image/png"],
   import: ["image/png", "video/mp4"],
+  instructions: ["video/mp4", "image/png", "text/plain"],
 };
 
 /** How far one execution got. */
@@ -56,6 +68,8 @@ export interface World {
   /** Originals whose every predicted execution finished in this log. */
   finishedFiles: Set<string>;
   isJobFinished: boolean;
+  /** Jobs of counters: the indicators the run ends with (only each task's last attempt counts, under every label). */
+  expectedIndicators: { label: string | null; done: number; total: number }[] | null;
 }
 
 interface Choices {
@@ -64,6 +78,8 @@ interface Choices {
   upload: "expect" | "seal" | "declared" | "unknown+seal";
   /** Per original: is it announced (original.added / declaration) with its type? */
   announced: boolean[];
+  /** Per imported file: does the import's result name it as an original? */
+  owned: boolean[];
   /** A pool of per-execution choices, consumed in order (cycled). */
   stages: Stage[];
   retries: boolean[];
@@ -71,19 +87,20 @@ interface Choices {
   unzipCounts: number[];
   progressSteps: number[];
   terminal: "none" | "completed" | "failed";
-  tasks: { label: string | null; amounts: number[]; retried: boolean; isReported: boolean }[];
+  tasks: { label: string | null; relabel: string | null; amounts: number[]; retried: boolean; isReported: boolean }[];
 }
 
 const STAGES: Stage[] = ["none", "started", "progress", "progress", "completed", "completed", "completed", "completed", "failed"];
 
 const choicesArbitrary: fc.Arbitrary<Choices> = fc
-  .constantFrom<Shape>("chain", "video", "unzip", "import", "indicators")
+  .constantFrom<Shape>("chain", "video", "unzip", "import", "instructions", "indicators")
   .chain((shape) =>
     fc.record({
       shape: fc.constant(shape),
       mimes: fc.array(fc.constantFrom(...(shape === "indicators" ? ["text/plain"] : MIMES[shape])), { minLength: 1, maxLength: 4 }),
       upload: fc.constantFrom("expect", "seal", "declared", "unknown+seal"),
       announced: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      owned: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
       stages: fc.array(fc.constantFrom(...STAGES), { minLength: 1, maxLength: 40 }),
       retries: fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }),
       namesOriginal: fc.array(fc.boolean(), { minLength: 1, maxLength: 16 }),
@@ -93,6 +110,8 @@ const choicesArbitrary: fc.Arbitrary<Choices> = fc
       tasks: fc.array(
         fc.record({
           label: fc.constantFrom(null, "pages", "bytes"),
+          // A retry may report under other labels than its first attempt did.
+          relabel: fc.constantFrom(null, "pages", "bytes", "tiles"),
           amounts: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }),
           retried: fc.boolean(),
           isReported: fc.boolean(),
@@ -188,14 +207,14 @@ export function buildWorld(choices: Choices): World {
   };
 
   /** Runs a per-input step chain from one input through the plan; returns whether everything downstream finished. */
-  const flow = (originalId: string, inputs: { id: string; mime: string; from: string }[], depth: number): boolean => {
+  const flow = (originalId: string | null, inputs: { id: string; mime: string; from: string }[], depth: number): boolean => {
     if (plan === null) return true;
     let isFinished = true;
     for (const [name, step] of Object.entries(plan)) {
       if (name === ":original" || step.per === "job" || step.use === undefined) continue;
-      const uses = typeof step.use === "string" ? [step.use] : step.use;
+      const uses = (typeof step.use === "string" ? [step.use] : step.use) as string[];
       for (const input of inputs.filter((candidate) => uses.includes(candidate.from))) {
-        const patterns = step.accepts ?? (step.robot.startsWith("/image/") ? ["image/*"] : null);
+        const patterns = (step.accepts as string[] | undefined) ?? (step.robot.startsWith("/image/") ? ["image/*"] : null);
         if (!accepts(patterns, input.mime)) continue;
         const perInput = step.robot === "/file/decompress" ? unzipCountOf() : typeof step.results_per_input === "number" ? step.results_per_input : 1;
         const outputMime = step.output_mime ?? (step.robot === "/file/decompress" ? "text/plain" : input.mime);
@@ -213,38 +232,80 @@ export function buildWorld(choices: Choices): World {
     return isFinished;
   };
 
+  /** An original through the "instructions" plan, as Transloadit runs it; returns whether all of its work finished. */
+  const flowInstructions = (original: { id: string; mime: string }): boolean => {
+    let isFinished = true;
+    const step = (name: string, inputId: string, depth: number, results: Record<string, unknown>) => {
+      const outcome = run(name, inputId, original.id, depth, results);
+      if (outcome === "unfinished") isFinished = false;
+      return outcome === "completed";
+    };
+    if (original.mime.startsWith("image/")) {
+      if (step("images", original.id, 1, { results: [{ result_id: `images-${original.id}`, mime: original.mime }] })) {
+        if (step("resized", `images-${original.id}`, 2, { result_count: 1 })) step("stored", `resized-${original.id}`, 3, { result_count: 1 });
+      }
+    } else step("images", original.id, 1, { results: [] }); // declined: no result
+    if (original.mime.startsWith("video/") && step("clips", original.id, 1, { result_count: 1 })) {
+      // The bundle runs once over the original's renditions, when all of them are there.
+      if (step("thumbs", `clips-${original.id}`, 2, { result_count: 2 }) && step("bundled", original.id, 3, { result_count: 1 })) {
+        step("stored", `bundled-${original.id}`, 4, { result_count: 1 });
+      }
+    }
+    return isFinished;
+  };
+
+  let expectedIndicators: World["expectedIndicators"] = null;
   if (shape === "indicators") {
+    const values = new Map<string | null, { done: number; total: number }>();
+    const tally = (label: string | null, done: number, total: number) => {
+      const value = values.get(label) ?? { done: 0, total: 0 };
+      values.set(label, { done: value.done + done, total: value.total + total });
+    };
     choices.tasks.forEach((task, index) => {
       const taskId = `t${index}`;
       const total = task.amounts.reduce((a, b) => a + b, 0);
-      const report = (attempt: number, amounts: number[]) => {
+      const report = (attempt: number, label: string | null, amounts: number[]) => {
         if (task.isReported) {
           // The SDK's form: the attempt's running totals, the largest of which wins.
           let done = 0;
           for (const amount of amounts) {
             done += amount;
-            log.push(event({ type: "indicator.reported", label: task.label, task_id: taskId, attempt, added: total, done }, sequence * 10));
+            log.push(event({ type: "indicator.reported", label, task_id: taskId, attempt, added: total, done }, sequence * 10));
           }
           return;
         }
-        log.push(event({ type: "indicator.added", label: task.label, task_id: taskId, attempt, amount: total }, sequence * 10));
-        for (const amount of amounts) log.push(event({ type: "indicator.done", label: task.label, task_id: taskId, attempt, amount }, sequence * 10));
+        log.push(event({ type: "indicator.added", label, task_id: taskId, attempt, amount: total }, sequence * 10));
+        for (const amount of amounts) log.push(event({ type: "indicator.done", label, task_id: taskId, attempt, amount }, sequence * 10));
       };
-      if (task.retried) report(1, task.amounts.slice(0, 1));
-      report(task.retried ? 2 : 1, task.amounts);
+      const last = task.retried ? task.relabel : task.label;
+      if (task.retried) {
+        report(1, task.label, task.amounts.slice(0, 1));
+        tally(task.label, 0, 0); // its label stays listed, with nothing of the replaced attempt
+      }
+      report(task.retried ? 2 : 1, last, task.amounts);
+      tally(last, total, total);
     });
+    expectedIndicators = [...values]
+      .sort(([a], [b]) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1))
+      .map(([label, value]) => ({ label, ...value }));
   } else if (shape === "import") {
-    const imported = run("imported", "", null, 0, { results: originals.map((o) => ({ result_id: `r-${o.id}`, original_id: o.id, mime: o.mime })) });
+    // Some imported files are named as originals, others not: their work counts all the same.
+    const isOwned = (index: number) => choices.owned[index] ?? true;
+    const results = originals.map((o, index) => (isOwned(index) ? { result_id: `r-${o.id}`, original_id: o.id, mime: o.mime } : { result_id: `r-${o.id}`, mime: o.mime }));
+    const imported = run("imported", "", null, 0, { results });
     if (imported === "unfinished") isJobWorkUnfinished = true;
     else if (imported === "completed") {
-      for (const original of originals) {
-        if (!flow(original.id, [{ id: original.id, mime: original.mime, from: "imported" }], 1)) unfinished.add(original.id);
-      }
+      originals.forEach((original, index) => {
+        if (isOwned(index)) {
+          if (!flow(original.id, [{ id: original.id, mime: original.mime, from: "imported" }], 1)) unfinished.add(original.id);
+        } else if (!flow(null, [{ id: `r-${original.id}`, mime: original.mime, from: "imported" }], 1)) isJobWorkUnfinished = true;
+      });
     }
   } else {
     for (const original of originals) {
       if (original.announced && choices.upload !== "declared") log.push(event({ type: "original.added", original_id: original.id, mime: original.mime }, 50));
-      if (!flow(original.id, [{ id: original.id, mime: original.mime, from: ":original" }], 1)) unfinished.add(original.id);
+      const isFinished = shape === "instructions" ? flowInstructions(original) : flow(original.id, [{ id: original.id, mime: original.mime, from: ":original" }], 1);
+      if (!isFinished) unfinished.add(original.id);
     }
     if (choices.upload === "seal" || choices.upload === "unknown+seal") log.push(event({ type: "originals.sealed", count }, 60));
     // Originals never announced nor reported are unknown to the job: it cannot finish.
@@ -257,9 +318,11 @@ export function buildWorld(choices: Choices): World {
     }
   }
   for (const id of failedFiles) unfinished.delete(id);
-  const finishedFiles = new Set(originals.map((o) => o.id).filter((id) => !unfinished.has(id)));
+  // Imported files that no result named are not files of the job.
+  const files = shape === "import" ? originals.filter((_, index) => choices.owned[index] ?? true) : originals;
+  const finishedFiles = new Set(files.map((o) => o.id).filter((id) => !unfinished.has(id)));
   const isJobFinished = shape === "indicators" ? true : unfinished.size === 0 && !isJobWorkUnfinished;
   if (choices.terminal === "completed" && isJobFinished) log.push(event({ type: "job.completed" }, 10_000_000));
   if (choices.terminal === "failed") log.push(event({ type: "job.failed", error: "stopped" }, 10_000_000));
-  return { shape, declared, log, finishedFiles, isJobFinished };
+  return { shape, declared, log, finishedFiles, isJobFinished, expectedIndicators };
 }

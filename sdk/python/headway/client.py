@@ -44,6 +44,9 @@ class Headway:
     ) -> None:
         self.url = url.rstrip("/")
         self._http = HttpTransport(self.url, api_key, timeout=timeout, retry=retry)
+        # What a notebook's display of a job reads with: one try and a short wait, so that showing
+        # a job never hangs a notebook (its failure is shown instead).
+        self._display_http = HttpTransport(self.url, api_key, timeout=min(timeout, 5.0), retry=RetryPolicy(max_attempts=1))
         self._outbox = Outbox(transport or self._http, linger=linger, max_events=max_batch_events,
                               max_bytes=max_batch_bytes, on_error=on_error)
         self._clock = clock
@@ -104,8 +107,11 @@ class Headway:
         return Job(self, job_id)
 
     def snapshot(self, job_id: str, detail: bool = False) -> Dict[str, Any]:
-        path = f"/v1/jobs/{urllib.parse.quote(check_id('job_id', job_id), safe='')}"
-        return self._http.request("GET", path + ("?detail=true" if detail else "")).body
+        return self._http.request("GET", _snapshot_path(job_id, detail)).body
+
+    def _peek(self, job_id: str) -> Dict[str, Any]:
+        """The snapshot for a display: one try, a short timeout."""
+        return self._display_http.request("GET", _snapshot_path(job_id, False)).body
 
     # ---------------------------------------------------------------- sending
 
@@ -150,6 +156,11 @@ class Headway:
             self.close()
         except HeadwayError as error:
             log.error("headway: while closing after %s: %s", exc_type.__name__, error)
+
+
+def _snapshot_path(job_id: str, detail: bool) -> str:
+    path = f"/v1/jobs/{urllib.parse.quote(check_id('job_id', job_id), safe='')}"
+    return path + ("?detail=true" if detail else "")
 
 
 def _exit_hook(client_ref: "weakref.ref[Headway]") -> Callable[[], None]:

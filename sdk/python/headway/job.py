@@ -5,6 +5,8 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from . import display
+from .errors import HeadwayError
 from .events import check_amount, check_attempt, check_id, check_label
 from .progress import Reporter, TaskProgress
 
@@ -27,7 +29,24 @@ class Job:
         self.subscriber_token = subscriber_token
 
     def __repr__(self) -> str:
-        return f"Job({self.job_id!r})"
+        """The job's figures as they are now (one GET, no retries): status, combined %, ETA, files, labels."""
+        snapshot = self._peek()
+        if isinstance(snapshot, HeadwayError):
+            return display.unavailable_text(self.job_id, display.describe_failure(snapshot))
+        return display.text(self.job_id, snapshot)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view of the job: a bar for the job, each file (slowest first) and each label."""
+        snapshot = self._peek()
+        if isinstance(snapshot, HeadwayError):
+            return display.unavailable_html(self.job_id, display.describe_failure(snapshot))
+        return display.to_html(self.job_id, snapshot)
+
+    def _peek(self) -> Union[Dict[str, Any], HeadwayError]:
+        try:
+            return self._client._peek(self.job_id)
+        except HeadwayError as error:
+            return error
 
     def send(self, type_: str, **fields: Any) -> Dict[str, Any]:
         """Queue any event of this job (`v`, `job_id`, `event_id` and `at` filled in); returns it."""

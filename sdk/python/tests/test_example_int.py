@@ -1,4 +1,4 @@
-"""The README's example runs as written against the sandbox."""
+"""The docs' examples run as written against the sandbox."""
 from __future__ import annotations
 
 import os
@@ -20,10 +20,10 @@ class ExampleTest(unittest.TestCase):
         last = run.stdout.strip().splitlines()[-1]
         self.assertEqual(last, "completed: 100 %, files [100, 100, 100], indicators [{'label': 'pages', 'done': 12, 'total': 12}]")
 
-    def test_the_python_snippets_of_both_readmes_run_as_written(self) -> None:
+    def test_the_python_snippets_of_the_docs_run_as_written(self) -> None:
         box = sandbox()
         env = dict(os.environ, HEADWAY_URL=box.url, HEADWAY_API_KEY=box.api_key, PYTHONPATH=str(SDK_DIR))
-        for readme in (REPO_DIR / "README.md", SDK_DIR / "README.md"):
+        for readme in (REPO_DIR / "docs" / "sdk-python.md", SDK_DIR / "README.md"):
             snippets = re.findall(r"```python\n(.*?)```", readme.read_text(), re.S)
             self.assertTrue(snippets, readme)
             for snippet in snippets:
