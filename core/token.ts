@@ -1,6 +1,6 @@
 /**
  * Subscriber tokens: scoped to a tenant and a list of job ids, with an expiry, naming the API key
- * that minted them (`k`, so that revoking the key revokes its tokens) and the signing secret that
+ * that minted them (`key_id`, so that revoking the key revokes its tokens) and the signing secret that
  * signed them (`kid`, so that the secret can rotate: every secret still configured verifies, the
  * first one signs). Signed with HMAC-SHA256. Format: base64url(JSON payload) "." base64url(signature).
  * Deterministic (the caller passes the time and the secrets), so it lives in the core.
@@ -20,7 +20,7 @@ interface Payload {
   t: string;
   j: string[];
   e: number;
-  k: string;
+  key_id: string;
   kid: string;
 }
 
@@ -57,7 +57,7 @@ function sign(body: string, secret: string): Buffer {
 }
 
 export function mintToken(claims: TokenClaims, keys: TokenKeys): string {
-  const payload: Payload = { v: 2, t: claims.tenant, j: claims.jobIds, e: Math.floor(claims.expiresAtMs / 1000), k: claims.keyId, kid: keys.signing.kid };
+  const payload: Payload = { v: 2, t: claims.tenant, j: claims.jobIds, e: Math.floor(claims.expiresAtMs / 1000), key_id: claims.keyId, kid: keys.signing.kid };
   const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
   return `${body}.${sign(body, keys.signing.secret).toString("base64url")}`;
 }
@@ -87,9 +87,9 @@ export function verifyToken(token: string, keys: TokenKeys, nowMs: number): Toke
   const expected = sign(body, secret);
   const given = Buffer.from(signature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: "bad_signature" };
-  if (payload.v !== 2 || typeof payload.t !== "string" || !Array.isArray(payload.j) || typeof payload.e !== "number" || typeof payload.k !== "string") return { ok: false, reason: "malformed" };
+  if (payload.v !== 2 || typeof payload.t !== "string" || !Array.isArray(payload.j) || typeof payload.e !== "number" || typeof payload.key_id !== "string") return { ok: false, reason: "malformed" };
   if (payload.e * 1000 <= nowMs) return { ok: false, reason: "expired" };
-  return { ok: true, claims: { tenant: payload.t, jobIds: payload.j as string[], expiresAtMs: payload.e * 1000, keyId: payload.k }, kid: payload.kid as string };
+  return { ok: true, claims: { tenant: payload.t, jobIds: payload.j as string[], expiresAtMs: payload.e * 1000, keyId: payload.key_id }, kid: payload.kid as string };
 }
 
 /** What a person reads when a token is refused: what happened and what to do. */

@@ -63,8 +63,8 @@ async function readStream(url: string, timeoutMs: number): Promise<{ status: num
 describe("tokens name the key that minted them and the secret that signed them", () => {
   it("carries the key's id and the signing secret's kid", async () => {
     const { id, token } = await keyWithJob("rev-claims");
-    const payload = JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString("utf8")) as { k: string; kid: string };
-    expect(payload.k).toBe(id);
+    const payload = JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString("utf8")) as { key_id: string; kid: string };
+    expect(payload.key_id).toBe(id);
     expect(payload.kid).toMatch(/^[A-Za-z0-9_-]{8}$/);
     expect(payload.kid).not.toBe(kidOf("some other secret"));
   });
