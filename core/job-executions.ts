@@ -18,7 +18,7 @@ import { estimateFromTallies, emptyTally, type StepTally } from "./estimate.ts";
 import { partOf } from "./partition.ts";
 import type { CompiledPlan } from "./plan.ts";
 import { UNKNOWN_MIME } from "./plan.ts";
-import { COMPLETED, FAILED, RUNNING, type BucketEstimate, type Execution, type JobState } from "./state.ts";
+import { COMPLETED, FAILED, RUNNING, type BucketEstimate, type Execution, type JobPartSummary, type JobState } from "./state.ts";
 
 /**
  * Job parts: the head keeps one summary copy per part, so their number is bounded (a part grows
@@ -35,11 +35,7 @@ export function jobExecutionKey(step: string, inputId: string): string {
 
 export const jobPartOf = (execution: Pick<Execution, "step" | "inputId">, partCount: number) => partOf(jobExecutionKey(execution.step, execution.inputId), partCount);
 
-/** One part's summary: how many executions it holds, and per step name what they contribute. */
-export interface JobPartSummary {
-  executions: number;
-  steps: Map<string, { completed: number; failed: number; inFlight: number; fractionSum: number; results: Map<string, number> }>;
-}
+export type { JobPartSummary };
 
 export function summarize(executions: Iterable<Execution>, plan: CompiledPlan | null): JobPartSummary {
   const summary: JobPartSummary = { executions: 0, steps: new Map() };

@@ -13,7 +13,6 @@
  * LIMITS.eventIdsPerTaskAttempt event ids.
  */
 import type { Executions } from "./executions.ts";
-import type { JobPartSummary } from "./job-executions.ts";
 import type { CompiledPlan } from "./plan.ts";
 import type { JobStatus, Plan } from "./contract.ts";
 
@@ -210,6 +209,12 @@ export function addTotals(into: Totals, t: Totals): void {
 
 export function emptyTotals(): Totals {
   return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0, looseWork: 0, looseDone: 0 };
+}
+
+/** A job part's summary (core/job-executions.ts): how many executions it holds, and per step of the plan what they contribute. */
+export interface JobPartSummary {
+  executions: number;
+  steps: Map<string, { completed: number; failed: number; inFlight: number; fractionSum: number; results: Map<string, number> }>;
 }
 
 /** What `core/eta.ts` keeps between commits; its doc says when `seconds` is null. */

@@ -23,5 +23,13 @@ export const reaper = table.subscribe(
         dynamodb: { Keys: { sk: { S: ["HEAD"] } } },
       },
     ],
+    transform: {
+      // A batch that keeps failing (the table refusing for a long while) is halved and, after 10
+      // tries, dropped rather than holding up its shard for 24 h: its jobs' items stay, unread.
+      eventSourceMapping: (args) => {
+        args.bisectBatchOnFunctionError = true;
+        args.maximumRetryAttempts = 10;
+      },
+    },
   },
 );
