@@ -5,6 +5,7 @@
  * results only through the state; never changes what the fold decided.
  */
 import { estimateBucket, estimateLoose, percent, percentOf, type BucketRoot } from "./estimate.ts";
+import { estimateJobBucket as estimateJobParts } from "./job-executions.ts";
 import { partTotalsOf } from "./fold.ts";
 import { indicatorTotals } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
@@ -33,8 +34,6 @@ export function rootOf(state: JobState, original: OriginalState): BucketRoot {
   return { kind: "original", mime: isKnown ? mimeOrUnknown(original.mime) : UNKNOWN_MIME, entersAt, originalId: original.id, field: original.field };
 }
 
-const JOB_ROOT: BucketRoot = { kind: "job", mime: UNKNOWN_MIME, entersAt: ":original" };
-
 export function estimateOriginal(state: JobState, original: OriginalState): BucketEstimate {
   if (!original.isOriginal) {
     // Executions tied to no original (yet): work on results that name no original, or on an
@@ -61,7 +60,7 @@ function firstFailure(executions: Executions): string | null {
 
 export function estimateJobBucket(state: JobState): BucketEstimate {
   if (state.compiled === null) return EMPTY_ESTIMATE;
-  return estimateBucket(state.compiled, JOB_ROOT, state.jobExecutions);
+  return estimateJobParts(state.compiled, state);
 }
 
 /** Recomputes the estimates of touched (or freshly loaded) records and of the job-level work, and their files' displayed values. */

@@ -137,7 +137,7 @@ describe("ticker fan-out (sandbox)", () => {
     await job("tick-5");
     const { connections, subscriptions, store } = sandbox.services.adapters;
     const head = (await store().loadForBatch({ tenant: "default", jobId: "tick-5" }, []))!;
-    await connections().put({ connectionId: "vanished", tenant: "default", scope: ["tick-5"], connectedAtMs: Date.now() });
+    await connections().put({ connectionId: "vanished", tenant: "default", scope: ["tick-5"], connectedAtMs: Date.now(), keyId: "key_000000000001", tokenExpiresAtMs: Date.now() + 3_600_000 });
     await subscriptions().subscribe("vanished", head.meta);
     await send("tick-5", [eventFactory("tick-5").progress("encoded", "f1", [10, 100])]);
     const deadline = Date.now() + 10_000;
