@@ -8,7 +8,7 @@ import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hostname, userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { HeadwayError } from "../core/errors.ts";
-import { auditView, keyView, tenantView } from "../core/tenants.ts";
+import { ALL_SCOPES, auditView, DEFAULT_SCOPES, keyView, Scope, tenantView } from "../core/tenants.ts";
 import { secretResponse } from "../core/webhook.ts";
 import { API_KEY_CACHE_MS } from "../functions/adapters/dynamo-api-keys.ts";
 import type { Actor, Admin } from "../functions/admin.ts";
@@ -26,6 +26,7 @@ const OPTIONS = {
   json: { type: "boolean", default: false },
   tenant: { type: "string" },
   name: { type: "string" },
+  scope: { type: "string", multiple: true },
   "overlap-seconds": { type: "string" },
   limit: { type: "string" },
 } as const;
@@ -155,6 +156,16 @@ function tenantOption(values: Values): string {
   return values.tenant;
 }
 
+/** `--scope ingest --scope read`, or `--scope ingest,read`; none given: DEFAULT_SCOPES (`admin` must be asked for). */
+function scopesOption(values: Values): Scope[] {
+  if (values.scope === undefined) return [...DEFAULT_SCOPES];
+  const names = values.scope.flatMap((value) => value.split(/[\s,]+/)).filter((name) => name !== "");
+  const unknown = names.filter((name) => !Scope.safeParse(name).success);
+  if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.map((name) => JSON.stringify(name)).join(", ")}: a key's scopes are ${ALL_SCOPES.join(", ")}`);
+  if (names.length === 0) throw new UsageError(`--scope needs a scope: ${ALL_SCOPES.join(", ")}`);
+  return ALL_SCOPES.filter((scope) => names.includes(scope));
+}
+
 function oneArgument(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw new UsageError(`give one ${what}`);
   return positionals[0]!;
@@ -179,16 +190,16 @@ async function dispatch(command: AdminCommand, positionals: string[], values: Va
       return { text: tenants.length === 0 ? "no tenants" : table([["TENANT", "CREATED"], ...tenants.map((t) => [t.name, iso(t.createdAtMs)])]), json: { tenants: tenants.map(tenantView) } };
     }
     case "keys create": {
-      const { apiKey, record } = await admin.createKey(actor(), tenantOption(values), values.name ?? "unnamed");
+      const { apiKey, record } = await admin.createKey(actor(), tenantOption(values), values.name ?? "unnamed", scopesOption(values));
       return {
-        text: `created key ${record.id} (${record.prefix}…) for tenant ${record.tenant}:\n\n  ${apiKey}\n\nThis is the only time it is shown (it is stored hashed): keep it now.`,
+        text: `created key ${record.id} (${record.prefix}…) for tenant ${record.tenant}, scopes ${record.scopes.join(", ")}:\n\n  ${apiKey}\n\nThis is the only time it is shown (it is stored hashed): keep it now.`,
         json: { ...keyView(record), key: apiKey },
       };
     }
     case "keys list": {
       const keys = await admin.listKeys(tenantOption(values));
       return {
-        text: keys.length === 0 ? "no keys" : table([["ID", "PREFIX", "NAME", "CREATED", "REVOKED"], ...keys.map((k) => [k.id, `${k.prefix}…`, k.name, iso(k.createdAtMs), iso(k.revokedAtMs)])]),
+        text: keys.length === 0 ? "no keys" : table([["ID", "PREFIX", "NAME", "SCOPES", "CREATED", "REVOKED"], ...keys.map((k) => [k.id, `${k.prefix}…`, k.name, k.scopes.join(","), iso(k.createdAtMs), iso(k.revokedAtMs)])]),
         json: { keys: keys.map(keyView) },
       };
     }

@@ -32,10 +32,12 @@ const COMMANDS: Record<CommandName, string> = {
 headway tenants list
   Registers a tenant, or lists them.
 ${TABLE_OPTIONS}`,
-  keys: `headway keys create --tenant T [--name N]
+  keys: `headway keys create --tenant T [--name N] [--scope S]...
 headway keys list --tenant T
 headway keys revoke --tenant T KEY_ID_OR_PREFIX
   Makes an API key (printed once), lists a tenant's keys (never the keys themselves), or revokes one.
+    --scope S         what the key may do: ingest, read, admin (repeat it, or ingest,read);
+                      without it: ingest and read (admin must be asked for)
 ${TABLE_OPTIONS}`,
   "webhook-secret": `headway webhook-secret rotate --tenant T [--overlap-seconds N]
   Makes a new webhook signing secret; the previous ones keep signing for N seconds (default 86400).

@@ -1,13 +1,15 @@
 /**
  * Compact, JSON-safe encodings of the state's pieces for storage (the layout: core/partition.ts):
  * the head, a part of originals, a group of part summaries, a label bucket, a part of indicator
- * tasks; and the moves a store makes when a collection grows by one part. Executions and originals are tuples rather than objects because a
+ * tasks, a job part of job-level executions; and the moves a store makes when a collection grows
+ * by one part. Executions and originals are tuples rather than objects because a
  * DynamoDB write is charged on the whole item: attribute names repeated per execution would
  * dominate the bill. Decoding trusts its input (it is our own output); versioned by `f`.
  */
 import type { Plan } from "./contract.ts";
 import { decodeEta, encodeEta, type EtaCode } from "./eta.ts";
-import { allExecutions, executionKey, putExecution, type Executions } from "./executions.ts";
+import { allExecutions, putExecution, type Executions } from "./executions.ts";
+import { jobPartSummaries, loadedByPart, loadJobExecutions, type JobPartSummary } from "./job-executions.ts";
 import { setCompiledPlan } from "./fold.ts";
 import { contributionOf, emptyBucket, labelKeyOfTask, labelsIn, sumOf } from "./indicators.ts";
 import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "./partition.ts";
@@ -70,11 +72,7 @@ function decodeExecution(c: ExecutionCode): Execution {
   return { step: c[0], inputId: c[1], originalId: c[2], attempt: c[3], status: c[4], report, resultCount: c[6], resultMimes: c[7], error: c[8], decidedBy: c[9], firstAtMs, durationMs: c[11] ?? null };
 }
 
-/** Job-level executions, with the key they had when one map held them (the stored form is unchanged). */
-function encodeExecutions(executions: Executions): [string, ExecutionCode][] {
-  return [...allExecutions(executions)].map((execution) => [executionKey(execution.step, execution.inputId), encodeExecution(execution)]);
-}
-
+/** Job-level executions as older heads kept them (with the key they had when one map held them). */
 function decodeExecutions(codes: [string, ExecutionCode][]): Executions {
   const executions: Executions = new Map();
   for (const [, code] of codes) putExecution(executions, decodeExecution(code));
@@ -187,7 +185,11 @@ export interface HeadCode {
   seal: [number | null, StampCode] | null;
   terminal: [string, StampCode, string | null] | null;
   work: 0 | 1;
-  jobExecutions: [string, ExecutionCode][];
+  /** Job-level executions, kept in the head by releases before job parts: read (as job part 0, loaded), never written. */
+  jobExecutions?: [string, ExecutionCode][];
+  /** How many job parts, and each one's summary copy. */
+  jobParts?: number;
+  jobSummaries?: JobSummaryCode[];
   parts: number;
   /** Summary copies of the parts below GROUP_PARTS. */
   partTotals: TotalsCode[];
@@ -244,7 +246,8 @@ export function encodeHead(s: JobState): HeadCode {
     seal: declared(s.seal),
     terminal: s.terminal === null ? null : [s.terminal.status, stamp(s.terminal.stamp)!, s.terminal.error],
     work: s.hasWork ? 1 : 0,
-    jobExecutions: encodeExecutions(s.jobExecutions),
+    jobParts: s.jobPartCount,
+    jobSummaries: [...jobPartSummaries(s)].filter(([, summary]) => summary.executions > 0).sort((a, b) => a[0] - b[0]).map(([part, summary]) => summaryCode(part, summary)),
     parts: s.partCount,
     partTotals: [...s.partTotals].filter(([key]) => key >= 0 && key < GROUP_PARTS).map(([key, t]) => totalsCode(key, t, timeBaseOf(s))),
     groupTotals: [...groupSums(s)].sort((a, b) => a[0] - b[0]).map(([group, t]) => totalsCode(group, t, timeBaseOf(s))),
@@ -269,7 +272,14 @@ export function decodeHead(c: HeadCode): JobState {
   s.seal = undeclared(c.seal);
   s.terminal = c.terminal === null ? null : { status: c.terminal[0] as "completed" | "failed" | "cancelled", stamp: unstamp(c.terminal[1])!, error: c.terminal[2] };
   s.hasWork = c.work === 1;
-  s.jobExecutions = decodeExecutions(c.jobExecutions);
+  s.jobPartCount = c.jobParts ?? 1;
+  s.loadedJobParts = new Set();
+  for (const code of c.jobSummaries ?? []) s.jobPartCopies.set(code[0], summaryOfCode(code));
+  if (c.jobExecutions !== undefined) {
+    // An older head holding its job-level executions: they are job part 0, loaded (the next save stores them there).
+    s.jobExecutions = decodeExecutions(c.jobExecutions);
+    s.loadedJobParts.add(0);
+  }
   s.isJobBucketDirty = true;
   for (const code of c.partTotals) s.partTotals.set(code[0], totalsOfCode(code, c.timeBase ?? 0));
   for (const code of c.groupTotals) s.partTotals.set(-code[0], totalsOfCode(code, c.timeBase ?? 0));
@@ -287,6 +297,41 @@ function compileWithoutRehoming(s: JobState): void {
   // (and leaves the job-level estimate to be recomputed, as it is not stored).
   setCompiledPlan(s);
   s.isChanged = false;
+}
+
+// ---------------------------------------------------------------- job parts (core/job-executions.ts)
+
+/** [part, executions, [step, completed, failed, in flight, Σ fractions, [mime, count][]][]] */
+type JobSummaryCode = [number, number, [string, number, number, number, number, [string, number][]][]];
+
+function summaryCode(part: number, summary: JobPartSummary): JobSummaryCode {
+  return [part, summary.executions, [...summary.steps].map(([step, t]) => [step, t.completed, t.failed, t.inFlight, t.fractionSum, [...t.results]])];
+}
+
+function summaryOfCode(code: JobSummaryCode): JobPartSummary {
+  return { executions: code[1], steps: new Map(code[2].map(([step, completed, failed, inFlight, fractionSum, results]) => [step, { completed, failed, inFlight, fractionSum, results: new Map(results) }])) };
+}
+
+export interface JobPartCode {
+  f: number;
+  executions: ExecutionCode[];
+}
+
+/** The given job parts (loaded ones: see core/job-executions.ts `loadedByPart`), encoded. */
+export function encodeJobParts(s: JobState, parts: Iterable<number>): Map<number, JobPartCode> {
+  const byPart = loadedByPart(s);
+  const encoded = new Map<number, JobPartCode>();
+  for (const part of parts) encoded.set(part, encodeJobPart(byPart.get(part) ?? []));
+  return encoded;
+}
+
+export function encodeJobPart(executions: readonly Execution[]): JobPartCode {
+  return { f: FORMAT, executions: executions.map(encodeExecution) };
+}
+
+/** Adds a stored job part to a state (null: an empty part). */
+export function loadJobPart(s: JobState, part: number, c: JobPartCode | null): void {
+  loadJobExecutions(s, part, (c?.executions ?? []).map(decodeExecution));
 }
 
 // ---------------------------------------------------------------- groups of part summaries

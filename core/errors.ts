@@ -6,9 +6,27 @@
 import type { z } from "zod";
 import type { Rejection, RejectionCode } from "./rejection.ts";
 
-export type ErrorKind = "invalid_input" | "not_found" | "unauthorized" | "conflict" | "too_large" | "unavailable" | "too_many";
+export type ErrorKind = "invalid_input" | "not_found" | "unauthorized" | "forbidden" | "conflict" | "too_large" | "unavailable" | "too_many";
 
-export type ErrorCode = RejectionCode | "unauthorized" | "forbidden" | "not_found" | "job_not_found" | "job_exists" | "unknown_connection" | "store_conflict" | "job_busy" | "too_many_streams" | "tenant_not_found" | "tenant_exists" | "key_not_found" | "key_revoked" | "ambiguous_key";
+export type ErrorCode =
+  | RejectionCode
+  | "unauthorized"
+  | "forbidden"
+  | "missing_scope"
+  | "api_key_in_url"
+  | "token_expired"
+  | "not_found"
+  | "job_not_found"
+  | "job_exists"
+  | "unknown_connection"
+  | "store_conflict"
+  | "job_busy"
+  | "too_many_streams"
+  | "tenant_not_found"
+  | "tenant_exists"
+  | "key_not_found"
+  | "key_revoked"
+  | "ambiguous_key";
 
 export interface FieldIssue {
   /** The offending field as a path, e.g. `events[3].progress[1]`; empty for the whole input. */
@@ -41,6 +59,7 @@ const KIND_OF_REJECTION: Record<RejectionCode, ErrorKind> = {
   conflicting_original: "invalid_input",
   too_many_labels: "invalid_input",
   too_many_indicator_events: "invalid_input",
+  item_too_large: "too_large",
 };
 
 /** The error a request answers with when its input is refused: the rejection's code, message and fields. */
@@ -254,6 +273,14 @@ export function editDistance(a: string, b: string): number {
     }
   }
   return d[rows * cols - 1]!;
+}
+
+/** A write would store an item DynamoDB refuses (over 400 KB): nothing was written; the events that grow it must be refused. */
+export class ItemTooLarge extends HeadwayError {
+  constructor(item: string, bytes: number) {
+    super("too_large", "item_too_large", `item ${item} would be ${bytes} bytes, more than a DynamoDB item holds`);
+    this.name = "ItemTooLarge";
+  }
 }
 
 /** A conditional write lost a race: reload and apply again. */

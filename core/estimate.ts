@@ -44,7 +44,7 @@ export interface BucketRoot {
   field?: string | null;
 }
 
-function emptyTally(): StepTally {
+export function emptyTally(): StepTally {
   return { completed: 0, failed: 0, inFlight: 0, fractionSum: 0, onOriginal: 0, results: new Map(), firstError: null };
 }
 
@@ -104,7 +104,11 @@ export function estimateBucket(
   executions: Executions,
   counts?: StepCount[],
 ): BucketEstimate {
-  const tallies = tallyExecutions(plan, executions, root.originalId);
+  return estimateFromTallies(plan, root, tallyExecutions(plan, executions, root.originalId), counts);
+}
+
+/** The estimate of a bucket from its executions' tallies by plan step (the job-level bucket sums its parts' tallies: core/job-executions.ts). */
+export function estimateFromTallies(plan: CompiledPlan, root: BucketRoot, tallies: readonly (StepTally | undefined)[], counts?: StepCount[]): BucketEstimate {
   const outputs: (MimeCounts | null)[] = new Array(plan.steps.length);
   const isJob = root.kind === "job";
   const rootOutput: MimeCounts | null = isJob ? NO_COUNTS : root.entersAt === null ? null : new Map([[root.mime, 1]]);

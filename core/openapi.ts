@@ -149,9 +149,16 @@ function json(type: Schema, io: Io, description: string) {
 
 const errors = {
   "400": json(ErrorBody, "output", "Invalid input: `error.fields` names each offending field"),
-  "401": json(ErrorBody, "output", "Missing or unknown API key"),
+  "401": json(ErrorBody, "output", "Missing, unknown or revoked API key"),
+  "403": json(ErrorBody, "output", "`missing_scope`: the API key lacks the scope this route needs"),
   "404": json(ErrorBody, "output", "No such job for this tenant"),
 };
+
+/**
+ * A tenant route and the scope its API key needs (OpenAPI 3.1 lets a non-OAuth scheme list the
+ * roles a route requires: here the key's scopes).
+ */
+const needs = (scope: "ingest" | "read" | "admin") => ({ security: [{ apiKey: [scope] }], "x-scope": scope });
 
 const jobId = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" } };
 
@@ -181,8 +188,9 @@ function adminPaths() {
       post: {
         ...admin,
         summary: "Make an API key for the tenant: the answer's `key` is the only time it is shown (it is stored hashed)",
+        description: "`scopes`: one or more of `ingest`, `read`, `admin`; without it the key gets `ingest` and `read` (`admin` must be asked for).",
         parameters: [tenantParam],
-        requestBody: { required: false, ...json(CreateKeyRequest, "input", "The key's name (what it is for)") },
+        requestBody: { required: false, ...json(CreateKeyRequest, "input", "The key's name (what it is for) and scopes") },
         responses: { "201": json(CreatedKey, "output", "The key, once"), "400": errors["400"], ...adminErrors },
       },
       get: {
@@ -232,7 +240,8 @@ export function openApiDocument() {
     components: {
       schemas: componentSchemas(),
       securitySchemes: {
-        apiKey: { type: "http", scheme: "bearer", description: "An API key: Authorization: Bearer <key>" },
+        apiKey: { type: "http", scheme: "bearer", description: "An API key: Authorization: Bearer <key> (never in a URL); each route names the scope it needs (ingest, read or admin)" },
+        subscriberToken: { type: "http", scheme: "bearer", description: "A subscriber token (POST /v1/tokens, or POST /v1/jobs's subscriber_token): Authorization: Bearer <token>, or ?token=<token> on the update stream" },
         adminToken: { type: "http", scheme: "bearer", description: "The admin token (the AdminToken secret; the sandbox prints it): Authorization: Bearer <admin token>" },
       },
     },
@@ -240,6 +249,7 @@ export function openApiDocument() {
     paths: {
       "/v1/jobs": {
         get: {
+          ...needs("read"),
           summary: "The tenant's jobs, newest first, a page at a time (status and figures from each job's head; no per-file list)",
           parameters: [
             { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
@@ -248,13 +258,16 @@ export function openApiDocument() {
           responses: { "200": json(JobList, "output", "A page of jobs"), ...errors },
         },
         post: {
+          ...needs("ingest"),
           summary: "Create a job",
+          description: "`subscriber_token` is minted only for a key that also holds the `read` scope (null otherwise).",
           requestBody: { required: true, ...json(CreateJobRequest, "input", "The job's declaration") },
           responses: { "201": json(CreateJobResponse, "output", "Created"), "409": json(ErrorBody, "output", "The job id is taken"), ...errors },
         },
       },
       "/v1/jobs/{id}": {
         get: {
+          ...needs("read"),
           summary: "The job's current snapshot",
           parameters: [
             jobId,
@@ -273,6 +286,7 @@ export function openApiDocument() {
       },
       "/v1/jobs/{id}/events": {
         post: {
+          ...needs("ingest"),
           summary: "Ingest events (validated, then enqueued)",
           description:
             "Counted work: `indicator.reported` carries a task attempt's running totals (`added`, `done`; the largest of each wins, " +
@@ -288,13 +302,16 @@ export function openApiDocument() {
       "/v1/jobs/{id}/stream": {
         get: {
           summary: "The job's update stream (text/event-stream): `assembly_execution_progress` events, then `job_finished` and `data: assembly_finished`",
-          description: "Authenticates with an API key or a subscriber token (Authorization: Bearer, or ?token= for browsers' EventSource).",
+          description:
+            "Authenticates with a subscriber token for the job (`Authorization: Bearer`, or `?token=` where headers cannot be set, as in browsers' EventSource) " +
+            "or an API key with the `read` scope in the `Authorization` header; an API key in the URL is refused (`api_key_in_url`). A token whose API key is revoked " +
+            "is refused (`key_revoked`); a stream whose token expires or whose key is revoked ends within a minute with `event: error` (`token_expired`, `key_revoked`).",
           parameters: [
             jobId,
-            { name: "token", in: "query", required: false, schema: { type: "string" } },
+            { name: "token", in: "query", required: false, description: "A subscriber token (never an API key)", schema: { type: "string" } },
             { name: "detail", in: "query", required: false, description: "true: every event carries `detail` (the 100 executions most recently reported, `in_flight_total`), and one goes out whenever the job changed, even while `progress_combined` is null or the job did not ask for `emit_execution_progress`", schema: { type: "string", enum: ["true", "false"] } },
           ],
-          security: [{ apiKey: [] }, {}],
+          security: [{ apiKey: ["read"] }, { subscriberToken: [] }],
           responses: {
             "200": { description: "Server-sent events; each `data` is a snapshot", content: { "text/event-stream": { schema: { type: "string" }, itemSchema: schema(Snapshot, "output") } } },
             "429": json(ErrorBody, "output", "`too_many_streams`: the credential or the tenant has as many update streams open as allowed"),
@@ -304,6 +321,7 @@ export function openApiDocument() {
       },
       "/v1/jobs/{id}/rejections": {
         get: {
+          ...needs("read"),
           summary: "Inputs of this job that were rejected, newest first",
           description:
             "Codes: `invalid_json`, `invalid_event`, `oversized`, `wrong_job`, `unknown_job`, `too_many_labels`, " +
@@ -314,6 +332,7 @@ export function openApiDocument() {
       },
       "/v1/rejections": {
         get: {
+          ...needs("read"),
           summary: "The tenant's inputs that no job took, newest first",
           description: "Events for jobs that never appeared (`unknown_job`, after the wait for their declaration) and messages that named no readable job; each entry has its `job_id` (or null).",
           responses: { "200": json(TenantRejectionList, "output", "Rejections"), ...errors },
@@ -321,6 +340,7 @@ export function openApiDocument() {
       },
       "/v1/jobs/{id}/webhooks": {
         get: {
+          ...needs("read"),
           summary: "The job's webhook delivery log, newest attempt first",
           parameters: [jobId],
           responses: { "200": json(WebhookDeliveryList, "output", "Deliveries"), ...errors },
@@ -328,22 +348,52 @@ export function openApiDocument() {
       },
       "/v1/webhook-secret": {
         get: {
-          summary: "The tenant's webhook signing secrets (the first is made on first use)",
+          ...needs("admin"),
+          summary: "The tenant's webhook signing secrets (the first is made on first use, and audited)",
           description: "Verify deliveries with `secret` (npm `standardwebhooks`: `new Webhook(secret).verify(body, headers)`); during a rotation's overlap every secret in `secrets` signs each delivery.",
-          responses: { "200": json(WebhookSecretResponse, "output", "Secrets, newest first"), "401": errors["401"] },
+          responses: { "200": json(WebhookSecretResponse, "output", "Secrets, newest first"), "401": errors["401"], "403": errors["403"] },
         },
       },
       "/v1/webhook-secret/rotate": {
         post: {
-          summary: "Make a new webhook secret; the ones valid now keep signing for `overlap_seconds` (default 24 h)",
+          ...needs("admin"),
+          summary: "Make a new webhook secret; the ones valid now keep signing for `overlap_seconds` (default 24 h); audited",
           description: `Deliveries carry one signature per valid secret, space-separated, so receivers can switch secrets at any time within the overlap. At most ${MAX_SIGNING_SECRETS} secrets sign at once. An empty body takes the defaults.`,
           requestBody: { required: false, ...json(RotateWebhookSecretRequest, "input", "The overlap") },
-          responses: { "200": json(WebhookSecretResponse, "output", "Secrets after the rotation, newest first"), "400": errors["400"], "401": errors["401"] },
+          responses: { "200": json(WebhookSecretResponse, "output", "Secrets after the rotation, newest first"), "400": errors["400"], "401": errors["401"], "403": errors["403"] },
+        },
+      },
+      "/v1/keys": {
+        get: {
+          ...needs("admin"),
+          summary: "The tenant's own API keys, revoked ones included (prefix, name, scopes, times; never the key)",
+          responses: { "200": json(KeyList, "output", "Keys, oldest first"), "401": errors["401"], "403": errors["403"] },
+        },
+        post: {
+          ...needs("admin"),
+          summary: "Make an API key of this tenant (`scopes` default to ingest and read); the answer's `key` is the only time it is shown; audited",
+          requestBody: { required: false, ...json(CreateKeyRequest, "input", "The key's name and scopes") },
+          responses: { "201": json(CreatedKey, "output", "The key, once"), "400": errors["400"], "401": errors["401"], "403": errors["403"] },
+        },
+      },
+      "/v1/keys/{key}": {
+        delete: {
+          ...needs("admin"),
+          summary: "Revoke one of this tenant's keys, by its id (`key_…`) or its prefix; its subscriber tokens stop working too; audited",
+          parameters: [{ name: "key", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": json(KeyView, "output", "The revoked key"),
+            "404": json(ErrorBody, "output", "`key_not_found`"),
+            "409": json(ErrorBody, "output", "`key_revoked` (already) or `ambiguous_key`"),
+            "401": errors["401"],
+            "403": errors["403"],
+          },
         },
       },
       "/v1/tokens": {
         post: {
-          summary: "Mint a subscriber token scoped to job ids",
+          ...needs("read"),
+          summary: "Mint a subscriber token scoped to job ids (it names the API key that minted it: revoking the key revokes it)",
           requestBody: { required: true, ...json(TokenRequest, "input", "Scope and lifetime") },
           responses: { "201": json(TokenResponse, "output", "Token"), ...errors },
         },

@@ -4,6 +4,7 @@
  */
 import type { Event, Message, Snapshot } from "./contract.ts";
 import type { JobState } from "./state.ts";
+import type { Scope } from "./tenants.ts";
 
 /**
  * A job's identity (DESIGN §4): two tenants may use the same job id, and every read and write is
@@ -116,18 +117,28 @@ export interface ApiKeyRecord {
   tenant: string;
   prefix: string;
   name: string;
+  scopes: Scope[];
   createdAtMs: number;
   revokedAtMs: number | null;
 }
 
-/** API keys, stored hashed, each scoped to a tenant (DESIGN §11). */
+/** Who a request's API key speaks for, and what it may do. */
+export interface KeyPrincipal {
+  tenant: string;
+  keyId: string;
+  scopes: Scope[];
+}
+
+/** API keys, stored hashed, each scoped to a tenant (DESIGN §11) and holding one or more scopes (§4). */
 export interface ApiKeyStore {
-  /** The tenant of an API key; null when the key is unknown or revoked. */
-  tenantOf(apiKey: string): Promise<string | null>;
+  /** The tenant, id and scopes of an API key; null when the key is unknown or revoked. A process may trust a key it saw work for a short while (the key cache's window). */
+  principalOf(apiKey: string): Promise<KeyPrincipal | null>;
+  /** Whether the tenant has this key and it is not revoked (what a subscriber token's `key_id` is checked against); `fresh` reads past the cache. */
+  isActive(tenant: string, keyId: string, options?: { fresh?: boolean }): Promise<boolean>;
   /** Makes a new random key for the tenant; the only time the key itself is seen. */
-  create(tenant: string, name: string): Promise<{ apiKey: string; record: ApiKeyRecord }>;
-  /** Stores a given key (the sandbox's development key, tests' keys); storing it again changes nothing (a revoked key stays revoked). */
-  putKey(apiKey: string, tenant: string, name: string): Promise<ApiKeyRecord>;
+  create(tenant: string, name: string, scopes: readonly Scope[]): Promise<{ apiKey: string; record: ApiKeyRecord }>;
+  /** Stores a given key (the sandbox's development key, tests' keys); storing it again changes nothing (a revoked key stays revoked, its scopes stay); `isNew` when this call stored it. */
+  putKey(apiKey: string, tenant: string, name: string, scopes: readonly Scope[]): Promise<{ record: ApiKeyRecord; isNew: boolean }>;
   /** The tenant's keys, revoked ones included, oldest first. */
   list(tenant: string): Promise<ApiKeyRecord[]>;
   /** Revokes the tenant's key (again: keeps the first revocation's time); null when the tenant has no such key. */
@@ -193,12 +204,17 @@ export interface Connection {
   /** Job ids the connection's token allows. */
   scope: string[];
   connectedAtMs: number;
+  /** The API key that minted the connection's token, and when the token expires: once either lapses the connection is closed (DESIGN §4, "revocation bites"). */
+  keyId: string;
+  tokenExpiresAtMs: number;
 }
 
 /** WebSocket connections, from `$connect` to `$disconnect` (or a 410 on post). */
 export interface Connections {
   put(connection: Connection): Promise<void>;
   get(connectionId: string): Promise<Connection | null>;
+  /** Every open connection (the sweep that closes those whose token lapsed reads them). */
+  all(): Promise<Connection[]>;
   /** Removes the connection and all its subscriptions. */
   remove(connectionId: string): Promise<void>;
 }

@@ -6,6 +6,7 @@
  */
 import { estimateBucket, estimateLoose, percent, percentOf, type BucketRoot, type StepCount } from "./estimate.ts";
 import { workLeftOf } from "./eta.ts";
+import { estimateJobBucket as estimateJobParts } from "./job-executions.ts";
 import { partTotalsOf } from "./fold.ts";
 import { indicatorTotals } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
@@ -34,8 +35,6 @@ export function rootOf(state: JobState, original: OriginalState): BucketRoot {
   return { kind: "original", mime: isKnown ? mimeOrUnknown(original.mime) : UNKNOWN_MIME, entersAt, originalId: original.id, field: original.field };
 }
 
-const JOB_ROOT: BucketRoot = { kind: "job", mime: UNKNOWN_MIME, entersAt: ":original" };
-
 export function estimateOriginal(state: JobState, original: OriginalState, counts?: StepCount[]): BucketEstimate {
   if (!original.isOriginal) {
     // Executions tied to no original (yet): work on results that name no original, or on an
@@ -62,19 +61,25 @@ function firstFailure(executions: Executions): string | null {
 
 export function estimateJobBucket(state: JobState, counts?: StepCount[]): BucketEstimate {
   if (state.compiled === null) return EMPTY_ESTIMATE;
-  return estimateBucket(state.compiled, JOB_ROOT, state.jobExecutions, counts);
+  return estimateJobParts(state.compiled, state, counts);
 }
 
-/** The job's work left, for the ETA: the parts' sums (live or copies) and the job-level executions'. */
+/**
+ * The job's work left, for the ETA: the parts' sums (live or copies), and the job-level steps'
+ * executions left as their parts' summaries count them (those parts keep no timings: the ETA
+ * times job-level executions only by the steps' learned durations).
+ */
 export function workLeftOfJob(state: JobState): WorkLeft {
   const left = emptyWorkLeft();
   for (const part of state.partTotals.values()) addWorkLeft(left, part.left, 1);
   if (state.compiled === null) return left;
   const counts: StepCount[] = [];
   const estimate = estimateJobBucket(state, counts);
-  addWorkLeft(left, workLeftOf(state.compiled, counts, state.jobExecutions, null, estimate.isFailed), 1);
+  addWorkLeft(left, workLeftOf(state.compiled, counts, NO_EXECUTIONS, null, estimate.isFailed), 1);
   return left;
 }
+
+const NO_EXECUTIONS: Executions = new Map();
 
 /** Recomputes the estimates of touched (or freshly loaded) records and of the job-level work, and their files' displayed values. */
 export function refreshEstimates(state: JobState): void {

@@ -28,6 +28,11 @@ export const REJECTION_CODES = [
   "too_many_labels",
   /** More indicator events of one task attempt than the estimator remembers ids of (send `indicator.reported`). */
   "too_many_indicator_events",
+  /**
+   * An event that would grow one stored record past what a DynamoDB item holds (400 KB): one
+   * file's executions, a job part summarized in a full head. The record keeps what it had.
+   */
+  "item_too_large",
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

@@ -1,8 +1,9 @@
 /**
  * The estimator's state for one job. It is split the way storage splits it (core/partition.ts): a
- * small head (declaration, flags, job-level executions, summary copies) and collections of records
+ * small head (declaration, flags, summary copies) and collections of records
  * in parts: originals by `partOf(id, partCount)`, each carrying its cached estimate, and indicator
- * tasks by label bucket, then by `partOf(taskKey, bucket.taskPartCount)`. A part's summary changes
+ * tasks by label bucket, then by `partOf(taskKey, bucket.taskPartCount)`, and job-level executions
+ * by `jobPartOf` (core/job-executions.ts). A part's summary changes
  * only with its own contents, so a store can load just the parts a batch touches, write each back
  * as one item, and copy its summary up the tree (part → group or head; task part → label bucket →
  * head): every figure is then the sum of the parts' latest summaries, which heals itself if a
@@ -307,6 +308,12 @@ export interface StepTiming {
   earlierMs: number;
 }
 
+/** A job part's summary (core/job-executions.ts): how many executions it holds, and per step of the plan what they contribute. */
+export interface JobPartSummary {
+  executions: number;
+  steps: Map<string, { completed: number; failed: number; inFlight: number; fractionSum: number; results: Map<string, number> }>;
+}
+
 /** What `core/eta.ts` keeps between commits; its doc says when `seconds` is null. */
 export interface EtaState {
   /** Producer times of the job's first and latest work report (step or indicator event). */
@@ -350,8 +357,13 @@ export interface JobState {
   /** A step or indicator event was seen. */
   hasWork: boolean;
   originals: Map<string, OriginalState>;
+  /** The job-level executions of the job parts loaded (core/job-executions.ts). */
   jobExecutions: Executions;
   jobEstimate: BucketEstimate;
+  /** Job parts: how many, which are loaded, and the head's summary copies of the others. */
+  jobPartCount: number;
+  loadedJobParts: Set<number>;
+  jobPartCopies: Map<number, JobPartSummary>;
   partCount: number;
   /**
    * Summaries of originals, keyed by part (≥ 0) or by minus a group (< 0). A part's entry is live
@@ -395,6 +407,10 @@ export function createJobState(jobId: string, partitioning: Partitioning = { par
     originals: new Map(),
     jobExecutions: new Map(),
     jobEstimate: EMPTY_ESTIMATE,
+    jobPartCount: 1,
+    // A new job's one job part is empty: as good as loaded.
+    loadedJobParts: new Set([0]),
+    jobPartCopies: new Map(),
     partCount: partitioning.partCount,
     partTotals: new Map(),
     labelBuckets: new Map(),

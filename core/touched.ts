@@ -8,6 +8,7 @@
 import type { Event } from "./contract.ts";
 import { executionKey } from "./executions.ts";
 import { ATTEMPTS, labelKeyOf, taskKey } from "./indicators.ts";
+import { jobExecutionKey } from "./job-executions.ts";
 import { groupOf, labelBucketOf, partOf } from "./partition.ts";
 import type { JobState } from "./state.ts";
 
@@ -59,6 +60,24 @@ export function partsTouchedBy(head: JobState, events: readonly Event[]): Touche
   const groups = new Set<number>();
   for (const part of parts) if (groupOf(part) > 0) groups.add(groupOf(part));
   return { parts, groups, labelBuckets: labelBucketsTouchedBy(events), isEverything };
+}
+
+/**
+ * The job parts (core/job-executions.ts) whose executions the events touch: reports of steps that
+ * do not run per file under the head's plan, or that name neither input nor original. A batch
+ * that brings a plan may move executions into or out of job parts: then every part.
+ */
+export function jobPartsTouchedBy(head: JobState, events: readonly Event[]): Set<number> {
+  const parts = new Set<number>();
+  for (const event of events) {
+    if (event.type === "job.declared" && event.plan !== undefined) return new Set(Array.from({ length: head.jobPartCount }, (_, part) => part));
+    if (event.type !== "step.started" && event.type !== "step.progress" && event.type !== "step.failed" && event.type !== "step.completed") continue;
+    const step = head.compiled?.byName.get(event.step);
+    const isPerInput = step === undefined || step.kind === "per-input";
+    const inputId = event.input_id ?? event.original_id ?? "";
+    if (!isPerInput || (inputId === "" && event.original_id === undefined)) parts.add(partOf(jobExecutionKey(event.step, inputId), head.jobPartCount));
+  }
+  return parts;
 }
 
 /** The label buckets indicator events name (no head needed, so a store reads them with the head). */

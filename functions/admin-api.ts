@@ -5,9 +5,9 @@
  * their audit are functions/admin.ts's, shared with the CLI.
  */
 import { Hono, type Context } from "hono";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { isSameSecret } from "../core/secret-compare.ts";
 import { invalidInput, HeadwayError } from "../core/errors.ts";
-import { AuditQuery, CreateKeyRequest, CreateTenantRequest, auditView, keyView, tenantView } from "../core/tenants.ts";
+import { AuditQuery, CreateKeyRequest, CreateTenantRequest, DEFAULT_SCOPES, auditView, keyView, tenantView } from "../core/tenants.ts";
 import { RotateWebhookSecretRequest, secretResponse } from "../core/webhook.ts";
 import type { Admin } from "./admin.ts";
 import type { Log } from "./config.ts";
@@ -18,11 +18,6 @@ type Env = AdminEnv;
 /** A shorter admin token is a mistake to refuse, not a credential to trust. */
 export const MIN_ADMIN_TOKEN_CHARS = 16;
 
-/** Hashing both sides first makes the comparison constant-time whatever the lengths. */
-export function isAdminToken(given: string, expected: string): boolean {
-  const digest = (text: string) => createHash("sha256").update(text).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 export function createAdminApp(deps: { admin: Admin; adminToken: string | null; log: Log }): Hono<Env> {
   const { admin } = deps;
@@ -33,7 +28,7 @@ export function createAdminApp(deps: { admin: Admin; adminToken: string | null; 
     const given = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
     if (deps.adminToken === null) throw new HeadwayError("unauthorized", "unauthorized", "the admin API is off: no admin token is configured (the AdminToken secret)");
     if (deps.adminToken.length < MIN_ADMIN_TOKEN_CHARS) throw new HeadwayError("unauthorized", "unauthorized", `the admin API is off: the admin token is shorter than ${MIN_ADMIN_TOKEN_CHARS} characters (set AdminToken to e.g. \`openssl rand -hex 32\`)`);
-    if (given === undefined || !isAdminToken(given, deps.adminToken)) {
+    if (given === undefined || !isSameSecret(given, deps.adminToken)) {
       deps.log("warn", "admin request refused", { request_id: c.get("requestId"), method: c.req.method, path: c.req.path, reason: given === undefined ? "no token" : "wrong token" });
       throw new HeadwayError("unauthorized", "unauthorized", "send the admin token as `Authorization: Bearer <admin token>`");
     }
@@ -51,7 +46,7 @@ export function createAdminApp(deps: { admin: Admin; adminToken: string | null; 
   app.post("/tenants/:tenant/keys", async (c) => {
     const body = CreateKeyRequest.safeParse(await jsonBody(c));
     if (!body.success) throw invalidInput(body.error);
-    const { apiKey, record } = await admin.createKey(by(c), c.req.param("tenant"), body.data.name);
+    const { apiKey, record } = await admin.createKey(by(c), c.req.param("tenant"), body.data.name, body.data.scopes ?? DEFAULT_SCOPES);
     return c.json({ ...keyView(record), key: apiKey }, 201);
   });
 

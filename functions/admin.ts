@@ -1,12 +1,14 @@
 /**
- * Tenants and keys administered: the operations behind both the admin API (functions/admin-api.ts)
- * and the admin CLI (bin/admin.ts), so that both check the same things and audit the same way.
- * Every action that changes something is written to the audit log and logged as one JSON line
- * (who, what, when) before it is answered; neither ever holds a key itself, only its id and prefix.
+ * Tenants and keys administered: the operations behind the admin API (functions/admin-api.ts),
+ * the admin CLI (bin/admin.ts) and a tenant's own admin-scoped keys (`/v1/keys`,
+ * `/v1/webhook-secret/rotate` in functions/api.ts), so that every path checks the same things and
+ * audits the same way. Every action that changes a key or a secret is written to the audit log
+ * and logged as one JSON line (who, what, when) before it is answered, whichever path made it;
+ * none ever holds a key itself, only its id and prefix.
  */
 import { HeadwayError } from "../core/errors.ts";
 import type { ApiKeyRecord, ApiKeyStore, AuditEntry, AuditLog, TenantRecord, Tenants, WebhookSecret, WebhookSecrets } from "../core/ports.ts";
-import { KeyId, TenantName, type AuditAction } from "../core/tenants.ts";
+import { KeyId, TenantName, type AuditAction, type Scope } from "../core/tenants.ts";
 import type { Log } from "./config.ts";
 
 export interface AdminDeps {
@@ -18,10 +20,15 @@ export interface AdminDeps {
   now: () => number;
 }
 
-/** Who acts, and through which request (for the audit log). */
+/**
+ * Who acts, and through which request (for the audit log). An actor with `ownTenant` is a
+ * tenant's own admin-scoped key: it acts on that tenant alone, which exists by its key's word
+ * (the registry is not asked).
+ */
 export interface Actor {
   actor: string;
   requestId?: string | undefined;
+  ownTenant?: string;
 }
 
 export type Admin = ReturnType<typeof createAdmin>;
@@ -33,7 +40,11 @@ export function createAdmin(deps: AdminDeps) {
     deps.log("info", "admin action", { audit: true, actor: entry.actor, action, tenant, target, ...details, request_id: entry.requestId, at: new Date(entry.atMs).toISOString() });
   }
 
-  async function tenantOrThrow(name: string): Promise<TenantRecord> {
+  async function tenantOrThrow(name: string, by?: Actor): Promise<TenantRecord | null> {
+    if (by?.ownTenant !== undefined) {
+      if (by.ownTenant !== name) throw new HeadwayError("not_found", "tenant_not_found", `no tenant ${JSON.stringify(name)}`);
+      return null;
+    }
     const tenant = TenantName.safeParse(name).success ? await deps.tenants.get(name) : null;
     if (tenant === null) throw new HeadwayError("not_found", "tenant_not_found", `no tenant ${JSON.stringify(name)} (create it first: headway tenants create NAME, or POST /v1/admin/tenants)`);
     return tenant;
@@ -58,20 +69,27 @@ export function createAdmin(deps: AdminDeps) {
 
     listTenants: () => deps.tenants.list(),
 
-    async createKey(by: Actor, tenant: string, name: string): Promise<{ apiKey: string; record: ApiKeyRecord }> {
-      await tenantOrThrow(tenant);
-      const created = await deps.apiKeys.create(tenant, name);
-      await audit(by, "key.created", tenant, created.record.id, { prefix: created.record.prefix, name });
+    async createKey(by: Actor, tenant: string, name: string, scopes: readonly Scope[]): Promise<{ apiKey: string; record: ApiKeyRecord }> {
+      await tenantOrThrow(tenant, by);
+      const created = await deps.apiKeys.create(tenant, name, scopes);
+      await audit(by, "key.created", tenant, created.record.id, { prefix: created.record.prefix, name, scopes: created.record.scopes.join(",") });
       return created;
     },
 
-    async listKeys(tenant: string): Promise<ApiKeyRecord[]> {
-      await tenantOrThrow(tenant);
+    /** Stores a given key (the sandbox's development key); audited when this call made it. */
+    async ensureKey(by: Actor, apiKey: string, tenant: string, name: string, scopes: readonly Scope[]): Promise<ApiKeyRecord> {
+      const { record, isNew } = await deps.apiKeys.putKey(apiKey, tenant, name, scopes);
+      if (isNew) await audit(by, "key.created", tenant, record.id, { prefix: record.prefix, name, scopes: record.scopes.join(",") });
+      return record;
+    },
+
+    async listKeys(tenant: string, by?: Actor): Promise<ApiKeyRecord[]> {
+      await tenantOrThrow(tenant, by);
       return deps.apiKeys.list(tenant);
     },
 
     async revokeKey(by: Actor, tenant: string, idOrPrefix: string): Promise<ApiKeyRecord> {
-      await tenantOrThrow(tenant);
+      await tenantOrThrow(tenant, by);
       const key = findKey(await deps.apiKeys.list(tenant), tenant, idOrPrefix);
       if (key.revokedAtMs !== null) throw new HeadwayError("conflict", "key_revoked", `key ${key.id} (${key.prefix}…) of tenant ${tenant} was already revoked at ${new Date(key.revokedAtMs).toISOString()}`);
       const revoked = await deps.apiKeys.revoke(tenant, key.id);
@@ -81,11 +99,14 @@ export function createAdmin(deps: AdminDeps) {
     },
 
     async rotateWebhookSecret(by: Actor, tenant: string, overlapSeconds: number): Promise<WebhookSecret[]> {
-      await tenantOrThrow(tenant);
+      await tenantOrThrow(tenant, by);
       const secrets = await deps.webhookSecrets.rotate(tenant, overlapSeconds * 1000);
       await audit(by, "webhook_secret.rotated", tenant, null, { overlap_seconds: overlapSeconds });
       return secrets;
     },
+
+    /** A tenant's first webhook secret, made on first use by the service itself. */
+    webhookSecretCreated: (tenant: string) => audit({ actor: "headway" }, "webhook_secret.created", tenant, null),
 
     auditLog: (limit: number) => deps.audit.list(limit),
   };

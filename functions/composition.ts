@@ -6,7 +6,7 @@
  * first use, so a Lambda builds only what it runs (and reads only the settings it needs).
  */
 import type { Hono } from "hono";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createAwsClients } from "./adapters/aws-clients.ts";
 import { createDynamoApiKeys } from "./adapters/dynamo-api-keys.ts";
 import { createDynamoAuditLog } from "./adapters/dynamo-audit.ts";
@@ -25,16 +25,18 @@ import { createWsPosterPool } from "./adapters/ws-poster-pool.ts";
 import { createEmfMetrics } from "./adapters/emf-metrics.ts";
 import { createAdmin, type Admin } from "./admin.ts";
 import { createAdminApp } from "./admin-api.ts";
-import { createApp, type ApiEnv } from "./api.ts";
+import { createConnectionSweep, type ConnectionSweep } from "./connection-sweep.ts";
+import { createApp, type ApiDeps, type ApiEnv } from "./api.ts";
 import { createWebhookChannel } from "./channels/webhooks.ts";
 import { createWebSocketChannel } from "./channels/websocket.ts";
 import { environmentConfig, jsonLog, type Config, type Log } from "./config.ts";
 import { createMemoryMetrics, type Metrics } from "./metrics.ts";
+import { createReaper } from "./reaper.ts";
 import { createReducerHandler } from "./reducer.ts";
 import { createTicker, type Ticker } from "./ticker.ts";
 import { createWebhookSender } from "./webhook-sender.ts";
 import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "./ws.ts";
-import type { Poster } from "../core/ports.ts";
+import type { Poster, WebhookSecrets } from "../core/ports.ts";
 import { statusUrlOf } from "../core/webhook.ts";
 
 /** What differs between a deployment and a machine of one's own, beyond the configuration. */
@@ -54,6 +56,10 @@ export interface Runtime {
   /** Replaces the HTTP webhook transport (tests). */
   webhookTransport?: WebhookTransport;
   pendingUnknownJobSeconds?: number;
+  /** How long a process trusts a key it saw work (API_KEY_CACHE_MS unless a test wants revocation to bite sooner). */
+  apiKeyCacheMs?: number;
+  /** The update streams' timings and bounds (functions/settings.ts STREAMS unless a test says otherwise). */
+  streams?: ApiDeps["streams"];
 }
 
 export interface Services {
@@ -61,6 +67,10 @@ export interface Services {
   reducer(): (event: SQSEvent) => Promise<SQSBatchResponse>;
   ticker(): Ticker;
   ws(): (event: WebSocketEvent) => Promise<WebSocketResult>;
+  /** Removes what a job owned once TTL deleted its head (the table's stream subscription). */
+  reaper(): (event: DynamoDBStreamEvent) => Promise<{ jobs: number; items: number }>;
+  /** Closes WebSockets whose token expired or whose key was revoked (run beside the ticker). */
+  connectionSweep(): ConnectionSweep;
   api(): Hono<ApiEnv>;
   /** Tenants and keys administered (the admin API's and the admin CLI's operations, audited). */
   admin(): Admin;
@@ -75,24 +85,28 @@ function once<T>(build: () => T): () => T {
 }
 
 export function createAdapters(config: Config, runtime: Runtime) {
+  /** The audited operations, for adapters that make a change by themselves (built on first use, from these adapters). */
+  const audited: () => Admin = once(() => createAdmin({ tenants: adapters.tenants(), apiKeys: adapters.apiKeys(), webhookSecrets: adapters.webhookSecrets(), audit: adapters.auditLog(), log: runtime.log, now: runtime.now }));
   const clients = once(() => createAwsClients(config));
   const table = () => ({ client: clients().dynamodb, tableName: config.tableName });
   const posterOptions = (): WsPosterOptions => ({ endpoint: config.websocketManagementEndpoint(), region: config.region, ...runtime.posterCredentials });
   const store = once(() => createDynamoStore(table()));
-  return {
+  const adapters = {
+    audited,
     clients,
     store,
     changeFeed: () => store().changeFeed,
     rejections: () => store().rejections,
     jobIndex: () => store().jobIndex,
-    apiKeys: once(() => createDynamoApiKeys(table())),
+    apiKeys: once(() => createDynamoApiKeys({ ...table(), ...(runtime.apiKeyCacheMs === undefined ? {} : { cacheMs: runtime.apiKeyCacheMs }) })),
     tenants: once(() => createDynamoTenants(table())),
     auditLog: once(() => createDynamoAuditLog(table())),
     connections: once(() => createDynamoConnections(table())),
     subscriptions: once(() => createDynamoSubscriptions(table())),
     streamSlots: once(() => createDynamoStreamSlots(table())),
     webhookLog: once(() => createDynamoWebhookLog(table())),
-    webhookSecrets: once(() => createDynamoWebhookSecrets(table())),
+    // A tenant's first secret is made on first use: audited as every change of a secret is.
+    webhookSecrets: once((): WebhookSecrets => createDynamoWebhookSecrets({ ...table(), onSecretMade: (tenant) => audited().webhookSecretCreated(tenant) })),
     webhookEndpoints: once(() => createDynamoWebhookEndpoints(table())),
     lease: once(() => createDynamoLease({ ...table(), name: "ticker" })),
     events: once(() => createSqsPublisher({ client: clients().sqs, queueUrl: config.eventsQueueUrl() })),
@@ -101,6 +115,7 @@ export function createAdapters(config: Config, runtime: Runtime) {
     tickerPoster: once(() => createWsPosterPool({ ...posterOptions(), threads: runtime.postThreads ?? 0 })),
     webhookTransport: once(() => runtime.webhookTransport ?? createHttpWebhookTransport({ allowPrivateAddresses: runtime.allowPrivateWebhookTargets ?? false })),
   };
+  return adapters;
 }
 
 export function createServices(config: Config, runtime: Runtime): Services {
@@ -121,9 +136,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
       now,
     }),
   );
-  const admin = once(() =>
-    createAdmin({ tenants: adapters.tenants(), apiKeys: adapters.apiKeys(), webhookSecrets: adapters.webhookSecrets(), audit: adapters.auditLog(), log, now }),
-  );
+  const admin = adapters.audited;
   return {
     adapters,
     admin,
@@ -142,7 +155,11 @@ export function createServices(config: Config, runtime: Runtime): Services {
       }),
     ),
     ticker,
-    ws: once(() => createWsHandler({ connections: adapters.connections(), subscriptions: adapters.subscriptions(), store: adapters.store(), poster: adapters.poster(), tokenSecret: config.tokenSecret(), now, log })),
+    ws: once(() =>
+      createWsHandler({ connections: adapters.connections(), subscriptions: adapters.subscriptions(), store: adapters.store(), poster: adapters.poster(), apiKeys: adapters.apiKeys(), tokenSecret: config.tokenSecret(), now, log }),
+    ),
+    reaper: once(() => createReaper({ store: adapters.store(), log })),
+    connectionSweep: once(() => createConnectionSweep({ connections: adapters.connections(), apiKeys: adapters.apiKeys(), poster: adapters.poster(), now, log })),
     api: once(() =>
       createApp({
         store: adapters.store(),
@@ -153,6 +170,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
         webhookSecrets: adapters.webhookSecrets(),
         webhookEndpoints: adapters.webhookEndpoints(),
         apiKeys: adapters.apiKeys(),
+        admin: admin(),
         publisher: adapters.events(),
         log,
         now,
@@ -160,6 +178,7 @@ export function createServices(config: Config, runtime: Runtime): Services {
         websocketUrl: config.websocketUrl,
         tokenSecret: config.tokenSecret(),
         adminApp: createAdminApp({ admin: admin(), adminToken: config.adminToken?.() ?? null, log }),
+        ...(runtime.streams === undefined ? {} : { streams: runtime.streams }),
       }),
     ),
     webhookSender: once(() =>

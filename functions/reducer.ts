@@ -22,7 +22,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { randomUUID } from "node:crypto";
 import type { Event } from "../core/contract.ts";
-import { StoreConflict } from "../core/errors.ts";
+import { ItemTooLarge, StoreConflict } from "../core/errors.ts";
 import { reduce } from "../core/estimator.ts";
 import { parseMessageBody, type ParsedMessage } from "../core/ingest.ts";
 import { partitioningFor } from "../core/partition.ts";
@@ -76,6 +76,25 @@ const JOB_CONCURRENCY = 100;
 
 const eventsOf = (entries: readonly Entry[]): Event[] => entries.flatMap((entry) => entry.events);
 const recordsOf = (entries: readonly Entry[]): SQSRecord[] => [...new Set(entries.map((entry) => entry.record))];
+
+/** The stored record an event grows: its file (or input), its indicator task, or the job's head. */
+function recordOf(event: Event): string {
+  switch (event.type) {
+    case "original.added":
+      return `file ${event.original_id}`;
+    case "step.started":
+    case "step.progress":
+    case "step.completed":
+    case "step.failed":
+      return event.original_id !== undefined ? `file ${event.original_id}` : event.input_id !== undefined ? `input ${event.input_id}` : `step ${event.step}`;
+    case "indicator.added":
+    case "indicator.done":
+    case "indicator.reported":
+      return `task ${event.task_id} of label ${event.label ?? "(unnamed)"}`;
+    default:
+      return "the job's head";
+  }
+}
 
 /** A throw of the core while applying events (a bug), as opposed to a failure of the store. */
 class ApplyFailure extends Error {}
@@ -211,6 +230,52 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent, conte
   }
 
   /**
+   * The group's events would make an item larger than DynamoDB stores (README, limits): nothing
+   * of them was written. Applies as much of them as fits, by halves on fresh loads: a half that
+   * fits is stored, one that does not is halved again, and a single event that does not fit is
+   * refused as `item_too_large`; the record it grows (its file, its task, or the job's head) is
+   * then full for the rest of the group, whose events of that record are refused with it. Every
+   * other event is stored. A few dozen loads and writes per record that fills up, and taken only
+   * by input that reaches a limit.
+   */
+  async function applyWithinLimits(group: JobGroup, nowMs: number): Promise<{ job: LoadedJob; refused: EventRejection[] }> {
+    const refused: EventRejection[] = [];
+    const full = new Set<string>();
+    let last: LoadedJob | null = null;
+    const refuse = (event: Event, record: string) =>
+      refused.push({ event, code: "item_too_large", message: `the stored record of ${record} would be larger than a DynamoDB item holds (400 KB): this event is refused and the record keeps what it had (README, limits)` });
+    const attempt = async (events: Event[]): Promise<boolean> => {
+      const job = await load(group, events);
+      if (job === null) throw new Error(`job ${group.ref.jobId} vanished while applying within limits`);
+      const rejections = applyTo(job, events, nowMs);
+      try {
+        await deps.store.save(job, nowMs);
+      } catch (error) {
+        if (error instanceof ItemTooLarge) return false;
+        throw error;
+      }
+      refused.push(...rejections);
+      last = job;
+      return true;
+    };
+    const applyFitting = async (events: Event[]): Promise<void> => {
+      const open = events.filter((event) => !full.has(recordOf(event)));
+      for (const event of events) if (full.has(recordOf(event))) refuse(event, recordOf(event));
+      if (open.length === 0 || (await attempt(open))) return;
+      if (open.length === 1) {
+        full.add(recordOf(open[0]!));
+        refuse(open[0]!, recordOf(open[0]!));
+        return;
+      }
+      const half = Math.ceil(open.length / 2);
+      await applyFitting(open.slice(0, half));
+      await applyFitting(open.slice(half));
+    };
+    await applyFitting(eventsOf(group.entries));
+    return { job: last ?? (await load(group, []))!, refused };
+  }
+
+  /**
    * Applies one job's events; returns the records to report as failures, and the version to
    * announce once the batch's jobs are stored.
    */
@@ -231,7 +296,13 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent, conte
           ({ job, refused, poisoned } = await applyIsolating(batch, group, nowMs));
         }
         if (job === null) return { failed: recordsOf(poisoned) };
-        await deps.store.save(job, nowMs);
+        try {
+          await deps.store.save(job, nowMs);
+        } catch (error) {
+          if (!(error instanceof ItemTooLarge)) throw error;
+          batch.log("warn", "job batch would pass an item's size; applying it within limits", { tenant: group.ref.tenant, job_id: group.ref.jobId, error: error.message });
+          ({ job, refused } = await applyWithinLimits({ ...group, entries: group.entries.filter((entry) => !poisoned.includes(entry)) }, nowMs));
+        }
         batch.applied += events.length - eventsOf(poisoned).length - refused.filter((rejection) => !isNotice(rejection.code)).length;
         await recordRefused(batch, job, refused, nowMs);
         // Handing back a record returns its whole message; no other job shares it (an envelope's valid events are of one job).

@@ -241,12 +241,18 @@ export function createTicker(deps: TickerDeps): Ticker {
   };
 }
 
-/** The Lambda entry point: ticks every ~2 s for 55 s of the minute the schedule started it in. */
+/**
+ * The Lambda entry point: ticks every ~2 s for 55 s of the minute the schedule started it in,
+ * and beside the ticks sweeps the connections whose token lapsed (functions/connection-sweep.ts).
+ */
 export const handler = lazyHandler<unknown, { ticks: number }>(async () => {
   const { TICKER } = await import("./settings.ts");
-  const ticker = (await import("./composition.ts")).environmentServices().ticker();
+  const { SWEEP_EVERY_MS } = await import("./connection-sweep.ts");
+  const services = (await import("./composition.ts")).environmentServices();
+  const ticker = services.ticker();
+  const sweep = services.connectionSweep();
   return async () => {
-    const reports = await ticker.run({ intervalMs: TICKER.intervalMs, durationMs: TICKER.runMs });
+    const [reports] = await Promise.all([ticker.run({ intervalMs: TICKER.intervalMs, durationMs: TICKER.runMs }), sweep.run({ everyMs: SWEEP_EVERY_MS, durationMs: TICKER.runMs })]);
     return { ticks: reports.filter((report) => report.ticked).length };
   };
 });

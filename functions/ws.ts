@@ -1,6 +1,7 @@
 /**
  * The WebSocket API's routes (DESIGN §3.5), one handler for all of them, dispatched on the route
- * key: `$connect` checks the subscriber token (its query parameter never reaches a log line),
+ * key: `$connect` checks the subscriber token (its query parameter never reaches a log line) and
+ * that the API key that minted it is not revoked,
  * `subscribe` / `unsubscribe` / `ping` answer on the connection, `$default` answers a malformed
  * frame with an `error` event, `$disconnect` forgets the connection. The connection stays up
  * after any error; an answer carries the request's `id` when it had one. Subscribing registers
@@ -9,9 +10,9 @@
  */
 import { ClientMessage, eventPages, jobEventFor, requestIdOf, type RequestId, type ServerFrame } from "../core/realtime.ts";
 import { describeIssues, issuesOf, type ErrorCode } from "../core/errors.ts";
-import type { Connections, JobStore, Poster, Subscriptions } from "../core/ports.ts";
+import type { ApiKeyStore, Connection, Connections, JobStore, Poster, Subscriptions } from "../core/ports.ts";
 import { renderInFlight, renderSnapshot } from "../core/snapshot.ts";
-import { verifyToken } from "../core/token.ts";
+import { refusalMessage, tokenKeysOf, verifyToken } from "../core/token.ts";
 import { lazyHandler, type Log } from "./config.ts";
 
 export interface WebSocketEvent {
@@ -30,6 +31,9 @@ export interface WsDeps {
   subscriptions: Subscriptions;
   store: JobStore;
   poster: Poster;
+  /** Whether the key that minted a token still stands (within the key cache's window). */
+  apiKeys: Pick<ApiKeyStore, "isActive">;
+  /** The subscriber-token signing secrets as configured (the newest first). */
   tokenSecret: string;
   now: () => number;
   log: Log;
@@ -38,6 +42,7 @@ export interface WsDeps {
 const OK: WebSocketResult = { statusCode: 200 };
 
 export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promise<WebSocketResult> {
+  const tokenKeys = tokenKeysOf(deps.tokenSecret);
   const send = (connectionId: string, frame: ServerFrame) => deps.poster.post(connectionId, frame);
   /** A request's own id goes back on its answer (and only when it sent one, so older clients see the frames they always did). */
   const echo = (id: RequestId | undefined) => (id === undefined ? {} : { id });
@@ -49,13 +54,21 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
   async function connect(event: WebSocketEvent): Promise<WebSocketResult> {
     const token = event.queryStringParameters?.token;
     if (token === undefined || token === "") return { statusCode: 401, body: "a subscriber token is required (?token=...)" };
-    const check = verifyToken(token, deps.tokenSecret, deps.now());
-    if (!check.ok) {
-      deps.log("info", "websocket refused", { connection_id: event.requestContext.connectionId, reason: check.reason });
-      return { statusCode: 401, body: `token refused: ${check.reason}` };
+    const check = verifyToken(token, tokenKeys, deps.now());
+    const reason = !check.ok ? check.reason : (await deps.apiKeys.isActive(check.claims.tenant, check.claims.keyId)) ? null : "key_revoked";
+    if (reason !== null || !check.ok) {
+      deps.log("info", "websocket refused", { connection_id: event.requestContext.connectionId, reason });
+      return { statusCode: 401, body: refusalMessage(reason!) };
     }
-    await deps.connections.put({ connectionId: event.requestContext.connectionId, tenant: check.claims.tenant, scope: check.claims.jobIds, connectedAtMs: deps.now() });
+    const { tenant, jobIds, keyId, expiresAtMs } = check.claims;
+    await deps.connections.put({ connectionId: event.requestContext.connectionId, tenant, scope: jobIds, connectedAtMs: deps.now(), keyId, tokenExpiresAtMs: expiresAtMs });
     return OK;
+  }
+
+  /** Why a registered connection may no longer be served (the sweep closes it within a minute; until then nothing new is served). */
+  async function lapseOf(connection: Connection): Promise<"token_expired" | "key_revoked" | null> {
+    if (connection.tokenExpiresAtMs <= deps.now()) return "token_expired";
+    return (await deps.apiKeys.isActive(connection.tenant, connection.keyId)) ? null : "key_revoked";
   }
 
   async function message(event: WebSocketEvent): Promise<WebSocketResult> {
@@ -75,6 +88,10 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
     }
     const connection = await deps.connections.get(connectionId);
     if (connection === null) return fail(connectionId, "unknown_connection", "this connection is not registered; reconnect", request.id);
+    if (request.action === "subscribe") {
+      const lapse = await lapseOf(connection);
+      if (lapse !== null) return fail(connectionId, lapse, `${refusalMessage(lapse === "token_expired" ? "expired" : lapse)}, and reconnect with it`, request.id);
+    }
     if (!connection.scope.includes(request.job_id)) return fail(connectionId, "forbidden", `the token does not cover job ${request.job_id}`, request.id);
     const ref = { tenant: connection.tenant, jobId: request.job_id };
     if (request.action === "unsubscribe") {

@@ -1,5 +1,6 @@
 /** The infra files in dependency order; each exports what the others link to. */
 import { table } from "./storage";
+import "./reaper";
 import "./secrets";
 import { ws } from "./realtime";
 import { events, eventsDlq } from "./queues";

@@ -5,12 +5,15 @@
  * development key, not any tenant's.
  */
 import { Hono } from "hono";
+import { isSameSecret } from "../core/secret-compare.ts";
 import type { MemoryMetrics } from "../functions/metrics.ts";
 import { METRICS } from "../functions/settings.ts";
 
 export function metricsApi(deps: { metrics: MemoryMetrics; apiKey: string }): Hono {
   return new Hono().get("/", (c) => {
-    if (c.req.header("authorization") !== `Bearer ${deps.apiKey}`) {
+    const given = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    // Compared in constant time (hashes of both sides), as every secret is.
+    if (given === undefined || !isSameSecret(given, deps.apiKey)) {
       return c.json({ error: { code: "unauthorized", message: "the sandbox's metrics take its development key as `Authorization: Bearer <key>`" } }, 401);
     }
     const series = deps.metrics.series();

@@ -16,10 +16,12 @@ import { createAwsClients } from "../functions/adapters/aws-clients.ts";
 import type { StoreMetrics } from "../functions/adapters/dynamo-store.ts";
 import { ensureTable } from "../functions/adapters/dynamo-table.ts";
 import { defaultPostThreads } from "../functions/adapters/ws-poster-pool.ts";
-import { createServices, type Services } from "../functions/composition.ts";
+import { createServices, type Runtime, type Services } from "../functions/composition.ts";
 import type { Config, Log } from "../functions/config.ts";
 import { createMemoryMetrics, type MemoryMetrics } from "../functions/metrics.ts";
 import { DEFAULT_TENANT, EVENTS, SANDBOX_TABLE_NAME, TICKER, WEBHOOKS } from "../functions/settings.ts";
+import { ALL_SCOPES } from "../core/tenants.ts";
+import { SWEEP_EVERY_MS } from "../functions/connection-sweep.ts";
 import type { Ticker, TickReport } from "../functions/ticker.ts";
 import { metricsApi } from "./metrics-api.ts";
 import { createDashboardApp } from "./dashboard.ts";
@@ -49,6 +51,11 @@ export interface SandboxOptions {
   /** The ticker's interval (functions/settings.ts, as in the cloud); 0 runs no ticker. */
   tickMs?: number;
   onTick?: (report: TickReport) => void;
+  /** How often WebSockets whose token lapsed are looked for and closed (functions/connection-sweep.ts); 0 never. */
+  sweepEveryMs?: number;
+  /** Tests: how long the API trusts a key it saw work, and the update streams' timings (the cloud's unless given). */
+  apiKeyCacheMs?: number;
+  streams?: Runtime["streams"];
   /** Threads the ticker posts from (one per core beyond the first by default). */
   postThreads?: number;
   /**
@@ -168,11 +175,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ...(options.wrapTickerPoster === undefined ? {} : { wrapTickerPoster: options.wrapTickerPoster }),
       // Loopback receivers are allowed here (the cloud refuses private addresses).
       allowPrivateWebhookTargets: true,
+      ...(options.apiKeyCacheMs === undefined ? {} : { apiKeyCacheMs: options.apiKeyCacheMs }),
+      ...(options.streams === undefined ? {} : { streams: options.streams }),
     });
     const { adapters } = services;
     // The development tenant is registered like any other (a second start finds it there).
     await adapters.tenants().create(TENANT);
-    await adapters.apiKeys().putKey(apiKey, TENANT, "sandbox development key");
+    // The development key holds every scope: the sandbox is one person's machine, and its key drives
+    // the dashboard (read), the SDK examples (ingest) and local webhook tests (the secret: admin).
+    await services.admin().ensureKey({ actor: "sandbox" }, apiKey, TENANT, "sandbox development key", ALL_SCOPES);
     // Per tenant, in the table (so under dataDir): the development tenant's is printed as `webhook_secret`.
     const webhookSecret = (await adapters.webhookSecrets().secretsOf(TENANT))[0]!.secret;
 
@@ -210,6 +221,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           });
     started.push(adapters.tickerPoster());
     const ticking = startTicking(services.ticker(), options.tickMs ?? TICKER.intervalMs, options.onTick);
+    // As the ticker's Lambda does beside its ticks: close connections whose token lapsed.
+    const sweeping = new AbortController();
+    const sweep = options.sweepEveryMs === 0 ? Promise.resolve() : services.connectionSweep().run({ everyMs: options.sweepEveryMs ?? SWEEP_EVERY_MS, durationMs: Infinity, signal: sweeping.signal });
 
     return {
       http: httpUrl,
@@ -237,6 +251,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         await closed;
         await poller?.stop();
         await ticking.stop();
+        sweeping.abort();
+        await sweep;
         await webhookPoller.stop();
         await services!.close();
         clients.sqs.destroy();

@@ -87,6 +87,29 @@ describe("headway admin CLI against the sandbox", () => {
     expect(JSON.stringify(entries)).not.toContain(created.key);
   }, 180_000);
 
+  it("makes keys that do one thing: ingest and read by default, admin only when asked for, and names an unknown scope", async () => {
+    expect((await headway("tenants", "create", "cli-scopes")).code).toBe(0);
+    const worker = json<{ key: string; scopes: string[] }>(await headway("keys", "create", "--tenant", "cli-scopes", "--name", "worker", "--json"));
+    expect(worker.scopes).toEqual(["ingest", "read"]);
+    const ingestOnly = json<{ key: string; scopes: string[] }>(await headway("keys", "create", "--tenant", "cli-scopes", "--scope", "ingest", "--json"));
+    expect(ingestOnly.scopes).toEqual(["ingest"]);
+    const admin = json<{ key: string; scopes: string[] }>(await headway("keys", "create", "--tenant", "cli-scopes", "--scope", "admin", "--scope", "read", "--json"));
+    expect(admin.scopes).toEqual(["read", "admin"]);
+    const secretWith = (key: string) => fetch(`${ready.http}/v1/webhook-secret`, { headers: { authorization: `Bearer ${key}` } });
+    expect((await secretWith(admin.key)).status).toBe(200);
+    const refused = await secretWith(worker.key);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code: "missing_scope", message: expect.stringContaining("--scope admin") } });
+    expect((await createJob(ingestOnly.key, "cli-scoped-job")).status).toBe(201);
+    expect((await fetch(`${ready.http}/v1/jobs/cli-scoped-job`, { headers: { authorization: `Bearer ${ingestOnly.key}` } })).status).toBe(403);
+    const listed = await headway("keys", "list", "--tenant", "cli-scopes");
+    expect(listed.stdout).toMatch(/SCOPES/);
+    expect(listed.stdout).toContain("read,admin");
+    const wrong = await headway("keys", "create", "--tenant", "cli-scopes", "--scope", "ingest,everything");
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/unknown scope "everything": a key's scopes are ingest, read, admin/);
+  }, 120_000);
+
   it("says clearly what is wrong: an unknown tenant, a missing table, a usage mistake", async () => {
     const unknown = await headway("keys", "create", "--tenant", "nobody");
     expect(unknown.code).toBe(1);

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { createDynamoApiKeys, hashApiKey, API_KEY_CACHE_MS } from "../functions/adapters/dynamo-api-keys.ts";
+import { ALL_SCOPES } from "../core/tenants.ts";
 import { createAdminApp } from "../functions/admin-api.ts";
 import { createApp } from "../functions/api.ts";
 import { createServices, type Services } from "../functions/composition.ts";
@@ -93,7 +94,7 @@ describe("admin API", () => {
     expect((await request("GET", "/v1/jobs/admin-job", created.key)).status).toBe(200);
 
     const listed = (await (await asAdmin("GET", "/v1/admin/tenants/acme/keys")).json()) as { keys: KeyView[] };
-    expect(listed.keys).toEqual([{ id: created.id, tenant: "acme", prefix: created.prefix, name: "ci", created_at: created.created_at, revoked_at: null }]);
+    expect(listed.keys).toEqual([{ id: created.id, tenant: "acme", prefix: created.prefix, name: "ci", scopes: ["ingest", "read"], created_at: created.created_at, revoked_at: null }]);
     expect(JSON.stringify(listed)).not.toContain(created.key);
 
     const revoked = await asAdmin("DELETE", `/v1/admin/tenants/acme/keys/${created.id}`);
@@ -167,7 +168,7 @@ describe("admin API", () => {
       ["tenant.created", "audited", null],
     ]);
     expect(audit.entries.every((entry) => entry.actor === "admin_token" && typeof entry.request_id === "string")).toBe(true);
-    expect(audit.entries[2]!.details).toEqual({ prefix: key.prefix, name: "deploy" });
+    expect(audit.entries[2]!.details).toEqual({ prefix: key.prefix, name: "deploy", scopes: "ingest,read" });
     const lines = logged.filter((line) => line.message === "admin action" && line.fields.tenant === "audited");
     expect(lines.map((line) => line.fields.action)).toEqual(["tenant.created", "key.created", "key.revoked", "webhook_secret.rotated"]);
     expect(JSON.stringify([audit, lines])).not.toContain(key.key);
@@ -193,30 +194,38 @@ describe("revocation in another API container", () => {
     let nowMs = Date.now();
     const otherContainer = createDynamoApiKeys({ client: table.client, tableName: table.name, now: () => nowMs });
     const freshContainer = createDynamoApiKeys({ client: table.client, tableName: table.name });
-    expect(await otherContainer.tenantOf(key)).toBe("cached");
+    expect((await otherContainer.principalOf(key))?.tenant).toBe("cached");
+    expect(await otherContainer.isActive("cached", id)).toBe(true);
     await asAdmin("DELETE", `/v1/admin/tenants/cached/keys/${id}`);
-    expect(await freshContainer.tenantOf(key)).toBeNull();
-    expect(await otherContainer.tenantOf(key)).toBe("cached");
+    expect(await freshContainer.principalOf(key)).toBeNull();
+    expect(await freshContainer.isActive("cached", id)).toBe(false);
+    expect((await otherContainer.principalOf(key))?.tenant).toBe("cached");
+    expect(await otherContainer.isActive("cached", id)).toBe(true);
+    expect(await otherContainer.isActive("cached", id, { fresh: true })).toBe(false);
     nowMs += API_KEY_CACHE_MS;
-    expect(await otherContainer.tenantOf(key)).toBeNull();
+    expect(await otherContainer.principalOf(key)).toBeNull();
+    expect(await otherContainer.isActive("cached", id)).toBe(false);
   });
 });
 
 describe("keys stored as given (the sandbox's development key)", () => {
   it("stores a key once: again keeps it (and its revocation), for another tenant is refused, and an older sandbox's item gains its listing fields", async () => {
     const keys = services.adapters.apiKeys();
-    const first = await keys.putKey("hw_dev_00112233445566778899aabbccddeeff", "given", "dev");
-    expect(first).toMatchObject({ tenant: "given", prefix: "hw_dev_00112233", name: "dev", revokedAtMs: null });
+    const { record: first, isNew } = await keys.putKey("hw_dev_00112233445566778899aabbccddeeff", "given", "dev", ALL_SCOPES);
+    expect(isNew).toBe(true);
+    expect(first).toMatchObject({ tenant: "given", prefix: "hw_dev_00112233", name: "dev", scopes: ["ingest", "read", "admin"], revokedAtMs: null });
     await keys.revoke("given", first.id);
-    expect(await keys.putKey("hw_dev_00112233445566778899aabbccddeeff", "given", "dev")).toMatchObject({ id: first.id, createdAtMs: first.createdAtMs, revokedAtMs: expect.any(Number) });
-    expect(await keys.tenantOf("hw_dev_00112233445566778899aabbccddeeff")).toBeNull();
-    await expect(keys.putKey("hw_dev_00112233445566778899aabbccddeeff", "someone-else", "dev")).rejects.toThrow(/another tenant/);
+    expect(await keys.putKey("hw_dev_00112233445566778899aabbccddeeff", "given", "dev", ["read"])).toMatchObject({ isNew: false, record: { id: first.id, createdAtMs: first.createdAtMs, scopes: ["ingest", "read", "admin"], revokedAtMs: expect.any(Number) } });
+    expect(await keys.principalOf("hw_dev_00112233445566778899aabbccddeeff")).toBeNull();
+    await expect(keys.putKey("hw_dev_00112233445566778899aabbccddeeff", "someone-else", "dev", ALL_SCOPES)).rejects.toThrow(/another tenant/);
 
     const legacy = "hw_dev_ffeeddccbbaa99887766554433221100";
     await table.client.send(
       new PutItemCommand({ TableName: table.name, Item: { pk: { S: `KEY#${hashApiKey(legacy)}` }, sk: { S: "KEY" }, tenant: { S: "given" }, name: { S: "old" }, created_at: { N: "1000" } } }),
     );
-    expect(await keys.putKey(legacy, "given", "sandbox development key")).toMatchObject({ tenant: "given", name: "old", createdAtMs: 1000, prefix: "hw_dev_ffeeddcc" });
+    // Made before scopes: it keeps all three, whatever this call asks for.
+    expect((await keys.putKey(legacy, "given", "sandbox development key", ["read"])).record).toMatchObject({ tenant: "given", name: "old", createdAtMs: 1000, prefix: "hw_dev_ffeeddcc" });
+    expect(await keys.principalOf(legacy)).toMatchObject({ tenant: "given", scopes: ["ingest", "read", "admin"] });
     expect((await keys.list("given")).map((key) => key.prefix)).toContain("hw_dev_ffeeddcc");
   });
 });
@@ -230,7 +239,7 @@ describe("an API without a usable admin token", () => {
     const adapters = bare.adapters;
     const bareDeps = {
       store: adapters.store(), jobIndex: adapters.jobIndex(), rejections: adapters.rejections(), streamSlots: adapters.streamSlots(), webhookLog: adapters.webhookLog(), webhookSecrets: adapters.webhookSecrets(),
-      webhookEndpoints: adapters.webhookEndpoints(), apiKeys: adapters.apiKeys(), publisher: adapters.events(), log, now: Date.now, tokenSecret: "x",
+      webhookEndpoints: adapters.webhookEndpoints(), apiKeys: adapters.apiKeys(), admin: bare.admin(), publisher: adapters.events(), log, now: Date.now, tokenSecret: "x",
     };
     try {
       const response = await bare.api().request("/v1/admin/tenants", { headers: { authorization: "Bearer anything" } });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { verifyToken } from "../core/token.ts";
+import { tokenKeysOf, verifyToken } from "../core/token.ts";
+import { ALL_SCOPES } from "../core/tenants.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import { silentLog } from "../functions/config.ts";
 import { testConfig } from "./support/config.ts";
@@ -28,8 +29,8 @@ beforeAll(async () => {
     { log: silentLog, now: Date.now },
   );
   const apiKeys = services.adapters.apiKeys();
-  await apiKeys.putKey("key-tenant-1", "tenant-1", "test");
-  await apiKeys.putKey("key-tenant-2", "tenant-2", "test");
+  await apiKeys.putKey("key-tenant-1", "tenant-1", "test", ALL_SCOPES);
+  await apiKeys.putKey("key-tenant-2", "tenant-2", "test", ALL_SCOPES);
   webhookEndpoints = services.adapters.webhookEndpoints();
   app = services.api();
 });
@@ -62,7 +63,7 @@ describe("HTTP API", () => {
     expect(created.status).toBe(201);
     const body = (await created.json()) as { job_id: string; status_url: string; websocket_url: string; subscriber_token: string };
     expect(body).toMatchObject({ job_id: "api-1", status_url: "https://headway.test/v1/jobs/api-1", websocket_url: "wss://ws.headway.test" });
-    const check = verifyToken(body.subscriber_token, SECRET, Date.now());
+    const check = verifyToken(body.subscriber_token, tokenKeysOf(SECRET), Date.now());
     expect(check).toMatchObject({ ok: true, claims: { tenant: "tenant-1", jobIds: ["api-1"] } });
     const snapshot = await call("GET", "/v1/jobs/api-1");
     expect(snapshot.status).toBe(200);
@@ -151,7 +152,7 @@ describe("HTTP API", () => {
 
   it("lists the tenant's jobs newest first, a page at a time, with their status and figures, and no other tenant's", async () => {
     const key = "key-tenant-3";
-    await services.adapters.apiKeys().putKey(key, "tenant-3", "test");
+    await services.adapters.apiKeys().putKey(key, "tenant-3", "test", ALL_SCOPES);
     for (const jobId of ["list-a", "list-b", "list-c"]) {
       expect((await call("POST", "/v1/jobs", { job_id: jobId, plan: { steps: { a: { robot: "/image/resize", use: ":original" } } }, originals: [{ original_id: "f1", mime: "image/png" }] }, key)).status).toBe(201);
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -282,9 +283,9 @@ describe("HTTP API", () => {
     const response = await call("POST", "/v1/tokens", { job_ids: ["api-1"], expires_in_seconds: 60 });
     expect(response.status).toBe(201);
     const { token } = (await response.json()) as { token: string };
-    expect(verifyToken(token, SECRET, Date.now())).toMatchObject({ ok: true, claims: { jobIds: ["api-1"] } });
-    expect(verifyToken(token, SECRET, Date.now() + 61_000)).toEqual({ ok: false, reason: "expired" });
-    expect(verifyToken(token, "other-secret", Date.now())).toEqual({ ok: false, reason: "bad_signature" });
+    expect(verifyToken(token, tokenKeysOf(SECRET), Date.now())).toMatchObject({ ok: true, claims: { jobIds: ["api-1"], keyId: expect.stringMatching(/^key_/) } });
+    expect(verifyToken(token, tokenKeysOf(SECRET), Date.now() + 61_000)).toEqual({ ok: false, reason: "expired" });
+    expect(verifyToken(token, tokenKeysOf("other-secret"), Date.now())).toEqual({ ok: false, reason: "unknown_kid" });
     expect((await call("POST", "/v1/tokens", { job_ids: ["api-1"] }, "key-tenant-2")).status).toBe(404);
   });
 

@@ -6,12 +6,14 @@ import {
   encodeBucket,
   encodeGroups,
   encodeHead,
+  encodeJobParts,
   encodeParts,
   encodeTaskParts,
   growOriginals,
   growTasks,
   loadBucket,
   loadGroup,
+  loadJobPart,
   loadPart,
   loadTaskPart,
 } from "../core/codec.ts";
@@ -21,7 +23,8 @@ import { groupOf, splitSource } from "../core/partition.ts";
 import { refreshEstimates, totalsOf } from "../core/progress.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState, emptyStepLeft, STEP_LEFT_FIELDS, type Totals, type WorkLeft } from "../core/state.ts";
-import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../core/touched.ts";
+import { jobPartsTouchedBy, labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../core/touched.ts";
+import { growJobParts, jobPartSummaries } from "../core/job-executions.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
 import { worldArbitrary } from "./support/worlds.ts";
@@ -54,6 +57,11 @@ function itemStore(maxRecords: number) {
       for (const part of parts) loadPart(state, part, get(`p${part}`));
       const taskParts = taskPartsTouchedBy(state, batch);
       for (const [bucket, which] of taskParts) for (const part of which) loadTaskPart(state, bucket, part, get(`t${bucket}.${part}`));
+      const jobParts = new Set(state.loadedJobParts);
+      for (const part of jobPartsTouchedBy(state, batch)) {
+        if (!jobParts.has(part)) loadJobPart(state, part, get(`j${part}`));
+        jobParts.add(part);
+      }
       // As the store does: reports naming only their input follow its link to the original's part.
       for (const part of partsLinkedBy(state, batch)) {
         if (parts.has(part)) continue;
@@ -93,6 +101,15 @@ function itemStore(maxRecords: number) {
           which.add(growTasks(state, bucket).target);
         }
       }
+      for (let splits = 0; splits < 6 && [...encodeJobParts(state, jobParts).values()].some((code) => code.executions.length > maxRecords); splits++) {
+        const source = splitSource(state.jobPartCount);
+        if (!jobParts.has(source)) {
+          loadJobPart(state, source, get(`j${source}`));
+          jobParts.add(source);
+        }
+        jobParts.add(growJobParts(state, source));
+      }
+      for (const [part, code] of encodeJobParts(state, jobParts)) items.set(`j${part}`, JSON.stringify(code));
       for (const [part, code] of encodeParts(state, parts)) items.set(`p${part}`, JSON.stringify(code));
       for (const [group, code] of encodeGroups(state, groups)) items.set(`g${group}`, JSON.stringify(code));
       for (const bucket of buckets) items.set(`l${bucket}`, JSON.stringify(encodeBucket(state, bucket)));
@@ -104,9 +121,10 @@ function itemStore(maxRecords: number) {
       const head = decodeHead(JSON.parse(items.get("head")!));
       const whole = this.load();
       const round = ({ left: _left, ...t }: Totals) => Object.fromEntries(Object.entries(t).map(([key, value]) => [key, Math.round(value * 1e6) / 1e6]));
+      const jobSummaries = (state: typeof head) => [...jobPartSummaries(state)].filter(([, summary]) => summary.executions > 0).sort((a, b) => a[0] - b[0]);
       return {
-        fromHead: { totals: round(totalsOf(head)), indicators: indicatorTotals(head) },
-        fromLeaves: { totals: round(totalsOf(whole)), indicators: indicatorTotals(whole) },
+        fromHead: { totals: round(totalsOf(head)), indicators: indicatorTotals(head), jobParts: jobSummaries(head) },
+        fromLeaves: { totals: round(totalsOf(whole)), indicators: indicatorTotals(whole), jobParts: jobSummaries(whole) },
         leftFromHead: totalsOf(head).left,
         leftFromLeaves: totalsOf(whole).left,
       };
@@ -129,6 +147,7 @@ function itemStore(maxRecords: number) {
           if (part < state.labelBuckets.get(bucket)!.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(text));
         }
       }
+      for (let part = 0; part < state.jobPartCount; part++) if (!state.loadedJobParts.has(part)) loadJobPart(state, part, get(`j${part}`));
       refreshEstimates(state);
       return state;
     },
@@ -162,10 +181,12 @@ describe("storage codec", () => {
           for (let i = 0; i < 10; i++) events.push(e.original(`f${i}`, MIMES[i % 3]!));
           events.push(e.sealed());
           for (const [step, original, amount, kind, attempt] of reports) {
+            // Job-level (archive) reports name no original: most no input either, some one of a few inputs, so that job parts split too.
             const where = step === "archive" ? undefined : `f${original}`;
-            if (kind === "progress") events.push(e.progress(step, where, [amount, 100], { attempt }));
-            if (kind === "completed") events.push(e.completed(step, where, { attempt, result_count: amount % 3 }));
-            if (kind === "failed") events.push(e.failed(step, where, amount % 2 === 0, { attempt }));
+            const input = step === "archive" && original > 4 ? { input_id: `bundle-${original}` } : {};
+            if (kind === "progress") events.push(e.progress(step, where, [amount, 100], { attempt, ...input }));
+            if (kind === "completed") events.push(e.completed(step, where, { attempt, result_count: amount % 3, ...input }));
+            if (kind === "failed") events.push(e.failed(step, where, amount % 2 === 0, { attempt, ...input }));
             if (kind === "added") events.push(e.added(amount, `t${original}`, { attempt, label: original % 2 ? "a" : null }));
             if (kind === "done") events.push(e.done(amount, `t${original}`, { attempt, label: original % 2 ? "a" : null }));
           }

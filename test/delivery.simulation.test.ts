@@ -1,7 +1,9 @@
 /**
  * The delivery simulation (DESIGN §5): test/support/delivery-simulation.ts runs one seed, and
  * test/support/simulation-model.ts holds what it checks. Here: 1,000 seeds, replay, and the
- * planted bugs each caught.
+ * planted bugs each caught: the delivery guarantees', and issue 25's (a revoked key's tokens and
+ * connections, expiry that follows the job across clock jumps past the retention, refused
+ * creates and the job list, the largest reducer batches).
  *
  * Replay a failing seed: HEADWAY_SEED=<n> npx vitest run test/delivery.simulation.test.ts
  * (it prints the seed's trace); HEADWAY_RUNS=<n> sets how many seeds run (default 1,000).
@@ -60,6 +62,11 @@ describe("delivery simulation (DESIGN §5)", () => {
     { plant: "marker-only-when-version-moved", what: "the change marker written only when the version moved", seeds: 300, violation: /final version/ },
     { plant: "clear-ignores-version", what: "a marker clear that takes away a later announcement", seeds: 1_000, violation: /final version/ },
     { plant: "finished-claimed-before-post", what: "job_finished recorded before its post", seeds: 300, violation: /job_finished of the final/ },
+    // Issue 25's guarantees: revocation bites, expiry follows the job, refused creates leave no trace, the largest batches lose nothing.
+    { plant: "revocation-ignored", what: "tokens of a revoked key still taken", seeds: 300, violation: /revoked/ },
+    { plant: "parts-expire-by-own-write", what: "parts that expire by their own last write, not the job's", seeds: 1_000, violation: /differs from the fault-free run/ },
+    { plant: "refused-create-indexed", what: "a refused create that leaves an index entry", seeds: 300, violation: /job list of/ },
+    { plant: "large-batch-acks-unapplied", what: "a large reducer batch that acknowledges messages it never applied", seeds: 300, violation: /did not finish|differs from the fault-free run/ },
   ];
   for (const { plant, what, seeds, violation } of plants) {
     it(`catches a planted bug: ${what}`, async () => {

@@ -100,6 +100,16 @@ describe("sst.config.ts wiring", () => {
     expect(table.args.ttl).toBe(TABLE_SHAPE.ttlAttribute);
   });
 
+  it("reaps an expired job: the table's stream carries deleted items' old images to the reaper, filtered to TTL's deletions of heads", () => {
+    const table = named("Progress");
+    expect(table.args.stream).toBe("old-image");
+    expect(table.subscriptions).toHaveLength(1);
+    const [{ name, subscriber, args }] = table.subscriptions as [Recorded["subscriptions"][number]];
+    expect(name).toBe("Reaper");
+    expect(subscriber.handler).toBe("functions/reaper.handler");
+    expect(args.filters).toEqual([{ eventName: ["REMOVE"], userIdentity: { type: ["Service"], principalId: ["dynamodb.amazonaws.com"] }, dynamodb: { Keys: { sk: { S: ["HEAD"] } } } }]);
+  });
+
   it("routes every WebSocket route to the one WebSocket function, linked to the API it posts to", () => {
     const ws = named("Ws");
     expect(ws.routes.map((route) => route.route).sort()).toEqual(["$connect", "$default", "$disconnect", "ping", "subscribe", "unsubscribe"]);

@@ -5,7 +5,7 @@ import { MAX_FRAME_BYTES, ServerFrame } from "../core/realtime.ts";
 import { reduce } from "../core/estimator.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import type { JobState } from "../core/state.ts";
-import { mintToken } from "../core/token.ts";
+import { mintToken, tokenKeysOf } from "../core/token.ts";
 import { createWebSocketChannel } from "../functions/channels/websocket.ts";
 import { silentLog } from "../functions/config.ts";
 import { createWsHandler, type WebSocketEvent } from "../functions/ws.ts";
@@ -38,6 +38,7 @@ function world(jobs: Record<string, JobState>) {
       connections.set(connection.connectionId, connection);
     },
     get: async (connectionId) => connections.get(connectionId) ?? null,
+    all: async () => [...connections.values()],
     async remove(connectionId) {
       connections.delete(connectionId);
     },
@@ -63,9 +64,9 @@ function world(jobs: Record<string, JobState>) {
     loadForBatch: async ({ jobId }: { jobId: string }) => (jobs[jobId] === undefined ? null : { meta: meta(jobId), state: jobs[jobId], handle: null }),
     loadJob: async ({ jobId }: { jobId: string }) => (jobs[jobId] === undefined ? null : { meta: meta(jobId), state: jobs[jobId] }),
   } as unknown as JobStore;
-  const ws = createWsHandler({ connections: connectionStore, subscriptions, store, poster, tokenSecret: SECRET, now: () => 1_000, log: silentLog });
+  const ws = createWsHandler({ connections: connectionStore, subscriptions, store, poster, apiKeys: { isActive: async () => true }, tokenSecret: SECRET, now: () => 1_000, log: silentLog });
   const channel = createWebSocketChannel({ subscriptions, connections: connectionStore, poster });
-  const token = mintToken({ tenant: TENANT, jobIds: Object.keys(jobs), expiresAtMs: 3_600_000 }, SECRET);
+  const token = mintToken({ tenant: TENANT, keyId: "key_000000000001", jobIds: Object.keys(jobs), expiresAtMs: 3_600_000 }, tokenKeysOf(SECRET));
   const route = (connectionId: string, routeKey: string, body?: unknown): WebSocketEvent => ({
     requestContext: { connectionId, routeKey },
     queryStringParameters: routeKey === "$connect" ? { token } : null,

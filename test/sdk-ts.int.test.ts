@@ -277,10 +277,10 @@ describe("producer SDK (TypeScript)", () => {
       expect(snapshot.indicators).toEqual([{ label: null, done: 4, total: 4 }]);
     });
 
-    it("recognises its own job when the answer to a created job was lost", async () => {
+    /** Creates a job whose first answer is lost (the request reaches the sandbox, its answer is replaced by a 503): the retry meets 409. */
+    async function createWithLostAnswer(apiKey: string) {
       requests = [];
-      // The first request reaches the sandbox but its answer is replaced by a 503: the retry meets 409.
-      const headway = flaky();
+      const headway = flaky({ apiKey });
       plan = [];
       const original = proxy.listeners("request")[0] as (...args: unknown[]) => void;
       let isFirst = true;
@@ -297,15 +297,27 @@ describe("producer SDK (TypeScript)", () => {
         );
       });
       try {
-        const job = await headway.createJob();
-        expect(job.subscriberToken).toEqual(expect.any(String));
-        expect(requests).toEqual(["POST /v1/jobs", "POST /v1/tokens"]);
-        expect((await job.snapshot()).status).toBe("declared");
+        return await headway.createJob();
       } finally {
         proxy.removeAllListeners("request");
         proxy.on("request", original);
         await headway.close();
       }
+    }
+
+    it("recognises its own job when the answer to a created job was lost", async () => {
+      const job = await createWithLostAnswer(sandbox.apiKey);
+      expect(job.subscriberToken).toEqual(expect.any(String));
+      expect(requests).toEqual(["POST /v1/jobs", "POST /v1/tokens"]);
+      expect((await job.snapshot()).status).toBe("declared");
+    });
+
+    it("recognises its own job without a token when its key may not read (a worker's ingest-only key)", async () => {
+      const made = await fetch(`${sandbox.http}/v1/admin/tenants/default/keys`, { method: "POST", headers: { authorization: `Bearer ${sandbox.adminToken}` }, body: JSON.stringify({ scopes: ["ingest"] }) });
+      const { key } = (await made.json()) as { key: string };
+      const job = await createWithLostAnswer(key);
+      expect(job.subscriberToken).toBeNull();
+      expect(requests).toEqual(["POST /v1/jobs", "POST /v1/tokens"]);
     });
 
     it("does not retry a refusal: createJob throws the API's fields", async () => {

@@ -137,7 +137,7 @@ describe("ticker fan-out (sandbox)", () => {
     await job("tick-5");
     const { connections, subscriptions, store } = sandbox.services.adapters;
     const head = (await store().loadForBatch({ tenant: "default", jobId: "tick-5" }, []))!;
-    await connections().put({ connectionId: "vanished", tenant: "default", scope: ["tick-5"], connectedAtMs: Date.now() });
+    await connections().put({ connectionId: "vanished", tenant: "default", scope: ["tick-5"], connectedAtMs: Date.now(), keyId: "key_000000000001", tokenExpiresAtMs: Date.now() + 3_600_000 });
     await subscriptions().subscribe("vanished", head.meta);
     await send("tick-5", [eventFactory("tick-5").progress("encoded", "f1", [10, 100])]);
     const deadline = Date.now() + 10_000;
@@ -225,11 +225,12 @@ describe("ticker cadence (the default 2 s interval)", () => {
     }
     const pushes = client.arrivals.filter(({ frame }) => frame.event === "assembly_execution_progress" && frame.data !== undefined).slice(1);
     expect(pushes.length).toBeGreaterThanOrEqual(3);
-    for (let i = 1; i < pushes.length; i++) {
-      const gap = pushes[i]!.at - pushes[i - 1]!.at;
-      expect(gap).toBeGreaterThan(1_500);
-      expect(gap).toBeLessThan(2_600);
-    }
+    // One frame a tick however many events: the average gap is the tick's. (Single gaps are not
+    // held to it: on a loaded machine one late post and an on-time one arrive 1.2 s apart, the
+    // flake hunt saw, though the ticks kept their 2 s.)
+    const averageGap = (pushes.at(-1)!.at - pushes[0]!.at) / (pushes.length - 1);
+    expect(averageGap).toBeGreaterThan(1_700);
+    expect(averageGap).toBeLessThan(2_600);
     client.socket.close();
   }, 30_000);
 });

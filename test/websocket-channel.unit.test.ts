@@ -32,7 +32,7 @@ describe("WebSocket channel", () => {
     });
     for (const { job } of jobs) {
       const connectionId = `${job.tenant}-connection`;
-      await connections.put({ connectionId, tenant: job.tenant, scope: ["job-1"], connectedAtMs: 0 });
+      await connections.put({ connectionId, tenant: job.tenant, scope: ["job-1"], connectedAtMs: 0, keyId: "key_000000000001", tokenExpiresAtMs: 3_600_000 });
       await subscriptions.subscribe(connectionId, job);
       gateway.open(connectionId, { receive: (body) => received.set(connectionId, [...(received.get(connectionId) ?? []), body]), closed: () => {} });
     }

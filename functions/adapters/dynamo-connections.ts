@@ -1,6 +1,8 @@
 /**
  * Connections and subscriptions on DynamoDB, in the same table:
- *   CONN#<connection> / CONN                 tenant, the token's job scope (expires with API Gateway's 2 h limit)
+ *   CONNS#<shard>     / CONN#<connection>    tenant, the token's job scope, its key id and expiry
+ *                                            (expires with API Gateway's 2 h limit); 8 shards by
+ *                                            a hash of the id, listed by the sweep
  *   CONN#<connection> / SUB#<tenant>#<job>   the connection's subscriptions, with the job's partition (for cleanup)
  *   <job partition>   / SUB#<connection>     the job's subscribers (the ticker's fan-out list), the
  *                                            version `job_finished` last went out with, and
@@ -12,7 +14,7 @@
 import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { batchGetItems, queryPartition, type Item } from "./dynamo-query.ts";
 import type { Connection, Connections, JobMeta, JobRef, Subscriber, Subscriptions } from "../../core/ports.ts";
-import { changeKey, jobKey } from "./dynamo-items.ts";
+import { changeKey, CONNECTION_SHARDS, connectionPartition, connectionRecordKey, connectionShardKey, jobKey } from "./dynamo-items.ts";
 
 /** API Gateway ends every WebSocket connection after 2 hours. */
 const CONNECTION_TTL_SECONDS = 2 * 3600 + 300;
@@ -53,32 +55,52 @@ async function bumpRevision(client: DynamoDBClient, tableName: string, jobPartit
   );
 }
 
+function connectionOf(item: Item): Connection {
+  return {
+    connectionId: item.sk!.S!.slice("CONN#".length),
+    tenant: item.tenant!.S!,
+    scope: JSON.parse(item.scope!.S!) as string[],
+    connectedAtMs: Number(item.connected_at!.N),
+    keyId: item.key_id?.S ?? "",
+    tokenExpiresAtMs: Number(item.token_expires_at?.N ?? 0),
+  };
+}
+
 export function createDynamoConnections(options: Options): Connections {
   const { client, tableName } = options;
   const expiresAt = ttl(options.now ?? Date.now);
+  const recordKey = (connectionId: string) => {
+    const { pk, sk } = connectionRecordKey(connectionId);
+    return key(pk, sk);
+  };
   return {
     async put(connection) {
       await client.send(
         new PutItemCommand({
           TableName: tableName,
           Item: {
-            ...key(`CONN#${connection.connectionId}`, "CONN"),
+            ...recordKey(connection.connectionId),
             tenant: { S: connection.tenant },
             scope: { S: JSON.stringify(connection.scope) },
             connected_at: { N: String(connection.connectedAtMs) },
+            key_id: { S: connection.keyId },
+            token_expires_at: { N: String(connection.tokenExpiresAtMs) },
             expires_at: expiresAt(),
           },
         }),
       );
     },
     async get(connectionId): Promise<Connection | null> {
-      const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key(`CONN#${connectionId}`, "CONN"), ConsistentRead: true }));
-      if (Item === undefined) return null;
-      return { connectionId, tenant: Item.tenant!.S!, scope: JSON.parse(Item.scope!.S!) as string[], connectedAtMs: Number(Item.connected_at!.N) };
+      const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: recordKey(connectionId), ConsistentRead: true }));
+      return Item === undefined ? null : connectionOf(Item);
+    },
+    async all() {
+      const shards = await Promise.all(Array.from({ length: CONNECTION_SHARDS }, (_, shard) => queryPartition(client, tableName, connectionShardKey(shard), { prefix: "CONN#" })));
+      return shards.flat().map(connectionOf);
     },
     async remove(connectionId) {
-      const own = await queryPartition(client, tableName, `CONN#${connectionId}`);
-      const keys = own.map((item) => key(item.pk!.S!, item.sk!.S!));
+      const own = await queryPartition(client, tableName, connectionPartition(connectionId));
+      const keys = [recordKey(connectionId), ...own.map((item) => key(item.pk!.S!, item.sk!.S!))];
       const jobPartitions = own.flatMap((item) => (item.job_pk?.S === undefined ? [] : [item.job_pk.S]));
       for (const jobPartition of jobPartitions) keys.push(key(jobPartition, `SUB#${connectionId}`));
       await deleteKeys(client, tableName, keys);
@@ -123,14 +145,14 @@ export function createDynamoSubscriptions(options: Options): Subscriptions {
       );
       const finishedVersion = Attributes?.finished_version === undefined ? null : Number(Attributes.finished_version.N);
       await client.send(
-        new PutItemCommand({ TableName: tableName, Item: { ...key(`CONN#${connectionId}`, `SUB#${changeKey(job)}`), job_pk: { S: partition }, expires_at: expiresAt() } }),
+        new PutItemCommand({ TableName: tableName, Item: { ...key(connectionPartition(connectionId), `SUB#${changeKey(job)}`), job_pk: { S: partition }, expires_at: expiresAt() } }),
       );
       await bumpRevision(client, tableName, partition, expiresAt);
       return { finishedVersion };
     },
 
     async unsubscribe(connectionId, job: JobRef) {
-      const own = key(`CONN#${connectionId}`, `SUB#${changeKey(job)}`);
+      const own = key(connectionPartition(connectionId), `SUB#${changeKey(job)}`);
       const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: own, ConsistentRead: true }));
       const partition = Item?.job_pk?.S;
       await deleteKeys(client, tableName, partition === undefined ? [own] : [own, key(partition, `SUB#${connectionId}`)]);

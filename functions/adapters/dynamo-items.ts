@@ -6,6 +6,7 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { StoreConflict } from "../../core/errors.ts";
+import { hashId } from "../../core/partition.ts";
 import type { JobMeta, JobRef } from "../../core/ports.ts";
 
 export type Item = Record<string, AttributeValue>;
@@ -33,6 +34,7 @@ export const partKey = (part: number) => `P#${pad(part, 5)}`;
 export const groupKey = (group: number) => `G#${pad(group, 3)}`;
 export const bucketKey = (bucket: number) => `L#${pad(bucket, 2)}`;
 export const taskPartKey = (bucket: number, part: number) => `T#${pad(bucket, 2)}#${pad(part, 5)}`;
+export const jobPartKey = (part: number) => `J#${pad(part, 5)}`;
 /** A tenant's own items (input no job took, webhook secrets, endpoints that are gone) live under `pk = TENANT#<tenant>`. */
 export const tenantKey = (tenant: string) => `TENANT#${tenant}`;
 export const WEBHOOK_SECRETS_SK = "WHSECRETS";
@@ -51,6 +53,15 @@ export const API_KEY_LISTING_PREFIX = "KEY#";
 /** The tenant registry: one partition, so listing tenants is a query, never a scan of the table. */
 export const TENANTS_PK = "TENANTS";
 export const tenantRecordKey = (tenant: string) => `TENANT#${tenant}`;
+/**
+ * A WebSocket connection's record lives in one of CONNECTION_SHARDS partitions (by a hash of its
+ * id), so that the sweep that closes lapsed connections lists them all with a few queries and no
+ * scan; its subscriptions stay under `CONN#<connection>`.
+ */
+export const CONNECTION_SHARDS = 8;
+export const connectionShardKey = (shard: number) => `CONNS#${shard}`;
+export const connectionRecordKey = (connectionId: string) => ({ pk: connectionShardKey(hashId(connectionId) % CONNECTION_SHARDS), sk: `CONN#${connectionId}` });
+export const connectionPartition = (connectionId: string) => `CONN#${connectionId}`;
 /** The admin audit log: one partition (admin actions are rare), sorted by time. */
 export const AUDIT_PK = "AUDIT";
 export const auditKey = (atMs: number, unique: string) => `${String(atMs).padStart(15, "0")}#${unique}`;

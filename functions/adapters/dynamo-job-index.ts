@@ -1,22 +1,28 @@
 /**
  * A tenant's jobs, newest first, for `GET /v1/jobs` and the dashboard: one small item per job
- * under the tenant (`pk = TENANT#<tenant>`, `sk = JOBS#<created_at>#<job id>`, with the job's
- * incarnation), written when the job is created, before its head, so that every job that exists
- * is listed; an entry whose job never came to be, expired, or was replaced by a newer job of the
- * same id is left out when listed. The figures come from each job's head (one BatchGetItem per
- * 100 jobs): the head holds the status, the displayed combined figure and the ETA, so no part is
- * read. The list costs no write beyond creation.
+ * under the tenant (`pk = TENANT#<tenant>`, `sk = JOBS#<created_at>#<job id>#<incarnation>`), written when the job is created, before its head, so that every job that exists
+ * is listed. A create refused because the id is taken removes the entry it wrote (DESIGN §4: a
+ * refused request leaves no trace). An entry is listed only if the job's head carries its
+ * incarnation, so a job is listed once whatever entries a crash (a create that died before its
+ * head) or an older release left; such an entry, once older than CREATE_GRACE_MS (no create
+ * takes that long), is deleted when a list meets it, as is the entry of a job whose head is gone.
+ * The figures come from each job's head (one BatchGetItem per 100 jobs): the head holds the
+ * status, the displayed combined figure and the ETA, so no part is read. The list costs no write
+ * beyond creation, but for those deletions.
  */
-import { PutItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, PutItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { decodeHead, type HeadCode } from "../../core/codec.ts";
 import type { JobIndex, JobListEntry, JobMeta, JobRef } from "../../core/ports.ts";
 import { renderSnapshot } from "../../core/snapshot.ts";
 import { decodeBody, HEAD, headKey, isExpired, itemBytes, tenantKey, type Item } from "./dynamo-items.ts";
 import { batchGetItems } from "./dynamo-query.ts";
 
-/** An entry outlives its job's 30 days of inactivity by a little; listing skips expired jobs anyway. */
-const ENTRY_TTL_SECONDS = 31 * 24 * 3600;
 const PREFIX = "JOBS#";
+/** An entry without its job is the mark of a create in progress for this long (a Lambda's create ends within its 30 s). */
+const CREATE_GRACE_MS = 5 * 60_000;
+/** Unique per incarnation: two creates of one id in the same millisecond write two entries, and the refused one removes its own. */
+const entryKey = (meta: JobMeta) => `${PREFIX}${String(meta.createdAtMs).padStart(15, "0")}#${meta.jobId}#${meta.incarnation}`;
+const createdAtOf = (sk: string) => Number(sk.slice(PREFIX.length, PREFIX.length + 15));
 
 const encodeCursor = (sk: string) => Buffer.from(sk).toString("base64url");
 function decodeCursor(cursor: string): string | null {
@@ -28,26 +34,32 @@ export function createDynamoJobIndex(options: {
   client: DynamoDBClient;
   tableName: string;
   countWrite: (capacity: ConsumedCapacity | undefined, bytes: number, sk?: string) => void;
-}): JobIndex & { add(meta: JobMeta): Promise<void> } {
+  now?: () => number;
+}): JobIndex & { add(meta: JobMeta): Promise<void>; remove(meta: JobMeta): Promise<void> } {
   const { client, tableName, countWrite } = options;
+  const now = options.now ?? Date.now;
 
-  /** Many heads at once (eventually consistent: a list may lag a second), expired ones left out. */
+  /** Many heads at once (eventually consistent: a list may lag a second), expired ones left out; each job's head asked for once. */
   async function readHeads(refs: readonly JobRef[]): Promise<Map<string, Item>> {
-    const items = await batchGetItems(client, tableName, refs.map((ref) => ({ pk: { S: headKey(ref) }, sk: { S: HEAD } })));
-    return new Map(items.filter((item) => !isExpired(item, Date.now())).map((item) => [item.pk!.S!, item]));
+    const keys = [...new Set(refs.map(headKey))].map((pk) => ({ pk: { S: pk }, sk: { S: HEAD } }));
+    const items = await batchGetItems(client, tableName, keys);
+    return new Map(items.filter((item) => !isExpired(item, now())).map((item) => [item.pk!.S!, item]));
+  }
+
+  async function deleteEntry(pk: string, sk: string): Promise<void> {
+    await client.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: sk } } }));
   }
 
   return {
+    // No expiry of its own: the entry goes when a list finds the job's head gone (README, "Expiry").
     async add(meta) {
-      const item: Item = {
-        pk: { S: tenantKey(meta.tenant) },
-        sk: { S: `${PREFIX}${String(meta.createdAtMs).padStart(15, "0")}#${meta.jobId}` },
-        job: { S: meta.jobId },
-        inc: { S: meta.incarnation },
-        expires_at: { N: String(Math.floor(meta.createdAtMs / 1000) + ENTRY_TTL_SECONDS) },
-      };
+      const item: Item = { pk: { S: tenantKey(meta.tenant) }, sk: { S: entryKey(meta) }, job: { S: meta.jobId }, inc: { S: meta.incarnation } };
       const result = await client.send(new PutItemCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: "TOTAL" }));
       countWrite(result.ConsumedCapacity, itemBytes(item), item.sk!.S!);
+    },
+
+    async remove(meta) {
+      await deleteEntry(tenantKey(meta.tenant), entryKey(meta));
     },
 
     async list(tenant, page) {
@@ -66,10 +78,14 @@ export function createDynamoJobIndex(options: {
       const entries = result.Items ?? [];
       const heads = await readHeads(entries.map((entry) => ({ tenant, jobId: entry.job!.S! })));
       const jobs: JobListEntry[] = [];
+      const stale: string[] = [];
       for (const entry of entries) {
         const jobId = entry.job!.S!;
         const head = heads.get(headKey({ tenant, jobId }));
-        if (head === undefined || head.inc?.S !== entry.inc!.S) continue;
+        if (head === undefined || head.inc?.S !== entry.inc!.S) {
+          if (now() - createdAtOf(entry.sk!.S!) > CREATE_GRACE_MS) stale.push(entry.sk!.S!);
+          continue;
+        }
         const snapshot = renderSnapshot(decodeHead(JSON.parse(decodeBody(head)) as HeadCode));
         jobs.push({
           jobId,
@@ -81,6 +97,8 @@ export function createDynamoJobIndex(options: {
           updatedAtMs: snapshot.updated_at === null ? null : Date.parse(snapshot.updated_at),
         });
       }
+      // Best effort: an entry not deleted now is skipped again by the next list.
+      await Promise.allSettled(stale.map((sk) => deleteEntry(tenantKey(tenant), sk)));
       const last = result.LastEvaluatedKey?.sk?.S;
       return { jobs, nextCursor: last === undefined ? null : encodeCursor(last) };
     },

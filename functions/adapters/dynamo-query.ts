@@ -95,6 +95,18 @@ export function createItemReader(client: DynamoDBClient, tableName: string): (ke
     });
 }
 
+/** Deletes items by key, 25 to a BatchWriteItem, asking again (with backoff) for what was left unprocessed. */
+export async function deleteItems(client: DynamoDBClient, tableName: string, keys: readonly Item[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 25) {
+    let pending: WriteRequest[] = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      const result: BatchWriteItemCommandOutput = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
+      pending = result.UnprocessedItems?.[tableName] ?? [];
+    }
+  }
+}
+
 /** Requests a batch put may take per chunk: the first, and retries of what was left unprocessed (about 3.5 s of backoff in all). */
 const PUT_ATTEMPTS = 8;
 /** Chunks of 25 sent at once. */

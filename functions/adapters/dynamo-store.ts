@@ -42,33 +42,46 @@ import {
   encodeEmptyBucket,
   encodeGroups,
   encodeHead,
+  encodeJobPart,
+  encodeJobParts,
   encodeParts,
   encodeTaskParts,
   growOriginals,
   growTasks,
   loadBucket,
   loadGroup,
+  loadJobPart,
   loadPart,
   loadTaskPart,
   type HeadCode,
 } from "../../core/codec.ts";
-import { StoreConflict } from "../../core/errors.ts";
+import { ItemTooLarge, StoreConflict } from "../../core/errors.ts";
 import type { ChangeFeed, JobIndex, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../core/ports.ts";
 import { refreshEstimates } from "../../core/progress.ts";
-import type { OriginalState, TaskTally } from "../../core/state.ts";
-import { labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
+import type { Execution, OriginalState, TaskTally } from "../../core/state.ts";
+import { allExecutions } from "../../core/executions.ts";
+import { jobPartsTouchedBy, labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
+import { growJobParts, jobPartOf, MAX_JOB_PARTS } from "../../core/job-executions.ts";
 import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
-import { createItemReader } from "./dynamo-query.ts";
+import { createItemReader, deleteItems, queryPartition } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
 import { createDynamoJobIndex } from "./dynamo-job-index.ts";
 import { createWholeJobRead } from "./dynamo-job-read.ts";
-import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, metaOf, partKey, readUnitsOf, runBounded, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
+import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, jobPartKey, metaOf, partKey, readUnitsOf, runBounded, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
 import { isStampCommitted, stampOf } from "./dynamo-versions.ts";
 
-const ACTIVE_TTL_SECONDS = 30 * 24 * 3600;
-const FINISHED_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * How long a job is kept after its last activity (a write of its head): 30 days while it runs, 7
+ * once it ended. Only the head carries an expiry: parts have none, so a job stays whole however
+ * long it runs without any write touching the parts it did not change (the WCU target), and once
+ * the head expires the reaper (functions/reaper.ts) removes the rest.
+ */
+export const ACTIVE_RETENTION_SECONDS = 30 * 24 * 3600;
+export const FINISHED_RETENTION_SECONDS = 7 * 24 * 3600;
 const WRITE_CONCURRENCY = 16;
+/** The largest body an item may carry: DynamoDB's 400 KB, less room for the keys and the other attributes. */
+const MAX_BODY_BYTES = 400 * 1024 - 4096;
 
 export interface StoreMetrics {
   writes: number;
@@ -94,20 +107,34 @@ interface Handle {
   groups: Set<number>;
   buckets: Set<number>;
   taskParts: Map<number, Set<number>>;
+  jobParts: Set<number>;
   /** Part counts as stored: parts at or above them are new, written before the item that declares them. */
   storedPartCount: number;
+  storedJobPartCount: number;
   storedTaskPartCounts: Map<number, number>;
   /** A new job: its head is written conditional on the id being free. */
   isCreation: boolean;
 }
+
+export type DynamoStore = JobStore & {
+  metrics: StoreMetrics;
+  changeFeed: ChangeFeed;
+  rejections: RejectionLog;
+  jobIndex: JobIndex;
+  /** Removes everything a job whose head is gone owned (its items, its index entry, its change marker); resolves with the items removed. */
+  forget(meta: JobMeta): Promise<number>;
+};
 
 export function createDynamoStore(options: {
   client: DynamoDBClient;
   tableName: string;
   /** Tests only: a small value makes small jobs split, to exercise splits and their crashes. */
   splitItemBytes?: number;
-}): JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog; jobIndex: JobIndex } {
+  /** The clock items are stamped and judged by (expiry, writes in progress); tests inject one. */
+  now?: () => number;
+}): DynamoStore {
   const { client, tableName } = options;
+  const now = options.now ?? Date.now;
   /** Head and label buckets live apart from the rest of the job (see dynamo-items.ts). */
   const pkOf = (meta: JobMeta, sk: string) => (sk === HEAD ? headKey(meta) : jobKey(meta));
   const splitItemBytes = options.splitItemBytes ?? SPLIT_ITEM_BYTES;
@@ -151,15 +178,13 @@ export function createDynamoStore(options: {
     body: string,
     previous: { rev: number } | { born: number } | undefined,
     extra: Item = {},
-    ttlSeconds = ACTIVE_TTL_SECONDS,
-    nowMs = Date.now(),
+    nowMs = now(),
   ) {
     const isNewPart = previous !== undefined && "born" in previous;
     const item: Item = {
       pk: { S: pkOf(meta, sk) },
       sk: { S: sk },
       rev: { N: String(previous !== undefined && "rev" in previous ? previous.rev + 1 : 1) },
-      expires_at: { N: String(Math.floor(nowMs / 1000) + ttlSeconds) },
       ...encodeBody(body),
       ...(isNewPart ? { born: { N: String(previous.born) } } : {}),
       ...extra,
@@ -194,13 +219,24 @@ export function createDynamoStore(options: {
   }
 
   /**
+   * An item body that could not be stored: DynamoDB refuses items over 400 KB (names and values).
+   * Bodies are deflated when stored, so only a body whose raw UTF-8 could pass the limit is
+   * measured (the common item costs nothing here).
+   */
+  function checkFits(sk: string, body: string): void {
+    if (body.length * 3 <= MAX_BODY_BYTES) return;
+    const bytes = storedBytes(body);
+    if (bytes > MAX_BODY_BYTES) throw new ItemTooLarge(sk, bytes);
+  }
+
+  /**
    * A new part's item exists with a `born` as large as ours: either a writer that loaded the same
    * owner committed this split (then the owner moved and this bump fails: we reload and see it),
    * or an attempt that never committed left it (then nobody moves the owner, and every retry
    * would lose the same way). Moving the owner's revision settles both: a writer in flight with
    * the old revision loses at the owner, and our retry gets a larger `born`.
    */
-  async function fence(meta: JobMeta, owner: string, loaded: { rev: number } | undefined, ttlSeconds: number, nowMs: number): Promise<void> {
+  async function fence(meta: JobMeta, owner: string, loaded: { rev: number } | undefined, nowMs: number): Promise<void> {
     try {
       if (loaded !== undefined) {
         await client.send(
@@ -214,7 +250,7 @@ export function createDynamoStore(options: {
         );
       } else {
         // Only a label bucket can be absent (the head exists): an empty bucket is what its absence means.
-        await putConditional(meta, owner, JSON.stringify(encodeEmptyBucket()), undefined, {}, ttlSeconds, nowMs);
+        await putConditional(meta, owner, JSON.stringify(encodeEmptyBucket()), undefined, {}, nowMs);
       }
     } catch (error) {
       if (!(error instanceof StoreConflict) && (error as Error).name !== "ConditionalCheckFailedException") throw error;
@@ -282,6 +318,22 @@ export function createDynamoStore(options: {
       },
       grow: (candidates) => void growOriginals(state, candidates),
     });
+    await splitCollection<Execution>(handle, budget, {
+      parts: handle.jobParts,
+      sortKey: jobPartKey,
+      all: () => allExecutions(state.jobExecutions),
+      partOf: (execution) => jobPartOf(execution, state.jobPartCount),
+      encode: (_part, executions) => ({ body: JSON.stringify(encodeJobPart(executions)), records: executions.length }),
+      count: () => state.jobPartCount,
+      maxParts: MAX_JOB_PARTS,
+      prepare: async (source) => {
+        if (handle.jobParts.has(source)) return;
+        const items = await readMore(meta, handle, [jobPartKey(source)]);
+        loadJobPart(state, source, bodyOf(handle, jobPartKey(source), items));
+        handle.jobParts.add(source);
+      },
+      grow: () => void growJobParts(state, splitSource(state.jobPartCount)),
+    });
     for (const [bucket, parts] of handle.taskParts) {
       const labelBucket = state.labelBuckets.get(bucket)!;
       await splitCollection<[string, TaskTally]>(handle, budget, {
@@ -317,6 +369,8 @@ export function createDynamoStore(options: {
       partOf: (record: R) => number;
       encode: (part: number, records: R[]) => { body: string; records: number };
       count: () => number;
+      /** Parts the collection may have (MAX_PARTS unless said). */
+      maxParts?: number;
       prepare: (source: number, target: number) => Promise<void>;
       grow: (candidates: R[]) => void;
     },
@@ -344,7 +398,7 @@ export function createDynamoStore(options: {
     for (;;) {
       let heaviest = 0;
       for (const bytes of sizes.values()) if (bytes > heaviest) heaviest = bytes;
-      if (heaviest <= splitItemBytes || (budget.splits >= MAX_SPLITS_PER_SAVE && heaviest <= FORCE_SPLIT_ITEM_BYTES) || c.count() >= MAX_PARTS) return;
+      if (heaviest <= splitItemBytes || (budget.splits >= MAX_SPLITS_PER_SAVE && heaviest <= FORCE_SPLIT_ITEM_BYTES) || c.count() >= (c.maxParts ?? MAX_PARTS)) return;
       const target = c.count();
       const source = splitSource(target);
       const isLoaded = c.parts.has(source);
@@ -383,7 +437,7 @@ export function createDynamoStore(options: {
     await splitHeavyParts(job);
     const handle = job.handle as Handle;
     const { state, meta } = job;
-    const ttl = state.terminal === null ? ACTIVE_TTL_SECONDS : FINISHED_TTL_SECONDS;
+    const retentionSeconds = state.terminal === null ? ACTIVE_RETENTION_SECONDS : FINISHED_RETENTION_SECONDS;
     const writeId = randomUUID().slice(0, 8);
     const newParts: [string, string, number, string][] = [];
     const groups: [string, string][] = [];
@@ -404,32 +458,48 @@ export function createDynamoStore(options: {
         else older.push([taskPartKey(bucket, part), JSON.stringify(code)]);
       }
     }
+    for (const [part, code] of encodeJobParts(state, handle.jobParts)) {
+      // An empty job part that has no item (most jobs have no job-level executions) stays without one.
+      if (code.executions.length === 0 && !handle.loaded.has(jobPartKey(part))) continue;
+      if (part >= handle.storedJobPartCount) newParts.push([jobPartKey(part), JSON.stringify(code), bornOf(HEAD), HEAD]);
+      else older.push([jobPartKey(part), JSON.stringify(code)]);
+    }
     const changed = (items: [string, string][]) => items.filter(([sk, body]) => handle.loaded.get(sk)?.bytes !== body || handle.loaded.get(sk)?.isAhead === true);
     const toWrite = { groups: changed(groups), buckets: changed(buckets), older: changed(older) };
+    // Nothing is written if any item would be refused for its size: the caller refuses the events that grow it.
+    for (const [sk, body] of [...newParts, ...toWrite.groups, ...toWrite.buckets, ...toWrite.older]) checkFits(sk, body);
     // Items are stamped with the head's version and this write's id: any item written means the head is too, or readers would wait for it.
     const isAnyItemWritten = newParts.length + toWrite.groups.length + toWrite.buckets.length + toWrite.older.length > 0;
     // Every write that writes items moves the version (even one that only commits another's
     // leftovers), so two writes share a version only when both loaded the same head, and then
     // at most one of them commits.
     if (isAnyItemWritten && state.version <= handle.headStamp.version) state.version = handle.headStamp.version + 1;
-    const stamp: Item = { ver: { N: String(state.version) }, w: { S: writeId }, at: { N: String(Date.now()) } };
-    const put = ([sk, body]: [string, string]) => () => putConditional(meta, sk, body, handle.loaded.get(sk), stamp, ttl, nowMs);
+    const stamp: Item = { ver: { N: String(state.version) }, w: { S: writeId }, at: { N: String(now()) } };
+    const put = ([sk, body]: [string, string]) => () => putConditional(meta, sk, body, handle.loaded.get(sk), stamp, nowMs);
     const headBody = JSON.stringify(encodeHead(state));
+    checkFits(HEAD, headBody);
     const writeHead = async (isOpen: boolean) => {
       const previous = handle.loaded.get(HEAD);
-      const attributes: Item = { ...metaAttributes(meta), ...stamp, version: { N: String(state.version) }, ...(isOpen ? { open: { BOOL: true } } : {}) };
-      await putConditional(meta, HEAD, headBody, previous, attributes, ttl, nowMs);
+      const attributes: Item = {
+        ...metaAttributes(meta),
+        ...stamp,
+        version: { N: String(state.version) },
+        ...(isOpen ? { open: { BOOL: true } } : {}),
+        // The job's expiry, moved by every write of it: the only item of the job that expires.
+        expires_at: { N: String(Math.floor(nowMs / 1000) + retentionSeconds) },
+      };
+      await putConditional(meta, HEAD, headBody, previous, attributes, nowMs);
       handle.loaded.set(HEAD, { rev: (previous?.rev ?? 0) + 1, bytes: isOpen ? "" : headBody });
     };
     const fenced = new Set<string>();
     await runBounded(
       newParts.map(([sk, body, born, owner]) => async () => {
         try {
-          await putConditional(meta, sk, body, { born }, stamp, ttl, nowMs);
+          await putConditional(meta, sk, body, { born }, stamp, nowMs);
         } catch (error) {
           if (error instanceof StoreConflict && !fenced.has(owner)) {
             fenced.add(owner);
-            await fence(meta, owner, handle.loaded.get(owner), ttl, nowMs);
+            await fence(meta, owner, handle.loaded.get(owner), nowMs);
           }
           throw error;
         }
@@ -437,7 +507,7 @@ export function createDynamoStore(options: {
       WRITE_CONCURRENCY,
     );
     await runBounded(toWrite.groups.map(put), WRITE_CONCURRENCY);
-    if (!handle.isCreation && state.partCount > handle.storedPartCount) await writeHead(true);
+    if (!handle.isCreation && (state.partCount > handle.storedPartCount || state.jobPartCount > handle.storedJobPartCount)) await writeHead(true);
     await runBounded(toWrite.buckets.map(put), WRITE_CONCURRENCY);
     await runBounded(toWrite.older.map(put), WRITE_CONCURRENCY);
     if (handle.isCreation) await jobIndex.add(meta);
@@ -452,41 +522,129 @@ export function createDynamoStore(options: {
   async function readHead(ref: JobRef): Promise<Item | null> {
     const item = await readItem({ pk: headKey(ref), sk: HEAD });
     metrics.readUnits += item === undefined ? 1 : readUnitsOf(item);
-    if (item === undefined || isExpired(item, Date.now())) return null;
+    if (item === undefined || isExpired(item, now())) return null;
     return item;
   }
 
+  /**
+   * Rolls an abandoned write forward (README, "A writer that died"): loads the whole job, every
+   * leaf as it is stored, and saves it with no events, as a redelivered batch would. The leaves
+   * the dead write stored (ahead of the head) are written again under this write's stamp, the head
+   * rebuilt from the leaves (its summary copies, a split's part count) commits them as a new
+   * version, and the version is announced so that the ticker pushes it. Conditional like every
+   * write: if another writer commits first, this one loses and the reader reads theirs.
+   */
+  async function rollForward(ref: JobRef): Promise<void> {
+    try {
+      const job = await loadWhole(ref);
+      if (job === null) return;
+      await writeItems(job, now());
+      await changeFeed.markChanged([{ meta: job.meta, version: job.state.version }], now());
+    } catch (error) {
+      if (!(error instanceof StoreConflict)) throw error;
+    }
+  }
+
+  /** The head and every leaf of a job (a range read of its partition), loaded for a save. */
+  async function loadWhole(ref: JobRef): Promise<LoadedJob | null> {
+    const headItem = await readHead(ref);
+    if (headItem === null) return null;
+    const meta = metaOf(ref, headItem);
+    const headBody = decodeBody(headItem);
+    const state = decodeHead(JSON.parse(headBody) as HeadCode);
+    const headStamp = stampOf(headItem);
+    const leaves = new Map<string, Item>();
+    for (const item of await queryPartition(client, tableName, jobKey(meta), { between: ["G#", "T#~"], consistent: true })) {
+      const sk = item.sk!.S!;
+      if (/^[GJLPT]#/.test(sk)) {
+        leaves.set(sk, item);
+        countRead(item);
+      }
+    }
+    const loaded: Handle["loaded"] = new Map([[HEAD, { rev: Number(headItem.rev!.N), bytes: headItem.open?.BOOL === true ? "" : headBody }]]);
+    for (const [sk, item] of leaves) loaded.set(sk, { rev: Number(item.rev!.N), bytes: decodeBody(item), isAhead: !isStampCommitted(item, headStamp) });
+    const body = (sk: string) => (leaves.has(sk) ? JSON.parse(loaded.get(sk)!.bytes) : null);
+    // Every label bucket: those the head names, and any the dead write made.
+    const buckets = new Set([...state.labelBucketTotals.keys(), ...[...leaves.keys()].filter((sk) => sk.startsWith("L#")).map((sk) => Number(sk.slice(2)))]);
+    for (const bucket of buckets) loadBucket(state, bucket, body(bucketKey(bucket)));
+    const groups = new Set(Array.from({ length: state.partCount }, (_, part) => groupOf(part)).filter((group) => group > 0));
+    for (const group of groups) loadGroup(state, group, body(groupKey(group)));
+    const parts = new Set(Array.from({ length: state.partCount }, (_, part) => part));
+    for (const part of parts) loadPart(state, part, body(partKey(part)));
+    const taskParts = new Map<number, Set<number>>();
+    for (const bucket of buckets) {
+      const count = state.labelBuckets.get(bucket)!.taskPartCount;
+      taskParts.set(bucket, new Set(Array.from({ length: count }, (_, part) => part)));
+      for (let part = 0; part < count; part++) loadTaskPart(state, bucket, part, body(taskPartKey(bucket, part)));
+    }
+    const jobParts = new Set(Array.from({ length: state.jobPartCount }, (_, part) => part));
+    for (const part of jobParts) if (!state.loadedJobParts.has(part)) loadJobPart(state, part, body(jobPartKey(part)));
+    refreshEstimates(state);
+    const handle: Handle = {
+      loaded,
+      parts,
+      groups,
+      buckets,
+      taskParts,
+      jobParts,
+      storedJobPartCount: state.jobPartCount,
+      storedPartCount: state.partCount,
+      storedTaskPartCounts: new Map([...buckets].map((bucket) => [bucket, state.labelBuckets.get(bucket)!.taskPartCount])),
+      isCreation: false,
+      headStamp,
+    };
+    return { meta, state, handle };
+  }
+
+  /** Removes what a refused create wrote; what a failure here leaves is never read (a fresh incarnation) and the list drops its entry. */
+  const undoCreation = (meta: JobMeta) => store.forget(meta);
+
   const changeFeed = createDynamoChangeFeed({ client, tableName, countWrite, metrics });
-  const jobIndex = createDynamoJobIndex({ client, tableName, countWrite });
+  const jobIndex = createDynamoJobIndex({ client, tableName, countWrite, now });
 
   const rejections = createDynamoRejectionLog({ client, tableName, countWrite, metrics });
 
-  const store: JobStore & { metrics: StoreMetrics; changeFeed: ChangeFeed; rejections: RejectionLog; jobIndex: JobIndex } = {
+  const store: DynamoStore = {
     metrics,
     changeFeed,
     rejections,
     jobIndex,
 
+    async forget(meta) {
+      const items = await queryPartition(client, tableName, jobKey(meta), { attributes: ["pk", "sk"] });
+      await deleteItems(client, tableName, items.map((item) => ({ pk: item.pk!, sk: item.sk! })));
+      await jobIndex.remove(meta);
+      await changeFeed.clearChanged({ ...meta, version: 0, changedAtMs: 0 }, Number.MAX_SAFE_INTEGER);
+      return items.length;
+    },
+
     async createJob(meta, state) {
+      // A taken id is refused before anything is written (DESIGN §4: a refused request leaves no trace).
+      if ((await readHead(meta)) !== null) return false;
+      const parts = new Set([...state.partTotals.keys()].filter((key) => key >= 0));
+      const taskParts = new Map([...state.labelBuckets].map(([bucket, { taskSums }]) => [bucket, new Set(taskSums.keys())]));
+      const handle: Handle = {
+        loaded: new Map(),
+        parts,
+        groups: new Set([...parts].map(groupOf).filter((group) => group > 0)),
+        buckets: new Set(state.labelBuckets.keys()),
+        taskParts,
+        jobParts: new Set(state.loadedJobParts),
+        storedJobPartCount: state.jobPartCount,
+        storedPartCount: state.partCount,
+        storedTaskPartCounts: new Map([...state.labelBuckets].map(([bucket, { taskPartCount }]) => [bucket, taskPartCount])),
+        isCreation: true,
+        headStamp: { version: -1, writeId: undefined },
+      };
       try {
-        const parts = new Set([...state.partTotals.keys()].filter((key) => key >= 0));
-        const taskParts = new Map([...state.labelBuckets].map(([bucket, { taskSums }]) => [bucket, new Set(taskSums.keys())]));
-        const handle: Handle = {
-          loaded: new Map(),
-          parts,
-          groups: new Set([...parts].map(groupOf).filter((group) => group > 0)),
-          buckets: new Set(state.labelBuckets.keys()),
-          taskParts,
-          storedPartCount: state.partCount,
-          storedTaskPartCounts: new Map([...state.labelBuckets].map(([bucket, { taskPartCount }]) => [bucket, taskPartCount])),
-          isCreation: true,
-          headStamp: { version: -1, writeId: undefined },
-        };
         await writeItems({ meta, state, handle }, meta.createdAtMs);
         return true;
       } catch (error) {
-        if (error instanceof StoreConflict) return false;
-        throw error;
+        if (!(error instanceof StoreConflict)) throw error;
+        // Another create took the id between our read and our head: take back what this one wrote
+        // (its index entry, and the items under its incarnation, which nothing reads).
+        await undoCreation(meta);
+        return false;
       }
     },
 
@@ -504,6 +662,9 @@ export function createDynamoStore(options: {
         groups: new Set(),
         buckets: new Set(buckets),
         taskParts: new Map(),
+        // An older head holding its job-level executions has job part 0 loaded already (core/codec.ts).
+        jobParts: new Set(state.loadedJobParts),
+        storedJobPartCount: state.jobPartCount,
         storedPartCount: state.partCount,
         storedTaskPartCounts: new Map(),
         isCreation: false,
@@ -513,7 +674,10 @@ export function createDynamoStore(options: {
       const touched = partsTouchedBy(state, events);
       handle.parts = touched.parts;
       handle.groups = touched.groups;
-      const items = await readMore(meta, handle, [...buckets.map(bucketKey), ...[...touched.groups].map(groupKey), ...[...touched.parts].map(partKey)]);
+      const jobParts = [...jobPartsTouchedBy(state, events)].filter((part) => !handle.jobParts.has(part));
+      for (const part of jobParts) handle.jobParts.add(part);
+      const items = await readMore(meta, handle, [...buckets.map(bucketKey), ...[...touched.groups].map(groupKey), ...[...touched.parts].map(partKey), ...jobParts.map(jobPartKey)]);
+      for (const part of jobParts) loadJobPart(state, part, bodyOf(handle, jobPartKey(part), items));
       for (const bucket of buckets) {
         loadBucket(state, bucket, bodyOf(handle, bucketKey(bucket), items));
         handle.storedTaskPartCounts.set(bucket, state.labelBuckets.get(bucket)!.taskPartCount);
@@ -541,7 +705,7 @@ export function createDynamoStore(options: {
       await writeItems(job, nowMs);
     },
 
-    loadJob: createWholeJobRead({ client, tableName, readHead, batchGet, countRead }),
+    loadJob: createWholeJobRead({ client, tableName, readHead, batchGet, countRead, now, rollForward }),
   };
   return store;
 }

@@ -4,14 +4,17 @@
  * head, written last, the version and write id it commits. Pure: the store decides what to read
  * and how often to try again; this module only judges what was read.
  */
+import { EVENTS } from "../settings.ts";
 import type { Item } from "./dynamo-items.ts";
 
 /**
- * A read waits for a write in progress; a write abandoned this long ago (its process died and its
- * batch was not delivered again: it went to the DLQ) is taken as part of the job, so that no job
- * stays unreadable for good.
+ * A read waits for a write in progress. A write stamped this long ago belongs to an invocation
+ * Lambda has ended (twice the reducer's timeout: its invocation began before it stamped anything),
+ * so it is abandoned: its batch comes back after the visibility timeout, or never (it went to the
+ * DLQ). The first reader that finds it rolls it forward (dynamo-store.ts `rollForward`): no job
+ * stays unreadable longer than this, well within the visibility timeout.
  */
-export const ABANDONED_WRITE_MS = 10 * 60_000;
+export const ABANDONED_WRITE_MS = 2 * EVENTS.reducerTimeoutSeconds * 1000;
 
 /** Reads of a whole job that meet a write in progress try again this many times (20, 40, 80, 160 ms apart) before answering "busy". */
 export const READ_ATTEMPTS = 5;
@@ -32,18 +35,20 @@ export function isStampCommitted(item: Item, head: Stamp): boolean {
 }
 
 /**
- * Whether every item read belongs to the version the head commits. Two more cases are taken as
- * committed: an item of the head's version written before the head was by a write that lost the
- * race to the head (it can never commit; its events are in the item and are applied again,
- * idempotently, when its batch is retried), and an item of a write abandoned long ago.
+ * The items a read cannot take as part of the version the head commits: items of a write that
+ * has not committed (the head itself first, when a split left it open). An item of the head's
+ * version written before the head was, by a write that lost the race to the head, is taken as
+ * committed: it can never commit, and its events are in the item and are applied again,
+ * idempotently, when its batch is retried.
  */
-export function isOneVersion(head: Item, items: readonly Item[], nowMs: number): boolean {
+export function uncommittedOf(head: Item, items: readonly Item[]): Item[] {
   const headAtMs = Number(head.at?.N ?? 0);
-  if (head.open?.BOOL === true && nowMs - headAtMs < ABANDONED_WRITE_MS) return false;
   const stamp = stampOf(head);
-  return items.every((item) => {
-    const itemAtMs = Number(item.at?.N ?? 0);
-    if (isStampCommitted(item, stamp) || nowMs - itemAtMs >= ABANDONED_WRITE_MS) return true;
-    return Number(item.ver?.N ?? 0) === stamp.version && itemAtMs <= headAtMs;
-  });
+  const blocking = items.filter((item) => !isStampCommitted(item, stamp) && !(Number(item.ver?.N ?? 0) === stamp.version && Number(item.at?.N ?? 0) <= headAtMs));
+  return head.open?.BOOL === true ? [head, ...blocking] : blocking;
+}
+
+/** Whether every one of these items was written by a write abandoned by now (see ABANDONED_WRITE_MS). */
+export function isAbandoned(items: readonly Item[], nowMs: number): boolean {
+  return items.every((item) => nowMs - Number(item.at?.N ?? 0) >= ABANDONED_WRITE_MS);
 }

@@ -13,7 +13,14 @@ import { tenantKey, WEBHOOK_SECRETS_SK } from "./dynamo-items.ts";
 
 const ATTEMPTS = 5;
 
-export function createDynamoWebhookSecrets(options: { client: DynamoDBClient; tableName: string; now?: () => number; newSecret?: () => string }): WebhookSecrets {
+export function createDynamoWebhookSecrets(options: {
+  client: DynamoDBClient;
+  tableName: string;
+  now?: () => number;
+  newSecret?: () => string;
+  /** Hears of each secret made on first use (the composition root audits it, as every change of a secret is). */
+  onSecretMade?: (tenant: string) => Promise<void>;
+}): WebhookSecrets {
   const { client, tableName } = options;
   const now = options.now ?? Date.now;
   const newSecret = options.newSecret ?? (() => formatSecret(randomBytes(24)));
@@ -44,25 +51,28 @@ export function createDynamoWebhookSecrets(options: { client: DynamoDBClient; ta
     }
   }
 
-  /** Reads the tenant's secrets, makes the first, or rotates, retrying a lost race a few times. */
-  async function update(tenant: string, change: (current: WebhookSecret[], nowMs: number) => WebhookSecret[] | null): Promise<WebhookSecret[]> {
+  /** Reads the tenant's secrets, makes the first, or rotates, retrying a lost race a few times; `isWritten` when this call changed them. */
+  async function update(tenant: string, change: (current: WebhookSecret[], nowMs: number) => WebhookSecret[] | null): Promise<{ secrets: WebhookSecret[]; isWritten: boolean }> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const stored = await read(tenant);
       const nowMs = now();
       const next = change(stored === null ? [] : validSecrets(stored.secrets, nowMs), nowMs);
-      if (next === null) return validSecrets(stored!.secrets, nowMs);
-      if (await write(tenant, next, stored?.revision ?? 0)) return validSecrets(next, nowMs);
+      if (next === null) return { secrets: validSecrets(stored!.secrets, nowMs), isWritten: false };
+      if (await write(tenant, next, stored?.revision ?? 0)) return { secrets: validSecrets(next, nowMs), isWritten: true };
     }
     throw new Error(`webhook secrets of tenant ${tenant}: ${ATTEMPTS} writes lost to concurrent ones`);
   }
 
   return {
-    secretsOf: (tenant) =>
-      update(tenant, (current, nowMs) => {
+    async secretsOf(tenant) {
+      const { secrets, isWritten } = await update(tenant, (current, nowMs) => {
         if (current.length > 0) return null;
         // None yet, or (after a zero overlap and a clock jump) none valid: a first secret.
         return [{ secret: newSecret(), createdAtMs: nowMs, expiresAtMs: null }];
-      }),
-    rotate: (tenant, overlapMs) => update(tenant, (current, nowMs) => rotateSecrets(current, newSecret(), nowMs, overlapMs)),
+      });
+      if (isWritten) await options.onSecretMade?.(tenant);
+      return secrets;
+    },
+    rotate: async (tenant, overlapMs) => (await update(tenant, (current, nowMs) => rotateSecrets(current, newSecret(), nowMs, overlapMs))).secrets,
   };
 }

@@ -1,6 +1,8 @@
 /**
  * The webhook delivery log and once-only claims, in the job's partition (its incarnation):
- *   <job> / WHCLAIM#<key>                 a webhook that was enqueued (recorded after it was)
+ *   <job> / WHCLAIM#<key>                 a webhook that was enqueued (recorded after it was; no
+ *                                         expiry of its own: it lives as long as its job, so a job
+ *                                         active past 30 days never sends a milestone twice)
  *   <job> / WHLOG#<time>#<id>#<attempt>   one attempt and its outcome (kept 30 days)
  */
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -21,7 +23,7 @@ export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableN
     },
     async markEnqueued(job, keys) {
       for (const key of keys) {
-        await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: jobKey(job) }, sk: { S: `WHCLAIM#${key}` }, at: { N: String(now()) }, expires_at: expiresAt() } }));
+        await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: jobKey(job) }, sk: { S: `WHCLAIM#${key}` }, at: { N: String(now()) } } }));
       }
     },
     async record(entry) {

@@ -142,8 +142,15 @@ export function createHeadway(options: HeadwayOptions): Headway {
         return handleOf({ jobId: created.job_id, statusUrl: created.status_url, websocketUrl: created.websocket_url, subscriberToken: created.subscriber_token });
       } catch (error) {
         if (!(isOurId && error instanceof HeadwayApiError && error.code === "job_exists")) throw error;
-        const token = TokenResponse.parse(await api.request("POST", "/v1/tokens", { job_ids: [jobId], expires_in_seconds: 24 * 3600 }));
-        return handleOf({ jobId, statusUrl: `${api.url}/v1/jobs/${jobId}`, websocketUrl: null, subscriberToken: token.token });
+        // A key without the read scope (a worker's ingest-only key) gets no token, as creating the job gave none.
+        const token = await api.request("POST", "/v1/tokens", { job_ids: [jobId], expires_in_seconds: 24 * 3600 }).then(
+          (body) => TokenResponse.parse(body).token,
+          (refusal: unknown) => {
+            if (refusal instanceof HeadwayApiError && refusal.code === "missing_scope") return null;
+            throw refusal;
+          },
+        );
+        return handleOf({ jobId, statusUrl: `${api.url}/v1/jobs/${jobId}`, websocketUrl: null, subscriberToken: token });
       }
     },
     job(jobId) {

@@ -16,6 +16,12 @@
  * posts answering gone / 429 / 500, receivers answering 429 / 500 / nothing (and one endpoint 410
  * for good), enqueue failures, redelivered and duplicated SQS messages, invocations that die
  * mid-way (a reducer, a sender, a WebSocket route, or a ticker mid-tick: the call never returns).
+ * Issue 25 adds, per seed drawn apart from the rest: a key revoked mid-run (its clients' tokens
+ * must be refused from then on, and their open connections closed by the connection sweep, a step
+ * of its own), the clock jumping 20 days twice (past the 30 days of retention in all: a job active
+ * between the jumps keeps every part, a job idle past the retention expires whole), creates of
+ * jobs that exist (refused, leaving the job list whole), and the largest reducer batches (every
+ * visible message at once). Every job's final state must equal the fault-free fold of its events.
  * Then the faults stop and the system settles (clock past every retry delay, queues drained,
  * ticks until the change feed is empty), and the guarantees are checked.
  *
@@ -31,7 +37,7 @@ import { partitioningFor } from "../../core/partition.ts";
 import type { Lease, Poster } from "../../core/ports.ts";
 import { seededRandom } from "../../core/seeded-random.ts";
 import { createJobState } from "../../core/state.ts";
-import { mintToken } from "../../core/token.ts";
+import { mintToken, tokenKeysOf } from "../../core/token.ts";
 import { createWebhookChannel } from "../../functions/channels/webhooks.ts";
 import { createWebSocketChannel } from "../../functions/channels/websocket.ts";
 import { silentLog } from "../../functions/config.ts";
@@ -39,7 +45,9 @@ import { createReducerHandler } from "../../functions/reducer.ts";
 import { createTicker, type Ticker } from "../../functions/ticker.ts";
 import { createWebhookSender } from "../../functions/webhook-sender.ts";
 import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../../functions/ws.ts";
+import { createConnectionSweep } from "../../functions/connection-sweep.ts";
 import {
+  createFakeApiKeys,
   createFakeChangeFeed,
   createFakeConnections,
   createFakeGateway,
@@ -58,6 +66,7 @@ import {
 import { checkGuarantees, clearIgnoringVersion, markerOnlyWhenVersionMoved, newClient, receiveFrame, type Client, type JobEventFrame, type JobPlan, type Life, type Report, type SimOptions, type SimResult } from "./simulation-model.ts";
 
 const START_MS = Date.parse("2026-11-22T10:00:00.000Z");
+const DAY_MS = 24 * 3600_000;
 const TOKEN_SECRET = "sim-token-secret";
 /** Each tenant signs with its own secret. */
 const secretOf = (tenant: string) => `whsec_${Buffer.from(`sim-webhook-secret-of-${tenant}`.padEnd(32, "!")).toString("base64")}`;
@@ -76,14 +85,14 @@ export async function simulate(seed: number, options: SimOptions = {}): Promise<
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
   const seededMathRandom = vi.spyOn(Math, "random").mockImplementation(random);
   try {
-    return await run(random, options);
+    return await run(random, options, seed);
   } finally {
     seededMathRandom.mockRestore();
     vi.useRealTimers();
   }
 }
 
-async function run(random: () => number, options: SimOptions): Promise<SimResult> {
+async function run(random: () => number, options: SimOptions, seed: number): Promise<SimResult> {
   const draw = (n: number) => Math.floor(random() * n);
   const violations: string[] = [];
   const trace: string[] = [];
@@ -147,8 +156,16 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
     });
   }
 
+  // ---------------------------------------------------------------- what this seed tries beyond delivery faults (issue 25)
+  const features = seededRandom(seed * 7919 + 25);
+  const revokesAKey = features() < 0.4;
+  const jumpsTheClock = features() < 0.25;
+  const takesLargeBatches = features() < 0.3;
+
   // ---------------------------------------------------------------- the fakes
-  const store = createFakeJobStore(chaos);
+  const storePlant = options.plant === "parts-expire-by-own-write" || options.plant === "refused-create-indexed" ? options.plant : undefined;
+  const store = createFakeJobStore(chaos, { now, ...(storePlant === undefined ? {} : { plant: storePlant }) });
+  const apiKeys = createFakeApiKeys(chaos, options.plant === "revocation-ignored" ? "revocation-ignored" : undefined);
   const feed = createFakeChangeFeed(chaos);
   const rejections = createFakeRejectionLog(chaos);
   const { connections, subscriptions } = createFakeConnections(chaos);
@@ -222,7 +239,7 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
         i += size;
         messages.push({ body: events.length === 1 ? events[0]! : { v: 1, events }, omitTenant: omitTenant() });
       }
-      jobs.push({ tenant, jobId, messages, notifyUrl });
+      jobs.push({ tenant, jobId, messages, notifyUrl, events: [declared, ...body] });
     }
   }
   const withHooks = jobs.filter((job) => job.notifyUrl !== null);
@@ -253,7 +270,9 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
     for (let c = 0, n = 2 + draw(3); c < n; c++) {
       const scope = ids.filter(() => random() < 0.7);
       if (scope.length === 0) scope.push(ids[draw(ids.length)]!);
-      const client = newClient(`${tenant}.client${c}`, tenant, scope, mintToken({ tenant, jobIds: scope, expiresAtMs: START_MS + 7 * 24 * 3600_000 }, TOKEN_SECRET));
+      // Two keys per tenant: a revocation takes away some of its clients, not all. Tokens outlive every clock jump.
+      const keyId = `key_${tenant}_${1 + draw(2)}`;
+      const client = newClient(`${tenant}.client${c}`, tenant, scope, mintToken({ tenant, keyId, jobIds: scope, expiresAtMs: START_MS + 365 * DAY_MS }, tokenKeysOf(TOKEN_SECRET)), keyId);
       clients.push(client);
     }
   }
@@ -263,8 +282,10 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
   const reducerFeed = options.plant === "marker-only-when-version-moved" ? markerOnlyWhenVersionMoved(feed) : feed;
 
   async function reducerBatch(life: Life): Promise<void> {
-    const records = take(eventsSqs, 6, "reducer");
+    // Now and then the largest batch the event source hands over: every visible message at once.
+    const records = take(eventsSqs, takesLargeBatches && random() < 0.3 ? 500 : 6, "reducer");
     if (records.length === 0) return;
+    if (records.length > 8) count("large reducer batches");
     const handler = createReducerHandler({
       store: mortal(store, life),
       changeFeed: mortal(reducerFeed, life),
@@ -286,7 +307,8 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
       pendingUnknownJobSeconds: 1e9,
       jobConcurrency: 2,
     });
-    acknowledge(eventsSqs, records, await handler({ Records: records }), "reducer");
+    const given = options.plant === "large-batch-acks-unapplied" && records.length > 8 ? records.slice(0, 8) : records;
+    acknowledge(eventsSqs, records, await handler({ Records: given }), "reducer");
   }
 
   async function senderBatch(life: Life): Promise<void> {
@@ -414,7 +436,7 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
 
   // ---------------------------------------------------------------- the clients' moves
   async function route(life: Life, event: WebSocketEvent): Promise<WebSocketResult | null> {
-    const handler = createWsHandler({ connections: mortal(connections, life), subscriptions: mortal(subscriptions, life), store: mortal(store, life), poster: mortal(gateway.poster, life), tokenSecret: TOKEN_SECRET, now, log });
+    const handler = createWsHandler({ connections: mortal(connections, life), subscriptions: mortal(subscriptions, life), store: mortal(store, life), poster: mortal(gateway.poster, life), apiKeys: mortal(apiKeys, life), tokenSecret: TOKEN_SECRET, now, log });
     try {
       return await handler(event);
     } catch (error) {
@@ -428,6 +450,12 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
     note(`${client.name} connects as ${connectionId}`);
     const result = await route(life, { requestContext: { connectionId, routeKey: "$connect" }, queryStringParameters: { token: client.token } });
     if (result === null) return;
+    if (client.revokedAtMs !== null) {
+      if (result.statusCode === 200) violation(`${client.name}: connected with a token of its key, revoked at +${client.revokedAtMs - START_MS} ms`);
+      else count("connects refused after revocation");
+      if (result.statusCode === 200) gateway.close(connectionId);
+      return;
+    }
     if (result.statusCode !== 200) return violation(`${client.name}: its token was refused (${result.body})`);
     client.connectionId = connectionId;
     client.confirmed.clear();
@@ -455,7 +483,9 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
     client.dropped.delete(jobId);
     client.acks.delete(`subscribed ${jobId}`);
     note(`${client.name} subscribes to ${jobId}`);
+    const revokedBefore = client.revokedAtMs !== null;
     const result = await route(life, { requestContext: { connectionId, routeKey: "$default" }, body: JSON.stringify({ action: "subscribe", job_id: jobId }) });
+    if (revokedBefore && client.acks.has(`subscribed ${jobId}`)) violation(`${client.name}: subscribed to ${jobId} after its key was revoked`);
     if (result !== null && client.connectionId === connectionId && client.acks.has(`subscribed ${jobId}`)) client.confirmed.add(jobId);
   }
 
@@ -505,12 +535,94 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
   }
 
   async function settleClient(client: Client): Promise<void> {
+    if (client.revokedAtMs !== null) return;
     const life: Life = { isDead: false };
     if (client.connectionId === null) await connect(client, life);
-    for (const jobId of client.intended) if (!client.confirmed.has(jobId)) await subscribe(client, jobId, life);
+    for (const jobId of client.intended) if (!client.confirmed.has(jobId) && !isExpired(client.tenant, jobId)) await subscribe(client, jobId, life);
   }
 
-  const isSettled = (client: Client) => client.connectionId !== null && [...client.intended].every((jobId) => client.confirmed.has(jobId));
+  // A client whose key was revoked is settled once its connection is closed (it keeps trying to get back in: see connect).
+  // A job that expired whole after a clock jump cannot be subscribed to: nothing to wait for.
+  const isExpired = (tenant: string, jobId: string) => store.raw({ tenant, jobId }) !== undefined && store.peek({ tenant, jobId }) === undefined;
+  const isSettled = (client: Client) =>
+    client.revokedAtMs !== null
+      ? client.connectionId === null
+      : client.connectionId !== null && [...client.intended].every((jobId) => client.confirmed.has(jobId) || isExpired(client.tenant, jobId));
+
+  // ---------------------------------------------------------------- revocation, refused creates, clock jumps (issue 25)
+  let revocations = 0;
+  let jumps = 0;
+  let lastJumpAtMs = START_MS;
+  let retriedCreates = 0;
+
+  /** Revokes one key of a tenant, once per seed: its clients must be refused from now on, and closed by the next sweep. */
+  function revokeKey(): void {
+    if (revocations > 0) return;
+    revocations++;
+    const tenant = TENANTS[draw(TENANTS.length)]!;
+    const keyId = `key_${tenant}_${1 + draw(2)}`;
+    apiKeys.revoke(tenant, keyId);
+    const revoked = clients.filter((client) => client.tenant === tenant && client.keyId === keyId);
+    for (const client of revoked) client.revokedAtMs = nowMs;
+    count("keys revoked");
+    note(`${tenant}'s key ${keyId} is revoked (clients ${revoked.map((client) => client.name).join(" ") || "none"})`);
+  }
+
+  /** The sweep the ticker's Lambda runs beside its ticks: connections whose token lapsed are told and closed. */
+  async function sweep(life: Life): Promise<void> {
+    const connectionSweep = createConnectionSweep({ connections: mortal(connections, life), apiKeys: mortal(apiKeys, life), poster: mortal(gateway.poster, life), now, log });
+    try {
+      const { closed } = await connectionSweep.sweep();
+      count("connections closed by a sweep", closed);
+    } catch (error) {
+      if (!(error instanceof InjectedFault)) violation(`a sweep threw ${String(error)}`);
+    }
+  }
+
+  /** A create of a job that exists (an SDK's retry of createJob): refused, and without a trace (the list stays whole). */
+  async function createAgain(life: Life): Promise<void> {
+    const running = jobs.filter((job) => store.peek(job)?.state.terminal === null);
+    if (running.length === 0) return;
+    const job = running[draw(running.length)]!;
+    const state = createJobState(job.jobId, partitioningFor(job.events[0] as Extract<Event, { type: "job.declared" }>));
+    reduce(state, [job.events[0]!], nowMs);
+    const meta = { tenant: job.tenant, jobId: job.jobId, incarnation: `${job.tenant}-${job.jobId}-retry${++retriedCreates}`, createdAtMs: nowMs };
+    note(`${job.tenant}/${job.jobId} is created again`);
+    const isCreated = await mortal(store, life).createJob(meta, state).catch((error: unknown) => {
+      if (error instanceof InjectedFault) return null;
+      throw error;
+    });
+    if (isCreated === true) violation(`${job.tenant}/${job.jobId} was created again while it ran`);
+    else if (isCreated === false) count("creates refused (the id is taken)");
+  }
+
+  /**
+   * The clock jumps 20 days, at most twice: past the retention in all (30 days), so that parts
+   * last written before the first jump are older than it by the end, while their job, active
+   * between the jumps, must keep them. A jump waits until every running job was written since the
+   * last one (a job idle past the retention expires whole, as it should, and its late events would
+   * wait for it forever); finished jobs (kept 7 days) may expire whole.
+   */
+  function jumpClock(): void {
+    if (jumps >= 2) return;
+    const isAtRisk = jobs.some((job) => {
+      const stored = store.raw(job);
+      if (stored === undefined || !hasEventsToCome(job)) return false;
+      // A job ended early (its terminal event overtook others) is kept 7 days: its late events would find it gone.
+      return stored.state.terminal !== null || stored.lastSavedAtMs < lastJumpAtMs;
+    });
+    if (isAtRisk) return;
+    nowMs += 20 * DAY_MS;
+    lastJumpAtMs = nowMs;
+    jumps++;
+    count("clock jumps of 20 days");
+    note("the clock jumps 20 days");
+  }
+
+  /** Whether some of the job's events are still to be produced or in the queue. */
+  function hasEventsToCome(job: JobPlan): boolean {
+    return job.messages.length > 0 || eventsSqs.messages().some((message) => (message.tenant ?? "default") === job.tenant && message.body.includes(`"job_id":"${job.jobId}"`));
+  }
 
   // ---------------------------------------------------------------- the run
   type Step = { name: string; run: () => Promise<unknown> };
@@ -526,6 +638,10 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
     [2, () => ({ name: "sender", run: () => senderBatch({ isDead: false }) })],
     [2.5, () => { const client = clients[draw(clients.length)]!; return { name: `move of ${client.name}`, run: () => move(client, { isDead: false }) }; }],
     [2, () => ({ name: "clock", run: async () => { nowMs += random() < 0.1 ? 16_000 + draw(20_000) : draw(3_000); } })],
+    [1, () => ({ name: "sweep", run: () => sweep({ isDead: false }) })],
+    [0.5, () => ({ name: "create again", run: () => createAgain({ isDead: false }) })],
+    [revokesAKey ? 0.3 : 0, () => ({ name: "revoke a key", run: async () => revokeKey() })],
+    [jumpsTheClock ? 0.4 : 0, () => ({ name: "clock jump", run: async () => jumpClock() })],
   ];
   const totalWeight = steps.reduce((sum, [weight]) => sum + weight, 0);
   const pick = (): Step => {
@@ -578,6 +694,7 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
       await tick(0);
       await tick(1);
     }
+    await sweep({ isDead: false });
     for (let n = 0; webhookSqs.visibleCount() > 0 && n < 200; n++) await senderBatch({ isDead: false });
     isQuiet = eventsSqs.size() === 0 && webhookSqs.size() === 0 && feed.pending().length === 0 && clients.every(isSettled);
     // On to the next message that becomes visible (a retry delay, a visibility timeout), or past the lease of a ticker that died.
@@ -587,9 +704,29 @@ async function run(random: () => number, options: SimOptions): Promise<SimResult
 
   // ---------------------------------------------------------------- the guarantees
   checkGuarantees(report, { jobs, clients, store, receivers, webhookQueue, goneUrls, goneMarkedInBatch, batchOfAttempt });
+  await checkJobLists();
   count("store conflicts (retried)", store.conflicts);
   count("webhooks delivered", receivers.attempts.filter((attempt) => attempt.status === 200).length);
   count("webhook attempts refused (429, 500, no answer)", receivers.attempts.filter((attempt) => attempt.status !== 200 && attempt.status !== 410).length);
   count("webhook attempts answered 410", receivers.attempts.filter((attempt) => attempt.status === 410).length);
   return { violations, trace, stats };
+
+  /** Each tenant's job list, read page by page as the dashboard does, lists every job it has once (refused creates left nothing). */
+  async function checkJobLists(): Promise<void> {
+    for (const tenant of TENANTS) {
+      const listed: string[] = [];
+      try {
+        for (let cursor: string | null = null, pages = 0; pages === 0 || cursor !== null; pages++) {
+          const page = await store.jobIndex.list(tenant, { limit: 2, cursor });
+          listed.push(...page.jobs.map((job) => job.jobId));
+          cursor = page.nextCursor;
+        }
+      } catch (error) {
+        violation(`the job list of ${tenant} failed: ${String(error)}`);
+        continue;
+      }
+      const expected = jobs.filter((job) => job.tenant === tenant && store.peek(job) !== undefined).map((job) => job.jobId).sort();
+      if (JSON.stringify([...listed].sort()) !== JSON.stringify(expected)) violation(`the job list of ${tenant} is ${listed.join(", ")}, its jobs are ${expected.join(", ")}`);
+    }
+  }
 }

@@ -8,8 +8,10 @@
  */
 import type { SQSRecord } from "aws-lambda";
 import { StoreConflict } from "../../core/errors.ts";
-import type { ChangeFeed, ChangedJob, Connection, Connections, DeliveryLogEntry, JobMeta, JobRead, JobRef, JobStore, Lease, LoadedJob, PostOutcome, Poster, RejectionLog, RejectionRecord, Subscriber, Subscriptions, WebhookEndpoints, WebhookLog, WebhookQueue, WebhookSecrets } from "../../core/ports.ts";
-import type { JobState } from "../../core/state.ts";
+import type { ApiKeyStore, ChangeFeed, ChangedJob, Connection, Connections, DeliveryLogEntry, JobIndex, JobListEntry, JobMeta, JobRead, JobRef, JobStore, Lease, LoadedJob, PostOutcome, Poster, RejectionLog, RejectionRecord, Subscriber, Subscriptions, WebhookEndpoints, WebhookLog, WebhookQueue, WebhookSecrets } from "../../core/ports.ts";
+import type { JobState, OriginalState } from "../../core/state.ts";
+import { encodeParts } from "../../core/codec.ts";
+import { partOf } from "../../core/partition.ts";
 import type { WebhookDelivery } from "../../core/webhook.ts";
 import type { DeliveryResult, WebhookTransport } from "../../functions/adapters/webhook-http.ts";
 
@@ -100,46 +102,140 @@ interface StoredJob {
   revision: number;
   /** A write stopped between its items and its head: whole-job reads answer "busy" until the next save. */
   isTorn: boolean;
+  /** The head's expiry: the last write plus the retention (30 days, 7 once the job ended). */
+  activeUntilMs: number;
+  /** When each file's part was last written (what a part's own expiry would follow). */
+  writtenAtMs: Map<string, number>;
+  lastSavedAtMs: number;
+}
+
+const DAY_MS = 24 * 3600_000;
+/** The store's retention (functions/adapters/dynamo-store.ts): a head expires this long after the job's last write. */
+export const ACTIVE_RETENTION_MS = 30 * DAY_MS;
+export const FINISHED_RETENTION_MS = 7 * DAY_MS;
+
+/** Bugs the store can be built with, to show the simulation catches them. */
+export type StorePlant = "parts-expire-by-own-write" | "refused-create-indexed";
+
+/** A file's stored form, to tell which parts a save rewrote. */
+function fingerprintOf(state: JobState, original: OriginalState): string {
+  return JSON.stringify([...encodeParts(state, [partOf(original.id, state.partCount)], [original]).values()]);
 }
 
 /**
  * The job store, one entry per (tenant, job id). `save` is conditional on the revision loaded.
  * Its `store.save:crash` fault is a torn write: the new state is stored, whole-job reads see the
- * job busy until the next successful save, and the call throws.
+ * job busy until the next successful save, and the call throws. Jobs expire as the real store's
+ * do: a job whose head was not written for the retention reads as absent (and its id is free).
+ * Its job index lists a tenant's jobs as the real one does: an entry per create, listed when the
+ * live job carries its incarnation, each job's head asked for once.
  */
-export function createFakeJobStore(chaos: Chaos): JobStore & { peek(ref: JobRef): StoredJob | undefined; conflicts: number } {
+export function createFakeJobStore(chaos: Chaos, options: { now: () => number; plant?: StorePlant } = { now: () => 0 }) {
   const jobs = new Map<string, StoredJob>();
-  return {
-    peek: (ref) => jobs.get(jobKey(ref)),
+  const index: (JobMeta & { seq: number })[] = [];
+  const { now, plant } = options;
+  const live = (ref: JobRef): StoredJob | undefined => {
+    const job = jobs.get(jobKey(ref));
+    return job === undefined || job.activeUntilMs < now() ? undefined : job;
+  };
+  /** The stored state as a reader gets it; with the planted bug, without the files whose own "parts" expired. */
+  const readable = (job: StoredJob): JobState => {
+    if (plant !== "parts-expire-by-own-write") return job.state;
+    const state = loaded(job.state);
+    for (const [id, writtenAtMs] of job.writtenAtMs) if (writtenAtMs + ACTIVE_RETENTION_MS < now()) state.originals.delete(id);
+    return state;
+  };
+  const retentionOf = (state: JobState) => (state.terminal === null ? ACTIVE_RETENTION_MS : FINISHED_RETENTION_MS);
+  const store: JobStore & {
+    peek(ref: JobRef): StoredJob | undefined;
+    /** The entry whether or not it expired (undefined: never created). */
+    raw(ref: JobRef): StoredJob | undefined;
+    read(ref: JobRef): { meta: JobMeta; state: JobState; isTorn: boolean } | undefined;
+    conflicts: number;
+    jobIndex: JobIndex;
+  } = {
+    peek: (ref) => live(ref),
+    raw: (ref) => jobs.get(jobKey(ref)),
+    read(ref) {
+      const job = live(ref);
+      return job === undefined ? undefined : { meta: job.meta, state: readable(job), isTorn: job.isTorn };
+    },
     conflicts: 0,
     async createJob(meta, state) {
       await gate(chaos, "store.createJob");
-      if (jobs.has(jobKey(meta))) return false;
-      jobs.set(jobKey(meta), { meta: metaOf(meta), state: loaded(state), revision: 1, isTorn: false });
+      if (live(meta) !== undefined) {
+        // The bug of old: the index entry written before the head, and left behind by a refusal.
+        if (plant === "refused-create-indexed") index.push({ ...metaOf(meta), seq: index.length });
+        return false;
+      }
+      index.push({ ...metaOf(meta), seq: index.length });
+      const stored = loaded(state);
+      jobs.set(jobKey(meta), { meta: metaOf(meta), state: stored, revision: 1, isTorn: false, activeUntilMs: now() + retentionOf(stored), writtenAtMs: new Map([...stored.originals.keys()].map((id) => [id, now()])), lastSavedAtMs: now() });
       return true;
     },
     async loadForBatch(ref) {
       await gate(chaos, "store.loadForBatch");
-      const job = jobs.get(jobKey(ref));
-      return job === undefined ? null : lazily({ meta: metaOf(job.meta), handle: job.revision }, job.state);
+      const job = live(ref);
+      return job === undefined ? null : lazily({ meta: metaOf(job.meta), handle: job.revision }, readable(job));
     },
     async save(job: LoadedJob) {
       await gate(chaos, "store.save");
-      const stored = jobs.get(jobKey(job.meta));
+      const stored = live(job.meta);
       if (stored === undefined || stored.meta.incarnation !== job.meta.incarnation || stored.revision !== job.handle) {
         this.conflicts++;
         throw new StoreConflict(jobKey(job.meta));
       }
       const isTorn = chaos.fails("store.save:crash");
-      jobs.set(jobKey(job.meta), { meta: stored.meta, state: loaded(job.state), revision: stored.revision + 1, isTorn });
+      const state = loaded(job.state);
+      // A part is written when its bytes changed: those files' "own" expiry moves.
+      const writtenAtMs = new Map(stored.writtenAtMs);
+      for (const original of state.originals.values()) {
+        const before = stored.state.originals.get(original.id);
+        if (before === undefined || fingerprintOf(stored.state, before) !== fingerprintOf(state, original)) writtenAtMs.set(original.id, now());
+      }
+      jobs.set(jobKey(job.meta), { meta: stored.meta, state, revision: stored.revision + 1, isTorn, activeUntilMs: now() + retentionOf(state), writtenAtMs, lastSavedAtMs: now() });
       if (isTorn) throw new InjectedFault("store.save:crash", "crashed between the parts and the head");
     },
     async loadJob(ref): Promise<JobRead> {
       await gate(chaos, "store.loadJob");
-      const job = jobs.get(jobKey(ref));
+      const job = live(ref);
       if (job === undefined) return null;
-      return job.isTorn ? "busy" : lazily({ meta: metaOf(job.meta) }, job.state);
+      return job.isTorn ? "busy" : lazily({ meta: metaOf(job.meta) }, readable(job));
     },
+    jobIndex: {
+      async list(tenant, page) {
+        await gate(chaos, "jobIndex.list");
+        const entries = index.filter((entry) => entry.tenant === tenant).sort((a, b) => b.createdAtMs - a.createdAtMs || b.seq - a.seq);
+        const start = page.cursor === null ? 0 : Number(page.cursor);
+        const slice = entries.slice(start, start + page.limit);
+        // BatchGetItem refuses a request naming one key twice: the fixed index asks for each head once.
+        if (plant === "refused-create-indexed" && new Set(slice.map((entry) => entry.jobId)).size < slice.length) throw new Error("ValidationException: Provided list of item keys contains duplicates");
+        const jobsListed: JobListEntry[] = [];
+        for (const entry of slice) {
+          const job = live(entry);
+          if (job === undefined || job.meta.incarnation !== entry.incarnation) continue;
+          jobsListed.push({ jobId: entry.jobId, createdAtMs: entry.createdAtMs, status: "executing", version: job.state.version, progressCombined: null, etaSeconds: null, updatedAtMs: null });
+        }
+        return { jobs: jobsListed, nextCursor: start + page.limit < entries.length ? String(start + page.limit) : null };
+      },
+    },
+  };
+  return store;
+}
+
+/**
+ * The API keys subscriber tokens name, as far as revocation goes: a key is active until revoked.
+ * The planted bug `revocation-ignored` keeps every key active (the tokens of old, which named no key).
+ */
+export function createFakeApiKeys(chaos: Chaos, plant?: "revocation-ignored"): Pick<ApiKeyStore, "isActive"> & { revoke(tenant: string, keyId: string): void; isRevoked(tenant: string, keyId: string): boolean } {
+  const revoked = new Set<string>();
+  return {
+    async isActive(tenant, keyId) {
+      await gate(chaos, "apiKeys.isActive");
+      return plant === "revocation-ignored" || !revoked.has(`${tenant}\n${keyId}`);
+    },
+    revoke: (tenant, keyId) => void revoked.add(`${tenant}\n${keyId}`),
+    isRevoked: (tenant, keyId) => revoked.has(`${tenant}\n${keyId}`),
   };
 }
 
@@ -208,6 +304,10 @@ export function createFakeConnections(chaos: Chaos): { connections: Connections;
         await gate(chaos, "connections.get");
         const connection = connections.get(connectionId);
         return connection === undefined ? null : { ...connection, scope: [...connection.scope] };
+      },
+      async all() {
+        await gate(chaos, "connections.all");
+        return [...connections.values()].map((connection) => ({ ...connection, scope: [...connection.scope] }));
       },
       async remove(connectionId) {
         await gate(chaos, "connections.remove");
@@ -347,6 +447,8 @@ export function createFakeSqs(options: { now: () => number; visibilityMs: number
       if (message !== undefined && String(message.receives) === receives) message.visibleAtMs = options.now() + seconds * 1000;
     },
     lastId: () => `${options.name}-${sequence}`,
+    /** Every message in the queue, visible or not. */
+    messages: () => [...messages.values()].map(({ body, tenant }) => ({ body, tenant })),
     visibleCount: () => visible().length,
     size: () => messages.size,
     nextVisibleAtMs: () => Math.min(...[...messages.values()].map((message) => message.visibleAtMs)),

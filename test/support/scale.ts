@@ -27,8 +27,8 @@ export function eventsOf(jobId: string) {
   };
 }
 
-/** Sends the declaration alone, then the rest in envelopes of 500, 20 envelopes per reducer batch; returns the job as stored. */
-export async function applyThroughReducer(endpoint: string, tables: TestTable[], caseName: string, events: Event[]) {
+/** Sends the declaration alone, then the rest in envelopes of 500, 20 envelopes per reducer batch (or as many as given); returns the job as stored. */
+export async function applyThroughReducer(endpoint: string, tables: TestTable[], caseName: string, events: Event[], envelopesPerBatch = ENVELOPES_PER_BATCH) {
   const started = performance.now();
   const table = await newTable(endpoint);
   tables.push(table);
@@ -49,7 +49,7 @@ export async function applyThroughReducer(endpoint: string, tables: TestTable[],
   for (let i = 0; i < rest.length; i += EVENTS_PER_ENVELOPE) bodies.push(...envelopesOf(rest.slice(i, i + EVENTS_PER_ENVELOPE)).map((message) => JSON.stringify(message)));
   let messageId = 0;
   const batches = [[bodies[0]!]];
-  for (let i = 1; i < bodies.length; i += ENVELOPES_PER_BATCH) batches.push(bodies.slice(i, i + ENVELOPES_PER_BATCH));
+  for (let i = 1; i < bodies.length; i += envelopesPerBatch) batches.push(bodies.slice(i, i + envelopesPerBatch));
   for (const batch of batches) {
     const response = await handler({ Records: batch.map((body) => recordOf({ body, messageId: `m${messageId++}`, receives: 1, sentMs: Date.now() })) });
     expect(response.batchItemFailures).toEqual([]);
@@ -57,12 +57,13 @@ export async function applyThroughReducer(endpoint: string, tables: TestTable[],
   const jobId = declared!.job_id;
   const loaded = await readJob(store, jobId);
   const { metrics } = store;
+  const largestBatchBytes = Math.max(...batches.map((batch) => batch.reduce((sum, body) => sum + Buffer.byteLength(body), 0)));
   console.log(
     `${caseName}: largest item ${metrics.maxItemBytes} bytes (${metrics.maxItemKey}); ${events.length} events, ${metrics.writes} writes, ` +
-      `${metrics.splits} splits, ${loaded.state.partCount} parts of originals, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `${metrics.splits} splits, ${loaded.state.partCount} parts of originals, ${loaded.state.jobPartCount} job parts, largest batch ${largestBatchBytes} bytes, ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   expect(metrics.maxItemBytes).toBeLessThan(ITEM_LIMIT_BYTES);
-  return { store, table, jobId, meta: loaded.meta, state: loaded.state as JobState };
+  return { store, table, jobId, meta: loaded.meta, state: loaded.state as JobState, largestBatchBytes };
 }
 
 /** Text that deflate cannot shrink much: random characters from `alphabet`. */
@@ -73,7 +74,7 @@ export function randomText(random: () => number, length: number, alphabet: (i: n
 }
 
 /** A dynalite of the test file's own (started before its tests, closed after) and the apply function bound to it. */
-export function scaleHarness(): (caseName: string, events: Event[]) => ReturnType<typeof applyThroughReducer> {
+export function scaleHarness(): (caseName: string, events: Event[], envelopesPerBatch?: number) => ReturnType<typeof applyThroughReducer> {
   let emulator: { endpoint: string; close(): Promise<void> } | undefined;
   const tables: TestTable[] = [];
   beforeAll(async () => {
@@ -83,5 +84,5 @@ export function scaleHarness(): (caseName: string, events: Event[]) => ReturnTyp
     for (const table of tables) await table.close();
     await emulator?.close();
   });
-  return (caseName, events) => applyThroughReducer(emulator!.endpoint, tables, caseName, events);
+  return (caseName, events, envelopesPerBatch) => applyThroughReducer(emulator!.endpoint, tables, caseName, events, envelopesPerBatch);
 }

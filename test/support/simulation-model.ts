@@ -3,7 +3,8 @@
  * keeps (clients, job plans), the bugs it can plant, how a client takes a frame, and the
  * guarantees checked once it has settled.
  */
-import type { Message, Snapshot } from "../../core/contract.ts";
+import type { Event, Message, Snapshot } from "../../core/contract.ts";
+import { foldEvents } from "../../core/estimator.ts";
 import type { ChangeFeed } from "../../core/ports.ts";
 import { isFinished } from "../../core/realtime.ts";
 import { renderSnapshot } from "../../core/snapshot.ts";
@@ -21,7 +22,18 @@ export interface Report {
 }
 
 /** Bugs planted to show that the simulation catches them. */
-export type Plant = "marker-only-when-version-moved" | "finished-claimed-before-post" | "clear-ignores-version";
+export type Plant =
+  | "marker-only-when-version-moved"
+  | "finished-claimed-before-post"
+  | "clear-ignores-version"
+  /** Subscriber tokens of a revoked key keep working (tokens that named no key). */
+  | "revocation-ignored"
+  /** Each part expires by its own last write, not by the job's last activity. */
+  | "parts-expire-by-own-write"
+  /** A refused create leaves an index entry, and the list asks for a job's head twice. */
+  | "refused-create-indexed"
+  /** A large reducer batch acknowledges messages past its eighth that it never applied. */
+  | "large-batch-acks-unapplied";
 
 export interface SimOptions {
   plant?: Plant;
@@ -49,6 +61,9 @@ export interface Life {
 export interface Client {
   name: string;
   tenant: string;
+  /** The API key its token was minted with, and when that key was revoked (null: never). */
+  keyId: string;
+  revokedAtMs: number | null;
   token: string;
   scope: string[];
   connectionId: string | null;
@@ -79,6 +94,8 @@ export interface JobPlan {
   jobId: string;
   messages: { body: Message; omitTenant: boolean }[];
   notifyUrl: string | null;
+  /** Every event of the job (its declaration included): the fault-free run's state is their fold. */
+  events: Event[];
 }
 
 /** What the guarantees are checked against. */
@@ -133,10 +150,12 @@ export function receiveFrame(report: Report & { closeConnection(connectionId: st
 }
 
 /** A client with its token, before its first connection. */
-export function newClient(name: string, tenant: string, scope: string[], token: string): Client {
+export function newClient(name: string, tenant: string, scope: string[], token: string, keyId: string): Client {
   return {
     name,
     tenant,
+    keyId,
+    revokedAtMs: null,
     scope,
     token,
     connectionId: null,
@@ -156,7 +175,13 @@ export function newClient(name: string, tenant: string, scope: string[], token: 
 export function checkGuarantees(report: Report, world: World): void {
   const { jobs, clients, store, receivers, goneUrls, goneMarkedInBatch, batchOfAttempt, webhookQueue } = world;
   for (const job of jobs) {
-    const stored = store.peek(job);
+    const raw = store.raw(job);
+    if (raw !== undefined && store.peek(job) === undefined) {
+      // Idle past the retention (a clock jump): gone whole, as DESIGN §4 says; nothing else to check of it.
+      report.count("jobs expired whole (idle past the retention)");
+      continue;
+    }
+    const stored = store.read(job);
     if (stored === undefined || stored.isTorn) {
       report.violation(`${job.tenant}/${job.jobId} is ${stored === undefined ? "missing" : "still torn"} after settling`);
       continue;
@@ -164,7 +189,11 @@ export function checkGuarantees(report: Report, world: World): void {
     const snapshot = renderSnapshot(stored.state);
     const version = stored.state.version;
     if (!isFinished(snapshot)) report.violation(`${job.tenant}/${job.jobId} did not finish (${snapshot.status})`);
-    for (const client of clients.filter((c) => c.tenant === job.tenant && c.intended.has(job.jobId))) {
+    // Nothing lost, whatever the faults, the batches' sizes and the clock: the fault-free run's files, figures and status.
+    const expected = renderSnapshot(foldEvents(job.jobId, job.events, 0));
+    const contentOf = (s: Snapshot) => JSON.stringify({ status: s.status, files: s.progress_per_original_file.map((file) => [file.original_id, file.status ?? null]), indicators: s.indicators });
+    if (contentOf(snapshot) !== contentOf(expected)) report.violation(`${job.tenant}/${job.jobId} differs from the fault-free run: ${contentOf(snapshot).slice(0, 300)} instead of ${contentOf(expected).slice(0, 300)}`);
+    for (const client of clients.filter((c) => c.tenant === job.tenant && c.intended.has(job.jobId) && c.revokedAtMs === null)) {
       const where = `${client.name} (${client.connectionId}) on ${job.jobId}`;
       if (client.best.get(job.jobId) !== version) report.violation(`${where}: its last frame carries v${client.best.get(job.jobId) ?? "none"}, the final version is v${version}`);
       if (!client.finished.get(job.jobId)?.has(version)) report.violation(`${where}: job_finished of the final v${version} never arrived (got ${[...(client.finished.get(job.jobId) ?? [])].join(", ") || "none"})`);
@@ -177,6 +206,9 @@ export function checkGuarantees(report: Report, world: World): void {
         report.violation(`webhook of ${job.tenant}/${job.jobId}: the newest body delivered is ${newest === null ? "none" : `${newest.type} v${newest.data.version}`}, the final version is v${version} (${snapshot.status})`);
       }
     }
+  }
+  for (const client of clients.filter((c) => c.revokedAtMs !== null)) {
+    if (client.connectionId !== null) report.violation(`${client.name}: its key was revoked, yet its connection ${client.connectionId} is still open after settling`);
   }
   for (const attempt of receivers.attempts) {
     const [tenant, jobId] = new URL(attempt.url).pathname.slice(1).split("/");

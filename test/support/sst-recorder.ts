@@ -7,7 +7,7 @@ export interface Recorded {
   type: string;
   name: string;
   args: Record<string, unknown>;
-  subscriptions: { subscriber: Record<string, unknown>; args: Record<string, unknown> }[];
+  subscriptions: { name?: string; subscriber: Record<string, unknown>; args: Record<string, unknown> }[];
   routes: { route: string; handler: Record<string, unknown>; args: Record<string, unknown> }[];
 }
 
@@ -30,8 +30,10 @@ export function installSstRecorder(stage = "test") {
       get value() { return output(this.recorded.name, "value"); }
       get managementEndpoint() { return output(this.recorded.name, "managementEndpoint"); }
       get nodes() { return { queue: { name: output(this.recorded.name, "nodes.queue.name") } }; }
-      subscribe(subscriber: Record<string, unknown>, args: Record<string, unknown> = {}) {
-        this.recorded.subscriptions.push({ subscriber, args });
+      /** A queue's `subscribe(subscriber, args)`, or a table's `subscribe(name, subscriber, args)`. */
+      subscribe(...call: unknown[]) {
+        const [name, subscriber, args] = (typeof call[0] === "string" ? call : [undefined, ...call]) as [string | undefined, Record<string, unknown>, Record<string, unknown> | undefined];
+        this.recorded.subscriptions.push({ ...(name === undefined ? {} : { name }), subscriber, args: args ?? {} });
         return { subscriber };
       }
       route(route: string, handler: Record<string, unknown>, args: Record<string, unknown> = {}) {

@@ -93,7 +93,13 @@ class Headway:
         return Job(self, created["job_id"], created.get("status_url"), created.get("websocket_url"), created.get("subscriber_token"))
 
     def _recovered_job(self, job_id: str) -> Job:
-        token = self._http.request("POST", "/v1/tokens", {"job_ids": [job_id], "expires_in_seconds": 24 * 3600}).body
+        try:
+            token = self._http.request("POST", "/v1/tokens", {"job_ids": [job_id], "expires_in_seconds": 24 * 3600}).body
+        except HeadwayError as error:
+            # A key without the read scope (a worker's ingest-only key) gets no token, as creating the job gave none.
+            if error.status == 403 and error.code == "missing_scope":
+                return Job(self, job_id)
+            raise
         return Job(self, job_id, subscriber_token=token.get("token"))
 
     def job(self, job_id: str) -> Job:

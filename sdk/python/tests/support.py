@@ -25,10 +25,12 @@ from headway import Headway, RetryPolicy  # noqa: E402
 
 
 class Sandbox:
-    def __init__(self, url: str, api_key: str, process: Optional[subprocess.Popen] = None) -> None:
+    def __init__(self, url: str, api_key: str, process: Optional[subprocess.Popen] = None, admin_token: Optional[str] = None) -> None:
         self.url = url
         self.api_key = api_key
         self.process = process
+        # The admin API's credential, when this run started the sandbox (None against a given HEADWAY_URL).
+        self.admin_token = admin_token
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -66,7 +68,7 @@ def _start_sandbox() -> Sandbox:
     if not line:
         raise RuntimeError(f"the sandbox exited before it was ready (exit code {process.wait()}): {' '.join(command)}")
     ready = json.loads(line)
-    return Sandbox(ready["http"], ready["api_key"], process)
+    return Sandbox(ready["http"], ready["api_key"], process, ready.get("admin_token"))
 
 
 def client(**options: Any) -> Headway:

@@ -3,10 +3,12 @@
 other 4xx raise at once, and retries that run out are reported, never dropped in silence."""
 from __future__ import annotations
 
+import json
 import unittest
+import urllib.request
 
 from support import FAST_RETRY, FlakyProxy, client, sandbox, unique_id, wait_for
-from headway import DeliveryError, HeadwayError, RetryPolicy
+from headway import DeliveryError, Headway, HeadwayError, RetryPolicy
 
 
 class RetryTest(unittest.TestCase):
@@ -43,6 +45,22 @@ class RetryTest(unittest.TestCase):
             with self.assertRaises(HeadwayError) as raised:  # a clash that no lost answer explains stays a clash
                 hw.create_job(job_id)
             self.assertEqual(raised.exception.status, 409)
+        self.assertEqual(proxy.seen[:3], ["/v1/jobs", "/v1/jobs", "/v1/tokens"])
+
+    def test_a_lost_answer_with_a_key_that_may_not_read_returns_the_job_without_a_token(self) -> None:
+        box = sandbox()
+        if box.admin_token is None:
+            self.skipTest("making a key needs the admin token of a sandbox this run started")
+        request = urllib.request.Request(f"{box.url}/v1/admin/tenants/default/keys", data=json.dumps({"name": "py worker", "scopes": ["ingest"]}).encode(),
+                                         headers={"authorization": f"Bearer {box.admin_token}", "content-type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request) as answer:
+            key = json.load(answer)["key"]
+        proxy = self.proxy(["drop"])
+        job_id = unique_id("py-lost-answer-ingest-only")
+        with Headway(url=proxy.url, api_key=key, retry=FAST_RETRY) as hw:
+            job = hw.create_job(job_id)
+        self.assertEqual(job.job_id, job_id)
+        self.assertIsNone(job.subscriber_token)  # a token reads the job: an ingest-only key gets none
         self.assertEqual(proxy.seen[:3], ["/v1/jobs", "/v1/jobs", "/v1/tokens"])
 
     def test_an_envelope_whose_answer_was_lost_is_sent_again_and_counted_once(self) -> None:
