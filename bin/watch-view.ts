@@ -47,10 +47,13 @@ export function watchRows(snapshot: JobSnapshot, options: ViewOptions = {}): Wat
     const [current, total] = execution.progress ?? [null, null];
     const percent = current !== null && total !== null && total > 0 ? Math.min(100, Math.floor((current / total) * 100)) : null;
     const amount = current === null ? "" : `${formatCount(current)}${total === null ? "" : `/${formatCount(total)}`}${execution.unit ? ` ${execution.unit}` : ""}`;
-    const name = `▸ ${execution.step}${execution.original_id === null ? "" : ` ${execution.original_id}`}`;
-    rows.push({ name, hasBar: true, percent, note: [amount, execution.message ?? ""].filter((part) => part !== "").join(" · ") });
+    // A command of a job without files is known by its input alone.
+    const on = execution.original_id ?? execution.input_id;
+    const name = `▸ ${execution.step}${on === "" ? "" : ` ${on}`}`;
+    const subStep = execution.step_index === null ? "" : `step ${execution.step_index[0] + 1}/${execution.step_index[1]}`;
+    rows.push({ name, hasBar: true, percent, note: [amount, subStep, execution.message ?? ""].filter((part) => part !== "").join(" · ") });
   }
-  const moreRunning = inFlight.length - Math.min(inFlight.length, maxInFlight) + (snapshot.detail?.in_flight_omitted ?? 0);
+  const moreRunning = Math.max(inFlight.length, snapshot.detail?.in_flight_total ?? 0) - Math.min(inFlight.length, maxInFlight);
   if (moreRunning > 0) rows.push({ name: `… and ${moreRunning} more running`, hasBar: false, percent: null, note: "" });
   return rows;
 }

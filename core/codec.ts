@@ -15,9 +15,14 @@ import { contributionOf, emptyBucket, labelKeyOfTask, labelsIn, sumOf } from "./
 import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "./partition.ts";
 import {
   addTotals,
+  addWorkLeft,
   createJobState,
   EMPTY_ESTIMATE,
+  emptyStepLeft,
   emptyTotals,
+  emptyWorkLeft,
+  NO_WORK_LEFT,
+  STEP_LEFT_FIELDS,
   type Declared,
   type Execution,
   type ExecutionStatus,
@@ -34,9 +39,17 @@ const FORMAT = 2;
 
 type StampCode = [number, string];
 type ReportCode = [number, string, number, number | null, number, string | null, [number, number] | null, string | null];
-type ExecutionCode = [string, string, string | null, number, ExecutionStatus, ReportCode | null, number, (string | null)[] | null, string | null, string | null];
-/** The last three entries (is an original; links of its executions to originals; form field) are left out when they are 1, none and none. */
-type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], number, (0 | 1)?, ([string, string][] | null)?, string?];
+/**
+ * The last two entries are the ETA's and left out while unknown: while it runs, the time of its
+ * first report (in ms before its winning report's, or as a time without one); once finished, its
+ * duration in ms.
+ */
+type ExecutionCode = [string, string, string | null, number, ExecutionStatus, ReportCode | null, number, (string | null)[] | null, string | null, string | null, (number | null)?, number?];
+/**
+ * The last four entries (is an original; links of its executions to originals; form field; its
+ * size in bytes, for the ETA) are left out when they are 1, none, none and unknown.
+ */
+type OriginalCode = [string, string | null, "upload" | "import" | null, string | null, StampCode | null, 0 | 1, ExecutionCode[], number, (0 | 1)?, ([string, string][] | null)?, (string | null)?, number?];
 
 const stamp = (value: Stamp | null): StampCode | null => (value === null ? null : [value.atMs, value.eventId]);
 const unstamp = (code: StampCode | null): Stamp | null => (code === null ? null : { atMs: code[0], eventId: code[1] });
@@ -44,14 +57,19 @@ const unstamp = (code: StampCode | null): Stamp | null => (code === null ? null 
 function encodeExecution(e: Execution): ExecutionCode {
   const r = e.report;
   const report: ReportCode | null = r === null ? null : [r.atMs, r.eventId, r.current, r.total, r.fraction, r.unit, r.stepIndex, r.message];
-  return [e.step, e.inputId, e.originalId, e.attempt, e.status, report, e.resultCount, e.resultMimes, e.error, e.decidedBy];
+  const code: ExecutionCode = [e.step, e.inputId, e.originalId, e.attempt, e.status, report, e.resultCount, e.resultMimes, e.error, e.decidedBy];
+  if (e.firstAtMs !== null || e.durationMs !== null) code.push(e.firstAtMs === null ? null : r === null ? e.firstAtMs : r.atMs - e.firstAtMs);
+  if (e.durationMs !== null) code.push(e.durationMs);
+  return code;
 }
 
 function decodeExecution(c: ExecutionCode): Execution {
   const r = c[5];
   const report: ProgressReport | null =
     r === null ? null : { atMs: r[0], eventId: r[1], current: r[2], total: r[3], fraction: r[4], unit: r[5], stepIndex: r[6], message: r[7] };
-  return { step: c[0], inputId: c[1], originalId: c[2], attempt: c[3], status: c[4], report, resultCount: c[6], resultMimes: c[7], error: c[8], decidedBy: c[9] };
+  const first = c[10] ?? null;
+  const firstAtMs = first === null ? null : report === null ? first : report.atMs - first;
+  return { step: c[0], inputId: c[1], originalId: c[2], attempt: c[3], status: c[4], report, resultCount: c[6], resultMimes: c[7], error: c[8], decidedBy: c[9], firstAtMs, durationMs: c[11] ?? null };
 }
 
 /** Job-level executions as older heads kept them (with the key they had when one map held them). */
@@ -76,9 +94,11 @@ function encodeOriginal(o: OriginalState): OriginalCode {
     return code;
   });
   const code: OriginalCode = [o.id, o.mime, o.source, o.via, stamp(o.stamp), o.isDeclared ? 1 : 0, executions, o.displayed];
-  if (!o.isOriginal || o.links !== null || o.field !== null) code.push(o.isOriginal ? 1 : 0);
-  if (o.links !== null || o.field !== null) code.push(o.links === null ? null : [...o.links]);
-  if (o.field !== null) code.push(o.field);
+  const hasSize = o.sizeBytes !== null;
+  if (!o.isOriginal || o.links !== null || o.field !== null || hasSize) code.push(o.isOriginal ? 1 : 0);
+  if (o.links !== null || o.field !== null || hasSize) code.push(o.links === null ? null : [...o.links]);
+  if (o.field !== null || hasSize) code.push(o.field);
+  if (hasSize) code.push(o.sizeBytes!);
   return code;
 }
 
@@ -103,6 +123,8 @@ function decodeOriginal(c: OriginalCode): OriginalState {
     field: c[10] ?? null,
     estimate: EMPTY_ESTIMATE,
     displayed: c[7],
+    sizeBytes: c[11] ?? null,
+    left: NO_WORK_LEFT,
   };
 }
 
@@ -112,24 +134,45 @@ const undeclared = <T>(c: [T, StampCode] | null): Declared<T> | null => (c === n
 
 // ---------------------------------------------------------------- head
 
-/** The last two entries (loose work and loose done) are left out when both are 0. */
-type TotalsCode = [number, number, number, number, number, number, number, number?, number?];
+/** The work left as the ETA sees it: [open, Σ their first reports' times, per step [name, ...STEP_LEFT_FIELDS]]. */
+type WorkLeftCode = [number, number, [string, ...number[]][]];
+/** The last entries (loose work and loose done; the work left) are left out when they are 0 and none. */
+type TotalsCode = [number, number, number, number, number, number, number, number?, number?, WorkLeftCode?];
 
-function totalsCode(key: number, t: Totals): TotalsCode {
+/**
+ * Sums of times (Σ first reports' times, Σ latest reports' times) are written less `count × base`,
+ * with the base written once in the item: 17 digits become a few, in items that copy hundreds of
+ * summaries.
+ */
+function totalsCode(key: number, t: Totals, base: number): TotalsCode {
   const code: TotalsCode = [key, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared];
-  if (t.looseWork !== 0 || t.looseDone !== 0) code.push(t.looseWork, t.looseDone);
+  const { open, openSinceMs, steps } = t.left;
+  const hasWorkLeft = open !== 0 || steps.size > 0;
+  if (t.looseWork !== 0 || t.looseDone !== 0 || hasWorkLeft) code.push(t.looseWork, t.looseDone);
+  if (!hasWorkLeft) return code;
+  const stepCodes = [...steps].map(([step, l]): [string, ...number[]] => [step, ...STEP_LEFT_FIELDS.map((field) => (field === "runningAtMs" ? l.runningAtMs - l.running * base : l[field]))]);
+  code.push([open, openSinceMs - open * base, stepCodes]);
   return code;
 }
-const totalsOfCode = (c: TotalsCode): Totals => ({
-  work: c[1],
-  done: c[2],
-  unavailable: c[3],
-  unfinished: c[4],
-  originals: c[5],
-  declared: c[6],
-  looseWork: c[7] ?? 0,
-  looseDone: c[8] ?? 0,
-});
+
+function totalsOfCode(c: TotalsCode, base: number): Totals {
+  const left = emptyWorkLeft();
+  if (c[9] !== undefined) {
+    const [open, openSinceMs, steps] = c[9];
+    left.open = open;
+    left.openSinceMs = openSinceMs + open * base;
+    for (const [step, ...values] of steps) {
+      const entry = emptyStepLeft();
+      STEP_LEFT_FIELDS.forEach((field, index) => (entry[field] = values[index] ?? 0));
+      entry.runningAtMs += entry.running * base;
+      left.steps.set(step, entry);
+    }
+  }
+  return { work: c[1], done: c[2], unavailable: c[3], unfinished: c[4], originals: c[5], declared: c[6], looseWork: c[7] ?? 0, looseDone: c[8] ?? 0, left };
+}
+
+/** The base of an item's sums of times: about when the job's work began. */
+const timeBaseOf = (s: JobState) => s.eta.startMs ?? 0;
 
 export interface HeadCode {
   f: number;
@@ -152,6 +195,8 @@ export interface HeadCode {
   partTotals: TotalsCode[];
   /** Summary copies of the groups (≥ 1) of further parts, each the sum of its parts. */
   groupTotals: TotalsCode[];
+  /** The base of the copies' sums of times (see totalsCode). */
+  timeBase?: number;
   /** Per label bucket: its number of labels, Σ added, Σ done. */
   buckets: [number, number, number, number][];
   displayed: number;
@@ -204,8 +249,9 @@ export function encodeHead(s: JobState): HeadCode {
     jobParts: s.jobPartCount,
     jobSummaries: [...jobPartSummaries(s)].filter(([, summary]) => summary.executions > 0).sort((a, b) => a[0] - b[0]).map(([part, summary]) => summaryCode(part, summary)),
     parts: s.partCount,
-    partTotals: [...s.partTotals].filter(([key]) => key >= 0 && key < GROUP_PARTS).map(([key, t]) => totalsCode(key, t)),
-    groupTotals: [...groupSums(s)].sort((a, b) => a[0] - b[0]).map(([group, t]) => totalsCode(group, t)),
+    partTotals: [...s.partTotals].filter(([key]) => key >= 0 && key < GROUP_PARTS).map(([key, t]) => totalsCode(key, t, timeBaseOf(s))),
+    groupTotals: [...groupSums(s)].sort((a, b) => a[0] - b[0]).map(([group, t]) => totalsCode(group, t, timeBaseOf(s))),
+    timeBase: timeBaseOf(s),
     buckets,
     displayed: s.displayedCombined,
     eta: encodeEta(s.eta),
@@ -235,8 +281,8 @@ export function decodeHead(c: HeadCode): JobState {
     s.loadedJobParts.add(0);
   }
   s.isJobBucketDirty = true;
-  for (const code of c.partTotals) s.partTotals.set(code[0], totalsOfCode(code));
-  for (const code of c.groupTotals) s.partTotals.set(-code[0], totalsOfCode(code));
+  for (const code of c.partTotals) s.partTotals.set(code[0], totalsOfCode(code, c.timeBase ?? 0));
+  for (const code of c.groupTotals) s.partTotals.set(-code[0], totalsOfCode(code, c.timeBase ?? 0));
   for (const [index, labels, added, done] of c.buckets) s.labelBucketTotals.set(index, { labels, added, done });
   s.displayedCombined = c.displayed;
   s.eta = decodeEta(c.eta);
@@ -293,20 +339,23 @@ export function loadJobPart(s: JobState, part: number, c: JobPartCode | null): v
 export interface GroupCode {
   f: number;
   parts: TotalsCode[];
+  /** The base of the copies' sums of times (see totalsCode). */
+  timeBase?: number;
 }
 
 /** The given groups (≥ 1), encoded from the loaded parts' summaries and the copies of the others. */
 export function encodeGroups(s: JobState, groups: Iterable<number>): Map<number, GroupCode> {
   const encoded = new Map<number, GroupCode>();
-  for (const group of groups) encoded.set(group, { f: FORMAT, parts: [] });
-  for (const [key, totals] of [...s.partTotals].sort((a, b) => a[0] - b[0])) if (key >= GROUP_PARTS) encoded.get(groupOf(key))?.parts.push(totalsCode(key, totals));
+  const timeBase = timeBaseOf(s);
+  for (const group of groups) encoded.set(group, { f: FORMAT, parts: [], timeBase });
+  for (const [key, totals] of [...s.partTotals].sort((a, b) => a[0] - b[0])) if (key >= GROUP_PARTS) encoded.get(groupOf(key))?.parts.push(totalsCode(key, totals, timeBase));
   return encoded;
 }
 
 /** Replaces the head's copy of a group's sum by the group's copies of its parts (none: an empty group). */
 export function loadGroup(s: JobState, group: number, c: GroupCode | null): void {
   s.partTotals.delete(-group);
-  for (const code of c?.parts ?? []) if (code[0] < s.partCount) s.partTotals.set(code[0], totalsOfCode(code));
+  for (const code of c?.parts ?? []) if (code[0] < s.partCount) s.partTotals.set(code[0], totalsOfCode(code, c?.timeBase ?? 0));
 }
 
 // ---------------------------------------------------------------- parts of originals
@@ -336,6 +385,7 @@ function addOriginal(t: Totals, original: OriginalState, sign: 1 | -1): void {
   t.looseDone += sign * e.looseDone;
   if (original.isOriginal) t.originals += sign;
   if (original.isDeclared) t.declared += sign;
+  addWorkLeft(t.left, original.left, sign);
 }
 
 /**

@@ -401,6 +401,8 @@ export const InFlightExecution = z.object({
   progress: z.tuple([z.number(), z.number().nullable()]).nullable(),
   unit: z.string().nullable(),
   message: z.string().nullable(),
+  /** The producer's time of its latest progress report (of its first report while it sent none). */
+  at: z.iso.datetime().nullable(),
 });
 export type InFlightExecution = z.infer<typeof InFlightExecution>;
 
@@ -417,7 +419,10 @@ export const SnapshotDetail = z.object({
   true_progress_combined: Percent.nullable(),
   true_progress_per_original_file: z.array(FileProgress),
   steps: z.array(StepCounts),
+  /** The executions running, the most recently reported first: all of them, or a page (GET's `in_flight_page`, a frame's first 100). */
   in_flight: z.array(InFlightExecution),
+  /** How many executions are running in all. */
+  in_flight_total: z.int().min(0),
 });
 
 export const Snapshot = z.object({
@@ -460,6 +465,9 @@ export const CreateJobResponse = z.object({
 export const FilesPageQuery = z.object({
   files_page: z.coerce.number().int().min(0).max(1_000_000).optional(),
   files_per_page: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  /** With `detail=true`: the page of the in-flight executions (the most recently reported first). */
+  in_flight_page: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  in_flight_per_page: z.coerce.number().int().min(1).max(1_000).default(100),
 });
 export const FilesPage = z.object({ index: z.int().min(0), count: z.int().min(0), total_files: z.int().min(0) });
 export const PagedSnapshot = Snapshot.extend({ files_page: FilesPage.optional() });

@@ -12,9 +12,9 @@
 import type { Event } from "./contract.ts";
 import { updateEta } from "./eta.ts";
 import { applyEvents } from "./fold.ts";
-import { combinedEstimate, refreshEstimates } from "./progress.ts";
+import { combinedEstimate, refreshEstimates, workLeftOfJob } from "./progress.ts";
 import type { EventRejection } from "./rejection.ts";
-import { createJobState, type JobState } from "./state.ts";
+import { createJobState, NO_WORK_LEFT, type JobState } from "./state.ts";
 
 export interface Reduction {
   /** Some event changed the state: the version moved. */
@@ -39,7 +39,8 @@ function commit(state: JobState, nowMs: number): boolean {
   if (!state.isChanged) return false;
   const combined = combinedEstimate(state);
   if (combined.percent !== null && combined.percent > state.displayedCombined) state.displayedCombined = combined.percent;
-  updateEta(state.eta, nowMs, combined.fraction, combined.percent === 100);
+  const isFinished = combined.percent === 100;
+  updateEta(state.eta, state.compiled, isFinished || combined.fraction === null ? NO_WORK_LEFT : workLeftOfJob(state), combined.fraction, isFinished, nowMs);
   state.version++;
   state.updatedAtMs = nowMs;
   state.isChanged = false;

@@ -13,6 +13,7 @@
 import type { Event, EventOf, StepEvent } from "./contract.ts";
 import { closestKey } from "./errors.ts";
 import { allExecutions, executionKey, findExecution, putExecution, removeExecution, type Executions } from "./executions.ts";
+import { firstFinishedMs, learnFinished, noteWork, reportedBytes } from "./eta.ts";
 import { applyIndicator } from "./indicators.ts";
 import { compilePlan } from "./plan.ts";
 import { partOf } from "./partition.ts";
@@ -67,6 +68,7 @@ export function applyEvent(state: JobState, event: Event): Rejection | null {
     case "indicator.added":
     case "indicator.done":
     case "indicator.reported":
+      noteWork(state.eta, timeOf(event.at));
       return applyIndicator(state, event);
     case "job.completed":
     case "job.failed":
@@ -258,6 +260,7 @@ function bucketOf(state: JobState, isPerInput: boolean, step: string, inputId: s
     // First report tying this execution to its original: move what the input's record holds.
     (input.links ??= new Map()).set(key, target);
     const loose = removeExecution(input.executions, inputId, step);
+    if (input.sizeBytes !== null && (original.sizeBytes === null || input.sizeBytes > original.sizeBytes)) original.sizeBytes = input.sizeBytes;
     if (loose !== undefined) {
       const present = findExecution(original.executions, inputId, step);
       putExecution(original.executions, present === undefined ? loose : joinExecutions(present, loose));
@@ -281,15 +284,23 @@ function applyStepEvent(state: JobState, event: StepEvent): Rejection | null {
   if (typeof bucket === "string") {
     return { event, code: "conflicting_original", message: `step ${event.step} on input ${inputId} was already reported for original ${bucket}, not ${originalId}` };
   }
+  const atMs = timeOf(event.at);
+  noteWork(state.eta, atMs);
   let execution = findExecution(bucket, inputId, event.step);
   if (execution === undefined) {
     execution = newExecution(event.step, inputId, originalId, event.attempt);
     putExecution(bucket, execution);
     state.isChanged = true;
-  } else if (event.attempt < execution.attempt) {
+  }
+  // Only the ETA reads it: an execution is timed from its first attempt's first report.
+  if (execution.durationMs === null && (execution.firstAtMs === null || atMs < execution.firstAtMs)) execution.firstAtMs = atMs;
+  if (event.attempt < execution.attempt) {
     return isKnownStep ? null : unknownStepNotice(state, event); // a late report of a superseded attempt
   } else if (event.attempt > execution.attempt) {
+    const sizeBytes = sizeOf(execution);
+    if (sizeBytes !== null) noteSize(state, bucket, execution, sizeBytes);
     resetExecution(execution, event.attempt);
+    execution.firstAtMs ??= atMs;
     state.isChanged = true;
   }
   if (execution.originalId === null && originalId !== null) {
@@ -300,20 +311,29 @@ function applyStepEvent(state: JobState, event: StepEvent): Rejection | null {
     case "step.started":
       break;
     case "step.progress":
-      if (mergeProgress(execution, event)) state.isChanged = true;
+      if (mergeProgress(execution, event, atMs)) state.isChanged = true;
       break;
-    case "step.failed":
+    case "step.failed": {
+      const wasRunning = execution.status < FAILED;
+      const sizeBytes = sizeOf(execution);
       if (settle(execution, event.will_retry ? RETRYING : FAILED, event.event_id)) {
         execution.error = event.error;
         state.isChanged = true;
+        if (!event.will_retry) finish(state, bucket, execution, atMs, wasRunning, sizeBytes);
+        else if (sizeBytes !== null) noteSize(state, bucket, execution, sizeBytes);
       }
       break;
-    case "step.completed":
+    }
+    case "step.completed": {
+      const wasRunning = execution.status < FAILED;
+      const sizeBytes = sizeOf(execution);
       if (settle(execution, COMPLETED, event.event_id)) {
         recordResults(state, execution, event);
         state.isChanged = true;
+        finish(state, bucket, execution, atMs, wasRunning, sizeBytes);
       }
       break;
+    }
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled step event ${(unhandled as Event).type}`);
@@ -335,7 +355,7 @@ function unknownStepNotice(state: JobState, event: StepEvent): Rejection | null 
 }
 
 function newExecution(step: string, inputId: string, originalId: string | null, attempt: number): Execution {
-  return { step, inputId, originalId, attempt, status: RUNNING, report: null, resultCount: 0, resultMimes: null, error: null, decidedBy: null };
+  return { step, inputId, originalId, attempt, status: RUNNING, report: null, resultCount: 0, resultMimes: null, error: null, decidedBy: null, firstAtMs: null, durationMs: null };
 }
 
 function resetExecution(execution: Execution, attempt: number): void {
@@ -346,6 +366,46 @@ function resetExecution(execution: Execution, attempt: number): void {
   execution.resultMimes = null;
   execution.error = null;
   execution.decidedBy = null;
+  if (execution.durationMs !== null) {
+    // Run again after it had finished: timed afresh.
+    execution.durationMs = null;
+    execution.firstAtMs = null;
+  }
+}
+
+/** The record (an original, or an input not tied to one yet) whose executions are `bucket`; null for the job-level ones. */
+function recordOf(state: JobState, bucket: Executions, execution: Execution): OriginalState | null {
+  for (const id of [execution.originalId, execution.inputId]) {
+    const record = id === null ? undefined : state.originals.get(id);
+    if (record !== undefined && record.executions === bucket) return record;
+  }
+  return null;
+}
+
+/** The file size in bytes the execution's winning report gives (its progress total, in `Bytes`), if any. */
+function sizeOf(execution: Execution): number | null {
+  return execution.report === null ? null : reportedBytes(execution.report);
+}
+
+/**
+ * A file's size for the ETA: the largest byte total its reports carried. Kept on the record when an
+ * attempt ends (its report is dropped then); a running execution's report is read where it is.
+ */
+function noteSize(state: JobState, bucket: Executions, execution: Execution, sizeBytes: number): OriginalState | null {
+  const record = recordOf(state, bucket, execution);
+  if (record !== null && (record.sizeBytes === null || sizeBytes > record.sizeBytes)) record.sizeBytes = sizeBytes;
+  return record;
+}
+
+/** An execution finished (completed, or failed for good): when it first did, the ETA learns how long it took. */
+function finish(state: JobState, bucket: Executions, execution: Execution, atMs: number, wasRunning: boolean, sizeBytes: number | null): void {
+  const record = sizeBytes === null ? recordOf(state, bucket, execution) : noteSize(state, bucket, execution, sizeBytes);
+  if (!wasRunning || execution.firstAtMs === null) return;
+  execution.durationMs = Math.max(0, atMs - execution.firstAtMs);
+  execution.firstAtMs = null;
+  const step = state.compiled?.byName.has(execution.step) === true ? execution.step : null;
+  const earlierMs = record === null || state.compiled === null ? null : firstFinishedMs(record.executions, state.compiled, execution);
+  learnFinished(state.eta, step, execution.durationMs, execution.status === COMPLETED, record?.sizeBytes ?? null, earlierMs);
 }
 
 /** Moves the attempt to a terminal status if this report supersedes what it has; true when it did. */
@@ -363,11 +423,10 @@ function settle(execution: Execution, status: ExecutionStatus, eventId: string):
 }
 
 /** Keeps the winning progress report of the attempt; true when this one won. */
-function mergeProgress(execution: Execution, event: EventOf<"step.progress">): boolean {
+function mergeProgress(execution: Execution, event: EventOf<"step.progress">, atMs: number): boolean {
   if (execution.status !== RUNNING) return false; // a terminal report of this attempt supersedes progress
   const [current, total] = event.progress;
   const fraction = total === null || total === 0 ? 0 : Math.min(current / total, 1);
-  const atMs = timeOf(event.at);
   const report = execution.report;
   if (report !== null) {
     if (atMs < report.atMs) return false;
@@ -425,6 +484,10 @@ function recordResults(state: JobState, execution: Execution, event: EventOf<"st
 function joinExecutions(a: Execution, b: Execution): Execution {
   const winner = pickWinner(a, b);
   if (winner.originalId === null) winner.originalId = a.originalId ?? b.originalId;
+  if (winner.durationMs === null) {
+    const firstAtMs = Math.min(a.firstAtMs ?? Infinity, b.firstAtMs ?? Infinity);
+    winner.firstAtMs = firstAtMs === Infinity ? null : firstAtMs;
+  }
   return winner;
 }
 

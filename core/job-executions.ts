@@ -14,7 +14,7 @@
  * Pure: no I/O, no clock.
  */
 import { allExecutions, putExecution } from "./executions.ts";
-import { estimateFromTallies, emptyTally, type StepTally } from "./estimate.ts";
+import { estimateFromTallies, emptyTally, type StepCount, type StepTally } from "./estimate.ts";
 import { partOf } from "./partition.ts";
 import type { CompiledPlan } from "./plan.ts";
 import { UNKNOWN_MIME } from "./plan.ts";
@@ -103,7 +103,7 @@ export function jobExecutionCount(state: JobState): number {
 const JOB_ROOT = { kind: "job" as const, mime: UNKNOWN_MIME, entersAt: ":original" };
 
 /** The job-level bucket's estimate, from every part's summary (DESIGN §3.3: job-level steps count in the combined figure). */
-export function estimateJobBucket(plan: CompiledPlan, state: JobState): BucketEstimate {
+export function estimateJobBucket(plan: CompiledPlan, state: JobState, counts?: StepCount[]): BucketEstimate {
   const tallies: (StepTally | undefined)[] = new Array(plan.steps.length);
   for (const summary of jobPartSummaries(state).values()) {
     for (const [name, step] of summary.steps) {
@@ -117,7 +117,7 @@ export function estimateJobBucket(plan: CompiledPlan, state: JobState): BucketEs
       for (const [mime, count] of step.results) addResults(tally.results, mime, count);
     }
   }
-  return estimateFromTallies(plan, JOB_ROOT, tallies);
+  return estimateFromTallies(plan, JOB_ROOT, tallies, counts);
 }
 
 /** Adds a stored job part to a state: its executions (those that still map to it: see loadPart) and its summary, live from now on. */

@@ -274,6 +274,8 @@ export function openApiDocument() {
             { name: "detail", in: "query", required: false, schema: { type: "string", enum: ["true", "false"] } },
             { name: "files_page", in: "query", required: false, description: "0-based page of the per-file list (in original_id order); without it the list is whole", schema: { type: "integer", minimum: 0 } },
             { name: "files_per_page", in: "query", required: false, description: "Files per page (default 1000)", schema: { type: "integer", minimum: 1, maximum: 10_000 } },
+            { name: "in_flight_page", in: "query", required: false, description: "With detail=true: the 0-based page of `detail.in_flight`, the executions running, the most recently reported first (`detail.in_flight_total` counts them all)", schema: { type: "integer", minimum: 0, default: 0 } },
+            { name: "in_flight_per_page", in: "query", required: false, description: "In-flight executions per page (default 100)", schema: { type: "integer", minimum: 1, maximum: 1_000, default: 100 } },
           ],
           responses: {
             "200": json(PagedSnapshot, "output", "Snapshot (`files_page` when paged)"),
@@ -304,7 +306,11 @@ export function openApiDocument() {
             "Authenticates with a subscriber token for the job (`Authorization: Bearer`, or `?token=` where headers cannot be set, as in browsers' EventSource) " +
             "or an API key with the `read` scope in the `Authorization` header; an API key in the URL is refused (`api_key_in_url`). A token whose API key is revoked " +
             "is refused (`key_revoked`); a stream whose token expires or whose key is revoked ends within a minute with `event: error` (`token_expired`, `key_revoked`).",
-          parameters: [jobId, { name: "token", in: "query", required: false, description: "A subscriber token (never an API key)", schema: { type: "string" } }],
+          parameters: [
+            jobId,
+            { name: "token", in: "query", required: false, description: "A subscriber token (never an API key)", schema: { type: "string" } },
+            { name: "detail", in: "query", required: false, description: "true: every event carries `detail` (the 100 executions most recently reported, `in_flight_total`), and one goes out whenever the job changed, even while `progress_combined` is null or the job did not ask for `emit_execution_progress`", schema: { type: "string", enum: ["true", "false"] } },
+          ],
           security: [{ apiKey: ["read"] }, { subscriberToken: [] }],
           responses: {
             "200": { description: "Server-sent events; each `data` is a snapshot", content: { "text/event-stream": { schema: { type: "string" }, itemSchema: schema(Snapshot, "output") } } },

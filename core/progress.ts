@@ -4,13 +4,14 @@
  * job's combined figure is a sum over parts, never a pass over every original. Reads the events'
  * results only through the state; never changes what the fold decided.
  */
-import { estimateBucket, estimateLoose, percent, percentOf, type BucketRoot } from "./estimate.ts";
+import { estimateBucket, estimateLoose, percent, percentOf, type BucketRoot, type StepCount } from "./estimate.ts";
+import { workLeftOf } from "./eta.ts";
 import { estimateJobBucket as estimateJobParts } from "./job-executions.ts";
 import { partTotalsOf } from "./fold.ts";
 import { indicatorTotals } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
 import { allExecutions, executionKey, type Executions } from "./executions.ts";
-import { addTotals, EMPTY_ESTIMATE, emptyTotals, FAILED, type BucketEstimate, type JobState, type OriginalState, type Totals } from "./state.ts";
+import { addTotals, addWorkLeft, EMPTY_ESTIMATE, emptyTotals, emptyWorkLeft, FAILED, NO_WORK_LEFT, type BucketEstimate, type JobState, type OriginalState, type Totals, type WorkLeft } from "./state.ts";
 
 export function totalsOf(state: JobState): Totals {
   const totals = emptyTotals();
@@ -34,7 +35,7 @@ export function rootOf(state: JobState, original: OriginalState): BucketRoot {
   return { kind: "original", mime: isKnown ? mimeOrUnknown(original.mime) : UNKNOWN_MIME, entersAt, originalId: original.id, field: original.field };
 }
 
-export function estimateOriginal(state: JobState, original: OriginalState): BucketEstimate {
+export function estimateOriginal(state: JobState, original: OriginalState, counts?: StepCount[]): BucketEstimate {
   if (!original.isOriginal) {
     // Executions tied to no original (yet): work on results that name no original, or on an
     // original's derived files reported without it. Each counts as one execution; the job's own
@@ -45,7 +46,7 @@ export function estimateOriginal(state: JobState, original: OriginalState): Buck
     const error = firstFailure(original.executions);
     return { ...EMPTY_ESTIMATE, isAvailable: error !== null, isFinished: error !== null, isFailed: error !== null, error };
   }
-  return estimateBucket(state.compiled, rootOf(state, original), original.executions);
+  return estimateBucket(state.compiled, rootOf(state, original), original.executions, counts);
 }
 
 function firstFailure(executions: Executions): string | null {
@@ -58,16 +59,34 @@ function firstFailure(executions: Executions): string | null {
   return first === null ? null : first[1];
 }
 
-export function estimateJobBucket(state: JobState): BucketEstimate {
+export function estimateJobBucket(state: JobState, counts?: StepCount[]): BucketEstimate {
   if (state.compiled === null) return EMPTY_ESTIMATE;
-  return estimateJobParts(state.compiled, state);
+  return estimateJobParts(state.compiled, state, counts);
 }
+
+/**
+ * The job's work left, for the ETA: the parts' sums (live or copies), and the job-level steps'
+ * executions left as their parts' summaries count them (those parts keep no timings: the ETA
+ * times job-level executions only by the steps' learned durations).
+ */
+export function workLeftOfJob(state: JobState): WorkLeft {
+  const left = emptyWorkLeft();
+  for (const part of state.partTotals.values()) addWorkLeft(left, part.left, 1);
+  if (state.compiled === null) return left;
+  const counts: StepCount[] = [];
+  const estimate = estimateJobBucket(state, counts);
+  addWorkLeft(left, workLeftOf(state.compiled, counts, NO_EXECUTIONS, null, estimate.isFailed), 1);
+  return left;
+}
+
+const NO_EXECUTIONS: Executions = new Map();
 
 /** Recomputes the estimates of touched (or freshly loaded) records and of the job-level work, and their files' displayed values. */
 export function refreshEstimates(state: JobState): void {
   for (const original of state.dirtyOriginals) {
     const before = original.estimate;
-    const after = estimateOriginal(state, original);
+    const counts: StepCount[] = [];
+    const after = estimateOriginal(state, original, counts);
     const totals = partTotalsOf(state, original.id);
     totals.work += after.work - before.work;
     totals.done += after.done - before.done;
@@ -76,6 +95,10 @@ export function refreshEstimates(state: JobState): void {
     totals.looseWork += after.looseWork - before.looseWork;
     totals.looseDone += after.looseDone - before.looseDone;
     original.estimate = after;
+    const left = original.isOriginal && state.compiled !== null ? workLeftOf(state.compiled, counts, original.executions, original.sizeBytes, after.isFailed) : NO_WORK_LEFT;
+    addWorkLeft(totals.left, original.left, -1);
+    addWorkLeft(totals.left, left, 1);
+    original.left = left;
     const shown = original.isOriginal ? fileProgress(state, original) : null;
     if (shown !== null && shown > original.displayed) original.displayed = shown;
   }

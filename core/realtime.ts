@@ -33,12 +33,17 @@ export type FilesPage = z.infer<typeof FilesPage>;
 
 /**
  * The detail view as much of it as a frame carries: a subscriber that asked for `detail` gets the
- * in-flight executions (Golem's shape, as GET `?detail=true` shows them), cut to fit the frame,
- * with `in_flight_omitted` counting the ones left out. (GET's other detail fields grow with the
- * job or are for operators; a frame leaves them out.)
+ * in-flight executions (Golem's shape, as GET `?detail=true` shows them), at most
+ * MAX_FRAME_IN_FLIGHT of them, the most recently reported first (fewer when long messages would
+ * not fit the frame), and `in_flight_total`, how many there are: GET `?detail=true&in_flight_page=`
+ * pages through the rest. (GET's other detail fields grow with the job or are for operators; a
+ * frame leaves them out.)
  */
-export const FrameDetail = SnapshotDetail.partial().extend({ in_flight_omitted: z.int().min(0).optional() });
+export const FrameDetail = SnapshotDetail.partial();
 export type FrameDetail = z.infer<typeof FrameDetail>;
+
+/** In-flight executions a frame carries at most (DESIGN: one frame per connection per tick, under 128 KB). */
+export const MAX_FRAME_IN_FLIGHT = 100;
 
 /** The snapshot as a frame carries it: whole, or one page of its file list (`files_page`). */
 export const FrameSnapshot = Snapshot.extend({ files_page: FilesPage.optional(), detail: FrameDetail.optional() });
@@ -73,13 +78,15 @@ export function isFinished(snapshot: Snapshot): boolean {
 }
 
 /**
- * The event a job's subscribers get this tick, or null: `job_finished` once the job has a
+ * The event a job's subscribers get when it changed, or null: `job_finished` once the job has a
  * terminal status (sent once per subscriber: the caller records it), otherwise
- * `assembly_execution_progress` only when the job asked for it and an estimate is available.
+ * `assembly_execution_progress`: to a subscriber that asked for the detail, always (the in-flight
+ * commands are what it watches, also in a job without a combined figure, and asking is its
+ * opt-in); to the others only when the job asked for progress and an estimate is available.
  */
-export function jobEventFor(snapshot: Snapshot, emitExecutionProgress: boolean): JobEvent | null {
+export function jobEventFor(snapshot: Snapshot, emitExecutionProgress: boolean, isDetailed = false): JobEvent | null {
   if (isFinished(snapshot)) return { event: "job_finished", job_id: snapshot.job_id, data: snapshot };
-  if (!emitExecutionProgress || snapshot.progress_combined === null) return null;
+  if (!isDetailed && (!emitExecutionProgress || snapshot.progress_combined === null)) return null;
   return { event: "assembly_execution_progress", job_id: snapshot.job_id, data: snapshot };
 }
 
@@ -122,18 +129,20 @@ function fittedData(snapshot: FrameSnapshot, tick: number, maxBytes: number, inF
 }
 
 /**
- * The in-flight executions that fit in `maxBytes`, in the order given, and a count of the rest:
- * a job with thousands of running executions still gets its frame, with the list cut short.
+ * The first in-flight executions (most recently reported first, as renderInFlight orders them), at
+ * most MAX_FRAME_IN_FLIGHT and as many as fit in `maxBytes`, with how many there are in all: a
+ * job with thousands of running executions still gets its frame, with the list cut short.
  */
 export function detailFor(inFlight: readonly InFlightExecution[], maxBytes = MAX_DETAIL_BYTES): FrameDetail {
   const kept: InFlightExecution[] = [];
   let bytes = 48;
   for (const execution of inFlight) {
+    if (kept.length === MAX_FRAME_IN_FLIGHT) break;
     bytes += Buffer.byteLength(JSON.stringify(execution)) + 1;
     if (bytes > maxBytes) break;
     kept.push(execution);
   }
-  return { in_flight: kept, in_flight_omitted: inFlight.length - kept.length };
+  return { in_flight: kept, in_flight_total: inFlight.length };
 }
 
 const BATCH_OPEN = '{"v":1,"event":"batch","events":[';

@@ -12,6 +12,8 @@ import { COMPLETED, FAILED, RUNNING, type Execution, type JobState } from "./sta
 
 export interface RenderOptions {
   detail?: boolean;
+  /** A page of the detail's in-flight executions (the most recently reported first); all of them without it. */
+  inFlightPage?: { index: number; perPage: number };
 }
 
 export function jobStatus(state: JobState): JobStatus {
@@ -52,11 +54,11 @@ export function renderSnapshot(state: JobState, options: RenderOptions = {}): Sn
     updated_at: state.updatedAtMs === null ? null : new Date(state.updatedAtMs).toISOString(),
   };
   if (state.terminal?.error != null) snapshot.error = state.terminal.error;
-  if (options.detail === true) snapshot.detail = renderDetail(state, combined.percent);
+  if (options.detail === true) snapshot.detail = renderDetail(state, combined.percent, options.inFlightPage);
   return snapshot;
 }
 
-function renderDetail(state: JobState, truePercent: number | null): SnapshotDetail {
+function renderDetail(state: JobState, truePercent: number | null, page: RenderOptions["inFlightPage"]): SnapshotDetail {
   const steps = new Map<string, { scope: "original" | "job"; predicted: number | null; completed: number; failed: number; in_flight: number }>();
   const addCounts = (counts: StepCount[]) => {
     for (const { step, predicted, tally } of counts) {
@@ -107,8 +109,13 @@ function renderDetail(state: JobState, truePercent: number | null): SnapshotDeta
       ...row,
       predicted: row.predicted === null ? null : Math.round(row.predicted * 1000) / 1000,
     })),
-    in_flight: renderInFlight(state),
+    ...inFlightPage(renderInFlight(state), page),
   };
+}
+
+function inFlightPage(inFlight: InFlightExecution[], page: RenderOptions["inFlightPage"]): Pick<SnapshotDetail, "in_flight" | "in_flight_total"> {
+  const shown = page === undefined ? inFlight : inFlight.slice(page.index * page.perPage, (page.index + 1) * page.perPage);
+  return { in_flight: shown, in_flight_total: inFlight.length };
 }
 
 /** One page of the snapshot's per-file list (`GET /v1/jobs/{id}?files_page=`); the rest stays whole. */
@@ -121,7 +128,14 @@ export function pageOfFiles(snapshot: Snapshot, index: number, perPage: number):
   };
 }
 
-/** The executions running or not yet reported finished, in Golem's shape, by step and input id (the detail view's `in_flight`). */
+/** When an in-flight execution last reported: its latest progress report, or its first report while it sent none. */
+const reportedAtMs = (execution: Execution) => execution.report?.atMs ?? execution.firstAtMs;
+
+/**
+ * The executions running or not yet reported finished, in Golem's shape with the producer's time
+ * of their report (`at`): the most recently reported first (then by step and input id), so that
+ * the first page, a frame's 100, shows what moved last.
+ */
 export function renderInFlight(state: JobState): InFlightExecution[] {
   const inFlight: Execution[] = [];
   const collect = (executions: Executions) => {
@@ -129,15 +143,23 @@ export function renderInFlight(state: JobState): InFlightExecution[] {
   };
   for (const original of state.originals.values()) collect(original.executions);
   collect(state.jobExecutions);
-  inFlight.sort((a, b) => (a.step === b.step ? (a.inputId < b.inputId ? -1 : 1) : a.step < b.step ? -1 : 1));
-  return inFlight.map((execution) => ({
-    step: execution.step,
-    input_id: execution.inputId,
-    original_id: execution.originalId,
-    attempt: execution.attempt,
-    step_index: execution.report?.stepIndex ?? null,
-    progress: execution.status === RUNNING && execution.report !== null ? [execution.report.current, execution.report.total] : null,
-    unit: execution.report?.unit ?? null,
-    message: execution.report?.message ?? null,
-  }));
+  inFlight.sort((a, b) => {
+    const byTime = (reportedAtMs(b) ?? -Infinity) - (reportedAtMs(a) ?? -Infinity);
+    if (byTime !== 0 && !Number.isNaN(byTime)) return byTime;
+    return a.step === b.step ? (a.inputId < b.inputId ? -1 : a.inputId > b.inputId ? 1 : 0) : a.step < b.step ? -1 : 1;
+  });
+  return inFlight.map((execution) => {
+    const atMs = reportedAtMs(execution);
+    return {
+      step: execution.step,
+      input_id: execution.inputId,
+      original_id: execution.originalId,
+      attempt: execution.attempt,
+      step_index: execution.report?.stepIndex ?? null,
+      progress: execution.status === RUNNING && execution.report !== null ? [execution.report.current, execution.report.total] : null,
+      unit: execution.report?.unit ?? null,
+      message: execution.report?.message ?? null,
+      at: atMs === null ? null : new Date(atMs).toISOString(),
+    };
+  });
 }

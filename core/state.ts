@@ -53,6 +53,10 @@ export interface Execution {
   error: string | null;
   /** Event that decided a terminal status; ties between two terminal reports go to the smaller id. */
   decidedBy: string | null;
+  /** While it runs: the producer time of its earliest report, of any attempt (the ETA times an execution from its first attempt). */
+  firstAtMs: number | null;
+  /** Once finished (completed, or failed for good): how long it took from then; null while it runs. */
+  durationMs: number | null;
 }
 
 export interface ProgressReport {
@@ -131,6 +135,10 @@ export interface OriginalState {
   estimate: BucketEstimate;
   /** Highest percentage shown so far; -1 before the first. */
   displayed: number;
+  /** The largest byte total its executions' reports carried (unit `Bytes`): the file's size, for the ETA. */
+  sizeBytes: number | null;
+  /** Derived, never stored (like `estimate`): the work it has left, for the ETA (core/eta.ts). */
+  left: WorkLeft;
 }
 
 /** One attempt of one indicator task: the attempt's value is `reported* + added/done` (core/indicators.ts). */
@@ -194,6 +202,8 @@ export interface Totals {
   /** Loose executions (tied to no original): their weighted count and done work, apart from `work` and `done`. */
   looseWork: number;
   looseDone: number;
+  /** The ETA's view of the part's work left (sums; core/eta.ts). */
+  left: WorkLeft;
 }
 
 export function addTotals(into: Totals, t: Totals): void {
@@ -205,10 +215,97 @@ export function addTotals(into: Totals, t: Totals): void {
   into.declared += t.declared;
   into.looseWork += t.looseWork;
   into.looseDone += t.looseDone;
+  addWorkLeft(into.left, t.left, 1);
 }
 
 export function emptyTotals(): Totals {
-  return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0, looseWork: 0, looseDone: 0 };
+  return { work: 0, done: 0, unavailable: 0, unfinished: 0, originals: 0, declared: 0, looseWork: 0, looseDone: 0, left: emptyWorkLeft() };
+}
+
+/**
+ * One step's executions left in a bucket of work, with what is known of their files' sizes, and
+ * the progress its running executions made. All are sums of facts (counts, bytes, producer
+ * milliseconds), never of learned figures, so that a part's copy is the same whenever and
+ * wherever it was summed.
+ * - `executions`: not finished; an execution in flight counts for the part it has left.
+ * - `sizedExecutions`, `sizedBytes`: of those, the ones whose file's size in bytes is known, and
+ *   Σ executions × that size.
+ * - `timedExecutions`, `timedMs`: of the rest, the ones whose file has finished an execution, and
+ *   Σ executions × that execution's duration.
+ * - `runningMs`, `runningDone`: running executions with a known fraction: Σ time from their first
+ *   report to their latest, and Σ fraction done; `runningSizedMs`, `runningSizedBytes`: the same
+ *   for those whose file's size is known, in bytes done; `running`, `runningAtMs`: how many they
+ *   are, and Σ their latest reports' times (they have gone on working since).
+ */
+export const STEP_LEFT_FIELDS = ["executions", "sizedExecutions", "sizedBytes", "timedExecutions", "timedMs", "runningMs", "runningDone", "runningSizedMs", "runningSizedBytes", "running", "runningAtMs", "squares", "sizedSquares"] as const;
+export type StepLeft = Record<(typeof STEP_LEFT_FIELDS)[number], number>;
+
+export function emptyStepLeft(): StepLeft {
+  return { executions: 0, sizedExecutions: 0, sizedBytes: 0, timedExecutions: 0, timedMs: 0, runningMs: 0, runningDone: 0, runningSizedMs: 0, runningSizedBytes: 0, running: 0, runningAtMs: 0, squares: 0, sizedSquares: 0 };
+}
+
+/** Work left in a bucket, part or job, for the ETA: per step, and the executions running now. */
+export interface WorkLeft {
+  steps: Map<string, StepLeft>;
+  /** Executions begun and not finished, and the sum of their first reports' times. */
+  open: number;
+  openSinceMs: number;
+}
+
+export function emptyWorkLeft(): WorkLeft {
+  return { steps: new Map(), open: 0, openSinceMs: 0 };
+}
+
+export const NO_WORK_LEFT: WorkLeft = emptyWorkLeft();
+
+export function addWorkLeft(into: WorkLeft, left: WorkLeft, sign: 1 | -1): void {
+  into.open += sign * left.open;
+  into.openSinceMs += sign * left.openSinceMs;
+  for (const [step, add] of left.steps) {
+    const sum = into.steps.get(step);
+    if (sum === undefined) {
+      if (sign === 1) into.steps.set(step, { ...add });
+      else into.steps.set(step, addStepLeft(emptyStepLeft(), add, -1));
+      continue;
+    }
+    addStepLeft(sum, add, sign);
+    // Sums that cancel out leave no entry behind (so equal parts encode equally).
+    if (Math.abs(sum.executions) < 1e-6 && Math.abs(sum.running) < 1e-6 && Math.abs(sum.runningDone) < 1e-6) into.steps.delete(step);
+  }
+}
+
+/** Written out field by field: this runs twice for every file a batch touches. */
+function addStepLeft(into: StepLeft, add: StepLeft, sign: 1 | -1): StepLeft {
+  into.executions += sign * add.executions;
+  into.sizedExecutions += sign * add.sizedExecutions;
+  into.sizedBytes += sign * add.sizedBytes;
+  into.timedExecutions += sign * add.timedExecutions;
+  into.timedMs += sign * add.timedMs;
+  into.runningMs += sign * add.runningMs;
+  into.runningDone += sign * add.runningDone;
+  into.runningSizedMs += sign * add.runningSizedMs;
+  into.runningSizedBytes += sign * add.runningSizedBytes;
+  into.running += sign * add.running;
+  into.runningAtMs += sign * add.runningAtMs;
+  into.squares += sign * add.squares;
+  into.sizedSquares += sign * add.sizedSquares;
+  return into;
+}
+
+/** What the ETA has learned of one step from its finished executions (timed from their first attempt). */
+export interface StepTiming {
+  executions: number;
+  totalMs: number;
+  /** Σ duration²: how much the step's executions vary. */
+  squaredMs: number;
+  /** Of those, the ones whose file's size in bytes was known: their count, Σ ms and Σ bytes. */
+  sizedExecutions: number;
+  sizedMs: number;
+  sizedBytes: number;
+  /** Of those, the ones whose file had finished an earlier execution: their count, Σ ms and Σ of that earlier execution's ms. */
+  timedExecutions: number;
+  timedMs: number;
+  earlierMs: number;
 }
 
 /** A job part's summary (core/job-executions.ts): how many executions it holds, and per step of the plan what they contribute. */
@@ -219,16 +316,21 @@ export interface JobPartSummary {
 
 /** What `core/eta.ts` keeps between commits; its doc says when `seconds` is null. */
 export interface EtaState {
-  lastMs: number | null;
-  lastFraction: number;
-  /** Smoothed rate in fraction of the job per second; null until two observations. */
-  rate: number | null;
+  /** Producer times of the job's first and latest work report (step or indicator event). */
+  startMs: number | null;
+  latestMs: number | null;
+  /** Σ durations of finished executions: with the running ones, the job's busy time. */
+  busyMs: number;
+  /** Per step of the plan (bounded by the plan, not the job). */
+  steps: Map<string, StepTiming>;
   seconds: number | null;
-  /** First commit with an available fraction: how long the evidence has been gathered. */
-  firstMs: number | null;
-  /** Last commit at which the fraction grew, and how many commits did. */
+  /** The done fraction last seen, and the producer time at which it last grew. */
+  lastFraction: number;
   grewMs: number | null;
-  samples: number;
+}
+
+export function emptyEta(): EtaState {
+  return { startMs: null, latestMs: null, busyMs: 0, steps: new Map(), seconds: null, lastFraction: 0, grewMs: null };
 }
 
 export interface Terminal {
@@ -315,7 +417,7 @@ export function createJobState(jobId: string, partitioning: Partitioning = { par
     labelBucketTotals: new Map(),
     tasks: new Map(),
     displayedCombined: -1,
-    eta: { lastMs: null, lastFraction: 0, rate: null, seconds: null, firstMs: null, grewMs: null, samples: 0 },
+    eta: emptyEta(),
     version: 0,
     updatedAtMs: null,
     compiled: null,
@@ -339,5 +441,7 @@ export function createOriginal(id: string, isOriginal: boolean): OriginalState {
     links: null,
     estimate: EMPTY_ESTIMATE,
     displayed: -1,
+    sizeBytes: null,
+    left: NO_WORK_LEFT,
   };
 }

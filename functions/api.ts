@@ -22,7 +22,7 @@ import { CreateJobRequest, FilesPageQuery, JobListQuery, TokenRequest, type Even
 import type { ApiKeyStore, EventPublisher, JobIndex, JobMeta, JobRef, JobStore, KeyPrincipal, RejectionLog, RejectionRecord, StreamSlots, WebhookEndpoints, WebhookLog, WebhookSecrets } from "../core/ports.ts";
 import { CreateKeyRequest, DEFAULT_SCOPES, keyView, type Scope } from "../core/tenants.ts";
 import { RotateWebhookSecretRequest, secretResponse } from "../core/webhook.ts";
-import { pageOfFiles, renderSnapshot } from "../core/snapshot.ts";
+import { pageOfFiles, renderInFlight, renderSnapshot } from "../core/snapshot.ts";
 import { describeIssues, HeadwayError, invalidInput, rejectionError, type ErrorKind } from "../core/errors.ts";
 import { parseMessageBody } from "../core/ingest.ts";
 import { reduce } from "../core/estimator.ts";
@@ -30,7 +30,7 @@ import { openApiDocument } from "../core/openapi.ts";
 import { partitioningFor } from "../core/partition.ts";
 import { createJobState } from "../core/state.ts";
 import { mintToken, refusalMessage, tokenKeysOf, verifyToken, type TokenKeys, type TokenRefusal } from "../core/token.ts";
-import { jobEventFor } from "../core/realtime.ts";
+import { eventPages, jobEventFor } from "../core/realtime.ts";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
 import { envelopesOf } from "../core/envelopes.ts";
 import { lazyHandler, type Log } from "./config.ts";
@@ -208,29 +208,31 @@ function createStreamApp(deps: ApiDeps): Hono<Env> {
       c.header("Retry-After", "10");
       throw new HeadwayError("too_many", "too_many_streams", `${what} already has ${limit} update streams open (the limit); close one, or poll GET /v1/jobs/${jobId}`);
     }
-    return streamUpdates(c, ref, { holder, keys: slots.map((slot) => slot.key) }, credential.recheck);
+    return streamUpdates(c, ref, { holder, keys: slots.map((slot) => slot.key) }, credential.recheck, c.req.query("detail") === "true");
   });
 
   /**
    * The update stream in the framing of Transloadit's: `event: assembly_execution_progress` with
    * the snapshot as `data` whenever the job moved (under the ticker's rules: when the job asked
-   * for progress and an estimate is available), `event: job_finished` with the final snapshot,
-   * then the unnamed `data: assembly_finished`, and the stream ends. A stream that outlives
+   * for progress and an estimate is available, or always with `?detail=true`, each event then
+   * carrying the in-flight detail), `event: job_finished` with the final snapshot, then the
+   * unnamed `data: assembly_finished`, and the stream ends. A snapshot too large for one message
+   * goes as several, each a page of its file list (as WebSocket frames do). A stream that outlives
    * `streamMaxMs` ends with a `retry` hint; EventSource reconnects by itself. A stream whose
    * token expired or whose key was revoked ends with `event: error` naming why (within
    * CREDENTIAL_RECHECK_MS and the key cache's window: under a minute).
    */
-  function streamUpdates(c: Context<Env>, ref: JobRef, slot: { holder: string; keys: string[] }, recheck: StreamCredential["recheck"]) {
+  function streamUpdates(c: Context<Env>, ref: JobRef, slot: { holder: string; keys: string[] }, recheck: StreamCredential["recheck"], isDetailed: boolean) {
     return streamSSE(c, async (stream) => {
       try {
-        await pushUpdates(stream, ref, slot, recheck);
+        await pushUpdates(stream, ref, slot, recheck, isDetailed);
       } finally {
         await deps.streamSlots.release(slot.holder, slot.keys).catch((error: unknown) => deps.log("warn", "stream slot not released (it lapses)", { error: String(error) }));
       }
     });
   }
 
-  async function pushUpdates(stream: SSEStreamingApi, ref: JobRef, slot: { holder: string; keys: string[] }, recheck: StreamCredential["recheck"]): Promise<void> {
+  async function pushUpdates(stream: SSEStreamingApi, ref: JobRef, slot: { holder: string; keys: string[] }, recheck: StreamCredential["recheck"], isDetailed: boolean): Promise<void> {
     const started = deps.now();
     let sentVersion = -1;
     let lastWriteMs = deps.now();
@@ -257,9 +259,9 @@ function createStreamApp(deps: ApiDeps): Hono<Env> {
       const job = read === "busy" ? null : read;
       if (job !== null) {
         sentVersion = job.state.version;
-        const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
+        const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false, isDetailed);
         if (jobEvent !== null) {
-          await stream.writeSSE({ event: jobEvent.event, data: JSON.stringify(jobEvent.data), id: String(sentVersion) });
+          for (const page of eventPages(jobEvent, isDetailed ? renderInFlight(job.state) : undefined)) await stream.writeSSE({ event: page.event, data: JSON.stringify(page.data), id: String(sentVersion) });
           lastWriteMs = deps.now();
         }
         if (jobEvent?.event === "job_finished") {
@@ -376,8 +378,8 @@ function createTenantApp(deps: ApiDeps): Hono<Env> {
       c.header("Retry-After", "1");
       throw new HeadwayError("unavailable", "job_busy", `job ${jobId} is being written; try again in a moment`);
     }
-    const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true" });
-    const { files_page: page, files_per_page: perPage } = paging.data;
+    const { files_page: page, files_per_page: perPage, in_flight_page: inFlightIndex, in_flight_per_page: inFlightPerPage } = paging.data;
+    const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true", inFlightPage: { index: inFlightIndex, perPage: inFlightPerPage } });
     return c.json(page === undefined ? snapshot : pageOfFiles(snapshot, page, perPage));
   });
 

@@ -109,7 +109,7 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
     // write announces the job, and the ticker pushes it.
     const job = await deps.store.loadJob(ref);
     if (job === null || job === "busy" || job.meta.incarnation !== head.meta.incarnation) return OK;
-    const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false);
+    const jobEvent = jobEventFor(renderSnapshot(job.state), job.state.emitExecutionProgress?.value ?? false, isDetailed);
     if (jobEvent === null || (jobEvent.event === "job_finished" && (finishedVersion ?? -1) >= job.state.version)) return OK;
     for (const page of eventPages(jobEvent, isDetailed ? renderInFlight(job.state) : undefined)) {
       if ((await send(connectionId, { v: 1, ...page })) !== "sent") return OK;

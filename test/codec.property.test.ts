@@ -22,7 +22,7 @@ import { indicatorTotals } from "../core/indicators.ts";
 import { groupOf, splitSource } from "../core/partition.ts";
 import { refreshEstimates, totalsOf } from "../core/progress.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState, type Totals } from "../core/state.ts";
+import { createJobState, emptyStepLeft, STEP_LEFT_FIELDS, type Totals, type WorkLeft } from "../core/state.ts";
 import { jobPartsTouchedBy, labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../core/touched.ts";
 import { growJobParts, jobPartSummaries } from "../core/job-executions.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
@@ -120,11 +120,13 @@ function itemStore(maxRecords: number) {
     figures() {
       const head = decodeHead(JSON.parse(items.get("head")!));
       const whole = this.load();
-      const round = (t: Totals) => Object.fromEntries(Object.entries(t).map(([key, value]) => [key, Math.round(value * 1e6) / 1e6]));
+      const round = ({ left: _left, ...t }: Totals) => Object.fromEntries(Object.entries(t).map(([key, value]) => [key, Math.round(value * 1e6) / 1e6]));
       const jobSummaries = (state: typeof head) => [...jobPartSummaries(state)].filter(([, summary]) => summary.executions > 0).sort((a, b) => a[0] - b[0]);
       return {
         fromHead: { totals: round(totalsOf(head)), indicators: indicatorTotals(head), jobParts: jobSummaries(head) },
         fromLeaves: { totals: round(totalsOf(whole)), indicators: indicatorTotals(whole), jobParts: jobSummaries(whole) },
+        leftFromHead: totalsOf(head).left,
+        leftFromLeaves: totalsOf(whole).left,
       };
     },
     snapshot(jobId: string) {
@@ -150,6 +152,18 @@ function itemStore(maxRecords: number) {
       return state;
     },
   };
+}
+
+/** The ETA's view of the work left, as the head's copies and as the leaves sum it: equal but for floating-point order (steps whose sums are all 0 may be absent). */
+function expectSameWorkLeft(fromHead: WorkLeft, fromLeaves: WorkLeft): void {
+  const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
+  const empty = emptyStepLeft();
+  expect(near(fromHead.open, fromLeaves.open) && near(fromHead.openSinceMs, fromLeaves.openSinceMs)).toBe(true);
+  for (const step of new Set([...fromHead.steps.keys(), ...fromLeaves.steps.keys()])) {
+    const a = fromHead.steps.get(step) ?? empty;
+    const b = fromLeaves.steps.get(step) ?? empty;
+    for (const field of STEP_LEFT_FIELDS) expect(near(a[field], b[field]), `${step}.${field}: ${a[field]} vs ${b[field]}`).toBe(true);
+  }
 }
 
 describe("storage codec", () => {
@@ -181,8 +195,9 @@ describe("storage codec", () => {
           const store = itemStore(maxRecords);
           batches.forEach((batch, index) => {
             store.applyBatch("job-c", batch, BASE_MS + index * 1000, partCount);
-            const { fromHead, fromLeaves } = store.figures();
+            const { fromHead, fromLeaves, leftFromHead, leftFromLeaves } = store.figures();
             expect(fromHead).toEqual(fromLeaves);
+            expectSameWorkLeft(leftFromHead, leftFromLeaves);
           });
           expect(store.snapshot("job-c")).toEqual(renderSnapshot(fold(batches, "job-c"), { detail: true }));
         },

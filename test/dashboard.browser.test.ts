@@ -17,6 +17,7 @@ import { skipWithout } from "./support/system-tools.ts";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const withoutChromium = skipWithout(`Chromium at ${CHROMIUM}`, existsSync(CHROMIUM), "apt-get install -y chromium, or set CHROMIUM_PATH");
 const SCREENSHOT = join(import.meta.dirname, "..", "docs", "dashboard.png");
+const COMMANDS_SCREENSHOT = join(import.meta.dirname, "..", "docs", "dashboard-commands.png");
 
 let sandbox: Sandbox;
 let browser: Browser;
@@ -102,6 +103,44 @@ describe.skipIf(withoutChromium)("the dashboard in headless Chromium", () => {
     for (const name of ["combined", "file:intro.mp4", "file:trailer.mp4", "label:thumbnails"]) expect(await barValue(page, name), name).toBe(100);
     await waitForBar(page, `job:${jobId}`, (value) => value === 100); // the list, refreshed every 2 s
     await page.waitForSelector('[data-table="webhooks"] >> text=delivered');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it("shows a plan-less job's commands live: each one's progress, sub-step, message and time of report", async () => {
+    // A job of commands (Golem's): no plan, no files, no counted work; its frames carry only the detail.
+    const jobId = "deploy-image";
+    await post("/v1/jobs", { job_id: jobId });
+    const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    await page.goto(`${sandbox.dashboard}#job=${jobId}`);
+    await page.waitForSelector(`#job [data-status]`);
+
+    const transfer = { step: "transfer", input_id: "image.tar", attempt: 1 };
+    const deploy = { step: "deploy", input_id: "vm-1", attempt: 1 };
+    await events(jobId, [
+      ["step.started", transfer],
+      ["step.progress", { ...transfer, progress: [300, 1024], unit: "Bytes", step_index: [0, 2], message: "downloading" }],
+      ["step.started", deploy],
+      ["step.progress", { ...deploy, progress: [1, 4], step_index: [1, 4], message: "unpacking layers" }],
+    ]);
+    await page.waitForSelector('[data-table="in-flight"] >> text=downloading');
+    await page.waitForSelector('[data-table="in-flight"] >> text=unpacking layers');
+    expect(await barValue(page, "command:transfer:image.tar")).toBe(29);
+    expect(await barValue(page, "command:deploy:vm-1")).toBe(25);
+    expect(await barValue(page, "combined")).toBeNull();
+    expect(await page.textContent("#job h3:has-text('In flight')")).toBe("In flight (2)");
+
+    await events(jobId, [["step.progress", { ...transfer, progress: [0, 1024], unit: "Bytes", step_index: [0, 2], message: "Transfer retried" }]]);
+    await page.waitForSelector('[data-table="in-flight"] >> text=Transfer retried');
+    expect(await barValue(page, "command:transfer:image.tar")).toBe(0);
+    const reported = await page.textContent('[data-table="in-flight"] tbody tr:first-child td:last-child');
+    expect(reported).toMatch(/\d/); // the time of the report, in the page's locale
+    await page.screenshot({ path: COMMANDS_SCREENSHOT, fullPage: true });
+
+    await events(jobId, [["step.completed", { ...transfer, result_count: 1 }], ["step.completed", { ...deploy, result_count: 1 }], ["job.completed", {}]]);
+    await page.waitForSelector('#job [data-status="completed"]');
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);

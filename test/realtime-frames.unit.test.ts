@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Event } from "../core/contract.ts";
 import type { Connection, Connections, Delivery, JobMeta, JobStore, Poster, Subscriber, Subscriptions } from "../core/ports.ts";
 import { MAX_FRAME_BYTES, ServerFrame } from "../core/realtime.ts";
+import { reduce } from "../core/estimator.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import type { JobState } from "../core/state.ts";
 import { mintToken, tokenKeysOf } from "../core/token.ts";
@@ -152,7 +153,7 @@ describe("server frames (the zod schemas of core/realtime.ts)", () => {
     await ws(route("detailed", "$connect"));
     await ws(route("plain", "subscribe", { action: "subscribe", job_id: "busy", id: "plain" }));
     await ws(route("detailed", "subscribe", { action: "subscribe", job_id: "busy", id: "detailed", detail: true }));
-    const atSubscribe = posted.map((body) => JSON.parse(body) as { event: string; data?: { detail?: { in_flight: { message: string; unit: string; step_index: number[]; progress: number[] }[]; in_flight_omitted: number } } });
+    const atSubscribe = posted.map((body) => JSON.parse(body) as { event: string; data?: { detail?: { in_flight: { message: string; unit: string; step_index: number[]; progress: number[] }[]; in_flight_total: number } } });
     posted.length = 0;
     await tick(["busy"], 0);
     const pushed = posted.map((body) => JSON.parse(body) as (typeof atSubscribe)[number]);
@@ -163,12 +164,78 @@ describe("server frames (the zod schemas of core/realtime.ts)", () => {
       const detailed = withData.filter((frame) => frame.data!.detail !== undefined);
       expect(detailed).toHaveLength(1);
       const detail = detailed[0]!.data!.detail!;
+      // Long messages: fewer than 100 fit the frame's share for the detail; the total says how many there are.
       expect(detail.in_flight.length).toBeGreaterThan(0);
-      expect(detail.in_flight_omitted).toBe(200 - detail.in_flight.length);
-      expect(detail.in_flight_omitted).toBeGreaterThan(0);
-      expect(detail.in_flight[0]).toMatchObject({ unit: "Bytes", step_index: [1, 3], message: longMessage, progress: [0, 500] });
+      expect(detail.in_flight.length).toBeLessThan(100);
+      expect(detail.in_flight_total).toBe(200);
+      expect(detail.in_flight[0]).toMatchObject({ unit: "Bytes", step_index: [1, 3], message: longMessage, progress: [199, 500] });
     }
     for (const body of posted) expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+  });
+
+  it("streams a plan-less job's in-flight commands to a detail subscriber, though its combined figure is null; a plain subscriber gets nothing", async () => {
+    // A job of commands (Golem's): no plan, no indicators, so no combined figure; only the detail tells anything.
+    const e = eventFactory("commands");
+    const declared = e.declared({ at: "2026-11-22T10:00:00.000Z" });
+    const job = fold([[declared, e.started("transfer", undefined, 1, { input_id: "image.tar", at: "2026-11-22T10:00:01.000Z" })]], "commands");
+    const { posted, ws, route, tick } = world({ commands: job });
+    await ws(route("plain", "$connect"));
+    await ws(route("detailed", "$connect"));
+    await ws(route("plain", "subscribe", { action: "subscribe", job_id: "commands", id: "p" }));
+    await ws(route("detailed", "subscribe", { action: "subscribe", job_id: "commands", id: "d", detail: true }));
+    const atSubscribe = posted.splice(0).map((body) => ServerFrame.parse(JSON.parse(body)));
+    expect(atSubscribe.map((frame) => frame.event)).toEqual(["subscribed", "subscribed", "assembly_execution_progress"]);
+
+    const reports = [
+      e.progress("transfer", undefined, [60, 1024], { input_id: "image.tar", unit: "Bytes", step_index: [0, 2], at: "2026-11-22T10:00:02.000Z" }),
+      e.progress("transfer", undefined, [0, 1024], { input_id: "image.tar", unit: "Bytes", step_index: [0, 2], message: "Transfer retried", at: "2026-11-22T10:00:03.000Z" }),
+    ];
+    const pushed = [];
+    for (const [index, report] of reports.entries()) {
+      reduce(job, [report], 10_000 + index);
+      await tick(["commands"], index);
+      pushed.push(...posted.splice(0).map((body) => ServerFrame.parse(JSON.parse(body))));
+    }
+    expect(pushed).toHaveLength(2); // one frame a tick, to the detail subscriber only
+    const last = pushed.at(-1)!;
+    if (last.event !== "assembly_execution_progress") throw new Error(`unexpected ${last.event}`);
+    expect(last.data.progress_combined).toBeNull();
+    expect(last.data.detail).toEqual({
+      in_flight: [{ step: "transfer", input_id: "image.tar", original_id: null, attempt: 1, step_index: [0, 2], progress: [0, 1024], unit: "Bytes", message: "Transfer retried", at: "2026-11-22T10:00:03.000Z" }],
+      in_flight_total: 1,
+    });
+  });
+
+  it("still posts one frame a connection per tick: a plan-less job's detail and another job's progress go in one batch", async () => {
+    const e = eventFactory("commands");
+    const commands = fold([[e.declared(), e.progress("transfer", undefined, [1, 2], { input_id: "a" })]], "commands");
+    const { posted, ws, route, tick } = world({ commands, small: running("small", 1) });
+    await ws(route("c1", "$connect"));
+    await ws(route("c1", "subscribe", { action: "subscribe", job_id: "commands", detail: true }));
+    await ws(route("c1", "subscribe", { action: "subscribe", job_id: "small" }));
+    posted.length = 0;
+    await tick(["commands", "small"], 0);
+    expect(posted).toHaveLength(1);
+    const frame = ServerFrame.parse(JSON.parse(posted[0]!));
+    if (frame.event !== "batch") throw new Error(`unexpected ${frame.event}`);
+    expect(frame.events.map((event) => [event.job_id, event.data.detail?.in_flight_total ?? null])).toEqual([["commands", 1], ["small", null]]);
+  });
+
+  it("puts at most 100 in-flight executions in a detail frame, the most recently reported first, with the total", async () => {
+    const at = (i: number) => new Date(Date.parse("2026-11-22T10:00:00.000Z") + i * 1000).toISOString();
+    const jobs = { busy: running("busy", 250, (e) => Array.from({ length: 250 }, (_, i) => e.progress("encoded", `an-original-with-a-rather-long-identifier-${String(i).padStart(6, "0")}`, [i, 500], { unit: "Bytes", at: at((i * 37) % 250) }))) };
+    const { posted, ws, route, tick } = world(jobs);
+    await ws(route("detailed", "$connect"));
+    await ws(route("detailed", "subscribe", { action: "subscribe", job_id: "busy", detail: true }));
+    posted.length = 0;
+    await tick(["busy"], 0);
+    expect(posted).toHaveLength(1);
+    const frame = ServerFrame.parse(JSON.parse(posted[0]!));
+    if (frame.event !== "assembly_execution_progress") throw new Error(`unexpected ${frame.event}`);
+    const detail = frame.data.detail!;
+    expect(detail.in_flight_total).toBe(250);
+    expect(detail.in_flight).toHaveLength(100);
+    expect(detail.in_flight!.map((execution) => execution.at)).toEqual(Array.from({ length: 100 }, (_, i) => at(249 - i)));
   });
 
   it("answers a subscribe to a job too large for one frame with every page of it at once", async () => {

@@ -59,9 +59,11 @@ describe("headway replay", () => {
     const file = logFile([e.plan(VIDEO_PLAN), e.original("f1", "video/mp4"), e.progress("encoded", "f1", [3, 4], { unit: "Bytes", step_index: [1, 3] })]);
     const { stdout } = await replay(file, "--detail");
     const snapshot = JSON.parse(stdout);
+    const reported = e.progress("encoded", "f1", [3, 4]).at; // the factory's next time; the report above went out one second before
     expect(snapshot.detail.in_flight).toEqual([
-      { step: "encoded", input_id: "f1", original_id: "f1", attempt: 1, step_index: [1, 3], progress: [3, 4], unit: "Bytes", message: null },
+      { step: "encoded", input_id: "f1", original_id: "f1", attempt: 1, step_index: [1, 3], progress: [3, 4], unit: "Bytes", message: null, at: new Date(Date.parse(reported) - 1000).toISOString() },
     ]);
+    expect(snapshot.detail.in_flight_total).toBe(1);
     expect(snapshot.detail.steps.find((s: { step: string }) => s.step === "encoded")).toMatchObject({ predicted: 1, in_flight: 1 });
   });
 

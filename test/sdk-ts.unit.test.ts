@@ -2,41 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { Event, Message } from "../core/contract.ts";
 import { countUtf8Bytes, envelopesOf } from "../core/envelopes.ts";
 import { createBatcher } from "../sdk/ts/batcher.ts";
-import { isDue, throttleOf, trailingAtMs } from "../sdk/ts/reporter.ts";
 import { backoffMs, DEFAULT_RETRY } from "../sdk/ts/retry.ts";
 import { eventFactory } from "./support/events.ts";
-
-describe("reporter throttle (isDue)", () => {
-  const at = (atMs: number, current: number, total: number | null = 100) => ({ atMs, current, total });
-
-  it("sends the first reading and a finished one at once", () => {
-    const throttle = throttleOf({ updateIntervalMs: 1000 });
-    expect(isDue(null, at(0, 1), throttle)).toBe(true);
-    expect(isDue(at(0, 1), at(10, 100), throttle)).toBe(true);
-    expect(isDue(at(0, 1), at(10, 99), throttle)).toBe(false);
-  });
-
-  it("waits for the interval, and with a step too for both", () => {
-    expect(isDue(at(0, 1), at(999, 50), throttleOf({ updateIntervalMs: 1000 }))).toBe(false);
-    expect(isDue(at(0, 1), at(1000, 2), throttleOf({ updateIntervalMs: 1000 }))).toBe(true);
-    const both = throttleOf({ updateIntervalMs: 1000, updateStep: 10 });
-    expect(isDue(at(0, 1), at(5000, 5), both)).toBe(false);
-    expect(isDue(at(0, 1), at(500, 50), both)).toBe(false);
-    expect(isDue(at(0, 1), at(1000, 11), both)).toBe(true);
-  });
-
-  it("counts a step either way, since a restarted transfer goes backwards", () => {
-    const step = throttleOf({ updateStep: 10 });
-    expect(step.intervalMs).toBeNull();
-    expect(isDue(at(0, 50), at(1, 45), step)).toBe(false);
-    expect(isDue(at(0, 50), at(1, 0), step)).toBe(true);
-  });
-
-  it("holds a value back until the interval ends, or a second without one", () => {
-    expect(trailingAtMs(at(0, 1), 200, throttleOf({ updateIntervalMs: 300 }))).toBe(300);
-    expect(trailingAtMs(at(0, 1), 200, throttleOf({ updateStep: 5 }))).toBe(1200);
-  });
-});
 
 describe("retry backoff", () => {
   it("stays within the doubling ceiling and honours a longer Retry-After", () => {

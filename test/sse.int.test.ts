@@ -74,6 +74,51 @@ describe("update stream (SSE)", () => {
     expect(received.map((r) => r.type)).toEqual(["job_finished", "message"]);
   }, 30_000);
 
+  it("streams a plan-less job's in-flight commands with ?detail=true though its combined figure is null; without it, only job_finished", async () => {
+    // A job of commands (Golem's): no plan, no counted work. Before, such a stream carried nothing until the job ended.
+    const created = (await (await api("POST", "/v1/jobs", { job_id: "sse-commands" })).json()) as { subscriber_token: string };
+    const e = eventFactory("sse-commands");
+    const at = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
+    const plain = readStream(`${sandbox.http}/v1/jobs/sse-commands/stream?token=${created.subscriber_token}`, {}, () => {});
+    const detailed = readStream(`${sandbox.http}/v1/jobs/sse-commands/stream?detail=true&token=${created.subscriber_token}`, {}, () => {
+      void (async () => {
+        const transfer = { input_id: "image.tar", unit: "Bytes", step_index: [0, 2] as [number, number] };
+        await api("POST", "/v1/jobs/sse-commands/events", { v: 1, events: [e.started("transfer", undefined, 1, { input_id: "image.tar", at: at(0) }), e.progress("transfer", undefined, [60, 1024], { ...transfer, at: at(0.1) })] });
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await api("POST", "/v1/jobs/sse-commands/events", e.progress("transfer", undefined, [0, 1024], { ...transfer, message: "Transfer retried", at: at(1.5) }));
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await api("POST", "/v1/jobs/sse-commands/events", { v: 1, events: [e.completed("transfer", undefined, { input_id: "image.tar", at: at(3) }), e.jobCompleted()] });
+      })();
+    });
+    const received = await detailed;
+    const progress = received.filter((r) => r.type === "assembly_execution_progress").map((r) => JSON.parse(r.data) as { progress_combined: number | null; detail: { in_flight: { message: string | null; progress: number[]; unit: string; at: string }[]; in_flight_total: number } });
+    expect(progress.every((snapshot) => snapshot.progress_combined === null)).toBe(true);
+    const retried = progress.find((snapshot) => snapshot.detail.in_flight[0]?.message === "Transfer retried");
+    expect(retried?.detail).toMatchObject({ in_flight_total: 1, in_flight: [{ step: "transfer", input_id: "image.tar", unit: "Bytes", step_index: [0, 2], progress: [0, 1024] }] });
+    expect(Date.parse(retried!.detail.in_flight[0]!.at)).toBeGreaterThan(0);
+    expect(progress.some((snapshot) => snapshot.detail.in_flight[0]?.progress[0] === 60)).toBe(true);
+    expect(received.at(-1)).toEqual({ type: "message", data: "assembly_finished" });
+    expect((await plain).map((r) => r.type)).toEqual(["job_finished", "message"]);
+  }, 30_000);
+
+  it("pages the in-flight executions of GET ?detail=true, the most recently reported first, with their total", async () => {
+    await api("POST", "/v1/jobs", { job_id: "paged-commands" });
+    const e = eventFactory("paged-commands");
+    const base = Date.parse("2026-11-22T10:00:00.000Z");
+    const at = (i: number) => new Date(base + i * 1000).toISOString();
+    await api("POST", "/v1/jobs/paged-commands/events", { v: 1, events: Array.from({ length: 150 }, (_, i) => e.progress("copy", undefined, [i, 1000], { input_id: `part-${i}`, at: at(i) })) });
+    const page = async (query: string) => (await (await api("GET", `/v1/jobs/paged-commands?detail=true${query}`)).json()) as { detail: { in_flight: { input_id: string; at: string }[]; in_flight_total: number } };
+    const deadline = Date.now() + 15_000;
+    while ((await page("")).detail.in_flight_total < 150 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const first = await page("");
+    const second = await page("&in_flight_page=1");
+    expect(first.detail.in_flight_total).toBe(150);
+    expect(first.detail.in_flight.map((execution) => execution.at)).toEqual(Array.from({ length: 100 }, (_, i) => at(149 - i)));
+    expect(second.detail.in_flight.map((execution) => execution.input_id)).toEqual(Array.from({ length: 50 }, (_, i) => `part-${49 - i}`));
+    expect((await page("&in_flight_page=2&in_flight_per_page=60")).detail.in_flight.map((execution) => execution.input_id)).toEqual(Array.from({ length: 30 }, (_, i) => `part-${29 - i}`));
+    expect((await api("GET", "/v1/jobs/paged-commands?detail=true&in_flight_per_page=0")).status).toBe(400);
+  }, 30_000);
+
   it("refuses a stream without credentials, or with a token for another job", async () => {
     await api("POST", "/v1/jobs", { job_id: "sse-3" });
     const other = (await (await api("POST", "/v1/jobs", { job_id: "sse-4" })).json()) as { subscriber_token: string };

@@ -95,7 +95,7 @@ describe("subscriber client (sandbox, Node)", () => {
       await sleep(TICK_MS * 2);
     }
     const detailed = await watched.until(() => watched.snapshots.find((snapshot) => snapshot.detail?.in_flight?.[0]?.message === "copied 70"));
-    expect(detailed.detail).toMatchObject({ in_flight: [{ step: "encoded", unit: "Bytes", step_index: [0, 2], progress: [70, 100] }], in_flight_omitted: 0 });
+    expect(detailed.detail).toMatchObject({ in_flight: [{ step: "encoded", unit: "Bytes", step_index: [0, 2], progress: [70, 100] }], in_flight_total: 1 });
     await send("client-1", [e.completed("encoded", "f1"), e.jobCompleted()]);
     const final = await watched.final;
     expect(final).toMatchObject({ status: "completed", progress_combined: 100, version: (await stored("client-1")).version });
@@ -208,6 +208,33 @@ describe("subscriber client (sandbox, Node)", () => {
       const final = await watched.final;
       expect(final).toMatchObject({ status: "completed", progress_combined: 100, version: (await stored(jobId)).version });
       expectSettled(watched.snapshots);
+      subscriber.close();
+    }
+  }, 90_000);
+
+  it("shows a plan-less job's in-flight commands live to a detail watch, over WebSocket and over SSE", async () => {
+    // A job of commands (Golem's): no plan and no counted work, so its combined figure stays null.
+    for (const [jobId, extra, transport] of [
+      ["client-commands", {}, "websocket"],
+      ["client-commands-sse", { websocketUrl: null }, "sse"],
+    ] as const) {
+      const response = await api("POST", "/v1/jobs", { job_id: jobId });
+      const token = ((await response.json()) as { subscriber_token: string }).subscriber_token;
+      const subscriber = createSubscriber(options(token, extra));
+      const watched = watch(subscriber, jobId, { detail: true });
+      const e = eventFactory(jobId);
+      const transfer = { input_id: "image.tar", unit: "Bytes", step_index: [0, 2] as [number, number] };
+      await send(jobId, [e.started("transfer", undefined, 1, { input_id: "image.tar" }), e.progress("transfer", undefined, [256, 1024], { ...transfer, message: "downloading" })]);
+      const seen = await watched.until(() => watched.snapshots.find((snapshot) => snapshot.detail?.in_flight?.[0]?.message === "downloading"));
+      expect(seen.progress_combined).toBeNull();
+      expect(seen.detail).toMatchObject({ in_flight_total: 1, in_flight: [{ step: "transfer", input_id: "image.tar", progress: [256, 1024], unit: "Bytes", step_index: [0, 2] }] });
+      expect(Date.parse(seen.detail!.in_flight![0]!.at!)).toBeGreaterThan(0);
+      await send(jobId, [e.progress("transfer", undefined, [0, 1024], { ...transfer, message: "Transfer retried" })]);
+      const retried = await watched.until(() => watched.snapshots.find((snapshot) => snapshot.detail?.in_flight?.[0]?.message === "Transfer retried"));
+      expect(retried.detail!.in_flight![0]!.progress).toEqual([0, 1024]);
+      expect(subscriber.transport).toBe<Transport>(transport);
+      await send(jobId, [e.completed("transfer", undefined, { input_id: "image.tar" }), e.jobCompleted()]);
+      expect(await watched.final).toMatchObject({ status: "completed" });
       subscriber.close();
     }
   }, 90_000);

@@ -29,7 +29,7 @@ describe("watchRows", () => {
     const rows = watchRows(
       snapshot({
         indicators: [{ label: null, done: 3, total: 12 }],
-        detail: { in_flight: [{ step: "encoded", input_id: "f1", original_id: "f1", attempt: 1, step_index: null, progress: [512, 1024], unit: "Bytes", message: "copying" }], in_flight_omitted: 2 },
+        detail: { in_flight: [{ step: "encoded", input_id: "f1", original_id: "f1", attempt: 1, step_index: null, progress: [512, 1024], unit: "Bytes", message: "copying", at: "2026-11-22T10:00:05.000Z" }], in_flight_total: 3 },
       }),
     );
     expect(rows.slice(1)).toEqual([
@@ -37,6 +37,20 @@ describe("watchRows", () => {
       { name: "tasks", hasBar: true, percent: 25, note: "3/12" },
       { name: "▸ encoded f1", hasBar: true, percent: 50, note: "512/1024 Bytes · copying" },
       { name: "… and 2 more running", hasBar: false, percent: null, note: "" },
+    ]);
+  });
+
+  it("shows a plan-less job's command by its input, with its sub-step, though the combined figure is unknown", () => {
+    const rows = watchRows(
+      snapshot({
+        progress_combined: null,
+        eta_seconds: null,
+        detail: { in_flight: [{ step: "transfer", input_id: "image.tar", original_id: null, attempt: 1, step_index: [0, 2], progress: [0, 1024], unit: "Bytes", message: "Transfer retried", at: "2026-11-22T10:00:05.000Z" }], in_flight_total: 1 },
+      }),
+    );
+    expect(rows.slice(1)).toEqual([
+      { name: "combined", hasBar: true, percent: null, note: "executing · ETA unknown" },
+      { name: "▸ transfer image.tar", hasBar: true, percent: 0, note: "0/1024 Bytes · step 1/2 · Transfer retried" },
     ]);
   });
 

@@ -46,9 +46,12 @@ async function eventually<T>(what: () => T | undefined | Promise<T | undefined>,
   }
 }
 
-/** A tmux server of this test's own (its own socket), so nothing else running tmux is touched. */
+/**
+ * A tmux server of this test's own (its own socket), so nothing else running tmux is touched, and
+ * one test's server shutting down cannot race the next test's start.
+ */
 function terminal(name: string) {
-  const socket = `headway-watch-test-${process.pid}`;
+  const socket = `headway-watch-test-${process.pid}-${name}`;
   const tmux = (...args: string[]) => spawnSync("tmux", ["-u", "-L", socket, ...args], { encoding: "utf8" });
   let pane = "";
   return {
@@ -64,6 +67,7 @@ function terminal(name: string) {
     until<T>(matches: (pane: string) => T | undefined, timeoutMs?: number): Promise<T> {
       return eventually(() => matches(this.capture()), () => pane, timeoutMs);
     },
+    sendKeys: (keys: string) => tmux("send-keys", "-t", name, keys),
     close: () => tmux("kill-server"),
   };
 }
@@ -127,6 +131,34 @@ describe("headway watch", () => {
     }
   }, 60_000);
 
+  it.skipIf(withoutTmux)("draws a plan-less job's running commands live, their unit, sub-step and message, while its combined figure is unknown (needs tmux)", async () => {
+    // A job of commands (Golem's): no plan, no files, no counted work.
+    const jobId = "watch-commands";
+    expect((await api("POST", "/v1/jobs", { job_id: jobId })).status).toBe(201);
+    const e = eventFactory(jobId, Date.now());
+    const screen = terminal(jobId);
+    try {
+      screen.run(`'${process.execPath}' '${HEADWAY}' watch ${jobId} --url ${sandbox.http} --api-key ${sandbox.apiKey}; echo EXIT=$?; sleep 30`);
+      await screen.until((pane) => (/^job watch-commands$/m.test(pane) ? true : undefined));
+      const transfer = { input_id: "image.tar", unit: "Bytes", step_index: [0, 2] as [number, number] };
+      await send(jobId, [e.started("transfer", undefined, 1, { input_id: "image.tar" }), e.progress("transfer", undefined, [256, 1024], { ...transfer, message: "downloading" })]);
+      let pane = await screen.until((pane) => (/downloading/.test(pane) ? pane : undefined));
+      expect(pane).toMatch(/^▸ transfer image\.tar\s.*25%\s+256\/1024 Bytes · step 1\/2 · downloading/m);
+      expect(pane).toMatch(/^combined\s.*\?%\s+executing · ETA unknown/m);
+      console.log(`what a person saw of a job of commands:\n${pane.trimEnd()}`);
+
+      await send(jobId, [e.progress("transfer", undefined, [0, 1024], { ...transfer, message: "Transfer retried" })]);
+      pane = await screen.until((pane) => (/Transfer retried/.test(pane) ? pane : undefined));
+      expect(pane).toMatch(/^▸ transfer image\.tar\s.*0%\s+0\/1024 Bytes · step 1\/2 · Transfer retried/m);
+
+      await send(jobId, [e.completed("transfer", undefined, { input_id: "image.tar" }), e.jobCompleted()]);
+      pane = await screen.until((pane) => (/EXIT=\d+/.test(pane) ? pane : undefined));
+      expect(pane).toMatch(/^EXIT=0$/m);
+    } finally {
+      screen.close();
+    }
+  }, 60_000);
+
   it.skipIf(withoutTmux)("stops watching on Ctrl-C with exit code 130, leaving the job running (needs tmux)", async () => {
     const jobId = "watch-interrupted";
     await createJob(jobId, ["f1"]);
@@ -134,7 +166,7 @@ describe("headway watch", () => {
     try {
       screen.run(`'${process.execPath}' '${HEADWAY}' watch ${jobId} --url ${sandbox.http} --api-key ${sandbox.apiKey}; echo EXIT=$?; sleep 30`);
       await screen.until((pane) => (/^combined\s/m.test(pane) ? true : undefined));
-      expect(spawnSync("tmux", ["-u", "-L", `headway-watch-test-${process.pid}`, "send-keys", "-t", jobId, "C-c"]).status).toBe(0);
+      expect(screen.sendKeys("C-c").status).toBe(0);
       const pane = await screen.until((pane) => (/EXIT=\d+/.test(pane) ? pane : undefined));
       expect(pane).toMatch(/stopped watching watch-interrupted \(the job goes on\)/);
       expect(pane).toMatch(/^EXIT=130$/m);

@@ -37,7 +37,7 @@ describe("webhook bodies", () => {
   });
 
   it("leaves out the opt-in detail view", () => {
-    const withDetail = { ...snapshot([]), detail: { true_progress_combined: 100, true_progress_per_original_file: [], steps: [], in_flight: [] } };
+    const withDetail = { ...snapshot([]), detail: { true_progress_combined: 100, true_progress_per_original_file: [], steps: [], in_flight: [], in_flight_total: 0 } };
     expect(JSON.parse(webhookBody("job.finished", withDetail, { statusUrl: STATUS_URL, nowMs: NOW })).data).not.toHaveProperty("detail");
   });
 

@@ -1,13 +1,15 @@
 /**
  * The WebSocket channel: each subscribed connection gets at most one frame per tick (a `batch`
  * when several of its jobs changed), because every PostToConnection draws on the account's shared
- * API Gateway budget. Progress goes out when the job asked for it and an estimate is available;
+ * API Gateway budget. Progress goes out to a plain subscriber when the job asked for it and an estimate is available;
  * `job_finished` goes to every subscriber that has not yet had it at this version, and is recorded
  * only after its post succeeded. Connections that are gone (410) are forgotten; a post that failed
  * otherwise (throttled, timed out) leaves its jobs to the next tick, and a connection whose posts
  * fail `MAX_FAILED_TICKS` ticks in a row is closed and forgotten, so that it cannot keep a job
- * coming back forever (its client reconnects and resubscribes, and gets the current snapshot). A subscriber that asked for detail gets the job's in-flight executions in
- * its frames (rendered once per job per tick, cut to fit the frame).
+ * coming back forever (its client reconnects and resubscribes, and gets the current snapshot). A
+ * subscriber that asked for detail gets a frame whenever the job changed, with the job's in-flight
+ * executions (rendered once per job per tick, the 100 most recently reported and their total),
+ * whether or not the job has a combined figure or asked for progress events.
  */
 import { framesFor, jobEventFor, renderEvent, type RenderedEvent } from "../../core/realtime.ts";
 import type { Connections, Delivery, Poster, Subscriptions } from "../../core/ports.ts";
@@ -26,15 +28,19 @@ export function createWebSocketChannel(deps: { subscriptions: Subscriptions; con
       const subscriberLists = await deps.subscriptions.subscribersOf(jobs.map((rendered) => rendered.job));
       const byConnection = new Map<string, { events: RenderedEvent[]; jobs: RenderedJob[] }>();
       jobs.forEach((rendered, index) => {
-        const jobEvent = jobEventFor(rendered.snapshot, rendered.state.emitExecutionProgress?.value ?? false);
-        if (jobEvent === null) return;
+        const emits = rendered.state.emitExecutionProgress?.value ?? false;
+        const plainEvent = jobEventFor(rendered.snapshot, emits);
+        const detailedEvent = jobEventFor(rendered.snapshot, emits, true)!;
         // Rendered once per job for each kind of subscriber, and only if someone of that kind watches.
         let plain: RenderedEvent | undefined;
         let detailed: RenderedEvent | undefined;
         const version = rendered.state.version;
         for (const subscriber of subscriberLists[index]!) {
+          const isDetailed = subscriber.detail === true;
+          const jobEvent = isDetailed ? detailedEvent : plainEvent;
+          if (jobEvent === null) continue;
           if (jobEvent.event === "job_finished" && (subscriber.finishedVersion ?? -1) >= version) continue;
-          const event = subscriber.detail === true ? (detailed ??= renderEvent(jobEvent, tick, undefined, renderInFlight(rendered.state))) : (plain ??= renderEvent(jobEvent, tick));
+          const event = isDetailed ? (detailed ??= renderEvent(jobEvent, tick, undefined, renderInFlight(rendered.state))) : (plain ??= renderEvent(jobEvent, tick));
           let entry = byConnection.get(subscriber.connectionId);
           if (entry === undefined) byConnection.set(subscriber.connectionId, (entry = { events: [], jobs: [] }));
           entry.events.push(event);

@@ -66,7 +66,11 @@ export interface SubscriberOptions {
 }
 
 export interface WatchOptions {
-  /** Ask for the in-flight executions (`snapshot.detail.in_flight`) in this job's frames (WebSocket only). */
+  /**
+   * Ask for the in-flight executions in this job's frames (`snapshot.detail`: the 100 most recently
+   * reported, each with its `at`, and `in_flight_total`), on WebSocket and SSE alike. The job is
+   * then pushed whenever it changed, also while it has no combined figure (a job of commands).
+   */
   detail?: boolean;
   /** Once per final version, with the whole final snapshot. */
   onFinished?: (snapshot: JobSnapshot) => void;
@@ -323,7 +327,8 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     let EventSourceImpl: EventSourceConstructor;
     try {
       EventSourceImpl = await loadEventSource();
-      url = `${options.httpUrl!.replace(/\/+$/, "")}/v1/jobs/${encodeURIComponent(job.jobId)}/stream?token=${encodeURIComponent(await currentToken())}`;
+      const wantsDetail = [...job.watches].some((watch) => watch.options.detail === true);
+      url = `${options.httpUrl!.replace(/\/+$/, "")}/v1/jobs/${encodeURIComponent(job.jobId)}/stream?${wantsDetail ? "detail=true&" : ""}token=${encodeURIComponent(await currentToken())}`;
     } catch (error) {
       reportError(new SubscriberError("token", `could not open the update stream: ${String(error)}`, job.jobId, { cause: error }));
       return reopenStream(job, false);
@@ -404,9 +409,16 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
         isStarted = true;
         start();
       }
+      const addsDetail = watchOptions.detail === true && !wasDetailed;
       if (transport === "sse") {
         if (isNew) void openStream(job);
-      } else if (isNew || (watchOptions.detail === true && !wasDetailed)) subscribeOnSocket(job);
+        else if (addsDetail && job.stream !== null) {
+          // The stream in use carries no detail: open one that does.
+          job.stream.close();
+          job.stream = null;
+          void openStream(job);
+        }
+      } else if (isNew || addsDetail) subscribeOnSocket(job);
       // A later watch of a job already seen starts from what is known.
       if (!isNew && job.merged.snapshot !== null) onSnapshot(job.merged.snapshot);
       const watched = job;

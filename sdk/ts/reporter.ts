@@ -1,11 +1,19 @@
 /**
  * Golem-style command progress: a reporter throttled by time (`updateIntervalMs`) and by units
- * (`updateStep`), with a trailing flush so that the last value always goes out (a consumer must
- * never see 99 % forever). The decision itself is `isDue`, a pure function of the last sent report.
+ * (`updateStep`). One semantics for every SDK, pinned by the shared table of cases in
+ * sdk/fixtures/reporter-cases.json (the Python SDK's `Reporter` runs the same table):
+ * - the first value, and a finished one (`current ≥ total`), go out at once;
+ * - any other value goes out at once when every throttle given holds: the interval has passed
+ *   since the last value went out, and the value moved by the step since then (either way: a
+ *   transfer that restarts goes backwards);
+ * - otherwise it is held (a newer one replaces it) and goes out when it can: with an interval, when
+ *   the interval is up if it moved by the step; and always at `flush()` or `close()`, so the last
+ *   value is never lost. A completion or failure of the execution drops it (`cancel()`).
+ * Every value carries the time it was reported, even when it goes out later.
  */
 
 export interface ReporterOptions {
-  /** At most one report per this many milliseconds (default 1000 when `updateStep` is not given either). */
+  /** At most one report per this many milliseconds (1000 when `updateStep` is not given either). */
   updateIntervalMs?: number;
   /** A report only once the value moved by at least this many units (e.g. 1048576 bytes). */
   updateStep?: number;
@@ -31,39 +39,40 @@ export interface Throttle {
   step: number | null;
 }
 
+/** The last value that went out, and when it did. */
+export interface Sent {
+  sentAtMs: number;
+  current: number;
+}
+
 export const DEFAULT_UPDATE_INTERVAL_MS = 1000;
-/** With a step and no interval, how long a held-back value may wait before it goes out anyway. */
-export const TRAILING_MS_WITHOUT_INTERVAL = 1000;
 
 export function throttleOf(options: ReporterOptions): Throttle {
   const intervalMs = options.updateIntervalMs ?? (options.updateStep === undefined ? DEFAULT_UPDATE_INTERVAL_MS : null);
   return { intervalMs, step: options.updateStep ?? null };
 }
 
-/**
- * Whether a reading goes out now: the first always does, and so does a finished one
- * (`current ≥ total`); any other only once every throttle given is satisfied — the interval has
- * passed since the last sent report and the value moved by the step (either way: a transfer that
- * restarts goes backwards).
- */
-export function isDue(last: Reading | null, next: Reading, throttle: Throttle): boolean {
-  if (last === null) return true;
-  if (next.total !== null && next.current >= next.total) return true;
-  const hasWaited = throttle.intervalMs === null || next.atMs - last.atMs >= throttle.intervalMs;
-  const hasMoved = throttle.step === null || Math.abs(next.current - last.current) >= throttle.step;
-  return hasWaited && hasMoved;
+const isFinished = (reading: Reading) => reading.total !== null && reading.current >= reading.total;
+
+/** The value moved by the step since the last one that went out (always, without a step). */
+export function hasMoved(last: Sent, next: Reading, throttle: Throttle): boolean {
+  return throttle.step === null || Math.abs(next.current - last.current) >= throttle.step;
 }
 
-/** When a held-back reading goes out if nothing else sends it first. */
-export function trailingAtMs(last: Reading, heldAtMs: number, throttle: Throttle): number {
-  return throttle.intervalMs === null ? heldAtMs + TRAILING_MS_WITHOUT_INTERVAL : Math.max(heldAtMs, last.atMs + throttle.intervalMs);
+/** Whether a reading goes out at once (see the module's rules). */
+export function isDue(last: Sent | null, next: Reading, throttle: Throttle): boolean {
+  if (last === null || isFinished(next)) return true;
+  const hasWaited = throttle.intervalMs === null || next.atMs - last.sentAtMs >= throttle.intervalMs;
+  return hasWaited && hasMoved(last, next, throttle);
 }
 
 export interface Reporter {
-  /** Reports the execution's progress; sent now or held back by the throttle (then sent later, never dropped). */
+  /** Reports the execution's progress: sent now, or held back by the throttle (then sent later, never dropped). Throws once closed. */
   report(current: number, total: number | null, detail?: ProgressDetail): void;
   /** Sends a held-back value now (the client's `flush()` does this for every reporter). */
   flush(): void;
+  /** Sends a held-back value now and refuses every later report. */
+  close(): void;
   /** Drops a held-back value (the execution finished: its completion supersedes any progress). */
   cancel(): void;
 }
@@ -77,18 +86,19 @@ export interface ReporterDeps {
 
 export function createReporter(options: ReporterOptions, deps: ReporterDeps): Reporter {
   const throttle = throttleOf(options);
-  let last: Reading | null = null;
+  let last: Sent | null = null;
   let held: { reading: Reading; detail: ProgressDetail } | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let isClosed = false;
 
   const withUnit = (detail: ProgressDetail): ProgressDetail => (options.unit === undefined || detail.unit !== undefined ? detail : { ...detail, unit: options.unit });
 
   function emit(reading: Reading, detail: ProgressDetail): void {
+    last = { sentAtMs: deps.now(), current: reading.current };
     deps.send(reading.current, reading.total, withUnit(detail), reading.atMs);
-    last = reading;
   }
 
-  function release(): void {
+  function drop(): void {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     if (held !== null) {
@@ -97,24 +107,40 @@ export function createReporter(options: ReporterOptions, deps: ReporterDeps): Re
     }
   }
 
+  /** The interval is up: the held value goes out if it moved by the step (else it waits for a later report, flush or close). */
+  function onIntervalUp(): void {
+    timer = undefined;
+    if (held === null || last === null || !hasMoved(last, held.reading, throttle)) return;
+    const value = held;
+    drop();
+    emit(value.reading, value.detail);
+  }
+
   const reporter: Reporter = {
     report(current, total, detail = {}) {
+      if (isClosed) throw new Error("this reporter is closed: report() after close()");
       const reading: Reading = { atMs: deps.now(), current, total };
       if (isDue(last, reading, throttle)) {
-        release();
+        drop();
         emit(reading, detail);
         return;
       }
       if (held === null) deps.onHeld(reporter, true);
       held = { reading, detail };
-      timer ??= setTimeout(() => reporter.flush(), Math.max(0, trailingAtMs(last!, reading.atMs, throttle) - reading.atMs));
+      if (timer === undefined && throttle.intervalMs !== null && hasMoved(last!, reading, throttle)) {
+        timer = setTimeout(onIntervalUp, Math.max(0, last!.sentAtMs + throttle.intervalMs - reading.atMs));
+      }
     },
     flush() {
       const value = held;
-      release();
+      drop();
       if (value !== null) emit(value.reading, value.detail);
     },
-    cancel: release,
+    close() {
+      reporter.flush();
+      isClosed = true;
+    },
+    cancel: drop,
   };
   return reporter;
 }

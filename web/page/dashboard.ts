@@ -103,7 +103,7 @@ function show(watched: Live, snapshot: JobSnapshot): void {
 async function refreshLive(): Promise<void> {
   const watched = live;
   if (watched === null || keyInput.value.trim() === "") return;
-  // Frames come only for jobs that asked for progress (`emit_execution_progress`); the list tells when others moved.
+  // Frames come whenever the job changed (the live view asks for the detail); a fetch fills in when the list saw a later version first.
   const listed = listedVersions.get(watched.jobId);
   const fetchSnapshot = watched.snapshot === null || (listed !== undefined && listed > watched.snapshot.version) ? api.job(watched.jobId) : null;
   const [snapshot, rejections, webhooks] = await Promise.allSettled([fetchSnapshot, api.rejections(watched.jobId), api.webhooks(watched.jobId)]);

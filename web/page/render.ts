@@ -62,12 +62,15 @@ export function jobRows(list: JobList, selectedJobId: string | null, onSelect: (
 
 export function jobView(snapshot: JobSnapshot, connection: string): HTMLElement {
   const inFlight = snapshot.detail?.in_flight ?? [];
+  const inFlightTotal = Math.max(inFlight.length, snapshot.detail?.in_flight_total ?? 0);
+  // A job of commands (no files, no counted work) has no overall figure: its commands say how it goes.
+  const hasNoFigure = snapshot.progress_combined === null && snapshot.progress_per_original_file.length === 0 && snapshot.indicators.length === 0;
   return h(
     "div",
     { class: "job" },
     h("h2", {}, snapshot.job_id, " ", h("span", { class: `status ${snapshot.status}`, "data-status": snapshot.status }, snapshot.status)),
     h("p", { class: "meta" }, `version ${snapshot.version} · updated ${time(snapshot.updated_at)} · ${connection}`),
-    h("div", { class: "combined" }, bar("combined", snapshot.progress_combined), h("p", { class: "eta" }, "ETA ", h("strong", { "data-eta": "" }, formatEta(snapshot.eta_seconds)))),
+    h("div", { class: "combined" }, bar("combined", snapshot.progress_combined, hasNoFigure ? { caption: "no overall figure: see the commands in flight" } : {}), h("p", { class: "eta" }, "ETA ", h("strong", { "data-eta": "" }, formatEta(snapshot.eta_seconds)))),
     h("h3", {}, `Files (${snapshot.progress_per_original_file.length})`),
     snapshot.progress_per_original_file.length === 0
       ? h("p", { class: "empty" }, "No files yet.")
@@ -90,21 +93,29 @@ export function jobView(snapshot: JobSnapshot, connection: string): HTMLElement 
             return [h("span", { class: "name" }, indicator.label === "" ? "(unnamed)" : indicator.label), bar(`label:${indicator.label}`, percent, { caption: `${indicator.done} / ${indicator.total}` })];
           }),
         ),
-    h("h3", {}, `In flight (${inFlight.length})`),
+    h("h3", {}, `In flight (${inFlightTotal})`),
     inFlight.length === 0
       ? h("p", { class: "empty" }, snapshot.detail === undefined ? "No detail received yet." : "Nothing running.")
       : table(
-          ["step", "file", "attempt", "step index", "progress", "message"],
-          inFlight.map((execution) => [
-            execution.step,
-            execution.original_id ?? execution.input_id,
-            String(execution.attempt),
-            execution.step_index === null ? "—" : `${execution.step_index[0] + 1} of ${execution.step_index[1]}`,
-            execution.progress === null ? "—" : `${execution.progress[0]} / ${execution.progress[1] ?? "?"}${execution.unit === null ? "" : ` ${execution.unit}`}`,
-            execution.message ?? "",
-          ]),
+          ["step", "file or input", "attempt", "step index", "progress", "message", "reported"],
+          inFlight.map((execution) => {
+            const [current, total] = execution.progress ?? [null, null];
+            const percent = current !== null && total !== null && total > 0 ? Math.min(100, Math.floor((100 * current) / total)) : null;
+            const amount = current === null ? "—" : `${current} / ${total ?? "?"}${execution.unit === null ? "" : ` ${execution.unit}`}`;
+            const on = execution.original_id ?? execution.input_id;
+            return [
+              execution.step,
+              on,
+              String(execution.attempt),
+              execution.step_index === null ? "—" : `${execution.step_index[0] + 1} of ${execution.step_index[1]}`,
+              bar(`command:${execution.step}:${on}`, percent, { caption: amount }),
+              execution.message ?? "",
+              time(execution.at),
+            ];
+          }),
           "in-flight",
         ),
+    inFlightTotal > inFlight.length ? h("p", { class: "empty" }, `… and ${inFlightTotal - inFlight.length} more running (the ${inFlight.length} most recently reported are shown)`) : null,
   );
 }
 
@@ -124,6 +135,6 @@ export function webhooksView(list: WebhookDeliveryList | null): HTMLElement {
   );
 }
 
-function table(headings: string[], rows: string[][], name: string): HTMLElement {
+function table(headings: string[], rows: (string | Node)[][], name: string): HTMLElement {
   return h("table", { "data-table": name }, h("thead", {}, h("tr", {}, ...headings.map((heading) => h("th", {}, heading)))), h("tbody", {}, ...rows.map((cells) => h("tr", {}, ...cells.map((cell) => h("td", {}, cell))))));
 }

@@ -3,12 +3,13 @@ Every method queues its event on the client's background sender and returns at o
 from __future__ import annotations
 
 import weakref
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from . import display
 from .errors import HeadwayError
-from .events import check_amount, check_attempt, check_id, check_label
-from .progress import Reporter, TaskProgress
+from .events import check_amount, check_attempt, check_id, check_label, timestamp
+from .progress import _UNSET, Reporter, TaskProgress
 
 if TYPE_CHECKING:
     from .client import Headway
@@ -123,9 +124,11 @@ class Execution:
         self._send("step.started")
 
     def progress(self, current: float, total: Optional[float], unit: Optional[str] = None,
-                 step_index: Optional[Sequence[int]] = None, message: Optional[str] = None) -> None:
+                 step_index: Optional[Sequence[int]] = None, message: Optional[str] = None,
+                 at: Optional[datetime] = None) -> None:
         """In-flight progress: ``current`` of ``total`` (``None`` while the size is unknown), with
-        Golem's ``unit`` ("Bytes"), ``step_index`` (i, n) and ``message``."""
+        Golem's ``unit`` ("Bytes"), ``step_index`` (i, n) and ``message``; ``at`` is when it was
+        measured (now, unless given: a throttled reporter sends a held value with its own time)."""
         check_amount("current", current)
         if total is not None:
             check_amount("total", total)
@@ -134,7 +137,8 @@ class Execution:
             if not 0 <= i < n:
                 raise ValueError(f"step_index (i, n) needs 0 ≤ i < n, got {tuple(step_index)!r}")
             step_index = [i, n]
-        self._send("step.progress", progress=[current, total], unit=unit, step_index=step_index, message=message)
+        self._send("step.progress", progress=[current, total], unit=unit, step_index=step_index, message=message,
+                   at=None if at is None else timestamp(at))
 
     def completed(self, results: Optional[Iterable[Result]] = None, result_count: Optional[int] = None) -> None:
         """The execution finished. ``results`` are result ids or ``{"result_id", "original_id"?, "mime"?}``
@@ -156,9 +160,11 @@ class Execution:
         self._drop_held_reports()
         self._send("step.failed", error=error, will_retry=bool(will_retry))
 
-    def reporter(self, update_interval: Optional[float] = 0.3, update_step: Optional[float] = None) -> Reporter:
-        """A throttled progress reporter for this execution (see ``Reporter``)."""
-        reporter = Reporter(self, update_interval, update_step)
+    def reporter(self, update_interval: Optional[float] = _UNSET, update_step: Optional[float] = None) -> Reporter:
+        """A throttled progress reporter for this execution (see ``Reporter``): ``update_interval``
+        seconds (one, when neither throttle is given) and/or ``update_step`` units."""
+        client_clock = self.job._client._clock
+        reporter = Reporter(self, update_interval, update_step, clock=lambda: client_clock().timestamp())
         self._reporters.add(reporter)
         self.job._client._track(reporter)
         return reporter

@@ -63,11 +63,11 @@ class ThrottledReporterTest(unittest.TestCase):
             job.original_added("f1", mime="application/octet-stream")
             job.sealed(1)
             reporter = job.execution("copied", original_id="f1").reporter(update_interval=30)
-            for sent in range(0, 1_048_577, 4096):
+            for sent in range(0, 1_048_576, 4096):  # up to the last 4 KB: not finished, so held
                 reporter.report(sent, 1_048_576, unit="Bytes")
             self.assertEqual(reporter.sent, 1)  # only the first went out at once; the rest is held
-        # close() flushed the held value: the execution shows the final byte count
-        shown = wait_for(lambda: job.snapshot(detail=True), lambda s: bool(s["detail"]["in_flight"]) and s["detail"]["in_flight"][0]["progress"] == [1_048_576, 1_048_576])
+        # close() flushed the held value: the execution shows the last byte count reported
+        shown = wait_for(lambda: job.snapshot(detail=True), lambda s: bool(s["detail"]["in_flight"]) and s["detail"]["in_flight"][0]["progress"] == [1_044_480, 1_048_576])
         self.assertEqual(shown["detail"]["in_flight"][0]["unit"], "Bytes")
         self.assertEqual(shown["detail"]["true_progress_combined"], 99)  # all bytes, not yet completed
 
