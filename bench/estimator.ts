@@ -15,12 +15,12 @@
  * The machines are shared and noisy, so every figure is in events per CPU-second of this process,
  * measured slice by slice and kept from the fastest round of each slice (see measurePasses).
  */
-import type { Event, Plan } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { applyEvents } from "../core/fold.ts";
-import { parseMessageBody } from "../core/ingest.ts";
-import { seededRandom } from "../core/seeded-random.ts";
-import { createJobState } from "../core/state.ts";
+import type { Event, Plan } from "../core/contract/events.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { applyEvents } from "../core/estimator/fold.ts";
+import { parseMessageBody } from "../core/contract/ingest.ts";
+import { seededRandom } from "../test/support/seeded-random.ts";
+import { createJobState } from "../core/estimator/state.ts";
 
 const BATCH = 500;
 const ORIGINALS = Number(process.env.BENCH_ORIGINALS ?? 5_000);

@@ -31,11 +31,11 @@
  * workers, a handful of files, hundreds, depth-first and random order) to check that the
  * estimator generalises beyond the jobs above; `BENCH_ETA_JOBS` sets the jobs per kind (200).
  */
-import type { Event, Plan } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { seededRandom } from "../core/seeded-random.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
+import type { Event, Plan } from "../core/contract/events.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { seededRandom } from "../test/support/seeded-random.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
 
 export type JobKind = "steady" | "bursty" | "slow" | "retries" | "queued" | "mixed";
 export const JOB_KINDS: readonly JobKind[] = ["steady", "bursty", "slow", "retries", "queued", "mixed"];

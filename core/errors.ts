@@ -1,10 +1,10 @@
 /**
  * One error taxonomy for the product. The core names what went wrong (kind, code, the offending
  * fields); the shells map kinds to HTTP statuses, WebSocket `error` events or SQS rejections.
- * Refusals of input use the codes of core/rejection.ts; the other codes are about access and state.
+ * Refusals of input use the codes of core/contract/rejection.ts; the other codes are about access and state.
  */
 import type { z } from "zod";
-import type { Rejection, RejectionCode } from "./rejection.ts";
+import type { Rejection, RejectionCode } from "./contract/rejection.ts";
 
 export type ErrorKind = "invalid_input" | "not_found" | "unauthorized" | "forbidden" | "conflict" | "too_large" | "unavailable" | "too_many";
 

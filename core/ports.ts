@@ -2,9 +2,9 @@
  * The ports the product needs from the outside world, named for what it needs. Adapters in
  * functions/adapters implement them for AWS (and so for the sandbox's emulators).
  */
-import type { Event, Message, Snapshot } from "./contract.ts";
-import type { JobState } from "./state.ts";
-import type { Scope } from "./tenants.ts";
+import type { Event, Message, Snapshot } from "./contract/events.ts";
+import type { JobState } from "./estimator/state.ts";
+import type { Scope } from "./access/keys.ts";
 
 /**
  * A job's identity (DESIGN §4): two tenants may use the same job id, and every read and write is
@@ -163,7 +163,7 @@ export interface Tenants {
 export interface AuditEntry {
   atMs: number;
   actor: string;
-  action: import("./tenants.ts").AuditAction;
+  action: import("./access/keys.ts").AuditAction;
   tenant: string;
   target: string | null;
   details: Record<string, string | number>;
@@ -283,7 +283,7 @@ export interface WebhookLog {
 }
 
 export interface WebhookQueue {
-  enqueue(delivery: import("./webhook.ts").WebhookDelivery, delaySeconds: number): Promise<void>;
+  enqueue(delivery: import("./delivery/webhooks.ts").WebhookDelivery, delaySeconds: number): Promise<void>;
 }
 
 /** One webhook signing secret of a tenant, `whsec_` + base64. */
@@ -304,7 +304,7 @@ export interface WebhookSecrets {
 
 /** Webhook endpoints that answered 410 Gone, per tenant: deliveries to them stop (DESIGN §3.7). */
 export interface WebhookEndpoints {
-  /** When the tenant's endpoint answered 410, if it still counts as gone (core/webhook.ts `ENDPOINT_GONE_FOR_MS`); else null. */
+  /** When the tenant's endpoint answered 410, if it still counts as gone (core/delivery/webhooks.ts `ENDPOINT_GONE_FOR_MS`); else null. */
   goneSince(tenant: string, url: string): Promise<number | null>;
   markGone(tenant: string, url: string, atMs: number): Promise<void>;
   /** The tenant registered the URL again: deliveries to it resume. */

@@ -5,10 +5,10 @@
  * their audit are functions/admin.ts's, shared with the CLI.
  */
 import { Hono, type Context } from "hono";
-import { isSameSecret } from "../core/secret-compare.ts";
+import { isSameSecret } from "../core/access/secret-compare.ts";
 import { invalidInput, HeadwayError } from "../core/errors.ts";
-import { AuditQuery, CreateKeyRequest, CreateTenantRequest, DEFAULT_SCOPES, auditView, keyView, tenantView } from "../core/tenants.ts";
-import { RotateWebhookSecretRequest, secretResponse } from "../core/webhook.ts";
+import { AuditQuery, CreateKeyRequest, CreateTenantRequest, DEFAULT_SCOPES, auditView, keyView, tenantView } from "../core/access/keys.ts";
+import { RotateWebhookSecretRequest, secretResponse } from "../core/delivery/webhooks.ts";
 import type { Admin } from "./admin.ts";
 import type { Log } from "./config.ts";
 

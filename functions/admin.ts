@@ -8,7 +8,7 @@
  */
 import { HeadwayError } from "../core/errors.ts";
 import type { ApiKeyRecord, ApiKeyStore, AuditEntry, AuditLog, TenantRecord, Tenants, WebhookSecret, WebhookSecrets } from "../core/ports.ts";
-import { KeyId, TenantName, type AuditAction, type Scope } from "../core/tenants.ts";
+import { KeyId, TenantName, type AuditAction, type Scope } from "../core/access/keys.ts";
 import type { Log } from "./config.ts";
 
 export interface AdminDeps {

@@ -37,7 +37,7 @@ import { createTicker, type Ticker } from "./ticker.ts";
 import { createWebhookSender } from "./webhook-sender.ts";
 import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "./ws.ts";
 import type { Poster, WebhookSecrets } from "../core/ports.ts";
-import { statusUrlOf } from "../core/webhook.ts";
+import { statusUrlOf } from "../core/delivery/webhooks.ts";
 
 /** What differs between a deployment and a machine of one's own, beyond the configuration. */
 export interface Runtime {

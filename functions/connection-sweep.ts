@@ -6,7 +6,7 @@
  * closed within a minute. Keys are read fresh (past any cache), once per key per sweep.
  */
 import type { ApiKeyStore, Connections, Poster } from "../core/ports.ts";
-import { refusalMessage } from "../core/token.ts";
+import { refusalMessage } from "../core/access/token.ts";
 import type { Log } from "./config.ts";
 
 /** How often the sweep runs: a lapse is acted on within this, plus the time one sweep takes. */

@@ -21,14 +21,14 @@
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { randomUUID } from "node:crypto";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import { ItemTooLarge, StoreConflict } from "../core/errors.ts";
-import { reduce } from "../core/estimator.ts";
-import { parseMessageBody, type ParsedMessage } from "../core/ingest.ts";
-import { partitioningFor } from "../core/partition.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { parseMessageBody, type ParsedMessage } from "../core/contract/ingest.ts";
+import { partitioningFor } from "../core/estimator/partition.ts";
 import type { Announcement, ChangeFeed, JobRef, JobStore, LoadedJob, RejectionLog, RejectionRecord } from "../core/ports.ts";
-import { excerptOf, isNotice, type EventRejection, type Rejection } from "../core/rejection.ts";
-import { createJobState } from "../core/state.ts";
+import { excerptOf, isNotice, type EventRejection, type Rejection } from "../core/contract/rejection.ts";
+import { createJobState } from "../core/estimator/state.ts";
 import { lazyHandler, withFields, type InvocationContext, type Log } from "./config.ts";
 import { newJobMeta } from "./identity.ts";
 import { createMemoryMetrics, type Metrics } from "./metrics.ts";

@@ -11,9 +11,9 @@
  * least once. A lease makes overlapping runs take turns.
  */
 import { randomUUID } from "node:crypto";
-import { isFinished } from "../core/realtime.ts";
+import { isFinished } from "../core/delivery/frames.ts";
 import type { ChangedJob, ChangeFeed, JobStore, Lease } from "../core/ports.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import type { DeliveryChannel, RenderedJob } from "./channels/channel.ts";
 import { lazyHandler, withFields, type Log } from "./config.ts";
 import { createMemoryMetrics, type Metrics } from "./metrics.ts";

@@ -4,9 +4,9 @@
  * counts, `use` in all its forms, steps without `use`, /file/filter's conditions, and the limits.
  */
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, LIMITS, Plan, type Event } from "../core/contract.ts";
+import { CreateJobRequest, LIMITS, Plan, type Event } from "../core/contract/events.ts";
 import { issuesOf } from "../core/errors.ts";
-import { filterVerdict } from "../core/filter.ts";
+import { filterVerdict } from "../core/instructions/filter.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";
 

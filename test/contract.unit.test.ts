@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, Envelope, Event, Message, Plan } from "../core/contract.ts";
-import { compilePlan } from "../core/plan.ts";
+import { CreateJobRequest, Envelope, Event, Message, Plan } from "../core/contract/events.ts";
+import { compilePlan } from "../core/estimator/plan.ts";
 import { issuesOf } from "../core/errors.ts";
 
 const base = { v: 1, job_id: "job-1", event_id: "e1", at: "2026-11-22T10:00:00.000Z" };

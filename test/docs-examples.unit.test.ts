@@ -5,10 +5,10 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, type Event } from "../core/contract.ts";
-import { foldEvents } from "../core/estimator.ts";
-import { parseMessageBody } from "../core/ingest.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { CreateJobRequest, type Event } from "../core/contract/events.ts";
+import { foldEvents } from "../core/estimator/reduce.ts";
+import { parseMessageBody } from "../core/contract/ingest.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 
 const root = new URL("../", import.meta.url);
 const readme = readFileSync(new URL("README.md", root), "utf8");

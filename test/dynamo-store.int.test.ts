@@ -1,10 +1,10 @@
 import { BatchWriteItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import { StoreConflict } from "../core/errors.ts";
-import { reduce } from "../core/estimator.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
 import { DYNAMO_BACKENDS, newTable, type TestTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { JOB_KINDS, measureKind, observeJob, simulateJob, type SimulatedJob } from "../bench/eta.ts";
-import type { Event, Plan, Snapshot } from "../core/contract.ts";
-import { decodeEta, encodeEta, MAX_ELAPSED_FACTOR, MAX_SECONDS } from "../core/eta.ts";
-import { reduce } from "../core/estimator.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState, type JobState } from "../core/state.ts";
+import type { Event, Plan, Snapshot } from "../core/contract/events.ts";
+import { decodeEta, encodeEta, MAX_ELAPSED_FACTOR, MAX_SECONDS } from "../core/estimator/eta.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState, type JobState } from "../core/estimator/state.ts";
 import { eventFactory } from "./support/events.ts";
 
 const SEED = 20261130;

@@ -1,15 +1,15 @@
 /**
- * The fast path of event validation (core/event-fast-path.ts) against the zod schemas it stands
+ * The fast path of event validation (core/contract/event-fast-path.ts) against the zod schemas it stands
  * in for: its id check accepts exactly what the contract's pattern accepts, it never accepts an
  * event that `Event` refuses, it accepts every valid event it handles, and ingest answers every
  * message — events, rejections and their messages — exactly as zod alone would. Seeded: `HEADWAY_SEED=<seed>` replays a failure.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Event, ID_PATTERN, TIMESTAMP_PATTERN } from "../core/contract.ts";
+import { Event, ID_PATTERN, TIMESTAMP_PATTERN } from "../core/contract/events.ts";
 import { describeIssues, issuesOf } from "../core/errors.ts";
-import { fastEvent, isId } from "../core/event-fast-path.ts";
-import { parseMessageBody } from "../core/ingest.ts";
+import { fastEvent, isId } from "../core/contract/event-fast-path.ts";
+import { parseMessageBody } from "../core/contract/ingest.ts";
 
 const SEED = Number(process.env.HEADWAY_SEED ?? 20_261_130);
 const RUNS = 2_000;

@@ -10,11 +10,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeleteItemCommand, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
-import type { Event } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { partOf } from "../core/partition.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
+import type { Event } from "../core/contract/events.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { partOf } from "../core/estimator/partition.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
 import { createReaper } from "../functions/reaper.ts";
 import { silentLog } from "../functions/config.ts";

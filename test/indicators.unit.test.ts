@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Event, LIMITS } from "../core/contract.ts";
-import { applyEvents } from "../core/fold.ts";
-import { createJobState } from "../core/state.ts";
+import { Event, LIMITS } from "../core/contract/events.ts";
+import { applyEvents } from "../core/estimator/fold.ts";
+import { createJobState } from "../core/estimator/state.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";
 

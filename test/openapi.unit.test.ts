@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { openApiDocument } from "../core/openapi.ts";
-import { parseMessageBody } from "../core/ingest.ts";
-import { CreateJobRequest, Snapshot } from "../core/contract.ts";
+import { openApiDocument } from "../core/contract/openapi.ts";
+import { parseMessageBody } from "../core/contract/ingest.ts";
+import { CreateJobRequest, Snapshot } from "../core/contract/events.ts";
 
 describe("OpenAPI document", () => {
   const document = openApiDocument();

@@ -8,10 +8,10 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import type { Event, Snapshot } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
+import type { Event, Snapshot } from "../core/contract/events.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
 import { worldArbitrary, type World } from "./support/worlds.ts";
 
 const SEED = Number(process.env.HEADWAY_SEED ?? 20261130);

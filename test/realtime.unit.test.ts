@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ClientMessage, fitSnapshot, frameFor, framesFor, jobEventFor, MAX_FRAME_BYTES, renderEvent, type JobEvent } from "../core/realtime.ts";
+import { ClientMessage, fitSnapshot, frameFor, framesFor, jobEventFor, MAX_FRAME_BYTES, renderEvent, type JobEvent } from "../core/delivery/frames.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";
 

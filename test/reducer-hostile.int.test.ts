@@ -6,10 +6,10 @@
  * message or event must be rejected with a reason. The same harness is shown to catch planted bugs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Snapshot } from "../core/contract.ts";
-import { parseMessage, parseMessageBody, type ParsedMessage } from "../core/ingest.ts";
+import type { Snapshot } from "../core/contract/events.ts";
+import { parseMessage, parseMessageBody, type ParsedMessage } from "../core/contract/ingest.ts";
 import type { RejectionLog } from "../core/ports.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
 import type { Log } from "../functions/config.ts";
 import { createReducerHandler } from "../functions/reducer.ts";
@@ -19,7 +19,7 @@ import { readJob } from "./support/store.ts";
 import { fuzzTraffic } from "./support/hostile.ts";
 import { drain, recordOf } from "./support/sqs-harness.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 
 let emulator: { endpoint: string; close(): Promise<void> };
 beforeAll(async () => {

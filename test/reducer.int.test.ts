@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { Event, Snapshot } from "../core/contract.ts";
+import type { Event, Snapshot } from "../core/contract/events.ts";
 import { StoreConflict } from "../core/errors.ts";
 import type { JobStore } from "../core/ports.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
-import { envelopesOf } from "../core/envelopes.ts";
+import { envelopesOf } from "../core/contract/envelopes.ts";
 import type { Log } from "../functions/config.ts";
 import { createReducerHandler, type ReducerDeps } from "../functions/reducer.ts";
 import { readJob, rejectionsOf } from "./support/store.ts";

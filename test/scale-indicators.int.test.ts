@@ -5,12 +5,12 @@
  * for /rejections.
  */
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../core/contract.ts";
+import { LIMITS } from "../core/contract/events.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { rejectionsOf } from "./support/store.ts";
-import { ATTEMPTS, indicatorTotals, labelCount } from "../core/indicators.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { ATTEMPTS, indicatorTotals, labelCount } from "../core/estimator/indicators.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { queryPartition } from "../functions/adapters/dynamo-query.ts";
 import { jobKey } from "../functions/adapters/dynamo-items.ts";
 

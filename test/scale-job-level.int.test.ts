@@ -6,8 +6,8 @@
  * a code.
  */
 import { describe, expect, it } from "vitest";
-import { executionCount } from "../core/executions.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { executionCount } from "../core/estimator/executions.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { rejectionsOf } from "./support/store.ts";

@@ -4,11 +4,11 @@
  * The indicator cases are in scale-indicators.int.test.ts (two files, so that they run in parallel).
  */
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../core/contract.ts";
+import { LIMITS } from "../core/contract/events.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
-import { totalsOf } from "../core/progress.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { totalsOf } from "../core/estimator/progress.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 
 const applyThroughReducer = scaleHarness();
 

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { FileProgress } from "../core/contract.ts";
-import type { FrameSnapshot } from "../core/realtime.ts";
+import type { FileProgress } from "../core/contract/events.ts";
+import type { FrameSnapshot } from "../core/delivery/frames.ts";
 import { decodeFrames, expiresWithin } from "../sdk/client/index.ts";
 import { emptyMerge, isWhole, mergeSnapshot } from "../sdk/client/merge.ts";
 
@@ -78,13 +78,13 @@ describe("the client's browser path", () => {
     for (const entry of ["sdk/client/index.ts", "sdk/client/react.ts"]) visit(resolve(entry));
     expect([...bare].sort()).toEqual(["eventsource", "zod"]);
     expect([...seen].map((file) => file.slice(resolve(".").length + 1)).sort()).toEqual([
-      "core/catalogue.ts",
-      "core/contract.ts",
+      "core/contract/events.ts",
+      "core/contract/rejection.ts",
+      "core/delivery/frames.ts",
       "core/errors.ts",
-      "core/plan-graph.ts",
-      "core/realtime.ts",
-      "core/rejection.ts",
-      "core/transloadit-parameters.ts",
+      "core/instructions/catalogue.ts",
+      "core/instructions/parameters.ts",
+      "core/instructions/plan-graph.ts",
       "sdk/client/index.ts",
       "sdk/client/merge.ts",
       "sdk/client/react.ts",

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import { createAwsClients } from "../functions/adapters/aws-clients.ts";
 import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";

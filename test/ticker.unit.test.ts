@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ChangeFeed, ChangedJob, JobMeta } from "../core/ports.ts";
-import { createJobState } from "../core/state.ts";
+import { createJobState } from "../core/estimator/state.ts";
 import type { DeliveryChannel } from "../functions/channels/channel.ts";
 import { silentLog } from "../functions/config.ts";
 import { createTicker } from "../functions/ticker.ts";

@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, Event, Plan } from "../core/contract.ts";
+import { CreateJobRequest, Event, Plan } from "../core/contract/events.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { SQSEvent } from "aws-lambda";
 import { Webhook } from "standardwebhooks";
 import type { DeliveryLogEntry, WebhookLog } from "../core/ports.ts";
-import { ENDPOINT_GONE_FOR_MS, type WebhookDelivery } from "../core/webhook.ts";
+import { ENDPOINT_GONE_FOR_MS, type WebhookDelivery } from "../core/delivery/webhooks.ts";
 import { createDynamoWebhookEndpoints } from "../functions/adapters/dynamo-webhook-endpoints.ts";
 import { createDynamoWebhookSecrets } from "../functions/adapters/dynamo-webhook-secrets.ts";
 import { createHttpWebhookTransport } from "../functions/adapters/webhook-http.ts";

@@ -1,10 +1,10 @@
 /** The WebSocket delivery channel over in-memory fakes: what each subscriber is sent in one tick. */
 import { describe, expect, it } from "vitest";
-import type { Event } from "../core/contract.ts";
-import { foldEvents } from "../core/estimator.ts";
+import type { Event } from "../core/contract/events.ts";
+import { foldEvents } from "../core/estimator/reduce.ts";
 import type { ChangedJob } from "../core/ports.ts";
-import { isFinished } from "../core/realtime.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { isFinished } from "../core/delivery/frames.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import type { RenderedJob } from "../functions/channels/channel.ts";
 import { createWebSocketChannel } from "../functions/channels/websocket.ts";
 import { silentLog } from "../functions/config.ts";

@@ -6,10 +6,10 @@
  * Reads only, but for that: the reducer's partial loads and every write stay in dynamo-store.ts.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { decodeHead, loadBucket, loadJobPart, loadPart, loadTaskPart, type HeadCode } from "../../core/codec.ts";
+import { decodeHead, loadBucket, loadJobPart, loadPart, loadTaskPart, type HeadCode } from "../../core/storage/codec.ts";
 import type { JobMeta, JobRef, JobStore } from "../../core/ports.ts";
-import { refreshEstimates } from "../../core/progress.ts";
-import type { JobState } from "../../core/state.ts";
+import { refreshEstimates } from "../../core/estimator/progress.ts";
+import type { JobState } from "../../core/estimator/state.ts";
 import { decodeBody, jobKey, jobPartKey, metaOf, partKey, sleep, type Item } from "./dynamo-items.ts";
 import { queryPartition } from "./dynamo-query.ts";
 import { isAbandoned, READ_ATTEMPTS, uncommittedOf } from "./dynamo-versions.ts";

@@ -1,6 +1,6 @@
 /**
  * JobStore on DynamoDB (one table, keys `pk`/`sk`, TTL on `expires_at`). A job's state is a tree of
- * small items under `pk = JOB#<id>` (core/partition.ts), none of which grows with the job:
+ * small items under `pk = JOB#<id>` (core/estimator/partition.ts), none of which grows with the job:
  *   HEAD       tenant, creation time, and the state's head: plan, flags, job-level executions, the
  *              number of parts, summary copies of parts 0–255, of each further group of 256
  *              parts, and of each label bucket. Creating a job is this one conditional write.
@@ -14,7 +14,7 @@
  * port; key formats and item bodies are in dynamo-items.ts, and reading a whole job at one version
  * (for snapshots) in dynamo-job-read.ts.
  *
- * WCU are charged per KB of the whole item, so state is a compact encoding (core/codec.ts),
+ * WCU are charged per KB of the whole item, so state is a compact encoding (core/storage/codec.ts),
  * deflated when over 1 KB, an item is written only when its bytes changed, and a part whose
  * stored item passes SPLIT_ITEM_BYTES is split (linear hashing: the collection grows by one part,
  * which takes over part of one older part). No transactions: each write is conditional on the
@@ -54,15 +54,15 @@ import {
   loadPart,
   loadTaskPart,
   type HeadCode,
-} from "../../core/codec.ts";
+} from "../../core/storage/codec.ts";
 import { ItemTooLarge, StoreConflict } from "../../core/errors.ts";
 import type { ChangeFeed, JobIndex, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../core/ports.ts";
-import { refreshEstimates } from "../../core/progress.ts";
-import type { Execution, OriginalState, TaskTally } from "../../core/state.ts";
-import { allExecutions } from "../../core/executions.ts";
-import { jobPartsTouchedBy, labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/touched.ts";
-import { growJobParts, jobPartOf, MAX_JOB_PARTS } from "../../core/job-executions.ts";
-import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/partition.ts";
+import { refreshEstimates } from "../../core/estimator/progress.ts";
+import type { Execution, OriginalState, TaskTally } from "../../core/estimator/state.ts";
+import { allExecutions } from "../../core/estimator/executions.ts";
+import { jobPartsTouchedBy, labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/storage/touched.ts";
+import { growJobParts, jobPartOf, MAX_JOB_PARTS } from "../../core/estimator/job-executions.ts";
+import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/estimator/partition.ts";
 import { createItemReader, deleteItems, queryPartition } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
@@ -662,7 +662,7 @@ export function createDynamoStore(options: {
         groups: new Set(),
         buckets: new Set(buckets),
         taskParts: new Map(),
-        // An older head holding its job-level executions has job part 0 loaded already (core/codec.ts).
+        // An older head holding its job-level executions has job part 0 loaded already (core/storage/codec.ts).
         jobParts: new Set(state.loadedJobParts),
         storedJobPartCount: state.jobPartCount,
         storedPartCount: state.partCount,

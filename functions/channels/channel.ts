@@ -5,9 +5,9 @@
  * stored version is eventually delivered, at least once (receivers drop repeats by `version`).
  * A channel isolates failures per job, connection and endpoint; it never throws for one of them.
  */
-import type { Snapshot } from "../../core/contract.ts";
+import type { Snapshot } from "../../core/contract/events.ts";
 import type { ChangedJob } from "../../core/ports.ts";
-import type { JobState } from "../../core/state.ts";
+import type { JobState } from "../../core/estimator/state.ts";
 import type { Log } from "../config.ts";
 
 export interface RenderedJob {

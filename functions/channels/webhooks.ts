@@ -7,7 +7,7 @@
  * A job whose webhook cannot be enqueued is retried next tick; the others go on.
  */
 import type { WebhookLog, WebhookQueue } from "../../core/ports.ts";
-import { webhookDeliveryFor } from "../../core/webhook.ts";
+import { webhookDeliveryFor } from "../../core/delivery/webhooks.ts";
 import type { Log } from "../config.ts";
 import type { DeliveryChannel, RenderedJob } from "./channel.ts";
 

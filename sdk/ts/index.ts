@@ -18,4 +18,4 @@ export {
   type DeliveryFailure,
 } from "./errors.ts";
 export { HeadwaySqsError } from "./sqs-transport.ts";
-export type { Event, Snapshot } from "../../core/contract.ts";
+export type { Event, Snapshot } from "../../core/contract/events.ts";

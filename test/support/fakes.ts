@@ -9,10 +9,10 @@
 import type { SQSRecord } from "aws-lambda";
 import { StoreConflict } from "../../core/errors.ts";
 import type { ApiKeyStore, ChangeFeed, ChangedJob, Connection, Connections, DeliveryLogEntry, JobIndex, JobListEntry, JobMeta, JobRead, JobRef, JobStore, Lease, LoadedJob, PostOutcome, Poster, RejectionLog, RejectionRecord, Subscriber, Subscriptions, WebhookEndpoints, WebhookLog, WebhookQueue, WebhookSecrets } from "../../core/ports.ts";
-import type { JobState, OriginalState } from "../../core/state.ts";
-import { encodeParts } from "../../core/codec.ts";
-import { partOf } from "../../core/partition.ts";
-import type { WebhookDelivery } from "../../core/webhook.ts";
+import type { JobState, OriginalState } from "../../core/estimator/state.ts";
+import { encodeParts } from "../../core/storage/codec.ts";
+import { partOf } from "../../core/estimator/partition.ts";
+import type { WebhookDelivery } from "../../core/delivery/webhooks.ts";
 import type { DeliveryResult, WebhookTransport } from "../../functions/adapters/webhook-http.ts";
 
 /** Decides, call by call, what goes wrong. */

@@ -5,10 +5,10 @@
  * DynamoDB's 400 KB.
  */
 import { afterAll, beforeAll, expect } from "vitest";
-import type { Event } from "../../core/contract.ts";
-import type { JobState } from "../../core/state.ts";
+import type { Event } from "../../core/contract/events.ts";
+import type { JobState } from "../../core/estimator/state.ts";
 import { createDynamoStore } from "../../functions/adapters/dynamo-store.ts";
-import { envelopesOf } from "../../core/envelopes.ts";
+import { envelopesOf } from "../../core/contract/envelopes.ts";
 import { readJob } from "./store.ts";
 import { createReducerHandler } from "../../functions/reducer.ts";
 import { newTable, startDynalite, type TestTable } from "./dynamo.ts";

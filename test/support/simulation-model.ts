@@ -3,11 +3,11 @@
  * keeps (clients, job plans), the bugs it can plant, how a client takes a frame, and the
  * guarantees checked once it has settled.
  */
-import type { Event, Message, Snapshot } from "../../core/contract.ts";
-import { foldEvents } from "../../core/estimator.ts";
+import type { Event, Message, Snapshot } from "../../core/contract/events.ts";
+import { foldEvents } from "../../core/estimator/reduce.ts";
 import type { ChangeFeed } from "../../core/ports.ts";
-import { isFinished } from "../../core/realtime.ts";
-import { renderSnapshot } from "../../core/snapshot.ts";
+import { isFinished } from "../../core/delivery/frames.ts";
+import { renderSnapshot } from "../../core/estimator/snapshot.ts";
 import type { createFakeJobStore, createFakeReceivers, createFakeWebhookQueue } from "./fakes.ts";
 
 /** API Gateway's limit on a WebSocket frame, and SQS's on a message. */

@@ -7,8 +7,8 @@
  * their input, at random, so execution identity is exercised both ways.
  */
 import fc from "fast-check";
-import type { Event, Plan } from "../../core/contract.ts";
-import { accepts } from "../../core/plan.ts";
+import type { Event, Plan } from "../../core/contract/events.ts";
+import { accepts } from "../../core/estimator/plan.ts";
 
 export type Shape = "chain" | "video" | "unzip" | "import" | "instructions" | "indicators";
 

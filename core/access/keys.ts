@@ -4,8 +4,8 @@
  * formats. Pure: the randomness of a new key comes in as bytes.
  */
 import { z } from "zod";
-import { unknownKeyError } from "./errors.ts";
-import type { ApiKeyRecord, AuditEntry, TenantRecord } from "./ports.ts";
+import { unknownKeyError } from "../errors.ts";
+import type { ApiKeyRecord, AuditEntry, TenantRecord } from "../ports.ts";
 
 /** Tenant names end up in storage keys joined with `#`, in logs and in URLs: a plain, short name. */
 export const TenantName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "a tenant name is 1–64 letters, digits, `_`, `.` or `-`, starting with a letter or digit");

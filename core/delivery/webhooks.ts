@@ -5,8 +5,8 @@
 import ipaddr from "ipaddr.js";
 import { isIP } from "node:net";
 import { z } from "zod";
-import { Id, Snapshot, type FileProgress } from "./contract.ts";
-import type { WebhookSecret } from "./ports.ts";
+import { Id, Snapshot, type FileProgress } from "../contract/events.ts";
+import type { WebhookSecret } from "../ports.ts";
 
 /** One delivery, as it travels on the webhook queue: the same id and body on every attempt. */
 export const WebhookDelivery = z.object({

@@ -1,11 +1,11 @@
 /**
  * A plan compiled for estimation: steps in topological order with their inputs, robot rules and
- * filters resolved (core/plan-graph.ts `readSteps`), so that the estimator's loops touch arrays,
+ * filters resolved (core/instructions/plan-graph.ts `readSteps`), so that the estimator's loops touch arrays,
  * numbers and memoised verdicts, never the raw plan or robot parameters.
  */
-import type { Plan } from "./contract.ts";
-import { filterVerdict, type Verdict } from "./filter.ts";
-import { ORIGINAL, readSteps, topologicalOrder, type StepReading, type StepRun } from "./plan-graph.ts";
+import type { Plan } from "../contract/events.ts";
+import { filterVerdict, type Verdict } from "../instructions/filter.ts";
+import { ORIGINAL, readSteps, topologicalOrder, type StepReading, type StepRun } from "../instructions/plan-graph.ts";
 
 export type StepKind = StepRun;
 

@@ -10,15 +10,15 @@
  * execution moves to that original and the input's record keeps a link, so every later report
  * of it, with or without the original, lands in the same place.
  */
-import type { Event, EventOf, StepEvent } from "./contract.ts";
-import { closestKey } from "./errors.ts";
+import type { Event, EventOf, StepEvent } from "../contract/events.ts";
+import { closestKey } from "../errors.ts";
 import { allExecutions, executionKey, findExecution, putExecution, removeExecution, type Executions } from "./executions.ts";
 import { firstFinishedMs, learnFinished, noteWork, reportedBytes } from "./eta.ts";
 import { applyIndicator } from "./indicators.ts";
 import { compilePlan } from "./plan.ts";
 import { partOf } from "./partition.ts";
-import { timeOf } from "./time.ts";
-import type { EventRejection as Rejection } from "./rejection.ts";
+import { timeOf } from "../time.ts";
+import type { EventRejection as Rejection } from "../contract/rejection.ts";
 import {
   COMPLETED,
   createOriginal,

@@ -1,18 +1,18 @@
 /**
- * Compact, JSON-safe encodings of the state's pieces for storage (the layout: core/partition.ts):
+ * Compact, JSON-safe encodings of the state's pieces for storage (the layout: core/estimator/partition.ts):
  * the head, a part of originals, a group of part summaries, a label bucket, a part of indicator
  * tasks, a job part of job-level executions; and the moves a store makes when a collection grows
  * by one part. Executions and originals are tuples rather than objects because a
  * DynamoDB write is charged on the whole item: attribute names repeated per execution would
  * dominate the bill. Decoding trusts its input (it is our own output); versioned by `f`.
  */
-import type { Plan } from "./contract.ts";
-import { decodeEta, encodeEta, type EtaCode } from "./eta.ts";
-import { allExecutions, putExecution, type Executions } from "./executions.ts";
-import { jobPartSummaries, loadedByPart, loadJobExecutions, type JobPartSummary } from "./job-executions.ts";
-import { setCompiledPlan } from "./fold.ts";
-import { contributionOf, emptyBucket, labelKeyOfTask, labelsIn, sumOf } from "./indicators.ts";
-import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "./partition.ts";
+import type { Plan } from "../contract/events.ts";
+import { decodeEta, encodeEta, type EtaCode } from "../estimator/eta.ts";
+import { allExecutions, putExecution, type Executions } from "../estimator/executions.ts";
+import { jobPartSummaries, loadedByPart, loadJobExecutions, type JobPartSummary } from "../estimator/job-executions.ts";
+import { setCompiledPlan } from "../estimator/fold.ts";
+import { contributionOf, emptyBucket, labelKeyOfTask, labelsIn, sumOf } from "../estimator/indicators.ts";
+import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "../estimator/partition.ts";
 import {
   addTotals,
   addWorkLeft,
@@ -33,7 +33,7 @@ import {
   type Stamp,
   type TaskTally,
   type Totals,
-} from "./state.ts";
+} from "../estimator/state.ts";
 
 const FORMAT = 2;
 
@@ -299,7 +299,7 @@ function compileWithoutRehoming(s: JobState): void {
   s.isChanged = false;
 }
 
-// ---------------------------------------------------------------- job parts (core/job-executions.ts)
+// ---------------------------------------------------------------- job parts (core/estimator/job-executions.ts)
 
 /** [part, executions, [step, completed, failed, in flight, Σ fractions, [mime, count][]][]] */
 type JobSummaryCode = [number, number, [string, number, number, number, number, [string, number][]][]];
@@ -317,7 +317,7 @@ export interface JobPartCode {
   executions: ExecutionCode[];
 }
 
-/** The given job parts (loaded ones: see core/job-executions.ts `loadedByPart`), encoded. */
+/** The given job parts (loaded ones: see core/estimator/job-executions.ts `loadedByPart`), encoded. */
 export function encodeJobParts(s: JobState, parts: Iterable<number>): Map<number, JobPartCode> {
   const byPart = loadedByPart(s);
   const encoded = new Map<number, JobPartCode>();

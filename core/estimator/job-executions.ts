@@ -2,7 +2,7 @@
  * Job-level executions in parts (DESIGN §4, "no item grows with the job"): the executions of steps
  * that do not run per file (`per: "job"` steps, imports and other sources, and a plan-less job's
  * steps reported without an input) are spread over parts by a hash of their key, as originals are
- * (core/partition.ts, linear hashing), so that 100,000 inputs of an import or 4,000 step names
+ * (core/estimator/partition.ts, linear hashing), so that 100,000 inputs of an import or 4,000 step names
  * are as many small items rather than one head that outgrows DynamoDB's 400 KB.
  *
  * The job-level figure sums what each part's executions contribute per plan step, so each part

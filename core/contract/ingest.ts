@@ -6,11 +6,11 @@
  * An invalid event inside an otherwise sound envelope is rejected alone: one bad event never costs
  * its neighbours on the queue (HTTP ingest, by contrast, refuses a request whole).
  *
- * It never throws, whatever the bytes: every refusal is a value (core/rejection.ts).
+ * It never throws, whatever the bytes: every refusal is a value (core/contract/rejection.ts).
  */
 import { z } from "zod";
-import { Event, Id, LIMITS } from "./contract.ts";
-import { describeIssues, issuesOf, unknownKeyError, type FieldIssue } from "./errors.ts";
+import { Event, Id, LIMITS } from "./events.ts";
+import { describeIssues, issuesOf, unknownKeyError, type FieldIssue } from "../errors.ts";
 import { fastEvent } from "./event-fast-path.ts";
 import { excerptOf, type Rejection } from "./rejection.ts";
 

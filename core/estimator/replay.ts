@@ -4,11 +4,11 @@
  * batch, so that the displayed values come out as the service would have shown them.
  * The clock of a replay is the log's own: a line commits at the latest `at` it carries.
  */
-import type { Snapshot } from "./contract.ts";
-import { HeadwayError } from "./errors.ts";
-import { reduce } from "./estimator.ts";
-import { parseMessageBody } from "./ingest.ts";
-import { isNotice } from "./rejection.ts";
+import type { Snapshot } from "../contract/events.ts";
+import { HeadwayError } from "../errors.ts";
+import { reduce } from "./reduce.ts";
+import { parseMessageBody } from "../contract/ingest.ts";
+import { isNotice } from "../contract/rejection.ts";
 import { renderSnapshot } from "./snapshot.ts";
 import { createJobState, type JobState } from "./state.ts";
 

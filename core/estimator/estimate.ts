@@ -107,7 +107,7 @@ export function estimateBucket(
   return estimateFromTallies(plan, root, tallyExecutions(plan, executions, root.originalId), counts);
 }
 
-/** The estimate of a bucket from its executions' tallies by plan step (the job-level bucket sums its parts' tallies: core/job-executions.ts). */
+/** The estimate of a bucket from its executions' tallies by plan step (the job-level bucket sums its parts' tallies: core/estimator/job-executions.ts). */
 export function estimateFromTallies(plan: CompiledPlan, root: BucketRoot, tallies: readonly (StepTally | undefined)[], counts?: StepCount[]): BucketEstimate {
   const outputs: (MimeCounts | null)[] = new Array(plan.steps.length);
   const isJob = root.kind === "job";

@@ -5,12 +5,12 @@
  * events; then, with those buckets loaded, the parts of indicator tasks.
  * A plan that arrives once originals exist may move executions between buckets: then every part.
  */
-import type { Event } from "./contract.ts";
-import { executionKey } from "./executions.ts";
-import { ATTEMPTS, labelKeyOf, taskKey } from "./indicators.ts";
-import { jobExecutionKey } from "./job-executions.ts";
-import { groupOf, labelBucketOf, partOf } from "./partition.ts";
-import type { JobState } from "./state.ts";
+import type { Event } from "../contract/events.ts";
+import { executionKey } from "../estimator/executions.ts";
+import { ATTEMPTS, labelKeyOf, taskKey } from "../estimator/indicators.ts";
+import { jobExecutionKey } from "../estimator/job-executions.ts";
+import { groupOf, labelBucketOf, partOf } from "../estimator/partition.ts";
+import type { JobState } from "../estimator/state.ts";
 
 export interface TouchedParts {
   parts: Set<number>;
@@ -63,7 +63,7 @@ export function partsTouchedBy(head: JobState, events: readonly Event[]): Touche
 }
 
 /**
- * The job parts (core/job-executions.ts) whose executions the events touch: reports of steps that
+ * The job parts (core/estimator/job-executions.ts) whose executions the events touch: reports of steps that
  * do not run per file under the head's plan, or that name neither input nor original. A batch
  * that brings a plan may move executions into or out of job parts: then every part.
  */

@@ -3,10 +3,10 @@
  * TypeScript types inferred from them. Parse once at the edge; never re-validate inside the core.
  */
 import { z } from "zod";
-import { closestKey, describeIssue, shownKey, unknownKeyError } from "./errors.ts";
-import { validatePlanGraph } from "./plan-graph.ts";
+import { closestKey, describeIssue, shownKey, unknownKeyError } from "../errors.ts";
+import { validatePlanGraph } from "../instructions/plan-graph.ts";
 import { REJECTION_CODES } from "./rejection.ts";
-import { TRANSLOADIT_PARAMETERS } from "./transloadit-parameters.ts";
+import { TRANSLOADIT_PARAMETERS } from "../instructions/parameters.ts";
 
 // Every schema's messages in users' words, unless the schema says its own (core/errors.ts).
 z.config({ customError: describeIssue });
@@ -60,7 +60,7 @@ const printable = (min: number, max: number, what: string) =>
 
 // One regex per field rather than min/max/regex checks: each zod check costs as much as the
 // regex itself, and validation is the bulk of ingest time (bench/estimator.ts).
-// The patterns are exported for core/event-fast-path.ts, which validates the everyday events
+// The patterns are exported for core/contract/event-fast-path.ts, which validates the everyday events
 // without zod and must accept exactly what these schemas accept (test/event-fast-path.property.test.ts).
 export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const TIMESTAMP_PATTERN =
@@ -84,7 +84,7 @@ const Label = printable(0, LIMITS.labelChars, "a label").nullable();
 
 // ---------------------------------------------------------------- plan (§3.2)
 
-/** Headway's own keys of a step; any other key is a robot parameter (kept, read only where core/catalogue.ts says). */
+/** Headway's own keys of a step; any other key is a robot parameter (kept, read only where core/instructions/catalogue.ts says). */
 const HEADWAY_STEP_KEYS = ["robot", "use", "accepts", "results_per_input", "output_mime", "weight", "per"];
 
 const BundleFlag = z.union([z.boolean(), z.enum(["true", "false"])]);
@@ -365,7 +365,7 @@ export type Envelope = z.infer<typeof Envelope>;
 
 /**
  * One SQS message body: a single event or an envelope of events of one job. This union is the
- * message's type and its OpenAPI schema; parse messages with core/ingest.ts `parseMessage`, which
+ * message's type and its OpenAPI schema; parse messages with core/contract/ingest.ts `parseMessage`, which
  * picks the shape by the presence of `events` and so names the real field of a bad event.
  */
 export const Message = z.union([Envelope, Event]);

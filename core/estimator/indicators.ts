@@ -21,14 +21,14 @@
  * label's items), and the display subtracts it from that label. A job's value for a label is the
  * sum over its tasks.
  *
- * Storage (core/partition.ts): labels are spread over LABEL_BUCKETS buckets by a hash of the
+ * Storage (core/estimator/partition.ts): labels are spread over LABEL_BUCKETS buckets by a hash of the
  * label; each bucket owns its labels' tasks as a collection of parts, and keeps per part the
  * part's label sums. Deliberately order-dependent (docs/estimation.md): which label is a job's 1,001st and
  * which delta is one past the limit.
  */
-import type { IndicatorEvent } from "./contract.ts";
-import { LIMITS } from "./contract.ts";
-import type { EventRejection as Rejection } from "./rejection.ts";
+import type { IndicatorEvent } from "../contract/events.ts";
+import { LIMITS } from "../contract/events.ts";
+import type { EventRejection as Rejection } from "../contract/rejection.ts";
 import { hashId, labelBucketOf, partOf } from "./partition.ts";
 import type { JobState, LabelBucket, LabelMirror, LabelSums, TaskTally } from "./state.ts";
 
@@ -56,7 +56,7 @@ export function bucketOfLabel(state: JobState, labelKey: string): LabelBucket {
   const index = labelBucketOf(labelKey);
   let bucket = state.labelBuckets.get(index);
   if (bucket === undefined) {
-    // A store loads every bucket a batch names (core/touched.ts): an unloaded one here is a bug.
+    // A store loads every bucket a batch names (core/storage/touched.ts): an unloaded one here is a bug.
     if (state.labelBucketTotals.has(index)) throw new Error(`label bucket ${index} of job ${state.jobId} is not loaded`);
     bucket = emptyBucket();
     state.labelBuckets.set(index, bucket);

@@ -1,9 +1,9 @@
 /**
- * The estimator's state for one job. It is split the way storage splits it (core/partition.ts): a
+ * The estimator's state for one job. It is split the way storage splits it (core/estimator/partition.ts): a
  * small head (declaration, flags, summary copies) and collections of records
  * in parts: originals by `partOf(id, partCount)`, each carrying its cached estimate, and indicator
  * tasks by label bucket, then by `partOf(taskKey, bucket.taskPartCount)`, and job-level executions
- * by `jobPartOf` (core/job-executions.ts). A part's summary changes
+ * by `jobPartOf` (core/estimator/job-executions.ts). A part's summary changes
  * only with its own contents, so a store can load just the parts a batch touches, write each back
  * as one item, and copy its summary up the tree (part → group or head; task part → label bucket →
  * head): every figure is then the sum of the parts' latest summaries, which heals itself if a
@@ -14,7 +14,7 @@
  */
 import type { Executions } from "./executions.ts";
 import type { CompiledPlan } from "./plan.ts";
-import type { JobStatus, Plan } from "./contract.ts";
+import type { JobStatus, Plan } from "../contract/events.ts";
 
 /** Last-writer-wins stamp: the producer's time, ties broken by event id. */
 export interface Stamp {
@@ -137,11 +137,11 @@ export interface OriginalState {
   displayed: number;
   /** The largest byte total its executions' reports carried (unit `Bytes`): the file's size, for the ETA. */
   sizeBytes: number | null;
-  /** Derived, never stored (like `estimate`): the work it has left, for the ETA (core/eta.ts). */
+  /** Derived, never stored (like `estimate`): the work it has left, for the ETA (core/estimator/eta.ts). */
   left: WorkLeft;
 }
 
-/** One attempt of one indicator task: the attempt's value is `reported* + added/done` (core/indicators.ts). */
+/** One attempt of one indicator task: the attempt's value is `reported* + added/done` (core/estimator/indicators.ts). */
 export interface TaskTally {
   attempt: number;
   /** Sums of indicator.added / indicator.done amounts of this attempt, each event id counted once. */
@@ -153,7 +153,7 @@ export interface TaskTally {
   /** Event ids of this attempt's deltas already counted (at most LIMITS.eventIdsPerTaskAttempt). */
   seen: Set<string>;
   /**
-   * Only on a task's attempt index (core/indicators.ts `ATTEMPTS`, whose `attempt` is the task's
+   * Only on a task's attempt index (core/estimator/indicators.ts `ATTEMPTS`, whose `attempt` is the task's
    * highest): per label (compact key) the attempt and values of the task's tally under it.
    */
   mirrors?: Map<string, LabelMirror>;
@@ -169,7 +169,7 @@ export interface LabelMirror {
 export type LabelSums = Map<string, { added: number; done: number }>;
 
 /**
- * One label bucket (core/partition.ts LABEL_BUCKETS): its labels and the collection of their
+ * One label bucket (core/estimator/partition.ts LABEL_BUCKETS): its labels and the collection of their
  * tasks. `taskSums` holds, per task part, that part's label sums: live for a part loaded (rebuilt
  * from its tasks), and otherwise the copy the bucket's item keeps.
  */
@@ -202,7 +202,7 @@ export interface Totals {
   /** Loose executions (tied to no original): their weighted count and done work, apart from `work` and `done`. */
   looseWork: number;
   looseDone: number;
-  /** The ETA's view of the part's work left (sums; core/eta.ts). */
+  /** The ETA's view of the part's work left (sums; core/estimator/eta.ts). */
   left: WorkLeft;
 }
 
@@ -308,13 +308,13 @@ export interface StepTiming {
   earlierMs: number;
 }
 
-/** A job part's summary (core/job-executions.ts): how many executions it holds, and per step of the plan what they contribute. */
+/** A job part's summary (core/estimator/job-executions.ts): how many executions it holds, and per step of the plan what they contribute. */
 export interface JobPartSummary {
   executions: number;
   steps: Map<string, { completed: number; failed: number; inFlight: number; fractionSum: number; results: Map<string, number> }>;
 }
 
-/** What `core/eta.ts` keeps between commits; its doc says when `seconds` is null. */
+/** What `core/estimator/eta.ts` keeps between commits; its doc says when `seconds` is null. */
 export interface EtaState {
   /** Producer times of the job's first and latest work report (step or indicator event). */
   startMs: number | null;
@@ -357,7 +357,7 @@ export interface JobState {
   /** A step or indicator event was seen. */
   hasWork: boolean;
   originals: Map<string, OriginalState>;
-  /** The job-level executions of the job parts loaded (core/job-executions.ts). */
+  /** The job-level executions of the job parts loaded (core/estimator/job-executions.ts). */
   jobExecutions: Executions;
   jobEstimate: BucketEstimate;
   /** Job parts: how many, which are loaded, and the head's summary copies of the others. */

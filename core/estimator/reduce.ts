@@ -9,11 +9,11 @@
  * on when truth was observed; `version` counts commits; the 1,001st indicator label is refused
  * in arrival order. For speed the state is updated in place; the caller owns it.
  */
-import type { Event } from "./contract.ts";
+import type { Event } from "../contract/events.ts";
 import { updateEta } from "./eta.ts";
 import { applyEvents } from "./fold.ts";
 import { combinedEstimate, refreshEstimates, workLeftOfJob } from "./progress.ts";
-import type { EventRejection } from "./rejection.ts";
+import type { EventRejection } from "../contract/rejection.ts";
 import { createJobState, NO_WORK_LEFT, type JobState } from "./state.ts";
 
 export interface Reduction {

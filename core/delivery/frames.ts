@@ -6,7 +6,7 @@
  * need Node (the byte counts below run only on the server).
  */
 import { z } from "zod";
-import { Id, Snapshot, SnapshotDetail, type InFlightExecution } from "./contract.ts";
+import { Id, Snapshot, SnapshotDetail, type InFlightExecution } from "../contract/events.ts";
 
 /** A client's own name for a request, echoed on the answer (`subscribed`, `unsubscribed`, `pong`, `error`). */
 export const RequestId = z.union([z.string().max(128), z.number().finite()]);

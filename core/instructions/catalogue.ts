@@ -3,10 +3,10 @@
  * robot docs; docs/events.md cites each rule). A plan's own `accepts`, `results_per_input`,
  * `output_mime` and `per` always override these. Reads parameters as they were sent: assembly
  * variables (`${fields.n}`) stay text, so a count given as one is not known. Pure; read once per
- * plan (core/plan.ts), never in the estimator's loops.
+ * plan (core/estimator/plan.ts), never in the estimator's loops.
  */
 
-/** /file/filter's own parameters, read as sent (core/filter.ts evaluates them). */
+/** /file/filter's own parameters, read as sent (core/instructions/filter.ts evaluates them). */
 export interface FilterRule {
   accepts: unknown;
   declines: unknown;

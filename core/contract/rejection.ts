@@ -4,8 +4,8 @@
  * WebSocket `error` frames — names the refusal with one of these codes and a message that names the
  * field. HTTP statuses do not live here: functions/ maps codes to them.
  */
-import type { Event } from "./contract.ts";
-import type { FieldIssue } from "./errors.ts";
+import type { Event } from "./events.ts";
+import type { FieldIssue } from "../errors.ts";
 
 export const REJECTION_CODES = [
   /** A message or request body over its byte limit. */

@@ -1,6 +1,6 @@
 /**
  * How a plan's steps read: which step feeds which (`use` in all its forms, or the step declared
- * before it), how each runs, and what it makes (core/catalogue.ts). Used by the contract (to
+ * before it), how each runs, and what it makes (core/instructions/catalogue.ts). Used by the contract (to
  * reject unknown steps, cycles and runaway fan-out, naming them) and by the compiled plan. Step
  * names come from producers, so they are only ever looked up in Maps or with Object.hasOwn:
  * `"constructor" in steps` is true of every plain object.
@@ -44,7 +44,7 @@ export interface StepReading {
   weight: number;
 }
 
-/** The shape of a plan step this module reads (core/contract.ts `PlanStep`). */
+/** The shape of a plan step this module reads (core/contract/events.ts `PlanStep`). */
 export interface GraphStep extends StepParameters {
   robot: string;
 }

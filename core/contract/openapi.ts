@@ -34,9 +34,9 @@ import {
   TokenRequest,
   TokenResponse,
   WebhookDeliveryList,
-} from "./contract.ts";
-import { AuditList, CreatedKey, CreateKeyRequest, CreateTenantRequest, KeyList, KeyView, TenantList, TenantView } from "./tenants.ts";
-import { MAX_SIGNING_SECRETS, RotateWebhookSecretRequest, WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookSecretResponse, WebhookType } from "./webhook.ts";
+} from "./events.ts";
+import { AuditList, CreatedKey, CreateKeyRequest, CreateTenantRequest, KeyList, KeyView, TenantList, TenantView } from "../access/keys.ts";
+import { MAX_SIGNING_SECRETS, RotateWebhookSecretRequest, WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookSecretResponse, WebhookType } from "../delivery/webhooks.ts";
 
 type Schema = z.ZodType;
 type Io = "input" | "output";
