@@ -6,7 +6,8 @@
  */
 import { Hono, type Context } from "hono";
 import { isSameSecret } from "../core/access/secret-compare.ts";
-import { invalidInput, HeadwayError } from "../core/errors.ts";
+import { invalidInput } from "../core/contract/issues.ts";
+import { HeadwayError } from "../core/errors.ts";
 import { AuditQuery, CreateKeyRequest, CreateTenantRequest, DEFAULT_SCOPES, auditView, keyView, tenantView } from "../core/access/keys.ts";
 import { RotateWebhookSecretRequest, secretResponse } from "../core/delivery/webhooks.ts";
 import type { Admin } from "./admin.ts";
@@ -26,11 +27,11 @@ export function createAdminApp(deps: { admin: Admin; adminToken: string | null; 
 
   app.use("*", async (c, next) => {
     const given = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
-    if (deps.adminToken === null) throw new HeadwayError("unauthorized", "unauthorized", "the admin API is off: no admin token is configured (the AdminToken secret)");
-    if (deps.adminToken.length < MIN_ADMIN_TOKEN_CHARS) throw new HeadwayError("unauthorized", "unauthorized", `the admin API is off: the admin token is shorter than ${MIN_ADMIN_TOKEN_CHARS} characters (set AdminToken to e.g. \`openssl rand -hex 32\`)`);
+    if (deps.adminToken === null) throw new HeadwayError("unauthorized", "the admin API is off: no admin token is configured (the AdminToken secret)");
+    if (deps.adminToken.length < MIN_ADMIN_TOKEN_CHARS) throw new HeadwayError("unauthorized", `the admin API is off: the admin token is shorter than ${MIN_ADMIN_TOKEN_CHARS} characters (set AdminToken to e.g. \`openssl rand -hex 32\`)`);
     if (given === undefined || !isSameSecret(given, deps.adminToken)) {
       deps.log("warn", "admin request refused", { request_id: c.get("requestId"), method: c.req.method, path: c.req.path, reason: given === undefined ? "no token" : "wrong token" });
-      throw new HeadwayError("unauthorized", "unauthorized", "send the admin token as `Authorization: Bearer <admin token>`");
+      throw new HeadwayError("unauthorized", "send the admin token as `Authorization: Bearer <admin token>`");
     }
     await next();
   });
@@ -76,6 +77,6 @@ async function jsonBody(c: Context<Env>): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new HeadwayError("invalid_input", "invalid_json", `the body is not JSON: ${(error as Error).message}`);
+    throw new HeadwayError("invalid_json", `the body is not JSON: ${(error as Error).message}`);
   }
 }

@@ -42,11 +42,11 @@ export function createAdmin(deps: AdminDeps) {
 
   async function tenantOrThrow(name: string, by?: Actor): Promise<TenantRecord | null> {
     if (by?.ownTenant !== undefined) {
-      if (by.ownTenant !== name) throw new HeadwayError("not_found", "tenant_not_found", `no tenant ${JSON.stringify(name)}`);
+      if (by.ownTenant !== name) throw new HeadwayError("tenant_not_found", `no tenant ${JSON.stringify(name)}`);
       return null;
     }
     const tenant = TenantName.safeParse(name).success ? await deps.tenants.get(name) : null;
-    if (tenant === null) throw new HeadwayError("not_found", "tenant_not_found", `no tenant ${JSON.stringify(name)} (create it first: headway tenants create NAME, or POST /v1/admin/tenants)`);
+    if (tenant === null) throw new HeadwayError("tenant_not_found", `no tenant ${JSON.stringify(name)} (create it first: headway tenants create NAME, or POST /v1/admin/tenants)`);
     return tenant;
   }
 
@@ -54,15 +54,15 @@ export function createAdmin(deps: AdminDeps) {
   function findKey(keys: readonly ApiKeyRecord[], tenant: string, idOrPrefix: string): ApiKeyRecord {
     const wanted = idOrPrefix.replace(/…$/, "");
     const matches = KeyId.safeParse(wanted).success ? keys.filter((key) => key.id === wanted) : keys.filter((key) => key.prefix === wanted);
-    if (matches.length === 0) throw new HeadwayError("not_found", "key_not_found", `tenant ${tenant} has no key ${JSON.stringify(idOrPrefix)} (give a key's id or prefix, as the key list shows them)`);
-    if (matches.length > 1) throw new HeadwayError("conflict", "ambiguous_key", `${matches.length} keys of tenant ${tenant} start with ${wanted}: give the id (${matches.map((key) => key.id).join(", ")})`);
+    if (matches.length === 0) throw new HeadwayError("key_not_found", `tenant ${tenant} has no key ${JSON.stringify(idOrPrefix)} (give a key's id or prefix, as the key list shows them)`);
+    if (matches.length > 1) throw new HeadwayError("ambiguous_key", `${matches.length} keys of tenant ${tenant} start with ${wanted}: give the id (${matches.map((key) => key.id).join(", ")})`);
     return matches[0]!;
   }
 
   return {
     async createTenant(by: Actor, name: string): Promise<TenantRecord> {
       const created = await deps.tenants.create(name);
-      if (created === null) throw new HeadwayError("conflict", "tenant_exists", `tenant ${name} already exists`);
+      if (created === null) throw new HeadwayError("tenant_exists", `tenant ${name} already exists`);
       await audit(by, "tenant.created", name, null);
       return created;
     },
@@ -91,9 +91,9 @@ export function createAdmin(deps: AdminDeps) {
     async revokeKey(by: Actor, tenant: string, idOrPrefix: string): Promise<ApiKeyRecord> {
       await tenantOrThrow(tenant, by);
       const key = findKey(await deps.apiKeys.list(tenant), tenant, idOrPrefix);
-      if (key.revokedAtMs !== null) throw new HeadwayError("conflict", "key_revoked", `key ${key.id} (${key.prefix}…) of tenant ${tenant} was already revoked at ${new Date(key.revokedAtMs).toISOString()}`);
+      if (key.revokedAtMs !== null) throw new HeadwayError("key_already_revoked", `key ${key.id} (${key.prefix}…) of tenant ${tenant} was already revoked at ${new Date(key.revokedAtMs).toISOString()}`);
       const revoked = await deps.apiKeys.revoke(tenant, key.id);
-      if (revoked === null) throw new HeadwayError("not_found", "key_not_found", `tenant ${tenant} has no key ${key.id}`);
+      if (revoked === null) throw new HeadwayError("key_not_found", `tenant ${tenant} has no key ${key.id}`);
       await audit(by, "key.revoked", tenant, key.id, { prefix: key.prefix, name: key.name });
       return revoked;
     },

@@ -23,7 +23,9 @@ import type { ApiKeyStore, EventPublisher, JobIndex, JobMeta, JobRef, JobStore, 
 import { CreateKeyRequest, DEFAULT_SCOPES, keyView, type Scope } from "../core/access/keys.ts";
 import { RotateWebhookSecretRequest, secretResponse } from "../core/delivery/webhooks.ts";
 import { pageOfFiles, renderInFlight, renderSnapshot } from "../core/estimator/snapshot.ts";
-import { describeIssues, HeadwayError, invalidInput, rejectionError, type ErrorKind } from "../core/errors.ts";
+import { describeIssues, invalidInput } from "../core/contract/issues.ts";
+import { HeadwayError } from "../core/errors.ts";
+import { rejectionError } from "../core/contract/rejection.ts";
 import { parseMessageBody } from "../core/contract/ingest.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { openApiDocument } from "../core/contract/openapi.ts";
@@ -34,6 +36,7 @@ import { eventPages, jobEventFor } from "../core/delivery/frames.ts";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
 import { envelopesOf } from "../core/contract/envelopes.ts";
 import { lazyHandler, type Log } from "./config.ts";
+import { wireError } from "./errors.ts";
 import type { Admin } from "./admin.ts";
 import type { AdminEnv } from "./admin-api.ts";
 import { newJobMeta } from "./identity.ts";
@@ -79,18 +82,7 @@ const LOG_LIMIT = 100;
 /** How often an update stream asks again whether its credential still stands (the key cache's window adds to it: revocation bites within a minute). */
 const CREDENTIAL_RECHECK_MS = 15_000;
 
-const STATUS_OF: Record<ErrorKind, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503> = {
-  invalid_input: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  too_large: 413,
-  too_many: 429,
-  unavailable: 503,
-};
-
-const notFound = (jobId: string) => new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
+const notFound = (jobId: string) => new HeadwayError("job_not_found", `no job ${jobId}`);
 
 /** Past this, the suggested request is described rather than written out in the message. */
 const SUGGESTED_BODY_CHARS = 1_000;
@@ -107,7 +99,7 @@ export function unknownJobOverHttp(jobId: string, events: readonly Event[]): Hea
   const body = JSON.stringify({ job_id: jobId, ...declaration });
   const request = body.length <= SUGGESTED_BODY_CHARS ? `POST /v1/jobs ${body}` : `POST /v1/jobs with {"job_id":"${jobId}"} and the declaration's fields (plan, originals, …)`;
   const why = declared === undefined ? "" : " (over HTTP a job.declared event does not create its job; on the queue it does)";
-  return new HeadwayError("not_found", "job_not_found", `no job ${jobId}: create it first with ${request}${why}, then send its events here`);
+  return new HeadwayError("job_not_found", `no job ${jobId}: create it first with ${request}${why}, then send its events here`);
 }
 
 const rejectionView = (r: RejectionRecord) => ({ ...(r.incarnation === null ? { job_id: r.jobId } : {}), code: r.code, reason: r.reason, source: r.source, excerpt: r.excerpt, at: new Date(r.atMs).toISOString() });
@@ -120,7 +112,7 @@ export function createApp(deps: ApiDeps): Hono<Env> {
     await next();
     deps.log("info", "request", { request_id: c.get("requestId"), tenant: c.get("tenant") ?? null, job_id: jobIdIn(c.req.path), method: c.req.method, path: c.req.path, status: c.res.status, ms: deps.now() - started });
   });
-  app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HeadwayError("too_large", "oversized", `request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
+  app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HeadwayError("oversized", `request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
 
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument()));
   // Each group authenticates on its own (see the module's header): mounting order does not matter.
@@ -128,16 +120,21 @@ export function createApp(deps: ApiDeps): Hono<Env> {
   app.route("/v1/jobs/:id/stream", createStreamApp(deps));
   app.route("/v1", createTenantApp(deps));
 
-  app.notFound((c) => c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}`, request_id: c.get("requestId") } }, 404));
+  app.notFound((c) => {
+    const { status, http } = wireError("not_found");
+    return c.json({ error: { code: http, message: `no route ${c.req.method} ${c.req.path}`, request_id: c.get("requestId") } }, status);
+  });
 
   app.onError((error, c) => {
     const request_id = c.get("requestId");
     if (error instanceof HeadwayError) {
+      const { status, http } = wireError(error.code);
       const fields = error.issues.length > 0 ? error.issues : undefined;
-      return c.json({ error: { code: error.code, message: error.message, ...(fields === undefined ? {} : { fields }), request_id } }, STATUS_OF[error.kind]);
+      return c.json({ error: { code: http, message: error.message, ...(fields === undefined ? {} : { fields }), request_id } }, status);
     }
     deps.log("error", "request failed", { request_id, tenant: c.get("tenant") ?? null, job_id: jobIdIn(c.req.path), error: String(error), stack: (error as Error).stack });
-    return c.json({ error: { code: "internal", message: "internal error", request_id } }, 500);
+    const { status, http } = wireError("internal");
+    return c.json({ error: { code: http, message: "internal error", request_id } }, status);
   });
 
   return app;
@@ -149,7 +146,7 @@ interface StreamCredential {
   /** What its slot is counted under (a hash: never the credential itself). */
   slotKey: string;
   /** Null while the credential stands; else why it no longer does. */
-  recheck: () => Promise<TokenRefusal | "key_revoked" | null>;
+  recheck: () => Promise<"expired" | "key_revoked" | null>;
 }
 
 /**
@@ -165,10 +162,10 @@ function createStreamApp(deps: ApiDeps): Hono<Env> {
 
   async function fromToken(token: string, jobId: string): Promise<StreamCredential> {
     const check = verifyToken(token, tokenKeys, deps.now());
-    if (!check.ok) throw new HeadwayError("unauthorized", check.reason === "expired" ? "token_expired" : "unauthorized", refusalMessage(check.reason));
+    if (!check.ok) throw new HeadwayError(check.reason === "expired" ? "token_expired" : "unauthorized", refusalMessage(check.reason));
     const { tenant, keyId, expiresAtMs, jobIds } = check.claims;
-    if (!jobIds.includes(jobId)) throw new HeadwayError("unauthorized", "unauthorized", `the token does not cover job ${jobId}; mint one that does (POST /v1/tokens with job_ids)`);
-    if (!(await deps.apiKeys.isActive(tenant, keyId))) throw new HeadwayError("unauthorized", "key_revoked", refusalMessage("key_revoked"));
+    if (!jobIds.includes(jobId)) throw new HeadwayError("unauthorized", `the token does not cover job ${jobId}; mint one that does (POST /v1/tokens with job_ids)`);
+    if (!(await deps.apiKeys.isActive(tenant, keyId))) throw new HeadwayError("key_revoked", refusalMessage("key_revoked"));
     return {
       tenant,
       slotKey: slotKeyOf(token),
@@ -178,7 +175,7 @@ function createStreamApp(deps: ApiDeps): Hono<Env> {
 
   async function fromApiKey(apiKey: string): Promise<StreamCredential> {
     const principal = await deps.apiKeys.principalOf(apiKey);
-    if (principal === null) throw new HeadwayError("unauthorized", "unauthorized", "send a valid API key or subscriber token as `Authorization: Bearer <credential>`");
+    if (principal === null) throw new HeadwayError("unauthorized", "send a valid API key or subscriber token as `Authorization: Bearer <credential>`");
     requireScope(principal, "read");
     return { tenant: principal.tenant, slotKey: slotKeyOf(apiKey), recheck: async () => ((await deps.apiKeys.principalOf(apiKey)) === null ? "key_revoked" : null) };
   }
@@ -190,9 +187,9 @@ function createStreamApp(deps: ApiDeps): Hono<Env> {
     let credential: StreamCredential;
     if (inHeader !== null) credential = isTokenShaped(inHeader) ? await fromToken(inHeader, jobId) : await fromApiKey(inHeader);
     else if (inUrl !== undefined && inUrl !== "") {
-      if (!isTokenShaped(inUrl)) throw new HeadwayError("unauthorized", "api_key_in_url", "?token= takes a subscriber token only (POST /v1/tokens); an API key goes only in the `Authorization: Bearer` header, never in a URL (URLs end up in logs and browser history)");
+      if (!isTokenShaped(inUrl)) throw new HeadwayError("api_key_in_url", "?token= takes a subscriber token only (POST /v1/tokens); an API key goes only in the `Authorization: Bearer` header, never in a URL (URLs end up in logs and browser history)");
       credential = await fromToken(inUrl, jobId);
-    } else throw new HeadwayError("unauthorized", "unauthorized", "send a subscriber token for this job (`Authorization: Bearer <token>`, or `?token=<token>` where headers cannot be set) or an API key with the read scope in the header");
+    } else throw new HeadwayError("unauthorized", "send a subscriber token for this job (`Authorization: Bearer <token>`, or `?token=<token>` where headers cannot be set) or an API key with the read scope in the header");
     const ref = { tenant: credential.tenant, jobId };
     c.set("tenant", credential.tenant);
     if ((await deps.store.loadForBatch(ref, [])) === null) throw notFound(jobId);
@@ -206,7 +203,7 @@ function createStreamApp(deps: ApiDeps): Hono<Env> {
     if (full !== null) {
       const [what, limit] = full === credential.slotKey ? ["this credential", slots[0]!.limit] : ["this tenant", slots[1]!.limit];
       c.header("Retry-After", "10");
-      throw new HeadwayError("too_many", "too_many_streams", `${what} already has ${limit} update streams open (the limit); close one, or poll GET /v1/jobs/${jobId}`);
+      throw new HeadwayError("too_many_streams", `${what} already has ${limit} update streams open (the limit); close one, or poll GET /v1/jobs/${jobId}`);
     }
     return streamUpdates(c, ref, { holder, keys: slots.map((slot) => slot.key) }, credential.recheck, c.req.query("detail") === "true");
   });
@@ -242,7 +239,7 @@ function createStreamApp(deps: ApiDeps): Hono<Env> {
       if (deps.now() - checkedMs >= (deps.streams?.recheckMs ?? CREDENTIAL_RECHECK_MS)) {
         const lapsed = await recheck();
         if (lapsed !== null) {
-          await stream.writeSSE({ event: "error", data: JSON.stringify({ code: lapsed === "expired" ? "token_expired" : lapsed, message: refusalMessage(lapsed).replace("token refused: ", "stream closed: ") }) });
+          await stream.writeSSE({ event: "error", data: JSON.stringify({ code: wireError(lapsed === "expired" ? "token_expired" : lapsed).websocket, message: refusalMessage(lapsed).replace("token refused: ", "stream closed: ") }) });
           return;
         }
         checkedMs = deps.now();
@@ -284,7 +281,7 @@ function createStreamApp(deps: ApiDeps): Hono<Env> {
 /** Refuses a key without the scope a route needs, naming what to do. */
 function requireScope(principal: KeyPrincipal, scope: Scope): void {
   if (!principal.scopes.includes(scope)) {
-    throw new HeadwayError("forbidden", "missing_scope", `this API key (${principal.keyId}) lacks the ${scope} scope (it has ${principal.scopes.join(", ")}); use a key made with --scope ${scope}`);
+    throw new HeadwayError("missing_scope", `this API key (${principal.keyId}) lacks the ${scope} scope (it has ${principal.scopes.join(", ")}); use a key made with --scope ${scope}`);
   }
 }
 
@@ -300,7 +297,7 @@ function createTenantApp(deps: ApiDeps): Hono<Env> {
     createMiddleware<Env>(async (c, next) => {
       const apiKey = bearerOf(c);
       const principal = apiKey === null ? null : await deps.apiKeys.principalOf(apiKey);
-      if (principal === null) throw new HeadwayError("unauthorized", "unauthorized", "send a valid API key as `Authorization: Bearer <key>`");
+      if (principal === null) throw new HeadwayError("unauthorized", "send a valid API key as `Authorization: Bearer <key>`");
       requireScope(principal, scope);
       c.set("tenant", principal.tenant);
       c.set("key", principal);
@@ -327,7 +324,7 @@ function createTenantApp(deps: ApiDeps): Hono<Env> {
     try {
       page = await deps.jobIndex.list(c.get("tenant"), { limit: query.data.limit, cursor: query.data.cursor ?? null });
     } catch (error) {
-      if (error instanceof RangeError) throw new HeadwayError("invalid_input", "invalid_input", "cursor: not a cursor this API gave", { issues: [{ field: "cursor", message: "not a cursor this API gave" }] });
+      if (error instanceof RangeError) throw new HeadwayError("invalid_input", "cursor: not a cursor this API gave", { issues: [{ field: "cursor", message: "not a cursor this API gave" }] });
       throw error;
     }
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -356,7 +353,7 @@ function createTenantApp(deps: ApiDeps): Hono<Env> {
     const state = createJobState(jobId, partitioningFor(request));
     reduce(state, [declared], nowMs);
     const isCreated = await deps.store.createJob(newJobMeta(refOf(c, jobId), nowMs), state);
-    if (!isCreated) throw new HeadwayError("conflict", "job_exists", `job ${jobId} already exists`);
+    if (!isCreated) throw new HeadwayError("job_exists", `job ${jobId} already exists`);
     if (request.notify_url !== undefined) await deps.webhookEndpoints.revive(c.get("tenant"), request.notify_url);
     const base = deps.publicUrl ?? new URL(c.req.url).origin;
     // A subscriber token reads the job: only a key that may read gets one (an ingest-only worker's key gets null).
@@ -376,7 +373,7 @@ function createTenantApp(deps: ApiDeps): Hono<Env> {
     if (loaded === null) throw notFound(jobId);
     if (loaded === "busy") {
       c.header("Retry-After", "1");
-      throw new HeadwayError("unavailable", "job_busy", `job ${jobId} is being written; try again in a moment`);
+      throw new HeadwayError("job_busy", `job ${jobId} is being written; try again in a moment`);
     }
     const { files_page: page, files_per_page: perPage, in_flight_page: inFlightIndex, in_flight_per_page: inFlightPerPage } = paging.data;
     const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true", inFlightPage: { index: inFlightIndex, perPage: inFlightPerPage } });
@@ -489,7 +486,7 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new HeadwayError("invalid_input", "invalid_json", `the body is not JSON: ${(error as Error).message}`);
+    throw new HeadwayError("invalid_json", `the body is not JSON: ${(error as Error).message}`);
   }
 }
 

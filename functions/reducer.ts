@@ -22,7 +22,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { randomUUID } from "node:crypto";
 import type { Event } from "../core/contract/events.ts";
-import { ItemTooLarge, StoreConflict } from "../core/errors.ts";
+import { ItemTooLarge, StoreConflict, type ErrorCode } from "../core/errors.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { parseMessageBody, type ParsedMessage } from "../core/contract/ingest.ts";
 import { partitioningFor } from "../core/estimator/partition.ts";
@@ -383,8 +383,9 @@ export function createReducerHandler(deps: ReducerDeps): (event: SQSEvent, conte
     for (const record of event.Records) {
       const tenant = tenantOf(record);
       if (tenant === null) {
-        batch.log("warn", "message rejected: its tenant attribute is not a tenant name", { code: "invalid_tenant", message_id: record.messageId, excerpt: excerptOf(record.body) });
-        metrics.count("EventsRejected", 1, { code: "invalid_tenant" });
+        const code: ErrorCode = "invalid_tenant";
+        batch.log("warn", "message rejected: its tenant attribute is not a tenant name", { code, message_id: record.messageId, excerpt: excerptOf(record.body) });
+        metrics.count("EventsRejected", 1, { code });
         batch.rejected++;
         continue;
       }

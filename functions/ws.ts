@@ -9,11 +9,13 @@
  * pushed by the next tick rather than missed.
  */
 import { ClientMessage, eventPages, jobEventFor, requestIdOf, type RequestId, type ServerFrame } from "../core/delivery/frames.ts";
-import { describeIssues, issuesOf, type ErrorCode } from "../core/errors.ts";
+import { describeIssues, issuesOf } from "../core/contract/issues.ts";
+import { type ErrorCode } from "../core/errors.ts";
 import type { ApiKeyStore, Connection, Connections, JobStore, Poster, Subscriptions } from "../core/ports.ts";
 import { renderInFlight, renderSnapshot } from "../core/estimator/snapshot.ts";
 import { refusalMessage, tokenKeysOf, verifyToken } from "../core/access/token.ts";
 import { lazyHandler, type Log } from "./config.ts";
+import { wireError } from "./errors.ts";
 
 export interface WebSocketEvent {
   requestContext: { connectionId: string; routeKey: string };
@@ -47,7 +49,7 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
   /** A request's own id goes back on its answer (and only when it sent one, so older clients see the frames they always did). */
   const echo = (id: RequestId | undefined) => (id === undefined ? {} : { id });
   const fail = async (connectionId: string, code: ErrorCode, message: string, id: RequestId | undefined) => {
-    await send(connectionId, { v: 1, event: "error", code, message, ...echo(id) });
+    await send(connectionId, { v: 1, event: "error", code: wireError(code).websocket, message, ...echo(id) });
     return OK;
   };
 
@@ -100,7 +102,7 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
       return OK;
     }
     const head = await deps.store.loadForBatch(ref, []);
-    if (head === null) return fail(connectionId, "not_found", `no job ${request.job_id}`, request.id);
+    if (head === null) return fail(connectionId, "job_not_found", `no job ${request.job_id}`, request.id);
     const isDetailed = request.detail === true;
     const { finishedVersion } = await deps.subscriptions.subscribe(connectionId, head.meta, { detail: isDetailed });
     await send(connectionId, { v: 1, event: "subscribed", job_id: request.job_id, ...echo(request.id) });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { CreateJobRequest, LIMITS, Plan, type Event } from "../core/contract/events.ts";
-import { issuesOf } from "../core/errors.ts";
+import { issuesOf } from "../core/contract/issues.ts";
 import { filterVerdict } from "../core/instructions/filter.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";

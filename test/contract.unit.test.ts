@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CreateJobRequest, Envelope, Event, Message, Plan } from "../core/contract/events.ts";
 import { compilePlan } from "../core/estimator/plan.ts";
-import { issuesOf } from "../core/errors.ts";
+import { issuesOf } from "../core/contract/issues.ts";
 
 const base = { v: 1, job_id: "job-1", event_id: "e1", at: "2026-11-22T10:00:00.000Z" };
 const progress = { ...base, type: "step.progress", step: "encoded", original_id: "f1", attempt: 1, progress: [1, 2] };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Event } from "../core/contract/events.ts";
-import { describeIssues, HeadwayError, issuesOf } from "../core/errors.ts";
+import { describeIssues, issuesOf } from "../core/contract/issues.ts";
+import { HeadwayError } from "../core/errors.ts";
 import { fastEvent } from "../core/contract/event-fast-path.ts";
 import { parseMessageBody } from "../core/contract/ingest.ts";
 import { createReplay } from "../core/estimator/replay.ts";

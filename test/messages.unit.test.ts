@@ -1,7 +1,7 @@
 /** What a producer reads when input is refused: the field, and what is wrong in plain words. */
 import { describe, expect, it } from "vitest";
 import { CreateJobRequest } from "../core/contract/events.ts";
-import { invalidInput } from "../core/errors.ts";
+import { invalidInput } from "../core/contract/issues.ts";
 import { parseMessageBody } from "../core/contract/ingest.ts";
 
 const base = { v: 1, job_id: "j", event_id: "e", at: "2026-12-06T10:00:00Z" };

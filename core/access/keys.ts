@@ -4,7 +4,7 @@
  * formats. Pure: the randomness of a new key comes in as bytes.
  */
 import { z } from "zod";
-import { unknownKeyError } from "../errors.ts";
+import { unknownKeyError } from "../contract/issues.ts";
 import type { ApiKeyRecord, AuditEntry, TenantRecord } from "../ports.ts";
 
 /** Tenant names end up in storage keys joined with `#`, in logs and in URLs: a plain, short name. */

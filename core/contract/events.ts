@@ -3,9 +3,9 @@
  * TypeScript types inferred from them. Parse once at the edge; never re-validate inside the core.
  */
 import { z } from "zod";
-import { closestKey, describeIssue, shownKey, unknownKeyError } from "../errors.ts";
+import { closestKey, describeIssue, shownKey, unknownKeyError } from "./issues.ts";
 import { validatePlanGraph } from "../instructions/plan-graph.ts";
-import { REJECTION_CODES } from "./rejection.ts";
+import { REJECTION_CODES } from "../errors.ts";
 import { TRANSLOADIT_PARAMETERS } from "../instructions/parameters.ts";
 
 // Every schema's messages in users' words, unless the schema says its own (core/errors.ts).

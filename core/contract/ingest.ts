@@ -10,7 +10,8 @@
  */
 import { z } from "zod";
 import { Event, Id, LIMITS } from "./events.ts";
-import { describeIssues, issuesOf, unknownKeyError, type FieldIssue } from "../errors.ts";
+import { describeIssues, issuesOf, unknownKeyError } from "./issues.ts";
+import { type FieldIssue } from "../errors.ts";
 import { fastEvent } from "./event-fast-path.ts";
 import { excerptOf, type Rejection } from "./rejection.ts";
 

@@ -11,7 +11,7 @@
  * of it, with or without the original, lands in the same place.
  */
 import type { Event, EventOf, StepEvent } from "../contract/events.ts";
-import { closestKey } from "../errors.ts";
+import { closestKey } from "../contract/issues.ts";
 import { allExecutions, executionKey, findExecution, putExecution, removeExecution, type Executions } from "./executions.ts";
 import { firstFinishedMs, learnFinished, noteWork, reportedBytes } from "./eta.ts";
 import { applyIndicator } from "./indicators.ts";

@@ -29,7 +29,7 @@ export function createReplay(options: { onNotice?: (message: string) => void } =
       const parsed = parseMessageBody(text);
       const invalid = parsed.rejections[0];
       if (invalid !== undefined) {
-        throw new HeadwayError("invalid_input", invalid.code, `line ${lineNumber}: ${invalid.message}`, { issues: [...(invalid.fields ?? [])] });
+        throw new HeadwayError(invalid.code, `line ${lineNumber}: ${invalid.message}`, { issues: [...(invalid.fields ?? [])] });
       }
       const { events } = parsed;
       const jobId = events[0]!.job_id;
@@ -43,7 +43,7 @@ export function createReplay(options: { onNotice?: (message: string) => void } =
       const { rejections } = reduce(state, events, lineTime);
       for (const rejection of rejections) {
         const message = `line ${lineNumber}: ${rejection.code}: ${rejection.message}`;
-        if (!isNotice(rejection.code)) throw new HeadwayError("invalid_input", rejection.code, message);
+        if (!isNotice(rejection.code)) throw new HeadwayError(rejection.code, message);
         options.onNotice?.(message);
       }
     },
