@@ -1,10 +1,15 @@
 /**
  * The ports the product needs from the outside world, named for what it needs. Adapters in
- * functions/adapters implement them for AWS (and so for the sandbox's emulators).
+ * functions/adapters implement them for AWS (and so for the sandbox's emulators). The top of
+ * core/: the ports speak of the wings' types (a job's state, a snapshot, a key's record), and no
+ * wing imports them.
  */
 import type { Event, Message, Snapshot } from "./contract/events.ts";
-import type { JobState } from "./estimator/state.ts";
-import type { Scope } from "./access/keys.ts";
+import type { JobState } from "./estimator/index.ts";
+import type { ApiKeyRecord, AuditEntry, KeyPrincipal, TenantRecord } from "./access/keys.ts";
+import type { Scope } from "./contract/admin.ts";
+import type { WebhookDelivery } from "./contract/webhooks.ts";
+import type { WebhookSecret } from "./delivery/webhooks.ts";
 
 /**
  * A job's identity (DESIGN §4): two tenants may use the same job id, and every read and write is
@@ -111,24 +116,6 @@ export interface EventPublisher {
   publish(messages: readonly Message[], tenant: string): Promise<void>;
 }
 
-/** An API key as stored: never the key itself (only its hash and a visible prefix). */
-export interface ApiKeyRecord {
-  id: string;
-  tenant: string;
-  prefix: string;
-  name: string;
-  scopes: Scope[];
-  createdAtMs: number;
-  revokedAtMs: number | null;
-}
-
-/** Who a request's API key speaks for, and what it may do. */
-export interface KeyPrincipal {
-  tenant: string;
-  keyId: string;
-  scopes: Scope[];
-}
-
 /** API keys, stored hashed, each scoped to a tenant (DESIGN §11) and holding one or more scopes (§4). */
 export interface ApiKeyStore {
   /** The tenant, id and scopes of an API key; null when the key is unknown or revoked. A process may trust a key it saw work for a short while (the key cache's window). */
@@ -145,11 +132,6 @@ export interface ApiKeyStore {
   revoke(tenant: string, keyId: string): Promise<ApiKeyRecord | null>;
 }
 
-export interface TenantRecord {
-  name: string;
-  createdAtMs: number;
-}
-
 /** The registry of tenants: who may be given keys. */
 export interface Tenants {
   /** Registers a tenant; null when the name is taken. */
@@ -157,17 +139,6 @@ export interface Tenants {
   get(name: string): Promise<TenantRecord | null>;
   /** Every tenant, by name. */
   list(): Promise<TenantRecord[]>;
-}
-
-/** One admin action, as kept in the audit log: who did what to which tenant, never a secret. */
-export interface AuditEntry {
-  atMs: number;
-  actor: string;
-  action: import("./access/keys.ts").AuditAction;
-  tenant: string;
-  target: string | null;
-  details: Record<string, string | number>;
-  requestId: string | null;
 }
 
 export interface AuditLog {
@@ -283,15 +254,7 @@ export interface WebhookLog {
 }
 
 export interface WebhookQueue {
-  enqueue(delivery: import("./delivery/webhooks.ts").WebhookDelivery, delaySeconds: number): Promise<void>;
-}
-
-/** One webhook signing secret of a tenant, `whsec_` + base64. */
-export interface WebhookSecret {
-  secret: string;
-  createdAtMs: number;
-  /** When it stops signing: null for the current secret, set on the previous ones by a rotation. */
-  expiresAtMs: number | null;
+  enqueue(delivery: WebhookDelivery, delaySeconds: number): Promise<void>;
 }
 
 /** Each tenant's webhook secrets (DESIGN §4), rotatable without downtime. */

@@ -7,8 +7,10 @@
  * none ever holds a key itself, only its id and prefix.
  */
 import { HeadwayError } from "../core/errors.ts";
-import type { ApiKeyRecord, ApiKeyStore, AuditEntry, AuditLog, TenantRecord, Tenants, WebhookSecret, WebhookSecrets } from "../core/ports.ts";
-import { KeyId, TenantName, type AuditAction, type Scope } from "../core/access/keys.ts";
+import type { ApiKeyRecord, AuditEntry, TenantRecord } from "../core/access/keys.ts";
+import type { ApiKeyStore, AuditLog, Tenants, WebhookSecrets } from "../core/ports.ts";
+import type { WebhookSecret } from "../core/delivery/webhooks.ts";
+import { KeyId, TenantName, type AuditAction, type Scope } from "../core/contract/admin.ts";
 import type { Log } from "./config.ts";
 
 export interface AdminDeps {

@@ -13,7 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { isFinished } from "../core/delivery/frames.ts";
 import type { ChangedJob, ChangeFeed, JobStore, Lease } from "../core/ports.ts";
-import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { renderSnapshot } from "../core/estimator/index.ts";
 import type { DeliveryChannel, RenderedJob } from "./channels/channel.ts";
 import { lazyHandler, withFields, type Log } from "./config.ts";
 import { createMemoryMetrics, type Metrics } from "./metrics.ts";

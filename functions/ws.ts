@@ -8,11 +8,12 @@
  * the subscriber before it reads the snapshot, so a job that changes (or finishes) in between is
  * pushed by the next tick rather than missed.
  */
-import { ClientMessage, eventPages, jobEventFor, requestIdOf, type RequestId, type ServerFrame } from "../core/delivery/frames.ts";
+import { ClientMessage, requestIdOf, type RequestId, type ServerFrame } from "../core/contract/realtime.ts";
+import { eventPages, jobEventFor } from "../core/delivery/frames.ts";
 import { describeIssues, issuesOf } from "../core/contract/issues.ts";
 import { type ErrorCode } from "../core/errors.ts";
 import type { ApiKeyStore, Connection, Connections, JobStore, Poster, Subscriptions } from "../core/ports.ts";
-import { renderInFlight, renderSnapshot } from "../core/estimator/snapshot.ts";
+import { renderInFlight, renderSnapshot } from "../core/estimator/index.ts";
 import { refusalMessage, tokenKeysOf, verifyToken } from "../core/access/token.ts";
 import { lazyHandler, type Log } from "./config.ts";
 import { wireError } from "./errors.ts";

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { createDynamoApiKeys, hashApiKey, API_KEY_CACHE_MS } from "../functions/adapters/dynamo-api-keys.ts";
-import { ALL_SCOPES } from "../core/access/keys.ts";
+import { ALL_SCOPES } from "../core/contract/admin.ts";
 import { createAdminApp } from "../functions/admin-api.ts";
 import { createApp } from "../functions/api.ts";
 import { createServices, type Services } from "../functions/composition.ts";

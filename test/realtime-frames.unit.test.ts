@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Event } from "../core/contract/events.ts";
 import type { Connection, Connections, Delivery, JobMeta, JobStore, Poster, Subscriber, Subscriptions } from "../core/ports.ts";
-import { MAX_FRAME_BYTES, ServerFrame } from "../core/delivery/frames.ts";
+import { MAX_FRAME_BYTES } from "../core/delivery/frames.ts";
+import { ServerFrame } from "../core/contract/realtime.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import type { JobState } from "../core/estimator/state.ts";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { FileProgress } from "../core/contract/events.ts";
-import type { FrameSnapshot } from "../core/delivery/frames.ts";
+import type { FrameSnapshot } from "../core/contract/realtime.ts";
 import { decodeFrames, expiresWithin } from "../sdk/client/index.ts";
 import { emptyMerge, isWhole, mergeSnapshot } from "../sdk/client/merge.ts";
 
@@ -79,8 +79,8 @@ describe("the client's browser path", () => {
     expect([...bare].sort()).toEqual(["eventsource", "zod"]);
     expect([...seen].map((file) => file.slice(resolve(".").length + 1)).sort()).toEqual([
       "core/contract/events.ts",
-      "core/contract/rejection.ts",
-      "core/delivery/frames.ts",
+      "core/contract/issues.ts",
+      "core/contract/realtime.ts",
       "core/errors.ts",
       "core/instructions/catalogue.ts",
       "core/instructions/parameters.ts",

@@ -35,8 +35,8 @@ import {
   TokenResponse,
   WebhookDeliveryList,
 } from "./events.ts";
-import { AuditList, CreatedKey, CreateKeyRequest, CreateTenantRequest, KeyList, KeyView, TenantList, TenantView } from "../access/keys.ts";
-import { MAX_SIGNING_SECRETS, RotateWebhookSecretRequest, WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookSecretResponse, WebhookType } from "../delivery/webhooks.ts";
+import { AuditList, CreatedKey, CreateKeyRequest, CreateTenantRequest, KeyList, KeyView, TenantList, TenantView } from "./admin.ts";
+import { MAX_SIGNING_SECRETS, RotateWebhookSecretRequest, WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookSecretResponse, WebhookType } from "./webhooks.ts";
 
 type Schema = z.ZodType;
 type Io = "input" | "output";

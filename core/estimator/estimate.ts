@@ -9,7 +9,8 @@
  */
 import { acceptance, mimeOrUnknown, narrowUnknownMime, ORIGINAL_INPUT, UNKNOWN_MIME, type CompiledPlan, type CompiledStep } from "./plan.ts";
 import { allExecutions, executionKey, type Executions } from "./executions.ts";
-import { COMPLETED, EMPTY_ESTIMATE, FAILED, RUNNING, type BucketEstimate } from "./state.ts";
+import { COMPLETED, FAILED, RUNNING } from "./executions.ts";
+import { EMPTY_ESTIMATE, type BucketEstimate } from "./state.ts";
 
 type MimeCounts = Map<string, number>;
 

@@ -35,20 +35,8 @@
 import type { CompiledPlan } from "./plan.ts";
 import type { StepCount } from "./estimate.ts";
 import type { Executions } from "./executions.ts";
-import {
-  COMPLETED,
-  emptyEta,
-  emptyStepLeft,
-  emptyWorkLeft,
-  RETRYING,
-  RUNNING,
-  type EtaState,
-  type Execution,
-  type ProgressReport,
-  type StepLeft,
-  type StepTiming,
-  type WorkLeft,
-} from "./state.ts";
+import { COMPLETED, RETRYING, RUNNING, type Execution, type ProgressReport } from "./executions.ts";
+import { emptyEta, emptyStepLeft, emptyWorkLeft, type EtaState, type StepLeft, type StepTiming, type WorkLeft } from "./state.ts";
 
 export const STALE_MS = 60_000;
 export const MAX_ELAPSED_FACTOR = 100;

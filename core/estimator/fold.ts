@@ -19,21 +19,8 @@ import { compilePlan } from "./plan.ts";
 import { partOf } from "./partition.ts";
 import { timeOf } from "../time.ts";
 import type { EventRejection as Rejection } from "../contract/rejection.ts";
-import {
-  COMPLETED,
-  createOriginal,
-  emptyTotals,
-  FAILED,
-  isNewer,
-  RETRYING,
-  RUNNING,
-  type Execution,
-  type ExecutionStatus,
-  type JobState,
-  type OriginalState,
-  type Stamp,
-  type Totals,
-} from "./state.ts";
+import { COMPLETED, FAILED, RETRYING, RUNNING, type Execution, type ExecutionStatus } from "./executions.ts";
+import { createOriginal, emptyTotals, isNewer, type JobState, type OriginalState, type Stamp, type Totals } from "./state.ts";
 
 export function applyEvents(state: JobState, events: readonly Event[]): Rejection[] {
   const rejections: Rejection[] = [];

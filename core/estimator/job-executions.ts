@@ -18,7 +18,8 @@ import { estimateFromTallies, emptyTally, type StepCount, type StepTally } from 
 import { partOf } from "./partition.ts";
 import type { CompiledPlan } from "./plan.ts";
 import { UNKNOWN_MIME } from "./plan.ts";
-import { COMPLETED, FAILED, RUNNING, type BucketEstimate, type Execution, type JobPartSummary, type JobState } from "./state.ts";
+import { COMPLETED, FAILED, RUNNING, type Execution } from "./executions.ts";
+import { type BucketEstimate, type JobPartSummary, type JobState } from "./state.ts";
 
 /**
  * Job parts: the head keeps one summary copy per part, so their number is bounded (a part grows

@@ -11,7 +11,8 @@ import { partTotalsOf } from "./fold.ts";
 import { indicatorTotals } from "./indicators.ts";
 import { mimeOrUnknown, UNKNOWN_MIME } from "./plan.ts";
 import { allExecutions, executionKey, type Executions } from "./executions.ts";
-import { addTotals, addWorkLeft, EMPTY_ESTIMATE, emptyTotals, emptyWorkLeft, FAILED, NO_WORK_LEFT, type BucketEstimate, type JobState, type OriginalState, type Totals, type WorkLeft } from "./state.ts";
+import { addTotals, addWorkLeft, EMPTY_ESTIMATE, emptyTotals, emptyWorkLeft, NO_WORK_LEFT, type BucketEstimate, type JobState, type OriginalState, type Totals, type WorkLeft } from "./state.ts";
+import { FAILED } from "./executions.ts";
 
 export function totalsOf(state: JobState): Totals {
   const totals = emptyTotals();

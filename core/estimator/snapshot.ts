@@ -8,7 +8,8 @@ import { combinedEstimate, fileProgress, isUploadComplete, rootOf, totalsOf } fr
 import { estimateBucket, tallyExecutions, type StepCount } from "./estimate.ts";
 import { allExecutions, type Executions } from "./executions.ts";
 import { UNKNOWN_MIME } from "./plan.ts";
-import { COMPLETED, FAILED, RUNNING, type Execution, type JobState } from "./state.ts";
+import { COMPLETED, FAILED, RUNNING, type Execution } from "./executions.ts";
+import { type JobState } from "./state.ts";
 
 export interface RenderOptions {
   detail?: boolean;

@@ -28,48 +28,6 @@ export function isNewer(candidate: Stamp, current: Stamp | null): boolean {
   return candidate.eventId > current.eventId;
 }
 
-/** Status of one attempt of an execution, in the order in which they supersede each other. */
-export const RUNNING = 0;
-export const RETRYING = 1; // failed with will_retry: the attempt's progress is void
-export const FAILED = 2; // failed for good: counts as finished, marks its file failed
-export const COMPLETED = 3;
-export type ExecutionStatus = typeof RUNNING | typeof RETRYING | typeof FAILED | typeof COMPLETED;
-
-export interface Execution {
-  step: string;
-  inputId: string;
-  originalId: string | null;
-  attempt: number;
-  status: ExecutionStatus;
-  /** The winning in-flight report of this attempt (latest `at`, then larger fraction). */
-  report: ProgressReport | null;
-  /**
-   * Results of a completed attempt; `resultMimes` entries are null where the producer gave none.
-   * For a source step (an import) only the results that name no original: those naming one are
-   * originals, estimated in their own records.
-   */
-  resultCount: number;
-  resultMimes: (string | null)[] | null;
-  error: string | null;
-  /** Event that decided a terminal status; ties between two terminal reports go to the smaller id. */
-  decidedBy: string | null;
-  /** While it runs: the producer time of its earliest report, of any attempt (the ETA times an execution from its first attempt). */
-  firstAtMs: number | null;
-  /** Once finished (completed, or failed for good): how long it took from then; null while it runs. */
-  durationMs: number | null;
-}
-
-export interface ProgressReport {
-  atMs: number;
-  eventId: string;
-  current: number;
-  total: number | null;
-  fraction: number;
-  unit: string | null;
-  stepIndex: [number, number] | null;
-  message: string | null;
-}
-
 /**
  * The estimate of one bucket of work: an original, the job-level executions, or the executions of
  * an input that no report has tied to an original yet ("loose" executions).

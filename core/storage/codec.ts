@@ -11,29 +11,11 @@ import { decodeEta, encodeEta, type EtaCode } from "../estimator/eta.ts";
 import { allExecutions, putExecution, type Executions } from "../estimator/executions.ts";
 import { jobPartSummaries, loadedByPart, loadJobExecutions, type JobPartSummary } from "../estimator/job-executions.ts";
 import { setCompiledPlan } from "../estimator/fold.ts";
+import { refreshEstimates } from "../estimator/progress.ts";
 import { contributionOf, emptyBucket, labelKeyOfTask, labelsIn, sumOf } from "../estimator/indicators.ts";
 import { GROUP_PARTS, groupOf, labelBucketOf, partOf, splitSource } from "../estimator/partition.ts";
-import {
-  addTotals,
-  addWorkLeft,
-  createJobState,
-  EMPTY_ESTIMATE,
-  emptyStepLeft,
-  emptyTotals,
-  emptyWorkLeft,
-  NO_WORK_LEFT,
-  STEP_LEFT_FIELDS,
-  type Declared,
-  type Execution,
-  type ExecutionStatus,
-  type JobState,
-  type LabelSums,
-  type OriginalState,
-  type ProgressReport,
-  type Stamp,
-  type TaskTally,
-  type Totals,
-} from "../estimator/state.ts";
+import { addTotals, addWorkLeft, createJobState, EMPTY_ESTIMATE, emptyStepLeft, emptyTotals, emptyWorkLeft, NO_WORK_LEFT, STEP_LEFT_FIELDS, type Declared, type JobState, type LabelSums, type OriginalState, type Stamp, type TaskTally, type Totals } from "../estimator/state.ts";
+import { type Execution, type ExecutionStatus, type ProgressReport } from "../estimator/executions.ts";
 
 const FORMAT = 2;
 
@@ -540,4 +522,15 @@ export function growTasks(s: JobState, index: number, candidates: Iterable<[stri
   }
   if (!bucket.taskSums.has(target)) bucket.taskSums.set(target, new Map());
   return { source, target };
+}
+
+// ---------------------------------------------------------------- after a load
+
+/**
+ * Recomputes what storage never keeps for the records just loaded (each record's estimate and
+ * work left, its part's sums, the job-level estimate), under the plan the head has now: a store
+ * calls it once it has loaded the items it wanted, before it reads or writes a figure.
+ */
+export function completeLoad(state: JobState): void {
+  refreshEstimates(state);
 }

@@ -15,8 +15,10 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createHash, randomBytes } from "node:crypto";
-import type { ApiKeyRecord, ApiKeyStore, KeyPrincipal } from "../../core/ports.ts";
-import { ALL_SCOPES, formatApiKey, keyIdOf, visiblePrefix, type Scope } from "../../core/access/keys.ts";
+import type { ApiKeyRecord, KeyPrincipal } from "../../core/access/keys.ts";
+import type { ApiKeyStore } from "../../core/ports.ts";
+import { ALL_SCOPES, type Scope } from "../../core/contract/admin.ts";
+import { formatApiKey, keyIdOf, visiblePrefix } from "../../core/access/keys.ts";
 import { API_KEY_LISTING_PREFIX, API_KEY_SK, apiKeyListingKey, apiKeyLookupKey, tenantKey, type Item } from "./dynamo-items.ts";
 import { queryPartition } from "./dynamo-query.ts";
 

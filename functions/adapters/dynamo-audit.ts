@@ -6,7 +6,8 @@
  */
 import { PutItemCommand, QueryCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { randomBytes } from "node:crypto";
-import type { AuditEntry, AuditLog } from "../../core/ports.ts";
+import type { AuditEntry } from "../../core/access/keys.ts";
+import type { AuditLog } from "../../core/ports.ts";
 import { AUDIT_PK, auditKey } from "./dynamo-items.ts";
 import { TABLE_SHAPE } from "./dynamo-table.ts";
 

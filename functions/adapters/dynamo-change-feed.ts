@@ -7,7 +7,7 @@
  * scanning the table.
  */
 import { DeleteItemCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { hashId } from "../../core/estimator/partition.ts";
+import { hashId } from "../../core/storage/index.ts";
 import type { Announcement, ChangeFeed, ChangedJob, JobRef } from "../../core/ports.ts";
 import { changeKey, itemBytes, type Item } from "./dynamo-items.ts";
 import { batchPutItems, queryPartition } from "./dynamo-query.ts";

@@ -11,9 +11,9 @@
  * beyond creation, but for those deletions.
  */
 import { DeleteItemCommand, PutItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { decodeHead, type HeadCode } from "../../core/storage/codec.ts";
+import { decodeHead, type HeadCode } from "../../core/storage/index.ts";
 import type { JobIndex, JobListEntry, JobMeta, JobRef } from "../../core/ports.ts";
-import { renderSnapshot } from "../../core/estimator/snapshot.ts";
+import { renderSnapshot } from "../../core/estimator/index.ts";
 import { decodeBody, HEAD, headKey, isExpired, itemBytes, tenantKey, type Item } from "./dynamo-items.ts";
 import { batchGetItems } from "./dynamo-query.ts";
 

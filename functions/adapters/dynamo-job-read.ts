@@ -6,10 +6,8 @@
  * Reads only, but for that: the reducer's partial loads and every write stay in dynamo-store.ts.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { decodeHead, loadBucket, loadJobPart, loadPart, loadTaskPart, type HeadCode } from "../../core/storage/codec.ts";
+import { completeLoad, decodeHead, loadBucket, loadJobPart, loadPart, loadTaskPart, type HeadCode, type JobState } from "../../core/storage/index.ts";
 import type { JobMeta, JobRef, JobStore } from "../../core/ports.ts";
-import { refreshEstimates } from "../../core/estimator/progress.ts";
-import type { JobState } from "../../core/estimator/state.ts";
 import { decodeBody, jobKey, jobPartKey, metaOf, partKey, sleep, type Item } from "./dynamo-items.ts";
 import { queryPartition } from "./dynamo-query.ts";
 import { isAbandoned, READ_ATTEMPTS, uncommittedOf } from "./dynamo-versions.ts";
@@ -105,7 +103,7 @@ export function createWholeJobRead(deps: {
         const item = jobParts.get(part);
         loadJobPart(state, part, item === undefined ? null : JSON.parse(decodeBody(item)));
       }
-      refreshEstimates(state);
+      completeLoad(state);
       return { meta, state };
     }
     return "busy";

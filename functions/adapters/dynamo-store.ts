@@ -35,34 +35,9 @@ import {
   type ConsumedCapacity,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import {
-  bucketOfTask,
-  decodeHead,
-  encodeBucket,
-  encodeEmptyBucket,
-  encodeGroups,
-  encodeHead,
-  encodeJobPart,
-  encodeJobParts,
-  encodeParts,
-  encodeTaskParts,
-  growOriginals,
-  growTasks,
-  loadBucket,
-  loadGroup,
-  loadJobPart,
-  loadPart,
-  loadTaskPart,
-  type HeadCode,
-} from "../../core/storage/codec.ts";
+import { FORCE_SPLIT_ITEM_BYTES, MAX_JOB_PARTS, MAX_PARTS, MAX_SPLITS_PER_SAVE, SPLIT_ITEM_BYTES, allExecutions, bucketOfTask, completeLoad, decodeHead, encodeBucket, encodeEmptyBucket, encodeGroups, encodeHead, encodeJobPart, encodeJobParts, encodeParts, encodeTaskParts, groupOf, growJobParts, growOriginals, growTasks, jobPartOf, jobPartsTouchedBy, labelBucketsTouchedBy, loadBucket, loadGroup, loadJobPart, loadPart, loadTaskPart, partOf, partsLinkedBy, partsTouchedBy, splitSource, taskPartsTouchedBy, type Execution, type HeadCode, type OriginalState, type TaskTally } from "../../core/storage/index.ts";
 import { ItemTooLarge, StoreConflict } from "../../core/errors.ts";
 import type { ChangeFeed, JobIndex, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../core/ports.ts";
-import { refreshEstimates } from "../../core/estimator/progress.ts";
-import type { Execution, OriginalState, TaskTally } from "../../core/estimator/state.ts";
-import { allExecutions } from "../../core/estimator/executions.ts";
-import { jobPartsTouchedBy, labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../../core/storage/touched.ts";
-import { growJobParts, jobPartOf, MAX_JOB_PARTS } from "../../core/estimator/job-executions.ts";
-import { FORCE_SPLIT_ITEM_BYTES, groupOf, MAX_PARTS, MAX_SPLITS_PER_SAVE, partOf, SPLIT_ITEM_BYTES, splitSource } from "../../core/estimator/partition.ts";
 import { createItemReader, deleteItems, queryPartition } from "./dynamo-query.ts";
 import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
 import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
@@ -281,7 +256,7 @@ export function createDynamoStore(options: {
     }
     loadPart(job.state, part, bodyOf(handle, partKey(part), items));
     handle.parts.add(part);
-    refreshEstimates(job.state);
+    completeLoad(job.state);
   }
 
   /**
@@ -579,7 +554,7 @@ export function createDynamoStore(options: {
     }
     const jobParts = new Set(Array.from({ length: state.jobPartCount }, (_, part) => part));
     for (const part of jobParts) if (!state.loadedJobParts.has(part)) loadJobPart(state, part, body(jobPartKey(part)));
-    refreshEstimates(state);
+    completeLoad(state);
     const handle: Handle = {
       loaded,
       parts,

@@ -5,7 +5,8 @@
  * admins creating the same tenant at once get one tenant and one refusal.
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { TenantRecord, Tenants } from "../../core/ports.ts";
+import type { TenantRecord } from "../../core/access/keys.ts";
+import type { Tenants } from "../../core/ports.ts";
 import { TENANTS_PK, tenantRecordKey, type Item } from "./dynamo-items.ts";
 import { queryPartition } from "./dynamo-query.ts";
 

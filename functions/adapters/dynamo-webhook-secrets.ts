@@ -7,7 +7,8 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { randomBytes } from "node:crypto";
-import type { WebhookSecret, WebhookSecrets } from "../../core/ports.ts";
+import type { WebhookSecret } from "../../core/delivery/webhooks.ts";
+import type { WebhookSecrets } from "../../core/ports.ts";
 import { formatSecret, rotateSecrets, validSecrets } from "../../core/delivery/webhooks.ts";
 import { tenantKey, WEBHOOK_SECRETS_SK } from "./dynamo-items.ts";
 

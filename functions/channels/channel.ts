@@ -7,7 +7,7 @@
  */
 import type { Snapshot } from "../../core/contract/events.ts";
 import type { ChangedJob } from "../../core/ports.ts";
-import type { JobState } from "../../core/estimator/state.ts";
+import type { JobState } from "../../core/estimator/index.ts";
 import type { Log } from "../config.ts";
 
 export interface RenderedJob {

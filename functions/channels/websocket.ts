@@ -13,7 +13,7 @@
  */
 import { framesFor, jobEventFor, renderEvent, type RenderedEvent } from "../../core/delivery/frames.ts";
 import type { Connections, Delivery, Poster, Subscriptions } from "../../core/ports.ts";
-import { renderInFlight } from "../../core/estimator/snapshot.ts";
+import { renderInFlight } from "../../core/estimator/index.ts";
 import type { Log } from "../config.ts";
 import type { ChannelResult, DeliveryChannel, RenderedJob } from "./channel.ts";
 

@@ -10,7 +10,7 @@
  * It must never import Node modules: it uses the web globals only (`WebSocket`, `EventSource`,
  * `setTimeout`, `atob`), and loads the `eventsource` package only where no `EventSource` exists.
  */
-import { FrameSnapshot, JobEvent, ServerFrame, type RequestId } from "../../core/delivery/frames.ts";
+import { FrameSnapshot, JobEvent, ServerFrame, type RequestId } from "../../core/contract/realtime.ts";
 import { emptyMerge, isWhole, mergeSnapshot, type JobSnapshot, type MergedJob } from "./merge.ts";
 
 export type { JobSnapshot } from "./merge.ts";

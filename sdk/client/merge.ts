@@ -4,7 +4,7 @@
  * Pure: no timers, no sockets; the client (index.ts) feeds it frames in arrival order.
  */
 import type { FileProgress } from "../../core/contract/events.ts";
-import type { FrameSnapshot } from "../../core/delivery/frames.ts";
+import type { FrameSnapshot } from "../../core/contract/realtime.ts";
 
 /** A job's snapshot as the client hands it on: the whole per-file list, never a page of it. */
 export type JobSnapshot = Omit<FrameSnapshot, "files_page">;

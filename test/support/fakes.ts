@@ -12,7 +12,7 @@ import type { ApiKeyStore, ChangeFeed, ChangedJob, Connection, Connections, Deli
 import type { JobState, OriginalState } from "../../core/estimator/state.ts";
 import { encodeParts } from "../../core/storage/codec.ts";
 import { partOf } from "../../core/estimator/partition.ts";
-import type { WebhookDelivery } from "../../core/delivery/webhooks.ts";
+import type { WebhookDelivery } from "../../core/contract/webhooks.ts";
 import type { DeliveryResult, WebhookTransport } from "../../functions/adapters/webhook-http.ts";
 
 /** Decides, call by call, what goes wrong. */
