@@ -15,7 +15,8 @@
  * The machines are shared and noisy, so every figure is in events per CPU-second of this process,
  * measured slice by slice and kept from the fastest round of each slice (see measurePasses).
  */
-import type { Event, Plan } from "../core/contract/events.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Plan } from "../core/contract/plan.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { applyEvents } from "../core/estimator/fold.ts";
 import { parseMessageBody } from "../core/contract/ingest.ts";

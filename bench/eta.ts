@@ -31,7 +31,8 @@
  * workers, a handful of files, hundreds, depth-first and random order) to check that the
  * estimator generalises beyond the jobs above; `BENCH_ETA_JOBS` sets the jobs per kind (200).
  */
-import type { Event, Plan } from "../core/contract/events.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Plan } from "../core/contract/plan.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { seededRandom } from "../test/support/seeded-random.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";

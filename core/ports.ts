@@ -4,7 +4,8 @@
  * core/: the ports speak of the wings' types (a job's state, a snapshot, a key's record), and no
  * wing imports them.
  */
-import type { Event, Message, Snapshot } from "./contract/events.ts";
+import type { Event, Message } from "./contract/events.ts";
+import type { Snapshot } from "./contract/snapshot.ts";
 import type { JobState } from "./estimator/index.ts";
 import type { ApiKeyRecord, AuditEntry, KeyPrincipal, TenantRecord } from "./access/keys.ts";
 import type { Scope } from "./contract/admin.ts";

@@ -20,7 +20,7 @@ import { createServices, type Runtime, type Services } from "../functions/compos
 import type { Config, Log } from "../functions/config.ts";
 import { createMemoryMetrics, type MemoryMetrics } from "../functions/metrics.ts";
 import { DEFAULT_TENANT, EVENTS, SANDBOX_TABLE_NAME, TICKER, WEBHOOKS } from "../functions/settings.ts";
-import { ALL_SCOPES } from "../core/access/keys.ts";
+import { ALL_SCOPES } from "../core/contract/admin.ts";
 import { SWEEP_EVERY_MS } from "../functions/connection-sweep.ts";
 import type { Ticker, TickReport } from "../functions/ticker.ts";
 import { metricsApi } from "./metrics-api.ts";

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, Envelope, Event, Message, Plan } from "../core/contract/events.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
+import { Envelope, Event, Message } from "../core/contract/events.ts";
+import { Plan } from "../core/contract/plan.ts";
 import { compilePlan } from "../core/estimator/plan.ts";
 import { issuesOf } from "../core/contract/issues.ts";
 

@@ -5,7 +5,8 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, type Event } from "../core/contract/events.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
+import { type Event } from "../core/contract/events.ts";
 import { foldEvents } from "../core/estimator/reduce.ts";
 import { parseMessageBody } from "../core/contract/ingest.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { serialize } from "node:v8";
-import type { Event, Snapshot } from "../core/contract/events.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { applyEvents } from "../core/estimator/fold.ts";
 import { emptyBucket } from "../core/estimator/indicators.ts";

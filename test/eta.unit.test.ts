@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { JOB_KINDS, measureKind, observeJob, simulateJob, type SimulatedJob } from "../bench/eta.ts";
-import type { Event, Plan, Snapshot } from "../core/contract/events.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Plan } from "../core/contract/plan.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
 import { decodeEta, encodeEta, MAX_ELAPSED_FACTOR, MAX_SECONDS } from "../core/estimator/eta.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";

@@ -6,7 +6,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Event, ID_PATTERN, TIMESTAMP_PATTERN } from "../core/contract/events.ts";
+import { Event } from "../core/contract/events.ts";
+import { ID_PATTERN, TIMESTAMP_PATTERN } from "../core/contract/fields.ts";
 import { describeIssues, issuesOf } from "../core/contract/issues.ts";
 import { fastEvent, isId } from "../core/contract/event-fast-path.ts";
 import { parseMessageBody } from "../core/contract/ingest.ts";

@@ -1,6 +1,6 @@
 /** What a producer reads when input is refused: the field, and what is wrong in plain words. */
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest } from "../core/contract/events.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
 import { invalidInput } from "../core/contract/issues.ts";
 import { parseMessageBody } from "../core/contract/ingest.ts";
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../core/contract/openapi.ts";
 import { parseMessageBody } from "../core/contract/ingest.ts";
-import { CreateJobRequest, Snapshot } from "../core/contract/events.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
+import { Snapshot } from "../core/contract/snapshot.ts";
 
 describe("OpenAPI document", () => {
   const document = openApiDocument();

@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import type { Event, Snapshot } from "../core/contract/events.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { createJobState } from "../core/estimator/state.ts";

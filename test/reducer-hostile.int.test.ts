@@ -6,7 +6,7 @@
  * message or event must be rejected with a reason. The same harness is shown to catch planted bugs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Snapshot } from "../core/contract/events.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
 import { parseMessage, parseMessageBody, type ParsedMessage } from "../core/contract/ingest.ts";
 import type { RejectionLog } from "../core/ports.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";

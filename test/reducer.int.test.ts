@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { Event, Snapshot } from "../core/contract/events.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
 import { StoreConflict } from "../core/errors.ts";
 import type { JobStore } from "../core/ports.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";

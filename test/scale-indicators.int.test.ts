@@ -5,7 +5,7 @@
  * for /rejections.
  */
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../core/contract/events.ts";
+import { LIMITS } from "../core/contract/fields.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { rejectionsOf } from "./support/store.ts";

@@ -4,7 +4,7 @@
  * The indicator cases are in scale-indicators.int.test.ts (two files, so that they run in parallel).
  */
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../core/contract/events.ts";
+import { LIMITS } from "../core/contract/fields.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { totalsOf } from "../core/estimator/progress.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { FileProgress, Snapshot } from "../core/contract/events.ts";
+import type { FileProgress, Snapshot } from "../core/contract/snapshot.ts";
 import { WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookDelivery } from "../core/contract/webhooks.ts";
 import { statusUrlOf, webhookBody } from "../core/delivery/webhooks.ts";
 

@@ -3,7 +3,8 @@
  * queue configuration takes them. Shared by the API's ingest, the SQS publisher and the producer
  * SDK (which may run in a browser, where there is no Buffer to count bytes).
  */
-import { LIMITS, type Event, type Message } from "./events.ts";
+import { LIMITS } from "./fields.ts";
+import { type Event, type Message } from "./events.ts";
 
 /** The largest SQS message body any queue accepts by default. */
 export const MAX_ENVELOPE_BYTES = 256 * 1024;

@@ -12,7 +12,8 @@
  * A valid event is returned as it is, not copied: its keys are exactly the declared ones, in the
  * producer's order.
  */
-import { ID_PATTERN, LIMITS, MIME_PATTERN, printablePattern, TIMESTAMP_PATTERN, type Event } from "./events.ts";
+import { ID_PATTERN, LIMITS, MIME_PATTERN, printablePattern, TIMESTAMP_PATTERN } from "./fields.ts";
+import { type Event } from "./events.ts";
 
 /** `[A-Za-z0-9._:-]`, indexed by char code (codes past 127 read as undefined: not an id char). */
 const ID_CHARS = new Uint8Array(128);

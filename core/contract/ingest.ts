@@ -9,7 +9,8 @@
  * It never throws, whatever the bytes: every refusal is a value (core/contract/rejection.ts).
  */
 import { z } from "zod";
-import { Event, Id, LIMITS } from "./events.ts";
+import { Event } from "./events.ts";
+import { Id, LIMITS } from "./fields.ts";
 import { describeIssues, issuesOf, unknownKeyError } from "./issues.ts";
 import { type FieldIssue } from "../errors.ts";
 import { fastEvent } from "./event-fast-path.ts";

@@ -3,38 +3,11 @@
  * (`z.toJSONSchema`), never written by hand. A test checks that every route of the app is here.
  */
 import { z } from "zod";
-import {
-  LIMITS,
-  CreateJobRequest,
-  Envelope,
-  Event,
-  IndicatorAdded,
-  IndicatorDone,
-  IndicatorReported,
-  JobCancelled,
-  JobCompleted,
-  JobDeclared,
-  JobFailed,
-  OriginalAdded,
-  OriginalsSealed,
-  Plan,
-  StepCompleted,
-  StepFailed,
-  StepProgress,
-  StepStarted,
-  CreateJobResponse,
-  ErrorBody,
-  IngestResponse,
-  Message,
-  PagedSnapshot,
-  RejectionList,
-  TenantRejectionList,
-  JobList,
-  Snapshot,
-  TokenRequest,
-  TokenResponse,
-  WebhookDeliveryList,
-} from "./events.ts";
+import { LIMITS } from "./fields.ts";
+import { CreateJobRequest, CreateJobResponse, ErrorBody, IngestResponse, PagedSnapshot, RejectionList, TenantRejectionList, JobList, TokenRequest, TokenResponse, WebhookDeliveryList } from "./http.ts";
+import { Envelope, Event, IndicatorAdded, IndicatorDone, IndicatorReported, JobCancelled, JobCompleted, JobDeclared, JobFailed, OriginalAdded, OriginalsSealed, StepCompleted, StepFailed, StepProgress, StepStarted, Message } from "./events.ts";
+import { Plan } from "./plan.ts";
+import { Snapshot } from "./snapshot.ts";
 import { AuditList, CreatedKey, CreateKeyRequest, CreateTenantRequest, KeyList, KeyView, TenantList, TenantView } from "./admin.ts";
 import { MAX_SIGNING_SECRETS, RotateWebhookSecretRequest, WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookSecretResponse, WebhookType } from "./webhooks.ts";
 

@@ -5,7 +5,8 @@
  * Which frame each connection gets in a tick is core/delivery/frames.ts.
  */
 import { z } from "zod";
-import { Id, Snapshot, SnapshotDetail } from "./events.ts";
+import { Id } from "./fields.ts";
+import { Snapshot, SnapshotDetail } from "./snapshot.ts";
 
 /** A client's own name for a request, echoed on the answer (`subscribed`, `unsubscribed`, `pong`, `error`). */
 export const RequestId = z.union([z.string().max(128), z.number().finite()]);

@@ -4,7 +4,8 @@
  * and retried is core/delivery/webhooks.ts.
  */
 import { z } from "zod";
-import { Id, Snapshot } from "./events.ts";
+import { Id } from "./fields.ts";
+import { Snapshot } from "./snapshot.ts";
 
 /** One delivery, as it travels on the webhook queue: the same id and body on every attempt. */
 export const WebhookDelivery = z.object({

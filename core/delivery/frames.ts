@@ -4,7 +4,7 @@
  * (a page of a large job's file list, the in-flight detail cut to its share). No I/O; the frames'
  * schemas are core/contract/realtime.ts.
  */
-import type { InFlightExecution, Snapshot } from "../contract/events.ts";
+import type { InFlightExecution, Snapshot } from "../contract/snapshot.ts";
 import { MAX_FRAME_IN_FLIGHT, type FrameDetail, type FrameSnapshot, type JobEvent, type ServerFrame } from "../contract/realtime.ts";
 
 /** API Gateway refuses frames over 128 KB; stay well under it, leaving room for a batch's framing. */

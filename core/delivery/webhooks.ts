@@ -7,7 +7,7 @@
 import ipaddr from "ipaddr.js";
 import { isIP } from "node:net";
 import type { z } from "zod";
-import type { FileProgress, Snapshot } from "../contract/events.ts";
+import type { FileProgress, Snapshot } from "../contract/snapshot.ts";
 import { MAX_SIGNING_SECRETS, WEBHOOK_BODY_MAX_BYTES, type WebhookBody, type WebhookData, type WebhookDelivery, type WebhookSecretResponse, type WebhookType } from "../contract/webhooks.ts";
 
 const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value));

@@ -27,7 +27,7 @@
  * which delta is one past the limit.
  */
 import type { IndicatorEvent } from "../contract/events.ts";
-import { LIMITS } from "../contract/events.ts";
+import { LIMITS } from "../contract/fields.ts";
 import type { EventRejection as Rejection } from "../contract/rejection.ts";
 import { hashId, labelBucketOf, partOf } from "./partition.ts";
 import type { JobState, LabelBucket, LabelMirror, LabelSums, TaskTally } from "./state.ts";

@@ -3,7 +3,7 @@
  * filters resolved (core/instructions/plan-graph.ts `readSteps`), so that the estimator's loops touch arrays,
  * numbers and memoised verdicts, never the raw plan or robot parameters.
  */
-import type { Plan } from "../contract/events.ts";
+import type { Plan } from "../contract/plan.ts";
 import { filterVerdict, type Verdict } from "../instructions/filter.ts";
 import { ORIGINAL, readSteps, topologicalOrder, type StepReading, type StepRun } from "../instructions/plan-graph.ts";
 

@@ -4,7 +4,7 @@
  * batch, so that the displayed values come out as the service would have shown them.
  * The clock of a replay is the log's own: a line commits at the latest `at` it carries.
  */
-import type { Snapshot } from "../contract/events.ts";
+import type { Snapshot } from "../contract/snapshot.ts";
 import { HeadwayError } from "../errors.ts";
 import { reduce } from "./reduce.ts";
 import { parseMessageBody } from "../contract/ingest.ts";

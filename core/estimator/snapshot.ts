@@ -2,7 +2,7 @@
  * Renders a job's state as the wire snapshot (DESIGN §3.4): the displayed (monotone) values,
  * with the true estimate beside them in the opt-in detail view. Reads the state, never changes it.
  */
-import type { FileProgress, InFlightExecution, JobStatus, Snapshot, SnapshotDetail } from "../contract/events.ts";
+import type { FileProgress, InFlightExecution, JobStatus, Snapshot, SnapshotDetail } from "../contract/snapshot.ts";
 import { indicatorValues } from "./indicators.ts";
 import { combinedEstimate, fileProgress, isUploadComplete, rootOf, totalsOf } from "./progress.ts";
 import { estimateBucket, tallyExecutions, type StepCount } from "./estimate.ts";

@@ -14,7 +14,8 @@
  */
 import type { Executions } from "./executions.ts";
 import type { CompiledPlan } from "./plan.ts";
-import type { JobStatus, Plan } from "../contract/events.ts";
+import type { JobStatus } from "../contract/snapshot.ts";
+import type { Plan } from "../contract/plan.ts";
 
 /** Last-writer-wins stamp: the producer's time, ties broken by event id. */
 export interface Stamp {

@@ -6,7 +6,7 @@
  * DynamoDB write is charged on the whole item: attribute names repeated per execution would
  * dominate the bill. Decoding trusts its input (it is our own output); versioned by `f`.
  */
-import type { Plan } from "../contract/events.ts";
+import type { Plan } from "../contract/plan.ts";
 import { decodeEta, encodeEta, type EtaCode } from "../estimator/eta.ts";
 import { allExecutions, putExecution, type Executions } from "../estimator/executions.ts";
 import { jobPartSummaries, loadedByPart, loadJobExecutions, type JobPartSummary } from "../estimator/job-executions.ts";

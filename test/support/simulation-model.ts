@@ -3,7 +3,8 @@
  * keeps (clients, job plans), the bugs it can plant, how a client takes a frame, and the
  * guarantees checked once it has settled.
  */
-import type { Event, Message, Snapshot } from "../../core/contract/events.ts";
+import type { Event, Message } from "../../core/contract/events.ts";
+import type { Snapshot } from "../../core/contract/snapshot.ts";
 import { foldEvents } from "../../core/estimator/reduce.ts";
 import type { ChangeFeed } from "../../core/ports.ts";
 import { isFinished } from "../../core/delivery/frames.ts";

@@ -7,7 +7,8 @@
  * their input, at random, so execution identity is exercised both ways.
  */
 import fc from "fast-check";
-import type { Event, Plan } from "../../core/contract/events.ts";
+import type { Event } from "../../core/contract/events.ts";
+import type { Plan } from "../../core/contract/plan.ts";
 import { accepts } from "../../core/estimator/plan.ts";
 
 export type Shape = "chain" | "video" | "unzip" | "import" | "instructions" | "indicators";
