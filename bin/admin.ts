@@ -11,7 +11,7 @@ import { HeadwayError } from "../core/errors.ts";
 import { ALL_SCOPES, DEFAULT_SCOPES, Scope } from "../core/contract/admin.ts";
 import { auditView, keyView, tenantView } from "../core/access/keys.ts";
 import { secretResponse } from "../core/delivery/webhooks.ts";
-import { API_KEY_CACHE_MS } from "../functions/adapters/dynamo-api-keys.ts";
+import { API_KEY_CACHE_MS } from "../functions/adapters/dynamo/api-keys.ts";
 import type { Actor, Admin } from "../functions/admin.ts";
 import { createServices } from "../functions/composition.ts";
 import { silentLog, type Config } from "../functions/config.ts";

@@ -1,7 +1,7 @@
 /**
- * Tenants and keys administered: the operations behind the admin API (functions/admin-api.ts),
+ * Tenants and keys administered: the operations behind the admin API (functions/api/admin.ts),
  * the admin CLI (bin/admin.ts) and a tenant's own admin-scoped keys (`/v1/keys`,
- * `/v1/webhook-secret/rotate` in functions/api.ts), so that every path checks the same things and
+ * `/v1/webhook-secret/rotate` in functions/api/index.ts), so that every path checks the same things and
  * audits the same way. Every action that changes a key or a secret is written to the audit log
  * and logged as one JSON line (who, what, when) before it is answered, whichever path made it;
  * none ever holds a key itself, only its id and prefix.

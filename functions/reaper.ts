@@ -9,7 +9,7 @@
  */
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import type { JobMeta } from "../core/ports.ts";
-import { lazyHandler, type Log } from "./config.ts";
+import { type Log } from "./config.ts";
 
 /** The job whose head a stream record says TTL deleted, or null for any other record. */
 export function expiredJobOf(record: DynamoDBRecord): JobMeta | null {
@@ -37,6 +37,3 @@ export function createReaper(deps: { store: { forget(meta: JobMeta): Promise<num
     return { jobs, items };
   };
 }
-
-/** The Lambda entry point of the table's stream subscription, wired by the composition root on first use. */
-export const handler = lazyHandler<DynamoDBStreamEvent, { jobs: number; items: number }>(async () => (await import("./composition.ts")).environmentServices().reaper());

@@ -14,7 +14,7 @@ import type { WebhookEndpoints, WebhookLog, WebhookQueue, WebhookSecrets } from 
 import { retryDelaySeconds } from "../core/delivery/webhooks.ts";
 import { WebhookDelivery } from "../core/contract/webhooks.ts";
 import type { WebhookTransport } from "./adapters/webhook-http.ts";
-import { lazyHandler, withFields, type InvocationContext, type Log } from "./config.ts";
+import { withFields, type InvocationContext, type Log } from "./config.ts";
 import { createMemoryMetrics, type Metrics } from "./metrics.ts";
 
 export interface WebhookSenderDeps {
@@ -110,6 +110,3 @@ export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent, 
     return { batchItemFailures: failures };
   };
 }
-
-/** The Lambda entry point, wired by the composition root on first use. */
-export const handler = lazyHandler(async () => (await import("./composition.ts")).environmentServices().webhookSender());

@@ -19,7 +19,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from "
 import { HTTPParser } from "http-parser-js";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Log, LogLevel } from "../functions/config.ts";
-import type { WebSocketEvent, WebSocketResult } from "../functions/ws.ts";
+import type { WebSocketEvent, WebSocketResult } from "../functions/websocket-routes.ts";
 import { isServerThread, serveOnThread, startServerThread } from "./server-thread.ts";
 
 const MAX_FRAME_BYTES = 128 * 1024;

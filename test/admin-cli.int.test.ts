@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { API_KEY_CACHE_MS } from "../functions/adapters/dynamo-api-keys.ts";
+import { API_KEY_CACHE_MS } from "../functions/adapters/dynamo/api-keys.ts";
 
 const BIN = join(import.meta.dirname, "..", "bin", "headway.ts");
 let sandbox: ChildProcess;

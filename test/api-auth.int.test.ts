@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { hashApiKey } from "../functions/adapters/dynamo-api-keys.ts";
+import { hashApiKey } from "../functions/adapters/dynamo/api-keys.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import { silentLog } from "../functions/config.ts";
 import { testConfig } from "./support/config.ts";

@@ -5,7 +5,7 @@ import { StoreConflict } from "../core/errors.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { createJobState } from "../core/estimator/state.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
 import { DYNAMO_BACKENDS, newTable, type TestTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";

@@ -15,7 +15,7 @@ import { reduce } from "../core/estimator/reduce.ts";
 import { partOf } from "../core/estimator/partition.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { createJobState } from "../core/estimator/state.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
 import { createReaper } from "../functions/reaper.ts";
 import { silentLog } from "../functions/config.ts";
 import { DYNAMO_BACKENDS, newTable, type TestTable } from "./support/dynamo.ts";

@@ -13,7 +13,7 @@ import { createServices, type Services } from "../functions/composition.ts";
 import { silentLog } from "../functions/config.ts";
 import { testConfig } from "./support/config.ts";
 import { randomUUID } from "node:crypto";
-import { ensureTable } from "../functions/adapters/dynamo-table.ts";
+import { ensureTable } from "../functions/adapters/dynamo/table.ts";
 import { DYNAMO_BACKENDS, type TestTable } from "./support/dynamo.ts";
 import { startTestQueue, type TestQueue } from "./support/sqs.ts";
 import { eventFactory } from "./support/events.ts";

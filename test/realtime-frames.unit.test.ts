@@ -7,9 +7,9 @@ import { reduce } from "../core/estimator/reduce.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import type { JobState } from "../core/estimator/state.ts";
 import { mintToken, tokenKeysOf } from "../core/access/token.ts";
-import { createWebSocketChannel } from "../functions/channels/websocket.ts";
+import { createWebSocketChannel } from "../functions/ticker/channels/websocket.ts";
 import { silentLog } from "../functions/config.ts";
-import { createWsHandler, type WebSocketEvent } from "../functions/ws.ts";
+import { createWsHandler, type WebSocketEvent } from "../functions/websocket-routes.ts";
 import { eventFactory } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
 

@@ -11,8 +11,8 @@ import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { rejectionsOf } from "./support/store.ts";
 import { ATTEMPTS, indicatorTotals, labelCount } from "../core/estimator/indicators.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";
-import { queryPartition } from "../functions/adapters/dynamo-query.ts";
-import { jobKey } from "../functions/adapters/dynamo-items.ts";
+import { queryPartition } from "../functions/adapters/dynamo/query.ts";
+import { jobKey } from "../functions/adapters/dynamo/items.ts";
 
 const applyThroughReducer = scaleHarness();
 

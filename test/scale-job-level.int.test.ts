@@ -11,8 +11,8 @@ import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { rejectionsOf } from "./support/store.ts";
-import { queryPartition } from "../functions/adapters/dynamo-query.ts";
-import { headKey, itemBytes, jobKey } from "../functions/adapters/dynamo-items.ts";
+import { queryPartition } from "../functions/adapters/dynamo/query.ts";
+import { headKey, itemBytes, jobKey } from "../functions/adapters/dynamo/items.ts";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 
 const applyThroughReducer = scaleHarness();

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event } from "../core/contract/events.ts";
 import { createAwsClients } from "../functions/adapters/aws-clients.ts";
-import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
+import { createDynamoLease } from "../functions/adapters/dynamo/lease.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
 import { createWsPosterPool } from "../functions/adapters/ws-poster-pool.ts";
 import { silentLog } from "../functions/config.ts";
-import { createTicker } from "../functions/ticker.ts";
+import { createTicker } from "../functions/ticker/index.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { eventFactory } from "./support/events.ts";
 import { connect, type Frame, type TestClient } from "./support/ws-client.ts";

@@ -1,6 +1,6 @@
 /**
- * Parsing messages at the edge: the one function that the queue (functions/reducer.ts), HTTP
- * ingest (functions/api.ts) and `headway replay` use to turn a body into events. A message is one
+ * Parsing messages at the edge: the one function that the queue (functions/reducer/index.ts), HTTP
+ * ingest (functions/api/index.ts) and `headway replay` use to turn a body into events. A message is one
  * event or an envelope of one job's events, told apart by the presence of `events`, so that a bad
  * event is named by its own fields (`attempt`) or by its index in the envelope (`events[3].attempt`).
  * An invalid event inside an otherwise sound envelope is rejected alone: one bad event never costs

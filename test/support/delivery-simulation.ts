@@ -38,13 +38,13 @@ import type { Lease, Poster } from "../../core/ports.ts";
 import { seededRandom } from "./seeded-random.ts";
 import { createJobState } from "../../core/estimator/state.ts";
 import { mintToken, tokenKeysOf } from "../../core/access/token.ts";
-import { createWebhookChannel } from "../../functions/channels/webhooks.ts";
-import { createWebSocketChannel } from "../../functions/channels/websocket.ts";
+import { createWebhookChannel } from "../../functions/ticker/channels/webhooks.ts";
+import { createWebSocketChannel } from "../../functions/ticker/channels/websocket.ts";
 import { silentLog } from "../../functions/config.ts";
-import { createReducerHandler } from "../../functions/reducer.ts";
-import { createTicker, type Ticker } from "../../functions/ticker.ts";
+import { createReducerHandler } from "../../functions/reducer/index.ts";
+import { createTicker, type Ticker } from "../../functions/ticker/index.ts";
 import { createWebhookSender } from "../../functions/webhook-sender.ts";
-import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../../functions/ws.ts";
+import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../../functions/websocket-routes.ts";
 import { createConnectionSweep } from "../../functions/connection-sweep.ts";
 import {
   createFakeApiKeys,

@@ -110,7 +110,7 @@ interface StoredJob {
 }
 
 const DAY_MS = 24 * 3600_000;
-/** The store's retention (functions/adapters/dynamo-store.ts): a head expires this long after the job's last write. */
+/** The store's retention (functions/adapters/dynamo/store.ts): a head expires this long after the job's last write. */
 export const ACTIVE_RETENTION_MS = 30 * DAY_MS;
 export const FINISHED_RETENTION_MS = 7 * DAY_MS;
 

@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, expect } from "vitest";
 import type { Event } from "../../core/contract/events.ts";
 import type { JobState } from "../../core/estimator/state.ts";
-import { createDynamoStore } from "../../functions/adapters/dynamo-store.ts";
+import { createDynamoStore } from "../../functions/adapters/dynamo/store.ts";
 import { envelopesOf } from "../../core/contract/envelopes.ts";
 import { readJob } from "./store.ts";
-import { createReducerHandler } from "../../functions/reducer.ts";
+import { createReducerHandler } from "../../functions/reducer/index.ts";
 import { newTable, startDynalite, type TestTable } from "./dynamo.ts";
 import { recordOf } from "./sqs-harness.ts";
 

@@ -8,13 +8,13 @@
  *                                            version `job_finished` last went out with, and
  *                                            whether the subscriber asked for in-flight detail
  *   <job partition>   / SUBREV               a counter bumped after every change to that list
- * The job partition is the job's incarnation (dynamo-items.ts), so a new job of an expired one's
+ * The job partition is the job's incarnation (items.ts), so a new job of an expired one's
  * id starts with no subscribers and no `job_finished` sent.
  */
 import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { batchGetItems, queryPartition, type Item } from "./dynamo-query.ts";
-import type { Connection, Connections, JobMeta, JobRef, Subscriber, Subscriptions } from "../../core/ports.ts";
-import { changeKey, CONNECTION_SHARDS, connectionPartition, connectionRecordKey, connectionShardKey, jobKey } from "./dynamo-items.ts";
+import { batchGetItems, queryPartition, type Item } from "./query.ts";
+import type { Connection, Connections, JobMeta, JobRef, Subscriber, Subscriptions } from "../../../core/ports.ts";
+import { changeKey, CONNECTION_SHARDS, connectionPartition, connectionRecordKey, connectionShardKey, jobKey } from "./items.ts";
 
 /** API Gateway ends every WebSocket connection after 2 hours. */
 const CONNECTION_TTL_SECONDS = 2 * 3600 + 300;

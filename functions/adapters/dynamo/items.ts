@@ -5,9 +5,9 @@
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { StoreConflict } from "../../core/errors.ts";
-import { hashId } from "../../core/storage/index.ts";
-import type { JobMeta, JobRef } from "../../core/ports.ts";
+import { StoreConflict } from "../../../core/errors.ts";
+import { hashId } from "../../../core/storage/index.ts";
+import type { JobMeta, JobRef } from "../../../core/ports.ts";
 
 export type Item = Record<string, AttributeValue>;
 

@@ -11,10 +11,10 @@
  * executions (rendered once per job per tick, the 100 most recently reported and their total),
  * whether or not the job has a combined figure or asked for progress events.
  */
-import { framesFor, jobEventFor, renderEvent, type RenderedEvent } from "../../core/delivery/frames.ts";
-import type { Connections, Delivery, Poster, Subscriptions } from "../../core/ports.ts";
-import { renderInFlight } from "../../core/estimator/index.ts";
-import type { Log } from "../config.ts";
+import { framesFor, jobEventFor, renderEvent, type RenderedEvent } from "../../../core/delivery/frames.ts";
+import type { Connections, Delivery, Poster, Subscriptions } from "../../../core/ports.ts";
+import { renderInFlight } from "../../../core/estimator/index.ts";
+import type { Log } from "../../config.ts";
 import type { ChannelResult, DeliveryChannel, RenderedJob } from "./channel.ts";
 
 const MAX_FAILED_TICKS = 5;

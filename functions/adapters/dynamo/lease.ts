@@ -3,7 +3,7 @@
  * lapses. Overlapping ticker runs use it so that exactly one of them ticks.
  */
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { Lease } from "../../core/ports.ts";
+import type { Lease } from "../../../core/ports.ts";
 
 export function createDynamoLease(options: { client: DynamoDBClient; tableName: string; name: string; now?: () => number }): Lease {
   const { client, tableName } = options;

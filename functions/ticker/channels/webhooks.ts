@@ -6,9 +6,9 @@
  * again next tick with the same `webhook-id` (the receiver's idempotency key), never loses it.
  * A job whose webhook cannot be enqueued is retried next tick; the others go on.
  */
-import type { WebhookLog, WebhookQueue } from "../../core/ports.ts";
-import { webhookDeliveryFor } from "../../core/delivery/webhooks.ts";
-import type { Log } from "../config.ts";
+import type { WebhookLog, WebhookQueue } from "../../../core/ports.ts";
+import { webhookDeliveryFor } from "../../../core/delivery/webhooks.ts";
+import type { Log } from "../../config.ts";
 import type { DeliveryChannel, RenderedJob } from "./channel.ts";
 
 export function createWebhookChannel(deps: { log: WebhookLog; queue: WebhookQueue; now: () => number; statusUrlOf: (jobId: string) => string }): DeliveryChannel {

@@ -10,39 +10,38 @@
  *   asking for the scope it needs (`ingest`, `read`, `admin`: DESIGN §4);
  * - the update stream (`/v1/jobs/{id}/stream`) takes a subscriber token (in the header, or in
  *   `?token=` for browsers' EventSource) or an API key with `read` in the header, never in a URL;
- * - the admin API (functions/admin-api.ts) takes the admin token alone.
+ * - the admin API (functions/api/admin.ts) takes the admin token alone.
  */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
-import { handle, streamHandle } from "hono/aws-lambda";
 import { createHash, randomUUID } from "node:crypto";
-import { CreateJobRequest, FilesPageQuery, JobListQuery, TokenRequest } from "../core/contract/http.ts";
-import { type Event } from "../core/contract/events.ts";
-import { type Snapshot } from "../core/contract/snapshot.ts";
-import type { ApiKeyStore, EventPublisher, JobIndex, JobMeta, JobRef, JobStore, RejectionLog, RejectionRecord, StreamSlots, WebhookEndpoints, WebhookLog, WebhookSecrets } from "../core/ports.ts";
-import type { KeyPrincipal } from "../core/access/keys.ts";
-import { CreateKeyRequest, DEFAULT_SCOPES, type Scope } from "../core/contract/admin.ts";
-import { keyView } from "../core/access/keys.ts";
-import { RotateWebhookSecretRequest } from "../core/contract/webhooks.ts";
-import { secretResponse } from "../core/delivery/webhooks.ts";
-import { createJobState, pageOfFiles, partitioningFor, reduce, renderInFlight, renderSnapshot } from "../core/estimator/index.ts";
-import { describeIssues, invalidInput } from "../core/contract/issues.ts";
-import { HeadwayError } from "../core/errors.ts";
-import { rejectionError } from "../core/contract/rejection.ts";
-import { parseMessageBody } from "../core/contract/ingest.ts";
-import { openApiDocument } from "../core/contract/openapi.ts";
-import { mintToken, refusalMessage, tokenKeysOf, verifyToken, type TokenKeys, type TokenRefusal } from "../core/access/token.ts";
-import { eventPages, jobEventFor } from "../core/delivery/frames.ts";
+import { CreateJobRequest, FilesPageQuery, JobListQuery, TokenRequest } from "../../core/contract/http.ts";
+import { type Event } from "../../core/contract/events.ts";
+import { type Snapshot } from "../../core/contract/snapshot.ts";
+import type { ApiKeyStore, EventPublisher, JobIndex, JobMeta, JobRef, JobStore, RejectionLog, RejectionRecord, StreamSlots, WebhookEndpoints, WebhookLog, WebhookSecrets } from "../../core/ports.ts";
+import type { KeyPrincipal } from "../../core/access/keys.ts";
+import { CreateKeyRequest, DEFAULT_SCOPES, type Scope } from "../../core/contract/admin.ts";
+import { keyView } from "../../core/access/keys.ts";
+import { RotateWebhookSecretRequest } from "../../core/contract/webhooks.ts";
+import { secretResponse } from "../../core/delivery/webhooks.ts";
+import { createJobState, pageOfFiles, partitioningFor, reduce, renderInFlight, renderSnapshot } from "../../core/estimator/index.ts";
+import { describeIssues, invalidInput } from "../../core/contract/issues.ts";
+import { HeadwayError } from "../../core/errors.ts";
+import { rejectionError } from "../../core/contract/rejection.ts";
+import { parseMessageBody } from "../../core/contract/ingest.ts";
+import { openApiDocument } from "../../core/contract/openapi.ts";
+import { mintToken, refusalMessage, tokenKeysOf, verifyToken, type TokenKeys, type TokenRefusal } from "../../core/access/token.ts";
+import { eventPages, jobEventFor } from "../../core/delivery/frames.ts";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
-import { envelopesOf } from "../core/contract/envelopes.ts";
-import { lazyHandler, type Log } from "./config.ts";
-import { wireError } from "./errors.ts";
-import type { Admin } from "./admin.ts";
-import type { AdminEnv } from "./admin-api.ts";
-import { newJobMeta } from "./identity.ts";
-import { STREAMS } from "./settings.ts";
+import { envelopesOf } from "../../core/contract/envelopes.ts";
+import { type Log } from "../config.ts";
+import { wireError } from "../errors.ts";
+import type { Admin } from "../admin.ts";
+import type { AdminEnv } from "./admin.ts";
+import { newJobMeta } from "../identity.ts";
+import { STREAMS } from "../settings.ts";
 
 export interface ApiDeps {
   store: JobStore;
@@ -66,7 +65,7 @@ export interface ApiDeps {
   /** The subscriber-token signing secrets as configured: one, or several separated by spaces, the newest (signing) first. */
   tokenSecret: string;
   newJobId?: () => string;
-  /** The admin API (functions/admin-api.ts), mounted at /v1/admin with its own auth. */
+  /** The admin API (functions/api/admin.ts), mounted at /v1/admin with its own auth. */
   adminApp?: Hono<AdminEnv>;
   /** How often an update stream looks for changes and asks again whether its credential stands, how long one lasts before asking the client to reconnect, and how many may be open. */
   streams?: { pollMs?: number; recheckMs?: number; maxStreamMs?: number; perCredential?: number; perTenant?: number };
@@ -491,18 +490,3 @@ function parseJson(text: string): unknown {
     throw new HeadwayError("invalid_json", `the body is not JSON: ${(error as Error).message}`);
   }
 }
-
-/** Builds the real app on the first request (through the composition root), so that importing this module reads no environment. */
-const environmentApp = lazyHandler(async () => {
-  const app = (await import("./composition.ts")).environmentServices().api();
-  return (request: Request) => Promise.resolve(app.fetch(request));
-});
-const lazyApp = new Hono<Env>().all("*", (c) => environmentApp(c.req.raw));
-
-/**
- * The Lambda entry point behind a Function URL. Response streaming (for the SSE endpoint) needs
- * the handler wrapped by Lambda's `awslambda.streamifyResponse` at load time, which only exists
- * inside Lambda's Node runtime; elsewhere (tests, the sandbox) it is a buffered handler.
- */
-const isLambdaStreamingRuntime = typeof (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda?.streamifyResponse === "function";
-export const handler = isLambdaStreamingRuntime ? streamHandle(lazyApp) : handle(lazyApp);

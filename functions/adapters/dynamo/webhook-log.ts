@@ -6,9 +6,9 @@
  *   <job> / WHLOG#<time>#<id>#<attempt>   one attempt and its outcome (kept 30 days)
  */
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { jobKey } from "./dynamo-items.ts";
-import { batchGetItems } from "./dynamo-query.ts";
-import type { DeliveryLogEntry, WebhookLog } from "../../core/ports.ts";
+import { jobKey } from "./items.ts";
+import { batchGetItems } from "./query.ts";
+import type { DeliveryLogEntry, WebhookLog } from "../../../core/ports.ts";
 
 const LOG_TTL_SECONDS = 30 * 24 * 3600;
 

@@ -9,10 +9,10 @@
  *   L#<b>      a label bucket: its labels (≤ 1,000 per job in 32 buckets), how many parts its
  *              tasks have, and each task part's label sums
  *   T#<b>#<n>  a part of the tasks of bucket b's labels
- * The rejection log (`REJ#…` items, dynamo-rejections.ts) and the change feed the ticker reads
- * (`CHANGED#<shard>` markers, dynamo-change-feed.ts, written after a job's items) complete the
- * port; key formats and item bodies are in dynamo-items.ts, and reading a whole job at one version
- * (for snapshots) in dynamo-job-read.ts.
+ * The rejection log (`REJ#…` items, rejections.ts) and the change feed the ticker reads
+ * (`CHANGED#<shard>` markers, change-feed.ts, written after a job's items) complete the
+ * port; key formats and item bodies are in items.ts, and reading a whole job at one version
+ * (for snapshots) in job-read.ts.
  *
  * WCU are charged per KB of the whole item, so state is a compact encoding (core/storage/codec.ts),
  * deflated when over 1 KB, an item is written only when its bytes changed, and a part whose
@@ -35,16 +35,16 @@ import {
   type ConsumedCapacity,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import { FORCE_SPLIT_ITEM_BYTES, MAX_JOB_PARTS, MAX_PARTS, MAX_SPLITS_PER_SAVE, SPLIT_ITEM_BYTES, allExecutions, bucketOfTask, completeLoad, decodeHead, encodeBucket, encodeEmptyBucket, encodeGroups, encodeHead, encodeJobPart, encodeJobParts, encodeParts, encodeTaskParts, groupOf, growJobParts, growOriginals, growTasks, jobPartOf, jobPartsTouchedBy, labelBucketsTouchedBy, loadBucket, loadGroup, loadJobPart, loadPart, loadTaskPart, partOf, partsLinkedBy, partsTouchedBy, splitSource, taskPartsTouchedBy, type Execution, type HeadCode, type OriginalState, type TaskTally } from "../../core/storage/index.ts";
-import { ItemTooLarge, StoreConflict } from "../../core/errors.ts";
-import type { ChangeFeed, JobIndex, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../core/ports.ts";
-import { createItemReader, deleteItems, queryPartition } from "./dynamo-query.ts";
-import { createDynamoRejectionLog } from "./dynamo-rejections.ts";
-import { createDynamoChangeFeed } from "./dynamo-change-feed.ts";
-import { createDynamoJobIndex } from "./dynamo-job-index.ts";
-import { createWholeJobRead } from "./dynamo-job-read.ts";
-import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, jobPartKey, metaOf, partKey, readUnitsOf, runBounded, storedBytes, taskPartKey, type Item } from "./dynamo-items.ts";
-import { isStampCommitted, stampOf } from "./dynamo-versions.ts";
+import { FORCE_SPLIT_ITEM_BYTES, MAX_JOB_PARTS, MAX_PARTS, MAX_SPLITS_PER_SAVE, SPLIT_ITEM_BYTES, allExecutions, bucketOfTask, completeLoad, decodeHead, encodeBucket, encodeEmptyBucket, encodeGroups, encodeHead, encodeJobPart, encodeJobParts, encodeParts, encodeTaskParts, groupOf, growJobParts, growOriginals, growTasks, jobPartOf, jobPartsTouchedBy, labelBucketsTouchedBy, loadBucket, loadGroup, loadJobPart, loadPart, loadTaskPart, partOf, partsLinkedBy, partsTouchedBy, splitSource, taskPartsTouchedBy, type Execution, type HeadCode, type OriginalState, type TaskTally } from "../../../core/storage/index.ts";
+import { ItemTooLarge, StoreConflict } from "../../../core/errors.ts";
+import type { ChangeFeed, JobIndex, JobMeta, JobRef, JobStore, LoadedJob, RejectionLog } from "../../../core/ports.ts";
+import { createItemReader, deleteItems, queryPartition } from "./query.ts";
+import { createDynamoRejectionLog } from "./rejections.ts";
+import { createDynamoChangeFeed } from "./change-feed.ts";
+import { createDynamoJobIndex } from "./job-index.ts";
+import { createWholeJobRead } from "./job-read.ts";
+import { bucketKey, decodeBody, encodeBody, groupKey, HEAD, headKey, isExpired, itemBytes, jobKey, jobPartKey, metaOf, partKey, readUnitsOf, runBounded, storedBytes, taskPartKey, type Item } from "./items.ts";
+import { isStampCommitted, stampOf } from "./versions.ts";
 
 /**
  * How long a job is kept after its last activity (a write of its head): 30 days while it runs, 7
@@ -110,7 +110,7 @@ export function createDynamoStore(options: {
 }): DynamoStore {
   const { client, tableName } = options;
   const now = options.now ?? Date.now;
-  /** Head and label buckets live apart from the rest of the job (see dynamo-items.ts). */
+  /** Head and label buckets live apart from the rest of the job (see items.ts). */
   const pkOf = (meta: JobMeta, sk: string) => (sk === HEAD ? headKey(meta) : jobKey(meta));
   const splitItemBytes = options.splitItemBytes ?? SPLIT_ITEM_BYTES;
   const metrics: StoreMetrics = { writes: 0, failedWrites: 0, writeUnits: 0, readUnits: 0, maxItemBytes: 0, maxItemKey: "", splits: 0 };

@@ -6,10 +6,10 @@
  */
 import { PutItemCommand, QueryCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { randomBytes } from "node:crypto";
-import type { AuditEntry } from "../../core/access/keys.ts";
-import type { AuditLog } from "../../core/ports.ts";
-import { AUDIT_PK, auditKey } from "./dynamo-items.ts";
-import { TABLE_SHAPE } from "./dynamo-table.ts";
+import type { AuditEntry } from "../../../core/access/keys.ts";
+import type { AuditLog } from "../../../core/ports.ts";
+import { AUDIT_PK, auditKey } from "./items.ts";
+import { TABLE_SHAPE } from "./table.ts";
 
 export const AUDIT_RETENTION_DAYS = 400;
 

@@ -6,8 +6,8 @@
  * by TTL.
  */
 import { BatchWriteItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { StreamSlots } from "../../core/ports.ts";
-import { queryPartition } from "./dynamo-query.ts";
+import type { StreamSlots } from "../../../core/ports.ts";
+import { queryPartition } from "./query.ts";
 
 export function createDynamoStreamSlots(options: { client: DynamoDBClient; tableName: string; now?: () => number }): StreamSlots {
   const { client, tableName } = options;

@@ -5,10 +5,10 @@
  * admins creating the same tenant at once get one tenant and one refusal.
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { TenantRecord } from "../../core/access/keys.ts";
-import type { Tenants } from "../../core/ports.ts";
-import { TENANTS_PK, tenantRecordKey, type Item } from "./dynamo-items.ts";
-import { queryPartition } from "./dynamo-query.ts";
+import type { TenantRecord } from "../../../core/access/keys.ts";
+import type { Tenants } from "../../../core/ports.ts";
+import { TENANTS_PK, tenantRecordKey, type Item } from "./items.ts";
+import { queryPartition } from "./query.ts";
 
 const recordOf = (item: Item): TenantRecord => ({ name: item.name!.S!, createdAtMs: Number(item.created_at!.N) });
 

@@ -7,10 +7,10 @@
  * scanning the table.
  */
 import { DeleteItemCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { hashId } from "../../core/storage/index.ts";
-import type { Announcement, ChangeFeed, ChangedJob, JobRef } from "../../core/ports.ts";
-import { changeKey, itemBytes, type Item } from "./dynamo-items.ts";
-import { batchPutItems, queryPartition } from "./dynamo-query.ts";
+import { hashId } from "../../../core/storage/index.ts";
+import type { Announcement, ChangeFeed, ChangedJob, JobRef } from "../../../core/ports.ts";
+import { changeKey, itemBytes, type Item } from "./items.ts";
+import { batchPutItems, queryPartition } from "./query.ts";
 
 const CHANGE_SHARDS = 8;
 

@@ -7,10 +7,10 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { randomBytes } from "node:crypto";
-import type { WebhookSecret } from "../../core/delivery/webhooks.ts";
-import type { WebhookSecrets } from "../../core/ports.ts";
-import { formatSecret, rotateSecrets, validSecrets } from "../../core/delivery/webhooks.ts";
-import { tenantKey, WEBHOOK_SECRETS_SK } from "./dynamo-items.ts";
+import type { WebhookSecret } from "../../../core/delivery/webhooks.ts";
+import type { WebhookSecrets } from "../../../core/ports.ts";
+import { formatSecret, rotateSecrets, validSecrets } from "../../../core/delivery/webhooks.ts";
+import { tenantKey, WEBHOOK_SECRETS_SK } from "./items.ts";
 
 const ATTEMPTS = 5;
 

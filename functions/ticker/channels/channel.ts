@@ -5,10 +5,10 @@
  * stored version is eventually delivered, at least once (receivers drop repeats by `version`).
  * A channel isolates failures per job, connection and endpoint; it never throws for one of them.
  */
-import type { Snapshot } from "../../core/contract/snapshot.ts";
-import type { ChangedJob } from "../../core/ports.ts";
-import type { JobState } from "../../core/estimator/index.ts";
-import type { Log } from "../config.ts";
+import type { Snapshot } from "../../../core/contract/snapshot.ts";
+import type { ChangedJob } from "../../../core/ports.ts";
+import type { JobState } from "../../../core/estimator/index.ts";
+import type { Log } from "../../config.ts";
 
 export interface RenderedJob {
   job: ChangedJob;

@@ -11,12 +11,12 @@
  * least once. A lease makes overlapping runs take turns.
  */
 import { randomUUID } from "node:crypto";
-import { isFinished } from "../core/delivery/frames.ts";
-import type { ChangedJob, ChangeFeed, JobStore, Lease } from "../core/ports.ts";
-import { renderSnapshot } from "../core/estimator/index.ts";
+import { isFinished } from "../../core/delivery/frames.ts";
+import type { ChangedJob, ChangeFeed, JobStore, Lease } from "../../core/ports.ts";
+import { renderSnapshot } from "../../core/estimator/index.ts";
 import type { DeliveryChannel, RenderedJob } from "./channels/channel.ts";
-import { lazyHandler, withFields, type Log } from "./config.ts";
-import { createMemoryMetrics, type Metrics } from "./metrics.ts";
+import { withFields, type Log } from "../config.ts";
+import { createMemoryMetrics, type Metrics } from "../metrics.ts";
 
 export interface TickerDeps {
   store: JobStore;
@@ -240,19 +240,3 @@ export function createTicker(deps: TickerDeps): Ticker {
     release: () => deps.lease.release(owner),
   };
 }
-
-/**
- * The Lambda entry point: ticks every ~2 s for 55 s of the minute the schedule started it in,
- * and beside the ticks sweeps the connections whose token lapsed (functions/connection-sweep.ts).
- */
-export const handler = lazyHandler<unknown, { ticks: number }>(async () => {
-  const { TICKER } = await import("./settings.ts");
-  const { SWEEP_EVERY_MS } = await import("./connection-sweep.ts");
-  const services = (await import("./composition.ts")).environmentServices();
-  const ticker = services.ticker();
-  const sweep = services.connectionSweep();
-  return async () => {
-    const [reports] = await Promise.all([ticker.run({ intervalMs: TICKER.intervalMs, durationMs: TICKER.runMs }), sweep.run({ everyMs: SWEEP_EVERY_MS, durationMs: TICKER.runMs })]);
-    return { ticks: reports.filter((report) => report.ticked).length };
-  };
-});

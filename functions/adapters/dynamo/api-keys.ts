@@ -1,6 +1,6 @@
 /**
  * API keys on DynamoDB, stored as SHA-256 hashes, never in clear, each scoped to a tenant; two
- * items per key (dynamo-items.ts: a lookup item under the hash, a listing under the tenant).
+ * items per key (items.ts: a lookup item under the hash, a listing under the tenant).
  *
  * Revocation: lookups read the lookup item with a strongly consistent read, so a revoked key is
  * refused by every lookup that starts after `revoke` returned. A process caches what it learnt of
@@ -15,12 +15,12 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createHash, randomBytes } from "node:crypto";
-import type { ApiKeyRecord, KeyPrincipal } from "../../core/access/keys.ts";
-import type { ApiKeyStore } from "../../core/ports.ts";
-import { ALL_SCOPES, type Scope } from "../../core/contract/admin.ts";
-import { formatApiKey, keyIdOf, visiblePrefix } from "../../core/access/keys.ts";
-import { API_KEY_LISTING_PREFIX, API_KEY_SK, apiKeyListingKey, apiKeyLookupKey, tenantKey, type Item } from "./dynamo-items.ts";
-import { queryPartition } from "./dynamo-query.ts";
+import type { ApiKeyRecord, KeyPrincipal } from "../../../core/access/keys.ts";
+import type { ApiKeyStore } from "../../../core/ports.ts";
+import { ALL_SCOPES, type Scope } from "../../../core/contract/admin.ts";
+import { formatApiKey, keyIdOf, visiblePrefix } from "../../../core/access/keys.ts";
+import { API_KEY_LISTING_PREFIX, API_KEY_SK, apiKeyListingKey, apiKeyLookupKey, tenantKey, type Item } from "./items.ts";
+import { queryPartition } from "./query.ts";
 
 /** How long a process trusts a key it has seen work (the bound on how late a revocation bites). */
 export const API_KEY_CACHE_MS = 30_000;

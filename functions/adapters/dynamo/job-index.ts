@@ -11,11 +11,11 @@
  * beyond creation, but for those deletions.
  */
 import { DeleteItemCommand, PutItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { decodeHead, type HeadCode } from "../../core/storage/index.ts";
-import type { JobIndex, JobListEntry, JobMeta, JobRef } from "../../core/ports.ts";
-import { renderSnapshot } from "../../core/estimator/index.ts";
-import { decodeBody, HEAD, headKey, isExpired, itemBytes, tenantKey, type Item } from "./dynamo-items.ts";
-import { batchGetItems } from "./dynamo-query.ts";
+import { decodeHead, type HeadCode } from "../../../core/storage/index.ts";
+import type { JobIndex, JobListEntry, JobMeta, JobRef } from "../../../core/ports.ts";
+import { renderSnapshot } from "../../../core/estimator/index.ts";
+import { decodeBody, HEAD, headKey, isExpired, itemBytes, tenantKey, type Item } from "./items.ts";
+import { batchGetItems } from "./query.ts";
 
 const PREFIX = "JOBS#";
 /** An entry without its job is the mark of a create in progress for this long (a Lambda's create ends within its 30 s). */

@@ -6,9 +6,9 @@
  */
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createHash } from "node:crypto";
-import type { WebhookEndpoints } from "../../core/ports.ts";
-import { ENDPOINT_GONE_FOR_MS } from "../../core/delivery/webhooks.ts";
-import { goneEndpointKey, tenantKey } from "./dynamo-items.ts";
+import type { WebhookEndpoints } from "../../../core/ports.ts";
+import { ENDPOINT_GONE_FOR_MS } from "../../../core/delivery/webhooks.ts";
+import { goneEndpointKey, tenantKey } from "./items.ts";
 
 export function createDynamoWebhookEndpoints(options: { client: DynamoDBClient; tableName: string; now?: () => number }): WebhookEndpoints {
   const { client, tableName } = options;

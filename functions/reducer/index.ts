@@ -21,15 +21,15 @@
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { randomUUID } from "node:crypto";
-import type { Event } from "../core/contract/events.ts";
-import { ItemTooLarge, StoreConflict, type ErrorCode } from "../core/errors.ts";
-import { createJobState, partitioningFor, reduce } from "../core/estimator/index.ts";
-import { parseMessageBody, type ParsedMessage } from "../core/contract/ingest.ts";
-import type { Announcement, ChangeFeed, JobRef, JobStore, LoadedJob, RejectionLog, RejectionRecord } from "../core/ports.ts";
-import { excerptOf, isNotice, type EventRejection, type Rejection } from "../core/contract/rejection.ts";
-import { lazyHandler, withFields, type InvocationContext, type Log } from "./config.ts";
-import { newJobMeta } from "./identity.ts";
-import { createMemoryMetrics, type Metrics } from "./metrics.ts";
+import type { Event } from "../../core/contract/events.ts";
+import { ItemTooLarge, StoreConflict, type ErrorCode } from "../../core/errors.ts";
+import { createJobState, partitioningFor, reduce } from "../../core/estimator/index.ts";
+import { parseMessageBody, type ParsedMessage } from "../../core/contract/ingest.ts";
+import type { Announcement, ChangeFeed, JobRef, JobStore, LoadedJob, RejectionLog, RejectionRecord } from "../../core/ports.ts";
+import { excerptOf, isNotice, type EventRejection, type Rejection } from "../../core/contract/rejection.ts";
+import { withFields, type InvocationContext, type Log } from "../config.ts";
+import { newJobMeta } from "../identity.ts";
+import { createMemoryMetrics, type Metrics } from "../metrics.ts";
 
 export interface ReducerDeps {
   store: JobStore;
@@ -434,6 +434,3 @@ function ingestLagOf(records: readonly SQSRecord[], nowMs: number): number | nul
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-
-/** The Lambda entry point, wired by the composition root on first use. */
-export const handler = lazyHandler(async () => (await import("./composition.ts")).environmentServices().reducer());

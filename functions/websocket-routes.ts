@@ -15,7 +15,7 @@ import { type ErrorCode } from "../core/errors.ts";
 import type { ApiKeyStore, Connection, Connections, JobStore, Poster, Subscriptions } from "../core/ports.ts";
 import { renderInFlight, renderSnapshot } from "../core/estimator/index.ts";
 import { refusalMessage, tokenKeysOf, verifyToken } from "../core/access/token.ts";
-import { lazyHandler, type Log } from "./config.ts";
+import { type Log } from "./config.ts";
 import { wireError } from "./errors.ts";
 
 export interface WebSocketEvent {
@@ -133,6 +133,3 @@ export function createWsHandler(deps: WsDeps): (event: WebSocketEvent) => Promis
     }
   };
 }
-
-/** The Lambda entry point of every WebSocket route, wired by the composition root on first use. */
-export const handler = lazyHandler<WebSocketEvent, WebSocketResult>(async () => (await import("./composition.ts")).environmentServices().ws());

@@ -2,15 +2,15 @@
  * A whole job read at one stored version (docs/storage.md, "Readers see one version"), for a snapshot: GET,
  * the ticker, SSE, a subscribe. The head first, then every leaf it commits; a leaf of a write in
  * progress means reading again, and after READ_ATTEMPTS tries the answer is "busy". A write found
- * abandoned (dynamo-versions.ts) is rolled forward by the store, once, and the job read again.
- * Reads only, but for that: the reducer's partial loads and every write stay in dynamo-store.ts.
+ * abandoned (versions.ts) is rolled forward by the store, once, and the job read again.
+ * Reads only, but for that: the reducer's partial loads and every write stay in store.ts.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { completeLoad, decodeHead, loadBucket, loadJobPart, loadPart, loadTaskPart, type HeadCode, type JobState } from "../../core/storage/index.ts";
-import type { JobMeta, JobRef, JobStore } from "../../core/ports.ts";
-import { decodeBody, jobKey, jobPartKey, metaOf, partKey, sleep, type Item } from "./dynamo-items.ts";
-import { queryPartition } from "./dynamo-query.ts";
-import { isAbandoned, READ_ATTEMPTS, uncommittedOf } from "./dynamo-versions.ts";
+import { completeLoad, decodeHead, loadBucket, loadJobPart, loadPart, loadTaskPart, type HeadCode, type JobState } from "../../../core/storage/index.ts";
+import type { JobMeta, JobRef, JobStore } from "../../../core/ports.ts";
+import { decodeBody, jobKey, jobPartKey, metaOf, partKey, sleep, type Item } from "./items.ts";
+import { queryPartition } from "./query.ts";
+import { isAbandoned, READ_ATTEMPTS, uncommittedOf } from "./versions.ts";
 
 /** A job of at most this many parts (and no labels) is read part by part in batches rather than by a query. */
 const PARTS_READ_BY_KEY = 100;

@@ -4,9 +4,9 @@
  * appeared, or the input named none), under its tenant (`GET /v1/rejections`); kept 30 days.
  */
 import { QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { RejectionLog, RejectionRecord } from "../../core/ports.ts";
-import { itemBytes, jobKey, tenantKey, type Item } from "./dynamo-items.ts";
-import { batchPutItems } from "./dynamo-query.ts";
+import type { RejectionLog, RejectionRecord } from "../../../core/ports.ts";
+import { itemBytes, jobKey, tenantKey, type Item } from "./items.ts";
+import { batchPutItems } from "./query.ts";
 
 const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
 

@@ -4,14 +4,14 @@
  * head, written last, the version and write id it commits. Pure: the store decides what to read
  * and how often to try again; this module only judges what was read.
  */
-import { EVENTS } from "../settings.ts";
-import type { Item } from "./dynamo-items.ts";
+import { EVENTS } from "../../settings.ts";
+import type { Item } from "./items.ts";
 
 /**
  * A read waits for a write in progress. A write stamped this long ago belongs to an invocation
  * Lambda has ended (twice the reducer's timeout: its invocation began before it stamped anything),
  * so it is abandoned: its batch comes back after the visibility timeout, or never (it went to the
- * DLQ). The first reader that finds it rolls it forward (dynamo-store.ts `rollForward`): no job
+ * DLQ). The first reader that finds it rolls it forward (store.ts `rollForward`): no job
  * stays unreadable longer than this, well within the visibility timeout.
  */
 export const ABANDONED_WRITE_MS = 2 * EVENTS.reducerTimeoutSeconds * 1000;

@@ -5,15 +5,15 @@
  * their audit are functions/admin.ts's, shared with the CLI.
  */
 import { Hono, type Context } from "hono";
-import { isSameSecret } from "../core/access/secret-compare.ts";
-import { invalidInput } from "../core/contract/issues.ts";
-import { HeadwayError } from "../core/errors.ts";
-import { AuditQuery, CreateKeyRequest, CreateTenantRequest, DEFAULT_SCOPES } from "../core/contract/admin.ts";
-import { auditView, keyView, tenantView } from "../core/access/keys.ts";
-import { RotateWebhookSecretRequest } from "../core/contract/webhooks.ts";
-import { secretResponse } from "../core/delivery/webhooks.ts";
-import type { Admin } from "./admin.ts";
-import type { Log } from "./config.ts";
+import { isSameSecret } from "../../core/access/secret-compare.ts";
+import { invalidInput } from "../../core/contract/issues.ts";
+import { HeadwayError } from "../../core/errors.ts";
+import { AuditQuery, CreateKeyRequest, CreateTenantRequest, DEFAULT_SCOPES } from "../../core/contract/admin.ts";
+import { auditView, keyView, tenantView } from "../../core/access/keys.ts";
+import { RotateWebhookSecretRequest } from "../../core/contract/webhooks.ts";
+import { secretResponse } from "../../core/delivery/webhooks.ts";
+import type { Admin } from "../admin.ts";
+import type { Log } from "../config.ts";
 
 export type AdminEnv = { Variables: { requestId: string } };
 type Env = AdminEnv;

@@ -9,7 +9,7 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
-import { runBounded, sleep } from "./dynamo-items.ts";
+import { runBounded, sleep } from "./items.ts";
 
 export type Item = Record<string, AttributeValue>;
 
