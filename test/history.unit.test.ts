@@ -1,6 +1,7 @@
 /** A job's progress history as the estimator keeps it: one point per commit, stored with the head, shown by GET's detail. */
 import { describe, expect, it } from "vitest";
 import { decodeHead, encodeHead } from "../core/codec.ts";
+import type { Event } from "../core/contract.ts";
 import { reduce } from "../core/estimator.ts";
 import { renderSnapshot } from "../core/snapshot.ts";
 import { createJobState } from "../core/state.ts";
@@ -11,7 +12,7 @@ const T0 = Date.parse("2026-11-22T10:00:00.000Z");
 function runJob() {
   const state = createJobState("history");
   const e = eventFactory("history", T0);
-  const commits: [number, ReturnType<typeof e.declared>[]][] = [
+  const commits: [number, Event[]][] = [
     [T0 + 1_000, [e.plan({ encoded: { robot: "/video/encode", use: ":original" } }, { expect_originals: 1 }), e.original("f1", "video/mp4"), e.sealed()]],
     [T0 + 11_000, [e.progress("encoded", "f1", [25, 100])]],
     [T0 + 21_000, [e.progress("encoded", "f1", [50, 100])]],
@@ -21,7 +22,7 @@ function runJob() {
   const shown: (number | null)[] = [];
   for (const [atMs, events] of commits) {
     // The producers report at the moment of each commit (the ETA reads their times).
-    reduce(state, events.map((event) => ({ ...event, at: new Date(atMs).toISOString() })) as never, atMs);
+    reduce(state, events.map((event) => ({ ...event, at: new Date(atMs).toISOString() })), atMs);
     shown.push(renderSnapshot(state).progress_combined);
   }
   return { state, shown };
