@@ -10,7 +10,7 @@ describe("the progress-over-time chart", () => {
   it("draws the displayed % as a step line from the start, and the forecast as a dashed line to 100 % at the forecast finish", () => {
     const chart = chartGeometry({ points: [at(0, 0, null), at(30, 20, 120), at(60, 50, 60)], nowMs: T0 + 60_000, finishedAtMs: null });
     expect(chart.domain).toEqual([T0, T0 + 120_000]);
-    const xOf = (seconds: number) => (56 + (seconds / 120) * (WIDTH - 56 - 12)).toFixed(1);
+    const xOf = (seconds: number) => (84 + (seconds / 120) * (WIDTH - 84 - 12)).toFixed(1);
     const y = (percent: number) => yOfPercent(percent).toFixed(1);
     expect(chart.progressPath).toBe(`M${xOf(0)},${y(0)}H${xOf(30)}V${y(20)}H${xOf(60)}V${y(50)}H${xOf(60)}`);
     expect(chart.projection).toEqual({ x1: Number(xOf(60)), y1: yOfPercent(50), x2: WIDTH - 12, y2: yOfPercent(100) });
@@ -43,6 +43,12 @@ describe("the progress-over-time chart", () => {
     expect(chart.isClamped).toBe(true);
     expect(chart.projection!.x2).toBe(WIDTH - 12);
     expect(chart.projection!.y2).toBeGreaterThan(yOfPercent(100)); // it stops short of 100 at the edge
+  });
+
+  it("projects forward from the last figure even when its forecast is overdue by the page's clock", () => {
+    const chart = chartGeometry({ points: [at(0, 0, null), at(60, 80, 5)], nowMs: T0 + 90_000, finishedAtMs: null });
+    expect(chart.projection!.x2).toBeGreaterThan(chart.projection!.x1);
+    expect(chart.projection!.y2).toBe(yOfPercent(100));
   });
 
   it("breaks the line where the figure was unavailable, and puts ticks on round times", () => {

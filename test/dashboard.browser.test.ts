@@ -4,7 +4,8 @@
  * bars are read. Saves docs/dashboard.png (the README's screenshot). Skipped, saying so, where no
  * Chromium is installed; in CI (which installs it) a missing Chromium fails.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -16,8 +17,11 @@ import { skipWithout } from "./support/system-tools.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const withoutChromium = skipWithout(`Chromium at ${CHROMIUM}`, existsSync(CHROMIUM), "apt-get install -y chromium, or set CHROMIUM_PATH");
-const SCREENSHOT = join(import.meta.dirname, "..", "docs", "dashboard.png");
-const COMMANDS_SCREENSHOT = join(import.meta.dirname, "..", "docs", "dashboard-commands.png");
+// The screenshots go to docs/ (the README's and docs/dashboard.md's pictures) when asked for with
+// HEADWAY_SCREENSHOTS=docs, else to a temporary folder, so a test run leaves the tree as it was.
+const SCREENSHOTS = process.env.HEADWAY_SCREENSHOTS === "docs" ? join(import.meta.dirname, "..", "docs") : mkdtempSync(join(tmpdir(), "headway-dashboard-"));
+const SCREENSHOT = join(SCREENSHOTS, "dashboard.png");
+const COMMANDS_SCREENSHOT = join(SCREENSHOTS, "dashboard-commands.png");
 
 let sandbox: Sandbox;
 let browser: Browser;
@@ -90,7 +94,15 @@ describe.skipIf(withoutChromium)("the dashboard in headless Chromium", () => {
     expect(await barValue(page, "label:thumbnails")).toBe(60);
     await page.waitForSelector('[data-table="in-flight"] >> text=pass 2: encoding');
     await page.waitForSelector('[data-table="rejections"] >> text=unknown_step');
-    mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
+    // The progress over time: from 0 at the job's creation up to the figure shown now, and the
+    // ETA's forecast drawn beside it.
+    await expect.poll(() => chartHeights(page), { timeout: 10_000 }).toEqual({ first: 0, last: second });
+    await page.waitForSelector('[data-chart="history"] [data-series="forecast"]', { state: "attached" });
+    // A page opened now draws the job's past too (the history the service kept), not only what it saw.
+    const later = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await later.goto(`${sandbox.dashboard}#job=${jobId}`);
+    await expect.poll(() => chartHeights(later), { timeout: 10_000 }).toEqual({ first: 0, last: second });
+    await later.close();
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     await events(jobId, [
@@ -103,6 +115,9 @@ describe.skipIf(withoutChromium)("the dashboard in headless Chromium", () => {
     for (const name of ["combined", "file:intro.mp4", "file:trailer.mp4", "label:thumbnails"]) expect(await barValue(page, name), name).toBe(100);
     await waitForBar(page, `job:${jobId}`, (value) => value === 100); // the list, refreshed every 2 s
     await page.waitForSelector('[data-table="webhooks"] >> text=delivered');
+    // Finished: the real end is drawn across the forecast panel, and no forecast is projected.
+    await page.waitForSelector('[data-chart="history"] [data-series="finish"]', { state: "attached" });
+    expect(await page.$('[data-chart="history"] [data-series="projection"]')).toBeNull();
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);
@@ -156,6 +171,16 @@ let sequence = 0;
 async function events(jobId: string, list: [type: string, fields: Record<string, unknown>][]): Promise<void> {
   const at = new Date().toISOString();
   await post(`/v1/jobs/${jobId}/events`, { v: 1, events: list.map(([type, fields]) => ({ v: 1, type, job_id: jobId, event_id: `e${++sequence}`, at, ...fields })) });
+}
+
+/** The percentages the chart's progress line starts and ends at (read back from its heights). */
+async function chartHeights(page: Page): Promise<{ first: number; last: number } | null> {
+  const path = await page.getAttribute('[data-chart="history"] [data-series="progress"]', "d").catch(() => null);
+  if (path === null) return null;
+  const heights = [...path.matchAll(/(?:M[\d.]+,|V)([\d.]+)/g)].map((match) => Number(match[1]));
+  // The panel's 0 % line is at y = 130 and its 100 % line at y = 10 (web/page/chart-geometry.ts).
+  const percent = (y: number) => Math.round(((130 - y) / 120) * 100);
+  return { first: percent(heights[0]!), last: percent(heights.at(-1)!) };
 }
 
 async function barValue(page: Page, name: string): Promise<number | null> {

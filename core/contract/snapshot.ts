@@ -44,6 +44,10 @@ export const StepCounts = z.object({
   in_flight: z.int(),
 });
 
+/** A point of the job's progress over time: when, the displayed figure then, and the ETA then. */
+export const HistoryEntry = z.object({ at: z.iso.datetime(), progress: Percent.nullable(), eta_seconds: z.number().min(0).nullable() });
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
 export const SnapshotDetail = z.object({
   true_progress_combined: Percent.nullable(),
   true_progress_per_original_file: z.array(FileProgress),
@@ -52,6 +56,8 @@ export const SnapshotDetail = z.object({
   in_flight: z.array(InFlightExecution),
   /** How many executions are running in all. */
   in_flight_total: z.int().min(0),
+  /** The displayed figure and ETA over the job's life, at most 120 points spread evenly from its first commit (GET only). */
+  history: z.array(HistoryEntry).optional(),
 });
 
 export const Snapshot = z.object({

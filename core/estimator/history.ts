@@ -38,11 +38,11 @@ export function recordPoint(history: History, point: HistoryPoint): History {
   // A clock that steps back (commits are timed by the committer's clock) stays on the last point's time.
   const atMs = Math.max(point.atMs, last.atMs);
   const next = { ...point, atMs };
+  if (last.progress === next.progress && last.etaSeconds === next.etaSeconds) return history;
+  // The first point stays the start; any other keeps the latest value of its bucket.
   if (points.length > 1 && bucketOf(history, atMs) === bucketOf(history, last.atMs)) {
-    if (last.progress === next.progress && last.etaSeconds === next.etaSeconds) return history;
     return thinned({ bucketMs: history.bucketMs, points: [...points.slice(0, -1), next] });
   }
-  if (last.progress === next.progress && last.etaSeconds === next.etaSeconds && points.length > 1) return history;
   return thinned({ bucketMs: history.bucketMs, points: [...points, next] });
 }
 

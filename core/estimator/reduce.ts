@@ -12,6 +12,7 @@
 import type { Event } from "../contract/events.ts";
 import { updateEta } from "./eta.ts";
 import { applyEvents } from "./fold.ts";
+import { recordPoint } from "./history.ts";
 import { combinedEstimate, refreshEstimates, workLeftOfJob } from "./progress.ts";
 import type { EventRejection } from "../contract/rejection.ts";
 import { createJobState, NO_WORK_LEFT, type JobState } from "./state.ts";
@@ -29,7 +30,7 @@ export function reduce(state: JobState, events: readonly Event[], nowMs: number)
 }
 
 /**
- * Brings cached estimates, displayed values, ETA and version up to date. Returns whether any
+ * Brings cached estimates, displayed values, ETA, history and version up to date. Returns whether any
  * event changed the state (then the version moves). Estimates of records loaded from storage
  * are always recomputed, even when no event changed anything, so a stored part never carries an
  * estimate made under another plan.
@@ -41,6 +42,10 @@ function commit(state: JobState, nowMs: number): boolean {
   if (combined.percent !== null && combined.percent > state.displayedCombined) state.displayedCombined = combined.percent;
   const isFinished = combined.percent === 100;
   updateEta(state.eta, state.compiled, isFinished || combined.fraction === null ? NO_WORK_LEFT : workLeftOfJob(state), combined.fraction, isFinished, nowMs);
+  // What a snapshot of this commit shows (snapshot.ts), kept for the progress-over-time chart.
+  const shown = combined.percent === null ? null : Math.max(combined.percent, state.displayedCombined);
+  const etaSeconds = shown === null || state.eta.seconds === null ? null : Math.round(state.eta.seconds);
+  state.history = recordPoint(state.history, { atMs: nowMs, progress: shown, etaSeconds });
   state.version++;
   state.updatedAtMs = nowMs;
   state.isChanged = false;

@@ -48,7 +48,7 @@ export function createReplay(options: { onNotice?: (message: string) => void } =
       }
     },
     snapshots(options = {}) {
-      return [...jobs.values()].map((state) => renderSnapshot(state, options));
+      return [...jobs.values()].map((state) => renderSnapshot(state, { ...options, history: options.detail }));
     },
   };
 }

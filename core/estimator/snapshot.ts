@@ -2,7 +2,8 @@
  * Renders a job's state as the wire snapshot (DESIGN §3.4): the displayed (monotone) values,
  * with the true estimate beside them in the opt-in detail view. Reads the state, never changes it.
  */
-import type { FileProgress, InFlightExecution, JobStatus, Snapshot, SnapshotDetail } from "../contract/snapshot.ts";
+import type { FileProgress, HistoryEntry, InFlightExecution, JobStatus, Snapshot, SnapshotDetail } from "../contract/snapshot.ts";
+import type { HistoryPoint } from "./history.ts";
 import { indicatorValues } from "./indicators.ts";
 import { combinedEstimate, fileProgress, isUploadComplete, rootOf, totalsOf } from "./progress.ts";
 import { estimateBucket, tallyExecutions, type StepCount } from "./estimate.ts";
@@ -15,6 +16,8 @@ export interface RenderOptions {
   detail?: boolean;
   /** A page of the detail's in-flight executions (the most recently reported first); all of them without it. */
   inFlightPage?: { index: number; perPage: number };
+  /** The detail carries the progress history (GET and replay do; frames, sent every tick, do not). */
+  history?: boolean;
 }
 
 export function jobStatus(state: JobState): JobStatus {
@@ -55,8 +58,15 @@ export function renderSnapshot(state: JobState, options: RenderOptions = {}): Sn
     updated_at: state.updatedAtMs === null ? null : new Date(state.updatedAtMs).toISOString(),
   };
   if (state.terminal?.error != null) snapshot.error = state.terminal.error;
-  if (options.detail === true) snapshot.detail = renderDetail(state, combined.percent, options.inFlightPage);
+  if (options.detail === true) {
+    snapshot.detail = renderDetail(state, combined.percent, options.inFlightPage);
+    if (options.history === true) snapshot.detail.history = state.history.points.map(historyEntry);
+  }
   return snapshot;
+}
+
+function historyEntry(point: HistoryPoint): HistoryEntry {
+  return { at: new Date(point.atMs).toISOString(), progress: point.progress, eta_seconds: point.etaSeconds };
 }
 
 function renderDetail(state: JobState, truePercent: number | null, page: RenderOptions["inFlightPage"]): SnapshotDetail {

@@ -16,6 +16,7 @@ import type { Executions } from "./executions.ts";
 import type { CompiledPlan } from "./plan.ts";
 import type { JobStatus } from "../contract/snapshot.ts";
 import type { Plan } from "../contract/plan.ts";
+import { EMPTY_HISTORY, type History } from "./history.ts";
 
 /** Last-writer-wins stamp: the producer's time, ties broken by event id. */
 export interface Stamp {
@@ -339,6 +340,8 @@ export interface JobState {
   tasks: Map<string, TaskTally>;
   displayedCombined: number;
   eta: EtaState;
+  /** The displayed figure and the ETA at each commit, thinned to at most 120 points (history.ts). */
+  history: History;
   version: number;
   updatedAtMs: number | null;
   /** Derived, never stored: the compiled plan and the buckets touched since the last commit. */
@@ -377,6 +380,7 @@ export function createJobState(jobId: string, partitioning: Partitioning = { par
     tasks: new Map(),
     displayedCombined: -1,
     eta: emptyEta(),
+    history: EMPTY_HISTORY,
     version: 0,
     updatedAtMs: null,
     compiled: null,

@@ -8,6 +8,7 @@
  */
 import type { Plan } from "../contract/plan.ts";
 import { decodeEta, encodeEta, type EtaCode } from "../estimator/eta.ts";
+import { EMPTY_HISTORY, type History, type HistoryPoint } from "../estimator/history.ts";
 import { allExecutions, putExecution, type Executions } from "../estimator/executions.ts";
 import { jobPartSummaries, loadedByPart, loadJobExecutions, type JobPartSummary } from "../estimator/job-executions.ts";
 import { setCompiledPlan } from "../estimator/fold.ts";
@@ -183,8 +184,38 @@ export interface HeadCode {
   buckets: [number, number, number, number][];
   displayed: number;
   eta: EtaCode;
+  /** The progress history (history.ts): absent while empty. */
+  history?: HistoryCode;
   version: number;
   updatedAt: number | null;
+}
+
+/**
+ * A history as numbers: the bucket width, the first point's time, then per point the ms since the
+ * point before, the figure and the ETA in seconds (-1 for null). 120 points take about 1 KB of JSON.
+ */
+type HistoryCode = number[];
+
+function encodeHistory(history: History): HistoryCode | undefined {
+  if (history.points.length === 0) return undefined;
+  const code: HistoryCode = [history.bucketMs, history.points[0]!.atMs];
+  let previousMs = history.points[0]!.atMs;
+  for (const point of history.points) {
+    code.push(point.atMs - previousMs, point.progress ?? -1, point.etaSeconds ?? -1);
+    previousMs = point.atMs;
+  }
+  return code;
+}
+
+function decodeHistory(code: HistoryCode | undefined): History {
+  if (code === undefined) return EMPTY_HISTORY;
+  const points: HistoryPoint[] = [];
+  let atMs = code[1]!;
+  for (let i = 2; i + 2 < code.length; i += 3) {
+    atMs += code[i]!;
+    points.push({ atMs, progress: code[i + 1] === -1 ? null : code[i + 1]!, etaSeconds: code[i + 2] === -1 ? null : code[i + 2]! });
+  }
+  return { bucketMs: code[0]!, points };
 }
 
 /** The sum of each group's parts (groups ≥ 1), whether each entry is a live part or a copy. */
@@ -237,6 +268,7 @@ export function encodeHead(s: JobState): HeadCode {
     buckets,
     displayed: s.displayedCombined,
     eta: encodeEta(s.eta),
+    history: encodeHistory(s.history),
     version: s.version,
     updatedAt: s.updatedAtMs,
   };
@@ -268,6 +300,7 @@ export function decodeHead(c: HeadCode): JobState {
   for (const [index, labels, added, done] of c.buckets) s.labelBucketTotals.set(index, { labels, added, done });
   s.displayedCombined = c.displayed;
   s.eta = decodeEta(c.eta);
+  s.history = decodeHistory(c.history);
   s.version = c.version;
   s.updatedAtMs = c.updatedAt;
   if (s.plan !== null) compileWithoutRehoming(s);

@@ -377,7 +377,7 @@ function createTenantApp(deps: ApiDeps): Hono<Env> {
       throw new HeadwayError("job_busy", `job ${jobId} is being written; try again in a moment`);
     }
     const { files_page: page, files_per_page: perPage, in_flight_page: inFlightIndex, in_flight_per_page: inFlightPerPage } = paging.data;
-    const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true", inFlightPage: { index: inFlightIndex, perPage: inFlightPerPage } });
+    const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true", history: true, inFlightPage: { index: inFlightIndex, perPage: inFlightPerPage } });
     return c.json(page === undefined ? snapshot : pageOfFiles(snapshot, page, perPage));
   });
 

@@ -24,7 +24,7 @@ export interface ChartInput {
 }
 
 export const WIDTH = 640;
-export const LEFT = 56;
+export const LEFT = 84;
 export const RIGHT = 12;
 export const PROGRESS_PANEL = { top: 10, height: 120 };
 export const FORECAST_PANEL = { top: 165, height: 100 };
@@ -95,8 +95,9 @@ export function chartGeometry({ points, nowMs, finishedAtMs }: ChartInput): Char
     if (lastForecast > end) isClamped = true;
     const targetX = xOf(Math.min(lastForecast, end));
     // Clamped, the line stops at the axis' end at the height it would have reached there.
-    const reached = lastForecast <= end ? 100 : last.progress + ((100 - last.progress) * (end - now)) / Math.max(1, lastForecast - now);
-    projection = { x1: xOf(now), y1: yOfProgress(last.progress), x2: targetX, y2: yOfProgress(reached) };
+    const reached = lastForecast <= end ? 100 : last.progress + ((100 - last.progress) * (end - last.atMs)) / Math.max(1, lastForecast - last.atMs);
+    // From the last figure, when it was shown, to 100 % when the ETA then said (it may be past by now).
+    projection = { x1: xOf(last.atMs), y1: yOfProgress(last.progress), x2: targetX, y2: yOfProgress(reached) };
   }
 
   const said = points.flatMap((point) => {

@@ -38,12 +38,14 @@ export function chartSvg(input: ChartInput, label?: (atMs: number) => string): S
     svg("line", { x1: LEFT, x2: right, y1: bottom, y2: bottom, class: "grid" }),
     svg("text", { x: LEFT - 6, y: FORECAST_PANEL.top + 4, class: "axis", "text-anchor": "end" }, label(geometry.forecastDomain[1])),
     svg("text", { x: LEFT - 6, y: bottom, class: "axis", "text-anchor": "end" }, label(geometry.forecastDomain[0])),
-    svg("text", { x: LEFT + 4, y: FORECAST_PANEL.top - 6, class: "caption" }, "forecast finish (a flat line: the ETA kept its word)"),
+    svg("text", { x: LEFT + 4, y: FORECAST_PANEL.top - 6, class: "caption" }, "forecast finish: a flat line is an ETA that kept its word (dotted: now)"),
     svg("line", { ...geometry.diagonal, class: "diagonal" }),
   );
   if (geometry.finishLine !== null) root.append(svg("line", { x1: LEFT, x2: right, y1: geometry.finishLine, y2: geometry.finishLine, class: "finish", "data-series": "finish" }));
   const forecastPath = geometry.forecasts.map(({ x, y }, index) => `${index === 0 ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
   if (forecastPath !== "") root.append(svg("path", { d: forecastPath, class: "forecast-line", "data-series": "forecast" }));
+  // Each forecast as a dot too: the first one alone is a line of no length.
+  for (const { x, y } of geometry.forecasts) root.append(svg("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 2.5, class: "forecast-dot" }));
   // The shared time axis, under both panels.
   for (const tick of geometry.ticks) {
     root.append(svg("line", { x1: tick.x, x2: tick.x, y1: bottom, y2: bottom + 4, class: "grid" }), svg("text", { x: tick.x, y: bottom + 16, class: "axis", "text-anchor": "middle" }, label(tick.atMs)));

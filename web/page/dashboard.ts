@@ -3,8 +3,10 @@
  * subscriber client with its in-flight detail, beside its rejections and webhook log (polled).
  * The API key stays in this browser's localStorage and goes only to the configured API.
  */
+import { EMPTY_HISTORY, recordPoint, type History } from "../../core/estimator/history.ts";
 import { createSubscriber, type JobSnapshot, type Subscriber } from "../../sdk/client/index.ts";
 import { ApiError, createApi, loadConfig, type RejectionList, type WebhookDeliveryList } from "./api.ts";
+import { chartSvg } from "./chart.ts";
 import { jobRows, jobView, rejectionsView, webhooksView } from "./render.ts";
 
 const REFRESH_MS = 2_000;
@@ -26,6 +28,8 @@ interface Live {
   connection: string;
   rejections: RejectionList | null;
   webhooks: WebhookDeliveryList | null;
+  /** The job's progress over time: the history a fetch brought, and each snapshot seen since. */
+  history: History;
 }
 let live: Live | null = null;
 let listedVersions = new Map<string, number>();
@@ -85,7 +89,7 @@ function watch(jobId: string | null): void {
     },
     onError: (error) => say(`Live view: ${error.message}`),
   });
-  const watched: Live = { jobId, subscriber, snapshot: null, connection: "connecting", rejections: null, webhooks: null };
+  const watched: Live = { jobId, subscriber, snapshot: null, connection: "connecting", rejections: null, webhooks: null, history: EMPTY_HISTORY };
   live = watched;
   subscriber.subscribe(jobId, (snapshot) => show(watched, snapshot), { detail: true, onError: (error) => say(`Live view of ${jobId}: ${error.message}`) });
   renderLive();
@@ -94,7 +98,13 @@ function watch(jobId: string | null): void {
 
 /** Keeps the newest version, whichever way it came (a frame, or a fetch after the list saw the job move). */
 function show(watched: Live, snapshot: JobSnapshot): void {
-  if (live !== watched || (watched.snapshot !== null && snapshot.version < watched.snapshot.version)) return;
+  if (live !== watched) return;
+  watched.history = historyWith(watched.history, snapshot);
+  if (watched.snapshot !== null && snapshot.version < watched.snapshot.version) {
+    // A fetch that a frame overtook: its history is still the job's past; the frame is its present.
+    watched.history = historyWith(watched.history, { ...watched.snapshot, detail: undefined });
+    return renderLive();
+  }
   // A fetched snapshot always has its detail; a frame without one keeps the last detail known.
   watched.snapshot = snapshot.detail === undefined && watched.snapshot?.version === snapshot.version ? watched.snapshot : snapshot;
   renderLive();
@@ -116,11 +126,34 @@ async function refreshLive(): Promise<void> {
   renderLive();
 }
 
+/**
+ * A fetched snapshot brings the job's own history, from its start (GET ?detail=true); each
+ * snapshot after it adds the point it shows, thinned as the service thins it.
+ */
+function historyWith(history: History, snapshot: JobSnapshot): History {
+  const fetched = snapshot.detail?.history;
+  if (fetched !== undefined && fetched.length > 0) {
+    let rebuilt = EMPTY_HISTORY;
+    for (const point of fetched) rebuilt = recordPoint(rebuilt, { atMs: Date.parse(point.at), progress: point.progress, etaSeconds: point.eta_seconds });
+    return rebuilt;
+  }
+  if (snapshot.updated_at === null) return history;
+  return recordPoint(history, { atMs: Date.parse(snapshot.updated_at), progress: snapshot.progress_combined, etaSeconds: snapshot.eta_seconds });
+}
+
+function chartOf(watched: Live): Node {
+  const { snapshot, history } = watched;
+  if (history.points.length === 0) return document.createTextNode("No progress yet.");
+  const isOver = snapshot !== null && ["completed", "failed", "cancelled"].includes(snapshot.status) && snapshot.updated_at !== null;
+  return chartSvg({ points: history.points, nowMs: Date.now(), finishedAtMs: isOver ? Date.parse(snapshot!.updated_at!) : null });
+}
+
 function renderLive(): void {
   const section = element("live");
   section.hidden = live === null;
   if (live === null) return;
   element("job").replaceChildren(live.snapshot === null ? document.createTextNode(`Waiting for ${live.jobId}… (${live.connection})`) : jobView(live.snapshot, live.connection));
+  element("chart").replaceChildren(chartOf(live));
   element("rejections").replaceChildren(rejectionsView(live.rejections));
   element("webhooks").replaceChildren(webhooksView(live.webhooks));
 }
