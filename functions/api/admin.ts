@@ -14,6 +14,7 @@ import { RotateWebhookSecretRequest } from "../../core/contract/webhooks.ts";
 import { secretResponse } from "../../core/delivery/webhooks.ts";
 import type { Admin } from "../admin.ts";
 import type { Log } from "../config.ts";
+import { bearerOf, jsonBodyOrEmpty } from "./request.ts";
 
 export type AdminEnv = { Variables: { requestId: string } };
 type Env = AdminEnv;
@@ -28,7 +29,7 @@ export function createAdminApp(deps: { admin: Admin; adminToken: string | null; 
   const by = (c: Context<Env>) => ({ actor: "admin_token", requestId: c.get("requestId") });
 
   app.use("*", async (c, next) => {
-    const given = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    const given = bearerOf(c) ?? undefined;
     if (deps.adminToken === null) throw new HeadwayError("unauthorized", "the admin API is off: no admin token is configured (the AdminToken secret)");
     if (deps.adminToken.length < MIN_ADMIN_TOKEN_CHARS) throw new HeadwayError("unauthorized", `the admin API is off: the admin token is shorter than ${MIN_ADMIN_TOKEN_CHARS} characters (set AdminToken to e.g. \`openssl rand -hex 32\`)`);
     if (given === undefined || !isSameSecret(given, deps.adminToken)) {
@@ -39,7 +40,7 @@ export function createAdminApp(deps: { admin: Admin; adminToken: string | null; 
   });
 
   app.post("/tenants", async (c) => {
-    const body = CreateTenantRequest.safeParse(await jsonBody(c));
+    const body = CreateTenantRequest.safeParse(await jsonBodyOrEmpty(c));
     if (!body.success) throw invalidInput(body.error);
     return c.json(tenantView(await admin.createTenant(by(c), body.data.name)), 201);
   });
@@ -47,7 +48,7 @@ export function createAdminApp(deps: { admin: Admin; adminToken: string | null; 
   app.get("/tenants", async (c) => c.json({ tenants: (await admin.listTenants()).map(tenantView) }));
 
   app.post("/tenants/:tenant/keys", async (c) => {
-    const body = CreateKeyRequest.safeParse(await jsonBody(c));
+    const body = CreateKeyRequest.safeParse(await jsonBodyOrEmpty(c));
     if (!body.success) throw invalidInput(body.error);
     const { apiKey, record } = await admin.createKey(by(c), c.req.param("tenant"), body.data.name, body.data.scopes ?? DEFAULT_SCOPES);
     return c.json({ ...keyView(record), key: apiKey }, 201);
@@ -58,7 +59,7 @@ export function createAdminApp(deps: { admin: Admin; adminToken: string | null; 
   app.delete("/tenants/:tenant/keys/:key", async (c) => c.json(keyView(await admin.revokeKey(by(c), c.req.param("tenant"), c.req.param("key")))));
 
   app.post("/tenants/:tenant/webhook-secret/rotate", async (c) => {
-    const body = RotateWebhookSecretRequest.safeParse(await jsonBody(c));
+    const body = RotateWebhookSecretRequest.safeParse(await jsonBodyOrEmpty(c));
     if (!body.success) throw invalidInput(body.error);
     return c.json(secretResponse(await admin.rotateWebhookSecret(by(c), c.req.param("tenant"), body.data.overlap_seconds)));
   });
@@ -70,15 +71,4 @@ export function createAdminApp(deps: { admin: Admin; adminToken: string | null; 
   });
 
   return app;
-}
-
-/** The body as JSON; an empty body is `{}` (every admin body has defaults but a tenant's name). */
-async function jsonBody(c: Context<Env>): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new HeadwayError("invalid_json", `the body is not JSON: ${(error as Error).message}`);
-  }
 }
