@@ -68,15 +68,10 @@ export interface JobStore {
   loadJob(ref: JobRef): Promise<JobRead>;
 }
 
-/** A tenant's job as listed: when it was made, and its head-level figures (no per-file list). */
+/** A tenant's job as listed: its identity and its head (the status and figures a snapshot of the head shows; no per-file list). */
 export interface JobListEntry {
-  jobId: string;
-  createdAtMs: number;
-  status: Snapshot["status"];
-  version: number;
-  progressCombined: number | null;
-  etaSeconds: number | null;
-  updatedAtMs: number | null;
+  meta: JobMeta;
+  head: JobState;
 }
 
 /** A tenant's jobs, newest first (the dashboard's list). */

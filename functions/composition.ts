@@ -88,7 +88,7 @@ export function createAdapters(config: Config, runtime: Runtime) {
   /** The audited operations, for adapters that make a change by themselves (built on first use, from these adapters). */
   const audited: () => Admin = once(() => createAdmin({ tenants: adapters.tenants(), apiKeys: adapters.apiKeys(), webhookSecrets: adapters.webhookSecrets(), audit: adapters.auditLog(), log: runtime.log, now: runtime.now }));
   const clients = once(() => createAwsClients(config));
-  const table = () => ({ client: clients().dynamodb, tableName: config.tableName });
+  const table = () => ({ client: clients().dynamodb, tableName: config.tableName, now: runtime.now });
   const posterOptions = (): WsPosterOptions => ({ endpoint: config.websocketManagementEndpoint(), region: config.region, ...runtime.posterCredentials });
   const store = once(() => createDynamoStore(table()));
   const adapters = {

@@ -193,7 +193,7 @@ describe("revocation in another API container", () => {
     const { key, id } = (await (await asAdmin("POST", "/v1/admin/tenants/cached/keys", {})).json()) as { key: string; id: string };
     let nowMs = Date.now();
     const otherContainer = createDynamoApiKeys({ client: table.client, tableName: table.name, now: () => nowMs });
-    const freshContainer = createDynamoApiKeys({ client: table.client, tableName: table.name });
+    const freshContainer = createDynamoApiKeys({ client: table.client, tableName: table.name, now: Date.now });
     expect((await otherContainer.principalOf(key))?.tenant).toBe("cached");
     expect(await otherContainer.isActive("cached", id)).toBe(true);
     await asAdmin("DELETE", `/v1/admin/tenants/cached/keys/${id}`);

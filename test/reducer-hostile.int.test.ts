@@ -44,7 +44,7 @@ interface FuzzReport {
 async function runFuzz(options: { seed: number; jobs: number; hostileMessages: number; oversizedMessages: number; parse?: (body: string) => ParsedMessage }): Promise<FuzzReport> {
   const traffic = fuzzTraffic(options);
   const table = await newTable(emulator.endpoint);
-  const real = createDynamoStore({ client: table.client, tableName: table.name });
+  const real = createDynamoStore({ client: table.client, tableName: table.name, now: Date.now });
   let recorded = 0;
   const rejections: RejectionLog = {
     ...real.rejections,
@@ -129,7 +129,7 @@ describe("reducer under hostile input", () => {
 describe("reducer: one message never costs another", () => {
   async function harness(parse?: (body: string) => ParsedMessage) {
     const table = await newTable(emulator.endpoint);
-    const store = createDynamoStore({ client: table.client, tableName: table.name });
+    const store = createDynamoStore({ client: table.client, tableName: table.name, now: Date.now });
     const logs: { level: string; message: string; fields: Record<string, unknown> }[] = [];
     const handler = createReducerHandler({
       store,

@@ -79,7 +79,7 @@ async function harness(
 ): Promise<Harness> {
   const table = await newTable(emulator.endpoint);
   const client = options.client ?? table.client;
-  const store = createDynamoStore({ client, tableName: table.name, ...(options.splitItemBytes === undefined ? {} : { splitItemBytes: options.splitItemBytes }) });
+  const store = createDynamoStore({ client, tableName: table.name, now: Date.now, ...(options.splitItemBytes === undefined ? {} : { splitItemBytes: options.splitItemBytes }) });
   const logs: Harness["logs"] = [];
   const log: Log = (level, message, fields = {}) => logs.push({ level, message, fields });
   const handler = createReducerHandler({
@@ -193,7 +193,7 @@ describe("reducer", () => {
     const events = jobEvents("job-r4", 10, seed);
     const result = await drain(h.handler, messagesOf(events, 4), { seed, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
     expect(result.failures).toBeGreaterThan(0);
-    const healthy = createDynamoStore({ client: real, tableName: h.table.name });
+    const healthy = createDynamoStore({ client: real, tableName: h.table.name, now: Date.now });
     expect(truth(await snapshotIn(healthy, "job-r4"))).toEqual(expected(events));
   });
 
@@ -208,7 +208,7 @@ describe("reducer", () => {
     const result = await drain(h.handler, messagesOf(events, 5), { seed, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
     expect(result.failures).toBeGreaterThan(0);
     expect(h.store.metrics.splits).toBeGreaterThan(seed % 2 === 0 ? 0 : 10);
-    const healthy = createDynamoStore({ client: real, tableName: h.table.name });
+    const healthy = createDynamoStore({ client: real, tableName: h.table.name, now: Date.now });
     expect(truth(await snapshotIn(healthy, "job-r7"))).toEqual(expected(events));
   });
 

@@ -12,7 +12,7 @@ import { rejectionsOf } from "./support/store.ts";
 import { ATTEMPTS, indicatorTotals, labelCount } from "../core/estimator/indicators.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { queryPartition } from "../functions/adapters/dynamo/query.ts";
-import { jobKey } from "../functions/adapters/dynamo/items.ts";
+import { jobKey } from "../functions/adapters/dynamo/keys.ts";
 
 const applyThroughReducer = scaleHarness();
 

@@ -12,7 +12,8 @@ import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { rejectionsOf } from "./support/store.ts";
 import { queryPartition } from "../functions/adapters/dynamo/query.ts";
-import { headKey, itemBytes, jobKey } from "../functions/adapters/dynamo/items.ts";
+import { headKey, jobKey } from "../functions/adapters/dynamo/keys.ts";
+import { itemBytes } from "../functions/adapters/dynamo/items.ts";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 
 const applyThroughReducer = scaleHarness();

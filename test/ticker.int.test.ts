@@ -150,9 +150,9 @@ describe("ticker fan-out (sandbox)", () => {
 
   it("lets only one of two overlapping ticker runs tick", async () => {
     const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint });
-    const store = createDynamoStore({ client: clients.dynamodb, tableName: sandbox.tableName });
+    const store = createDynamoStore({ client: clients.dynamodb, tableName: sandbox.tableName, now: Date.now });
     const deps = { store, changeFeed: store.changeFeed, channels: [], log: silentLog, now: Date.now };
-    const lease = (name: string) => createDynamoLease({ client: clients.dynamodb, tableName: sandbox.tableName, name });
+    const lease = (name: string) => createDynamoLease({ client: clients.dynamodb, tableName: sandbox.tableName, now: Date.now, name });
     const first = createTicker({ ...deps, lease: lease("overlap-test") });
     const second = createTicker({ ...deps, lease: lease("overlap-test") });
     const [a, b] = await Promise.all([first.tick(), second.tick()]);

@@ -56,7 +56,6 @@ export function unknownJobOverHttp(jobId: string, events: readonly Event[]): Hea
 }
 
 const rejectionView = (r: RejectionRecord) => ({ ...(r.incarnation === null ? { job_id: r.jobId } : {}), code: r.code, reason: r.reason, source: r.source, excerpt: r.excerpt, at: new Date(r.atMs).toISOString() });
-const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Mounted at `/v1`. */
 export function createJobsApp(deps: JobsDeps): Hono<ApiEnv> {
@@ -75,15 +74,18 @@ export function createJobsApp(deps: JobsDeps): Hono<ApiEnv> {
       if (error instanceof RangeError) throw new HeadwayError("invalid_input", "cursor: not a cursor this API gave", { issues: [{ field: "cursor", message: "not a cursor this API gave" }] });
       throw error;
     }
-    const jobs = page.jobs.map((job) => ({
-      job_id: job.jobId,
-      status: job.status,
-      version: job.version,
-      progress_combined: job.progressCombined,
-      eta_seconds: job.etaSeconds,
-      created_at: new Date(job.createdAtMs).toISOString(),
-      updated_at: isoOrNull(job.updatedAtMs),
-    }));
+    const jobs = page.jobs.map(({ meta, head }) => {
+      const snapshot = renderSnapshot(head);
+      return {
+        job_id: meta.jobId,
+        status: snapshot.status,
+        version: snapshot.version,
+        progress_combined: snapshot.progress_combined,
+        eta_seconds: snapshot.eta_seconds,
+        created_at: new Date(meta.createdAtMs).toISOString(),
+        updated_at: snapshot.updated_at,
+      };
+    });
     return c.json({ jobs, next_cursor: page.nextCursor });
   });
 
@@ -117,7 +119,7 @@ export function createJobsApp(deps: JobsDeps): Hono<ApiEnv> {
       throw new HeadwayError("job_busy", `job ${jobId} is being written; try again in a moment`);
     }
     const { files_page: page, files_per_page: perPage, in_flight_page: inFlightIndex, in_flight_per_page: inFlightPerPage } = paging.data;
-    const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true", inFlightPage: { index: inFlightIndex, perPage: inFlightPerPage } });
+    const snapshot: Snapshot = renderSnapshot(loaded.state, { detail: c.req.query("detail") === "true", history: true, inFlightPage: { index: inFlightIndex, perPage: inFlightPerPage } });
     return c.json(page === undefined ? snapshot : pageOfFiles(snapshot, page, perPage));
   });
 

@@ -718,7 +718,7 @@ async function run(random: () => number, options: SimOptions, seed: number): Pro
       try {
         for (let cursor: string | null = null, pages = 0; pages === 0 || cursor !== null; pages++) {
           const page = await store.jobIndex.list(tenant, { limit: 2, cursor });
-          listed.push(...page.jobs.map((job) => job.jobId));
+          listed.push(...page.jobs.map((job) => job.meta.jobId));
           cursor = page.nextCursor;
         }
       } catch (error) {

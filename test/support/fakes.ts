@@ -214,7 +214,7 @@ export function createFakeJobStore(chaos: Chaos, options: { now: () => number; p
         for (const entry of slice) {
           const job = live(entry);
           if (job === undefined || job.meta.incarnation !== entry.incarnation) continue;
-          jobsListed.push({ jobId: entry.jobId, createdAtMs: entry.createdAtMs, status: "executing", version: job.state.version, progressCombined: null, etaSeconds: null, updatedAtMs: null });
+          jobsListed.push({ meta: metaOf(job.meta), head: readable(job) });
         }
         return { jobs: jobsListed, nextCursor: start + page.limit < entries.length ? String(start + page.limit) : null };
       },

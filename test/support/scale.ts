@@ -32,7 +32,7 @@ export async function applyThroughReducer(endpoint: string, tables: TestTable[],
   const started = performance.now();
   const table = await newTable(endpoint);
   tables.push(table);
-  const store = createDynamoStore({ client: table.client, tableName: table.name });
+  const store = createDynamoStore({ client: table.client, tableName: table.name, now: Date.now });
   const handler = createReducerHandler({
     store,
     changeFeed: store.changeFeed,

@@ -19,7 +19,8 @@ import type { ApiKeyRecord, KeyPrincipal } from "../../../core/access/keys.ts";
 import type { ApiKeyStore } from "../../../core/ports.ts";
 import { ALL_SCOPES, type Scope } from "../../../core/contract/admin.ts";
 import { formatApiKey, keyIdOf, visiblePrefix } from "../../../core/access/keys.ts";
-import { API_KEY_LISTING_PREFIX, API_KEY_SK, apiKeyListingKey, apiKeyLookupKey, tenantKey, type Item } from "./items.ts";
+import { API_KEY_LISTING_PREFIX, API_KEY_SK, apiKeyListingKey, apiKeyLookupKey, tenantKey } from "./keys.ts";
+import { type Item } from "./items.ts";
 import { queryPartition } from "./query.ts";
 
 /** How long a process trusts a key it has seen work (the bound on how late a revocation bites). */
@@ -47,10 +48,10 @@ function recordOf(item: Item): ApiKeyRecord {
   };
 }
 
-export function createDynamoApiKeys(options: { client: DynamoDBClient; tableName: string; now?: () => number; newKey?: () => string; cacheMs?: number }): ApiKeyStore {
+export function createDynamoApiKeys(options: { client: DynamoDBClient; tableName: string; now: () => number; newKey?: () => string; cacheMs?: number }): ApiKeyStore {
   const { client, tableName } = options;
   const cacheMs = options.cacheMs ?? API_KEY_CACHE_MS;
-  const now = options.now ?? Date.now;
+  const { now } = options;
   const newKey = options.newKey ?? (() => formatApiKey(randomBytes(16)));
   const cache = new Map<string, { principal: KeyPrincipal; untilMs: number }>();
   /** Keys named by tokens (tenant and key id) seen active, and until when that is trusted. */

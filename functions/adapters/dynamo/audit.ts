@@ -8,7 +8,7 @@ import { PutItemCommand, QueryCommand, type DynamoDBClient } from "@aws-sdk/clie
 import { randomBytes } from "node:crypto";
 import type { AuditEntry } from "../../../core/access/keys.ts";
 import type { AuditLog } from "../../../core/ports.ts";
-import { AUDIT_PK, auditKey } from "./items.ts";
+import { AUDIT_PK, auditKey } from "./keys.ts";
 import { TABLE_SHAPE } from "./table.ts";
 
 export const AUDIT_RETENTION_DAYS = 400;

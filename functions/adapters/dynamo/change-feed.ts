@@ -7,14 +7,11 @@
  * scanning the table.
  */
 import { DeleteItemCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { hashId } from "../../../core/storage/index.ts";
-import type { Announcement, ChangeFeed, ChangedJob, JobRef } from "../../../core/ports.ts";
-import { changeKey, itemBytes, type Item } from "./items.ts";
+import type { Announcement, ChangeFeed, ChangedJob } from "../../../core/ports.ts";
+import { CHANGE_SHARDS, changeKey, changeShardKey, changeShardOf } from "./keys.ts";
+import { itemBytes, type Item } from "./items.ts";
 import { batchPutItems, queryPartition } from "./query.ts";
 
-const CHANGE_SHARDS = 8;
-
-const shardKey = (job: JobRef) => `CHANGED#${hashId(changeKey(job)) % CHANGE_SHARDS}`;
 
 export function createDynamoChangeFeed(options: {
   client: DynamoDBClient;
@@ -32,7 +29,7 @@ export function createDynamoChangeFeed(options: {
         if ((latest.get(key)?.version ?? -1) < change.version) latest.set(key, change);
       }
       const items = [...latest.values()].map(({ meta, version }): Item => ({
-        pk: { S: shardKey(meta) },
+        pk: { S: changeShardOf(meta) },
         sk: { S: changeKey(meta) },
         tenant: { S: meta.tenant },
         job: { S: meta.jobId },
@@ -51,7 +48,7 @@ export function createDynamoChangeFeed(options: {
     },
 
     async changedJobs(): Promise<ChangedJob[]> {
-      const shards = await Promise.all(Array.from({ length: CHANGE_SHARDS }, (_, shard) => queryPartition(client, tableName, `CHANGED#${shard}`)));
+      const shards = await Promise.all(Array.from({ length: CHANGE_SHARDS }, (_, shard) => queryPartition(client, tableName, changeShardKey(shard))));
       return shards.flat().map((item) => ({
         tenant: item.tenant!.S!,
         jobId: item.job!.S!,
@@ -67,7 +64,7 @@ export function createDynamoChangeFeed(options: {
         await client.send(
           new DeleteItemCommand({
             TableName: tableName,
-            Key: { pk: { S: shardKey(job) }, sk: { S: changeKey(job) } },
+            Key: { pk: { S: changeShardOf(job) }, sk: { S: changeKey(job) } },
             // A newer change announced meanwhile (or a new job of the same id) stays for the next tick.
             ConditionExpression: "version <= :version AND inc = :inc",
             ExpressionAttributeValues: { ":version": { N: String(version) }, ":inc": { S: job.incarnation } },

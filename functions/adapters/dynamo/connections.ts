@@ -14,7 +14,7 @@
 import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { batchGetItems, queryPartition, type Item } from "./query.ts";
 import type { Connection, Connections, JobMeta, JobRef, Subscriber, Subscriptions } from "../../../core/ports.ts";
-import { changeKey, CONNECTION_SHARDS, connectionPartition, connectionRecordKey, connectionShardKey, jobKey } from "./items.ts";
+import { changeKey, CONNECTION_PREFIX, CONNECTION_SHARDS, connectionIdOfRecord, connectionPartition, connectionRecordKey, connectionShardKey, jobKey, SUBSCRIBER_PREFIX, subscriberKey, SUBSCRIBERS_REVISION_SK, subscriptionKey } from "./keys.ts";
 
 /** API Gateway ends every WebSocket connection after 2 hours. */
 const CONNECTION_TTL_SECONDS = 2 * 3600 + 300;
@@ -24,7 +24,7 @@ const CACHED_LISTS = 10_000;
 interface Options {
   client: DynamoDBClient;
   tableName: string;
-  now?: () => number;
+  now: () => number;
 }
 
 const key = (pk: string, sk: string): Item => ({ pk: { S: pk }, sk: { S: sk } });
@@ -48,7 +48,7 @@ async function bumpRevision(client: DynamoDBClient, tableName: string, jobPartit
   await client.send(
     new UpdateItemCommand({
       TableName: tableName,
-      Key: key(jobPartition, "SUBREV"),
+      Key: key(jobPartition, SUBSCRIBERS_REVISION_SK),
       UpdateExpression: "ADD revision :one SET expires_at = :expires",
       ExpressionAttributeValues: { ":one": { N: "1" }, ":expires": expiresAt() },
     }),
@@ -57,7 +57,7 @@ async function bumpRevision(client: DynamoDBClient, tableName: string, jobPartit
 
 function connectionOf(item: Item): Connection {
   return {
-    connectionId: item.sk!.S!.slice("CONN#".length),
+    connectionId: connectionIdOfRecord(item.sk!.S!),
     tenant: item.tenant!.S!,
     scope: JSON.parse(item.scope!.S!) as string[],
     connectedAtMs: Number(item.connected_at!.N),
@@ -68,7 +68,7 @@ function connectionOf(item: Item): Connection {
 
 export function createDynamoConnections(options: Options): Connections {
   const { client, tableName } = options;
-  const expiresAt = ttl(options.now ?? Date.now);
+  const expiresAt = ttl(options.now);
   const recordKey = (connectionId: string) => {
     const { pk, sk } = connectionRecordKey(connectionId);
     return key(pk, sk);
@@ -95,14 +95,14 @@ export function createDynamoConnections(options: Options): Connections {
       return Item === undefined ? null : connectionOf(Item);
     },
     async all() {
-      const shards = await Promise.all(Array.from({ length: CONNECTION_SHARDS }, (_, shard) => queryPartition(client, tableName, connectionShardKey(shard), { prefix: "CONN#" })));
+      const shards = await Promise.all(Array.from({ length: CONNECTION_SHARDS }, (_, shard) => queryPartition(client, tableName, connectionShardKey(shard), { prefix: CONNECTION_PREFIX })));
       return shards.flat().map(connectionOf);
     },
     async remove(connectionId) {
       const own = await queryPartition(client, tableName, connectionPartition(connectionId));
       const keys = [recordKey(connectionId), ...own.map((item) => key(item.pk!.S!, item.sk!.S!))];
       const jobPartitions = own.flatMap((item) => (item.job_pk?.S === undefined ? [] : [item.job_pk.S]));
-      for (const jobPartition of jobPartitions) keys.push(key(jobPartition, `SUB#${connectionId}`));
+      for (const jobPartition of jobPartitions) keys.push(key(jobPartition, subscriberKey(connectionId)));
       await deleteKeys(client, tableName, keys);
       for (const jobPartition of jobPartitions) await bumpRevision(client, tableName, jobPartition, expiresAt);
     },
@@ -111,16 +111,16 @@ export function createDynamoConnections(options: Options): Connections {
 
 export function createDynamoSubscriptions(options: Options): Subscriptions {
   const { client, tableName } = options;
-  const expiresAt = ttl(options.now ?? Date.now);
+  const expiresAt = ttl(options.now);
   const cache = new Map<string, { revision: number; subscribers: Subscriber[] }>();
 
   async function revisionsOf(partitions: readonly string[]): Promise<Map<string, number>> {
-    const items = await batchGetItems(client, tableName, partitions.map((partition) => key(partition, "SUBREV")), { consistent: true });
+    const items = await batchGetItems(client, tableName, partitions.map((partition) => key(partition, SUBSCRIBERS_REVISION_SK)), { consistent: true });
     return new Map(items.map((item) => [item.pk!.S!, Number(item.revision!.N)]));
   }
 
   async function listOf(partition: string): Promise<Subscriber[]> {
-    const items = await queryPartition(client, tableName, partition, { prefix: "SUB#", consistent: true, attributes: ["connection", "finished_version", "detail"] });
+    const items = await queryPartition(client, tableName, partition, { prefix: SUBSCRIBER_PREFIX, consistent: true, attributes: ["connection", "finished_version", "detail"] });
     return items.map((item) => ({
       connectionId: item.connection!.S!,
       finishedVersion: item.finished_version === undefined ? null : Number(item.finished_version.N),
@@ -136,7 +136,7 @@ export function createDynamoSubscriptions(options: Options): Subscriptions {
       const { Attributes } = await client.send(
         new UpdateItemCommand({
           TableName: tableName,
-          Key: key(partition, `SUB#${connectionId}`),
+          Key: key(partition, subscriberKey(connectionId)),
           UpdateExpression: "SET #connection = :connection, expires_at = :expires, detail = :detail",
           ExpressionAttributeNames: { "#connection": "connection" },
           ExpressionAttributeValues: { ":connection": { S: connectionId }, ":expires": expiresAt(), ":detail": { BOOL: options?.detail === true } },
@@ -145,17 +145,17 @@ export function createDynamoSubscriptions(options: Options): Subscriptions {
       );
       const finishedVersion = Attributes?.finished_version === undefined ? null : Number(Attributes.finished_version.N);
       await client.send(
-        new PutItemCommand({ TableName: tableName, Item: { ...key(connectionPartition(connectionId), `SUB#${changeKey(job)}`), job_pk: { S: partition }, expires_at: expiresAt() } }),
+        new PutItemCommand({ TableName: tableName, Item: { ...key(connectionPartition(connectionId), subscriptionKey(job)), job_pk: { S: partition }, expires_at: expiresAt() } }),
       );
       await bumpRevision(client, tableName, partition, expiresAt);
       return { finishedVersion };
     },
 
     async unsubscribe(connectionId, job: JobRef) {
-      const own = key(connectionPartition(connectionId), `SUB#${changeKey(job)}`);
+      const own = key(connectionPartition(connectionId), subscriptionKey(job));
       const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: own, ConsistentRead: true }));
       const partition = Item?.job_pk?.S;
-      await deleteKeys(client, tableName, partition === undefined ? [own] : [own, key(partition, `SUB#${connectionId}`)]);
+      await deleteKeys(client, tableName, partition === undefined ? [own] : [own, key(partition, subscriberKey(connectionId))]);
       if (partition !== undefined) await bumpRevision(client, tableName, partition, expiresAt);
     },
 
@@ -181,7 +181,7 @@ export function createDynamoSubscriptions(options: Options): Subscriptions {
         .send(
           new UpdateItemCommand({
             TableName: tableName,
-            Key: key(partition, `SUB#${connectionId}`),
+            Key: key(partition, subscriberKey(connectionId)),
             UpdateExpression: "SET finished_version = :version",
             // A subscriber that left meanwhile stays gone; a later version already recorded stays.
             ConditionExpression: "attribute_exists(pk) AND (attribute_not_exists(finished_version) OR finished_version < :version)",

@@ -6,38 +6,34 @@
  * incarnation, so a job is listed once whatever entries a crash (a create that died before its
  * head) or an older release left; such an entry, once older than CREATE_GRACE_MS (no create
  * takes that long), is deleted when a list meets it, as is the entry of a job whose head is gone.
- * The figures come from each job's head (one BatchGetItem per 100 jobs): the head holds the
- * status, the displayed combined figure and the ETA, so no part is read. The list costs no write
+ * Each job comes with its head (one BatchGetItem per 100 jobs): the head holds the status, the
+ * displayed combined figure and the ETA, so no part is read. The list costs no write
  * beyond creation, but for those deletions.
  */
 import { DeleteItemCommand, PutItemCommand, QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { decodeHead, type HeadCode } from "../../../core/storage/index.ts";
 import type { JobIndex, JobListEntry, JobMeta, JobRef } from "../../../core/ports.ts";
-import { renderSnapshot } from "../../../core/estimator/index.ts";
-import { decodeBody, HEAD, headKey, isExpired, itemBytes, tenantKey, type Item } from "./items.ts";
+import { decodeBody, isExpired, itemBytes, metaOf, type Item } from "./items.ts";
+import { createdAtOfJobEntry, HEAD, headKey, JOB_ENTRY_PREFIX, jobEntryKey, tenantKey } from "./keys.ts";
 import { batchGetItems } from "./query.ts";
 
-const PREFIX = "JOBS#";
 /** An entry without its job is the mark of a create in progress for this long (a Lambda's create ends within its 30 s). */
 const CREATE_GRACE_MS = 5 * 60_000;
-/** Unique per incarnation: two creates of one id in the same millisecond write two entries, and the refused one removes its own. */
-const entryKey = (meta: JobMeta) => `${PREFIX}${String(meta.createdAtMs).padStart(15, "0")}#${meta.jobId}#${meta.incarnation}`;
-const createdAtOf = (sk: string) => Number(sk.slice(PREFIX.length, PREFIX.length + 15));
 
 const encodeCursor = (sk: string) => Buffer.from(sk).toString("base64url");
 function decodeCursor(cursor: string): string | null {
   const sk = Buffer.from(cursor, "base64url").toString("utf8");
-  return sk.startsWith(PREFIX) ? sk : null;
+  return sk.startsWith(JOB_ENTRY_PREFIX) ? sk : null;
 }
 
 export function createDynamoJobIndex(options: {
   client: DynamoDBClient;
   tableName: string;
   countWrite: (capacity: ConsumedCapacity | undefined, bytes: number, sk?: string) => void;
-  now?: () => number;
+  now: () => number;
 }): JobIndex & { add(meta: JobMeta): Promise<void>; remove(meta: JobMeta): Promise<void> } {
   const { client, tableName, countWrite } = options;
-  const now = options.now ?? Date.now;
+  const { now } = options;
 
   /** Many heads at once (eventually consistent: a list may lag a second), expired ones left out; each job's head asked for once. */
   async function readHeads(refs: readonly JobRef[]): Promise<Map<string, Item>> {
@@ -53,13 +49,13 @@ export function createDynamoJobIndex(options: {
   return {
     // No expiry of its own: the entry goes when a list finds the job's head gone (README, "Expiry").
     async add(meta) {
-      const item: Item = { pk: { S: tenantKey(meta.tenant) }, sk: { S: entryKey(meta) }, job: { S: meta.jobId }, inc: { S: meta.incarnation } };
+      const item: Item = { pk: { S: tenantKey(meta.tenant) }, sk: { S: jobEntryKey(meta) }, job: { S: meta.jobId }, inc: { S: meta.incarnation } };
       const result = await client.send(new PutItemCommand({ TableName: tableName, Item: item, ReturnConsumedCapacity: "TOTAL" }));
       countWrite(result.ConsumedCapacity, itemBytes(item), item.sk!.S!);
     },
 
     async remove(meta) {
-      await deleteEntry(tenantKey(meta.tenant), entryKey(meta));
+      await deleteEntry(tenantKey(meta.tenant), jobEntryKey(meta));
     },
 
     async list(tenant, page) {
@@ -69,7 +65,7 @@ export function createDynamoJobIndex(options: {
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": { S: tenantKey(tenant) }, ":prefix": { S: PREFIX } },
+          ExpressionAttributeValues: { ":pk": { S: tenantKey(tenant) }, ":prefix": { S: JOB_ENTRY_PREFIX } },
           ScanIndexForward: false,
           Limit: page.limit,
           ...(start === null ? {} : { ExclusiveStartKey: { pk: { S: tenantKey(tenant) }, sk: { S: start } } }),
@@ -83,19 +79,10 @@ export function createDynamoJobIndex(options: {
         const jobId = entry.job!.S!;
         const head = heads.get(headKey({ tenant, jobId }));
         if (head === undefined || head.inc?.S !== entry.inc!.S) {
-          if (now() - createdAtOf(entry.sk!.S!) > CREATE_GRACE_MS) stale.push(entry.sk!.S!);
+          if (now() - createdAtOfJobEntry(entry.sk!.S!) > CREATE_GRACE_MS) stale.push(entry.sk!.S!);
           continue;
         }
-        const snapshot = renderSnapshot(decodeHead(JSON.parse(decodeBody(head)) as HeadCode));
-        jobs.push({
-          jobId,
-          createdAtMs: Number(head.created_at!.N),
-          status: snapshot.status,
-          version: snapshot.version,
-          progressCombined: snapshot.progress_combined,
-          etaSeconds: snapshot.eta_seconds,
-          updatedAtMs: snapshot.updated_at === null ? null : Date.parse(snapshot.updated_at),
-        });
+        jobs.push({ meta: metaOf({ tenant, jobId }, head), head: decodeHead(JSON.parse(decodeBody(head)) as HeadCode) });
       }
       // Best effort: an entry not deleted now is skipped again by the next list.
       await Promise.allSettled(stale.map((sk) => deleteEntry(tenantKey(tenant), sk)));

@@ -8,7 +8,8 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { completeLoad, decodeHead, loadBucket, loadJobPart, loadPart, loadTaskPart, type HeadCode, type JobState } from "../../../core/storage/index.ts";
 import type { JobMeta, JobRef, JobStore } from "../../../core/ports.ts";
-import { decodeBody, jobKey, jobPartKey, metaOf, partKey, sleep, type Item } from "./items.ts";
+import { decodeBody, metaOf, sleep, type Item } from "./items.ts";
+import { BUCKETS_TO_PARTS, isBucketKey, JOB_PARTS_TO_PARTS, jobKey, jobPartKey, leafOf, partKey, TASK_PART_PREFIX } from "./keys.ts";
 import { queryPartition } from "./query.ts";
 import { isAbandoned, READ_ATTEMPTS, uncommittedOf } from "./versions.ts";
 
@@ -48,12 +49,12 @@ export function createWholeJobRead(deps: {
       const parts = await deps.batchGet(meta, keys);
       return { bucketsAndParts: [...parts.values()], taskParts: [] };
     }
-    const readTaskParts = () => queryPartition(client, tableName, jobKey(meta), { prefix: "T#", consistent: true });
+    const readTaskParts = () => queryPartition(client, tableName, jobKey(meta), { prefix: TASK_PART_PREFIX, consistent: true });
     const [bucketsAndParts, taskPartsOfNamedBuckets] = await Promise.all([
-      queryPartition(client, tableName, jobKey(meta), { between: [hasJobParts ? "J#" : "L#", "P#~"], consistent: true }),
+      queryPartition(client, tableName, jobKey(meta), { between: hasJobParts ? JOB_PARTS_TO_PARTS : BUCKETS_TO_PARTS, consistent: true }),
       state.labelBucketTotals.size > 0 ? readTaskParts() : undefined,
     ]);
-    const taskParts = taskPartsOfNamedBuckets ?? (bucketsAndParts.some((item) => item.sk!.S!.startsWith("L#")) ? await readTaskParts() : []);
+    const taskParts = taskPartsOfNamedBuckets ?? (bucketsAndParts.some((item) => isBucketKey(item.sk!.S!)) ? await readTaskParts() : []);
     // Counted as the reads by key are, so that either way a load costs the same units.
     for (const item of [...bucketsAndParts, ...taskParts]) deps.countRead(item);
     return { bucketsAndParts, taskParts };
@@ -80,24 +81,21 @@ export function createWholeJobRead(deps: {
       // Every leaf is loaded, so every figure is rebuilt from the leaves and no copy is needed.
       state.partTotals.clear();
       state.labelBucketTotals.clear();
-      for (const item of bucketsAndParts) {
-        const sk = item.sk!.S!;
-        if (sk.startsWith("L#")) {
-          loadBucket(state, Number(sk.slice(2)), JSON.parse(decodeBody(item)));
-          state.labelBuckets.get(Number(sk.slice(2)))!.taskSums.clear();
-        }
+      const leaves = bucketsAndParts.map((item) => ({ item, leaf: leafOf(item.sk!.S!)! }));
+      for (const { item, leaf } of leaves) {
+        if (leaf.kind !== "bucket") continue;
+        loadBucket(state, leaf.numbers[0]!, JSON.parse(decodeBody(item)));
+        state.labelBuckets.get(leaf.numbers[0]!)!.taskSums.clear();
       }
-      for (const item of bucketsAndParts) {
-        const sk = item.sk!.S!;
-        const part = Number(sk.slice(2));
-        if (sk.startsWith("P#") && part < state.partCount) loadPart(state, part, JSON.parse(decodeBody(item)));
+      for (const { item, leaf } of leaves) {
+        if (leaf.kind === "part" && leaf.numbers[0]! < state.partCount) loadPart(state, leaf.numbers[0]!, JSON.parse(decodeBody(item)));
       }
       for (const item of taskParts) {
-        const [, bucket, part] = item.sk!.S!.split("#").map(Number) as [number, number, number];
+        const [bucket, part] = leafOf(item.sk!.S!)!.numbers as [number, number];
         const labelBucket = state.labelBuckets.get(bucket);
         if (labelBucket !== undefined && part < labelBucket.taskPartCount) loadTaskPart(state, bucket, part, JSON.parse(decodeBody(item)));
       }
-      const jobParts = new Map(bucketsAndParts.filter((item) => item.sk!.S!.startsWith("J#")).map((item) => [Number(item.sk!.S!.slice(2)), item]));
+      const jobParts = new Map(leaves.filter(({ leaf }) => leaf.kind === "job part").map(({ item, leaf }) => [leaf.numbers[0]!, item]));
       for (let part = 0; part < state.jobPartCount; part++) {
         if (state.loadedJobParts.has(part)) continue;
         const item = jobParts.get(part);

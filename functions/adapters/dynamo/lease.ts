@@ -4,11 +4,13 @@
  */
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Lease } from "../../../core/ports.ts";
+import { leaseKey } from "./keys.ts";
 
-export function createDynamoLease(options: { client: DynamoDBClient; tableName: string; name: string; now?: () => number }): Lease {
+export function createDynamoLease(options: { client: DynamoDBClient; tableName: string; name: string; now: () => number }): Lease {
   const { client, tableName } = options;
-  const now = options.now ?? Date.now;
-  const key = { pk: { S: `LEASE#${options.name}` }, sk: { S: "LEASE" } };
+  const { now } = options;
+  const { pk, sk } = leaseKey(options.name);
+  const key = { pk: { S: pk }, sk: { S: sk } };
   return {
     async acquire(owner, forMs) {
       const at = now();

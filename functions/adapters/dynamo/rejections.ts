@@ -5,7 +5,8 @@
  */
 import { QueryCommand, type ConsumedCapacity, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { RejectionLog, RejectionRecord } from "../../../core/ports.ts";
-import { itemBytes, jobKey, tenantKey, type Item } from "./items.ts";
+import { itemBytes, type Item } from "./items.ts";
+import { jobKey, REJECTION_PREFIX, rejectionKey, tenantKey } from "./keys.ts";
 import { batchPutItems } from "./query.ts";
 
 const REJECTION_TTL_SECONDS = 30 * 24 * 3600;
@@ -18,14 +19,14 @@ export function createDynamoRejectionLog(options: {
 }): RejectionLog {
   const { client, tableName, countWrite, metrics } = options;
   const partitionOf = (tenant: string, jobId: string | null, incarnation: string | null) =>
-    jobId === null || incarnation === null ? tenantKey(tenant) : jobKey({ tenant, jobId, incarnation, createdAtMs: 0 });
+    jobId === null || incarnation === null ? tenantKey(tenant) : jobKey({ tenant, jobId, incarnation });
   return {
     async record(records: readonly RejectionRecord[]): Promise<void> {
       // In writes of 25 (BatchWriteItem): one producer past a limit can be refused thousands of
       // events in one batch, each kept for /rejections.
       const items: Item[] = records.map((record) => ({
         pk: { S: partitionOf(record.tenant, record.jobId, record.incarnation) },
-        sk: { S: `REJ#${String(record.atMs).padStart(15, "0")}#${record.source}` },
+        sk: { S: rejectionKey(record.atMs, record.source) },
         ...(record.jobId === null ? {} : { job: { S: record.jobId } }),
         code: { S: record.code },
         reason: { S: record.reason.slice(0, 2000) },
@@ -46,7 +47,7 @@ export function createDynamoRejectionLog(options: {
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": { S: partitionOf(tenant, job?.jobId ?? null, job?.incarnation ?? null) }, ":prefix": { S: "REJ#" } },
+          ExpressionAttributeValues: { ":pk": { S: partitionOf(tenant, job?.jobId ?? null, job?.incarnation ?? null) }, ":prefix": { S: REJECTION_PREFIX } },
           ScanIndexForward: false,
           Limit: limit,
         }),

@@ -8,11 +8,12 @@
 import { BatchWriteItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { StreamSlots } from "../../../core/ports.ts";
 import { queryPartition } from "./query.ts";
+import { streamSlotsKey } from "./keys.ts";
 
-export function createDynamoStreamSlots(options: { client: DynamoDBClient; tableName: string; now?: () => number }): StreamSlots {
+export function createDynamoStreamSlots(options: { client: DynamoDBClient; tableName: string; now: () => number }): StreamSlots {
   const { client, tableName } = options;
-  const now = options.now ?? Date.now;
-  const pk = (key: string) => `SLOTS#${key}`;
+  const { now } = options;
+  const pk = streamSlotsKey;
 
   async function put(holder: string, key: string, forMs: number): Promise<void> {
     const until = now() + forMs;

@@ -7,14 +7,15 @@
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { TenantRecord } from "../../../core/access/keys.ts";
 import type { Tenants } from "../../../core/ports.ts";
-import { TENANTS_PK, tenantRecordKey, type Item } from "./items.ts";
+import { TENANT_RECORD_PREFIX, tenantRecordKey, TENANTS_PK } from "./keys.ts";
+import { type Item } from "./items.ts";
 import { queryPartition } from "./query.ts";
 
 const recordOf = (item: Item): TenantRecord => ({ name: item.name!.S!, createdAtMs: Number(item.created_at!.N) });
 
-export function createDynamoTenants(options: { client: DynamoDBClient; tableName: string; now?: () => number }): Tenants {
+export function createDynamoTenants(options: { client: DynamoDBClient; tableName: string; now: () => number }): Tenants {
   const { client, tableName } = options;
-  const now = options.now ?? Date.now;
+  const { now } = options;
   const key = (name: string) => ({ pk: { S: TENANTS_PK }, sk: { S: tenantRecordKey(name) } });
   return {
     async create(name) {
@@ -34,7 +35,7 @@ export function createDynamoTenants(options: { client: DynamoDBClient; tableName
       return item === undefined ? null : recordOf(item);
     },
     async list() {
-      return (await queryPartition(client, tableName, TENANTS_PK, { prefix: tenantRecordKey(""), consistent: true })).map(recordOf);
+      return (await queryPartition(client, tableName, TENANTS_PK, { prefix: TENANT_RECORD_PREFIX, consistent: true })).map(recordOf);
     },
   };
 }

@@ -8,11 +8,11 @@ import { DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient 
 import { createHash } from "node:crypto";
 import type { WebhookEndpoints } from "../../../core/ports.ts";
 import { ENDPOINT_GONE_FOR_MS } from "../../../core/delivery/webhooks.ts";
-import { goneEndpointKey, tenantKey } from "./items.ts";
+import { goneEndpointKey, tenantKey } from "./keys.ts";
 
-export function createDynamoWebhookEndpoints(options: { client: DynamoDBClient; tableName: string; now?: () => number }): WebhookEndpoints {
+export function createDynamoWebhookEndpoints(options: { client: DynamoDBClient; tableName: string; now: () => number }): WebhookEndpoints {
   const { client, tableName } = options;
-  const now = options.now ?? Date.now;
+  const { now } = options;
   const key = (tenant: string, url: string) => ({ pk: { S: tenantKey(tenant) }, sk: { S: goneEndpointKey(createHash("sha256").update(url).digest("hex")) } });
   return {
     async goneSince(tenant, url) {

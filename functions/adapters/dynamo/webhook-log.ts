@@ -6,24 +6,24 @@
  *   <job> / WHLOG#<time>#<id>#<attempt>   one attempt and its outcome (kept 30 days)
  */
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { jobKey } from "./items.ts";
+import { jobKey, WEBHOOK_CLAIM_PREFIX, WEBHOOK_LOG_PREFIX, webhookClaimKey, webhookLogKey } from "./keys.ts";
 import { batchGetItems } from "./query.ts";
 import type { DeliveryLogEntry, WebhookLog } from "../../../core/ports.ts";
 
 const LOG_TTL_SECONDS = 30 * 24 * 3600;
 
-export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableName: string; now?: () => number }): WebhookLog {
+export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableName: string; now: () => number }): WebhookLog {
   const { client, tableName } = options;
-  const now = options.now ?? Date.now;
+  const { now } = options;
   const expiresAt = (): AttributeValue => ({ N: String(Math.floor(now() / 1000) + LOG_TTL_SECONDS) });
   return {
     async enqueued(job, keys) {
-      const items = await batchGetItems(client, tableName, keys.map((key) => ({ pk: { S: jobKey(job) }, sk: { S: `WHCLAIM#${key}` } })), { consistent: true, projection: "sk" });
-      return new Set(items.map((item) => item.sk!.S!.slice("WHCLAIM#".length)));
+      const items = await batchGetItems(client, tableName, keys.map((key) => ({ pk: { S: jobKey(job) }, sk: { S: webhookClaimKey(key) } })), { consistent: true, projection: "sk" });
+      return new Set(items.map((item) => item.sk!.S!.slice(WEBHOOK_CLAIM_PREFIX.length)));
     },
     async markEnqueued(job, keys) {
       for (const key of keys) {
-        await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: jobKey(job) }, sk: { S: `WHCLAIM#${key}` }, at: { N: String(now()) } } }));
+        await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: jobKey(job) }, sk: { S: webhookClaimKey(key) }, at: { N: String(now()) } } }));
       }
     },
     async record(entry) {
@@ -31,8 +31,8 @@ export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableN
         new PutItemCommand({
           TableName: tableName,
           Item: {
-            pk: { S: jobKey({ tenant: entry.tenant, jobId: entry.jobId, incarnation: entry.incarnation, createdAtMs: 0 }) },
-            sk: { S: `WHLOG#${String(entry.atMs).padStart(15, "0")}#${entry.webhookId}#${entry.attempt}` },
+            pk: { S: jobKey(entry) },
+            sk: { S: webhookLogKey(entry.atMs, entry.webhookId, entry.attempt) },
             entry: { S: JSON.stringify(entry) },
             expires_at: expiresAt(),
           },
@@ -44,7 +44,7 @@ export function createDynamoWebhookLog(options: { client: DynamoDBClient; tableN
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": { S: jobKey(job) }, ":prefix": { S: "WHLOG#" } },
+          ExpressionAttributeValues: { ":pk": { S: jobKey(job) }, ":prefix": { S: WEBHOOK_LOG_PREFIX } },
           ScanIndexForward: false,
           Limit: limit,
         }),

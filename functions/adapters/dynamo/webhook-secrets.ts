@@ -10,20 +10,20 @@ import { randomBytes } from "node:crypto";
 import type { WebhookSecret } from "../../../core/delivery/webhooks.ts";
 import type { WebhookSecrets } from "../../../core/ports.ts";
 import { formatSecret, rotateSecrets, validSecrets } from "../../../core/delivery/webhooks.ts";
-import { tenantKey, WEBHOOK_SECRETS_SK } from "./items.ts";
+import { tenantKey, WEBHOOK_SECRETS_SK } from "./keys.ts";
 
 const ATTEMPTS = 5;
 
 export function createDynamoWebhookSecrets(options: {
   client: DynamoDBClient;
   tableName: string;
-  now?: () => number;
+  now: () => number;
   newSecret?: () => string;
   /** Hears of each secret made on first use (the composition root audits it, as every change of a secret is). */
   onSecretMade?: (tenant: string) => Promise<void>;
 }): WebhookSecrets {
   const { client, tableName } = options;
-  const now = options.now ?? Date.now;
+  const { now } = options;
   const newSecret = options.newSecret ?? (() => formatSecret(randomBytes(24)));
   const key = (tenant: string) => ({ pk: { S: tenantKey(tenant) }, sk: { S: WEBHOOK_SECRETS_SK } });
 
