@@ -86,8 +86,10 @@ describe("the client's browser path", () => {
       "core/rejection.ts",
       "core/transloadit-parameters.ts",
       "sdk/client/index.ts",
+      "sdk/client/links.ts",
       "sdk/client/merge.ts",
       "sdk/client/react.ts",
+      "sdk/client/tokens.ts",
     ]);
   });
 });
