@@ -92,6 +92,17 @@ const STATUS_OF: Record<ErrorKind, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503
 
 const notFound = (jobId: string) => new HeadwayError("not_found", "job_not_found", `no job ${jobId}`);
 
+/** Why an API key was refused: revoked (when, and what to do), or not a key at all. */
+async function refusedKey(apiKeys: Pick<ApiKeyStore, "revokedAt">, apiKey: string | null, otherwise: string): Promise<HeadwayError> {
+  const revokedAtMs = apiKey === null ? null : await apiKeys.revokedAt(apiKey);
+  if (revokedAtMs === null) return new HeadwayError("unauthorized", "unauthorized", otherwise);
+  return new HeadwayError(
+    "unauthorized",
+    "key_revoked",
+    `this API key was revoked at ${new Date(revokedAtMs).toISOString()}; ask an admin of the tenant for a new one (headway keys create, or POST /v1/keys with an admin key)`,
+  );
+}
+
 /** Past this, the suggested request is described rather than written out in the message. */
 const SUGGESTED_BODY_CHARS = 1_000;
 
@@ -178,7 +189,7 @@ function createStreamApp(deps: ApiDeps): Hono<Env> {
 
   async function fromApiKey(apiKey: string): Promise<StreamCredential> {
     const principal = await deps.apiKeys.principalOf(apiKey);
-    if (principal === null) throw new HeadwayError("unauthorized", "unauthorized", "send a valid API key or subscriber token as `Authorization: Bearer <credential>`");
+    if (principal === null) throw await refusedKey(deps.apiKeys, apiKey, "send a valid API key or subscriber token as `Authorization: Bearer <credential>`");
     requireScope(principal, "read");
     return { tenant: principal.tenant, slotKey: slotKeyOf(apiKey), recheck: async () => ((await deps.apiKeys.principalOf(apiKey)) === null ? "key_revoked" : null) };
   }
@@ -300,7 +311,7 @@ function createTenantApp(deps: ApiDeps): Hono<Env> {
     createMiddleware<Env>(async (c, next) => {
       const apiKey = bearerOf(c);
       const principal = apiKey === null ? null : await deps.apiKeys.principalOf(apiKey);
-      if (principal === null) throw new HeadwayError("unauthorized", "unauthorized", "send a valid API key as `Authorization: Bearer <key>`");
+      if (principal === null) throw await refusedKey(deps.apiKeys, apiKey, "send a valid API key as `Authorization: Bearer <key>`");
       requireScope(principal, scope);
       c.set("tenant", principal.tenant);
       c.set("key", principal);
