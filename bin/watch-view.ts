@@ -25,6 +25,14 @@ export interface ViewOptions {
   connection?: string | null;
 }
 
+/** What shows before the job's first snapshot arrives: never a blank screen. */
+export function waitingRows(jobId: string, connection: string | null): WatchRow[] {
+  return [
+    { name: `job ${jobId}`, hasBar: false, percent: null, note: "" },
+    { name: `waiting for the job's first snapshot (${connection ?? "connected"})…`, hasBar: false, percent: null, note: "" },
+  ];
+}
+
 export function watchRows(snapshot: JobSnapshot, options: ViewOptions = {}): WatchRow[] {
   const maxFiles = options.maxFiles ?? 10;
   const maxInFlight = options.maxInFlight ?? 3;

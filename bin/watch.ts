@@ -9,7 +9,7 @@ import cliProgress from "cli-progress";
 import { ErrorBody, TokenResponse } from "../core/contract/http.ts";
 import { createSubscriber, type JobSnapshot } from "../sdk/client/index.ts";
 import { usageOf } from "./usage.ts";
-import { formatRow, watchRows, type WatchRow } from "./watch-view.ts";
+import { formatRow, waitingRows, watchRows, type WatchRow } from "./watch-view.ts";
 
 const SANDBOX_URL = "http://127.0.0.1:8787";
 const SANDBOX_KEY_FILE = ".headway/dev-api-key";
@@ -42,7 +42,7 @@ export async function watch(args: string[]): Promise<number> {
   }
 
   const isJson = values.json || !process.stdout.isTTY;
-  const view = isJson ? jsonView() : barsView();
+  const view = isJson ? jsonView() : barsView(jobId);
   let firstToken: string | null = first.token;
   const subscriber = createSubscriber({
     websocketUrl: first.websocket_url,
@@ -144,7 +144,7 @@ function jsonView(): View {
  * bars are slots: slot i shows row i of the latest snapshot, so the rows can reorder (the slowest
  * files first) without the library having to move bars.
  */
-function barsView(): View {
+function barsView(jobId: string): View {
   const multibar = new cliProgress.MultiBar({
     format: (options, params, payload: { row: WatchRow }) => formatRow(payload.row, cliProgress.Format.BarFormat(params.progress, options)),
     barsize: 30,
@@ -157,10 +157,9 @@ function barsView(): View {
   }, cliProgress.Presets.shades_classic);
   const bars: cliProgress.SingleBar[] = [];
   let last: JobSnapshot | null = null;
-  let connection: string | null = null;
+  let connection: string | null = "connecting";
   const draw = () => {
-    if (last === null) return;
-    const rows = watchRows(last, { connection });
+    const rows = last === null ? waitingRows(jobId, connection) : watchRows(last, { connection });
     while (bars.length > rows.length) multibar.remove(bars.pop()!);
     rows.forEach((row, index) => {
       const bar = bars[index];
@@ -168,6 +167,7 @@ function barsView(): View {
       else bar.update(row.percent ?? 0, { row });
     });
   };
+  draw();
   return {
     show(snapshot) {
       last = snapshot;

@@ -116,6 +116,8 @@ export interface EventPublisher {
 export interface ApiKeyStore {
   /** The tenant, id and scopes of an API key; null when the key is unknown or revoked. A process may trust a key it saw work for a short while (the key cache's window). */
   principalOf(apiKey: string): Promise<KeyPrincipal | null>;
+  /** When a key was revoked; null when it is not (or not known): asked only for a key `principalOf` refused, to say why. */
+  revokedAt(apiKey: string): Promise<number | null>;
   /** Whether the tenant has this key and it is not revoked (what a subscriber token's `key_id` is checked against); `fresh` reads past the cache. */
   isActive(tenant: string, keyId: string, options?: { fresh?: boolean }): Promise<boolean>;
   /** Makes a new random key for the tenant; the only time the key itself is seen. */

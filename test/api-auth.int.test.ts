@@ -67,6 +67,18 @@ describe("scoped API keys", () => {
     expect((await asAdmin("POST", "/v1/admin/tenants/scoped/keys", { scopes: [] })).status).toBe(400);
   });
 
+  it("tells a revoked key that it was revoked, when, and what to do, where an unknown key is only refused", async () => {
+    const worker = await newKey({ name: "retired worker" });
+    expect((await asAdmin("DELETE", `/v1/admin/tenants/scoped/keys/${worker.id}`)).status).toBe(200);
+    for (const path of ["/v1/jobs", "/v1/jobs/any/stream"]) {
+      const refused = await request("GET", path, worker.key);
+      expect(refused.status, path).toBe(401);
+      expect(await errorOf(refused), path).toMatchObject({ code: "key_revoked", message: expect.stringMatching(/^this API key was revoked at \d{4}-\d\d-\d\dT[\d:.]+Z; ask an admin of the tenant for a new one/) });
+    }
+    const unknown = await request("GET", "/v1/jobs", "hw_live_00000000000000000000000000000000");
+    expect(await errorOf(unknown)).toMatchObject({ code: "unauthorized", message: "send a valid API key as `Authorization: Bearer <key>`" });
+  });
+
   it("lets a worker's key (ingest, read) make and read jobs but neither read nor rotate the webhook secret", async () => {
     const worker = await newKey({ name: "worker" });
     expect((await request("POST", "/v1/jobs", worker.key, { job_id: "scoped-1" })).status).toBe(201);

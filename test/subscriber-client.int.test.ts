@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import type { Event } from "../core/contract/events.ts";
 import { silentLog } from "../functions/config.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
@@ -19,8 +20,8 @@ const api = (method: string, path: string, body?: unknown) =>
 const PLAN = { steps: { encoded: { robot: "/video/encode", use: ":original" } } };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function createJob(jobId: string, originals: string[] = ["f1"]): Promise<string> {
-  const response = await api("POST", "/v1/jobs", { job_id: jobId, plan: PLAN, originals: originals.map((original_id) => ({ original_id, mime: "video/mp4" })), emit_execution_progress: true });
+async function createJob(jobId: string, originals: string[] = ["f1"], emitExecutionProgress = true): Promise<string> {
+  const response = await api("POST", "/v1/jobs", { job_id: jobId, plan: PLAN, originals: originals.map((original_id) => ({ original_id, mime: "video/mp4" })), emit_execution_progress: emitExecutionProgress });
   expect(response.status).toBe(201);
   return ((await response.json()) as { subscriber_token: string }).subscriber_token;
 }
@@ -63,6 +64,36 @@ function watch(subscriber: Subscriber, jobId: string, options: { detail?: boolea
     }
   };
   return { snapshots, finished, final: withTimeout(final, 45_000, `${jobId} never finished`), until };
+}
+
+/** A TCP door in front of the WebSocket gateway: shut at first (connections are cut), open on demand. */
+async function websocketDoor(target: URL): Promise<{ url: string; open(): void; passed(): number; close(): Promise<void> }> {
+  let isOpen = false;
+  let passed = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.once("close", () => sockets.delete(client));
+    if (!isOpen) return void client.destroy();
+    passed++;
+    const upstream = connect(Number(target.port), target.hostname, () => {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    sockets.add(upstream);
+    upstream.once("close", () => sockets.delete(upstream));
+    for (const [a, b] of [[client, upstream], [upstream, client]] as const) a.once("error", () => b.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    open: () => void (isOpen = true),
+    passed: () => passed,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
@@ -237,6 +268,56 @@ describe("subscriber client (sandbox, Node)", () => {
       expect(await watched.final).toMatchObject({ status: "completed" });
       subscriber.close();
     }
+  }, 90_000);
+
+  it("shows a job created without emit_execution_progress live, over WebSocket and SSE, without the detail it did not ask for", async () => {
+    for (const [jobId, extra, transport] of [
+      ["client-quiet", {}, "websocket"],
+      ["client-quiet-sse", { websocketUrl: null }, "sse"],
+    ] as const) {
+      const token = await createJob(jobId, ["f1"], false);
+      const subscriber = createSubscriber(options(token, extra));
+      const watched = watch(subscriber, jobId);
+      await watched.until(() => watched.snapshots.find((snapshot) => snapshot.status === "executing" || snapshot.progress_combined === 0));
+      const e = eventFactory(jobId);
+      await send(jobId, [e.progress("encoded", "f1", [30, 100])]);
+      await watched.until(() => watched.snapshots.find((snapshot) => snapshot.progress_combined === 30));
+      await send(jobId, [e.progress("encoded", "f1", [60, 100])]);
+      await watched.until(() => watched.snapshots.find((snapshot) => snapshot.progress_combined === 60));
+      expect(watched.snapshots.every((snapshot) => snapshot.detail === undefined)).toBe(true);
+      expect(subscriber.transport).toBe<Transport>(transport);
+      await send(jobId, [e.completed("encoded", "f1"), e.jobCompleted()]);
+      expect(await watched.final).toMatchObject({ status: "completed", progress_combined: 100 });
+      subscriber.close();
+    }
+  }, 90_000);
+
+  it("goes back to WebSocket once it works again after falling back to SSE", async () => {
+    // A door in front of the gateway: shut, every WebSocket connection is cut at once; open, it passes.
+    const door = await websocketDoor(new URL(sandbox.websocket!));
+    const token = await createJob("client-back");
+    const transports: (Transport | null)[] = [];
+    const subscriber = createSubscriber(
+      options(token, { websocketUrl: door.url, sseAfterFailures: 2, websocketRetryMs: 200, onStateChange: (_state, transport) => transports.push(transport) }),
+    );
+    const watched = watch(subscriber, "client-back");
+    const e = eventFactory("client-back");
+    await send("client-back", [e.progress("encoded", "f1", [20, 100])]);
+    await watched.until(() => watched.snapshots.find((snapshot) => snapshot.progress_combined === 20));
+    expect(subscriber.transport).toBe<Transport>("sse");
+
+    door.open();
+    await watched.until(() => (subscriber.transport === "websocket" && subscriber.state === "open" ? true : undefined), 15_000);
+    await send("client-back", [e.progress("encoded", "f1", [70, 100])]);
+    await watched.until(() => watched.snapshots.find((snapshot) => snapshot.progress_combined === 70));
+    expect(door.passed()).toBeGreaterThan(0);
+    await send("client-back", [e.completed("encoded", "f1"), e.jobCompleted()]);
+    expect(await watched.final).toMatchObject({ status: "completed", progress_combined: 100 });
+    expect(transports).toContain("sse");
+    expect(transports.at(-1)).toBe("websocket");
+    expectSettled(watched.snapshots);
+    subscriber.close();
+    await door.close();
   }, 90_000);
 
   it("gives a component the job's snapshot and status through useJob", async () => {

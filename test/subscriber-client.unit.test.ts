@@ -84,8 +84,10 @@ describe("the client's browser path", () => {
       "core/contract/snapshot.ts",
       "core/errors.ts",
       "sdk/client/index.ts",
+      "sdk/client/links.ts",
       "sdk/client/merge.ts",
       "sdk/client/react.ts",
+      "sdk/client/tokens.ts",
     ]);
   });
 });

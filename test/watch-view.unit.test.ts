@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatEta, watchRows } from "../bin/watch-view.ts";
+import { formatEta, watchRows, waitingRows } from "../bin/watch-view.ts";
 import type { JobSnapshot } from "../sdk/client/index.ts";
 
 const snapshot = (fields: Partial<JobSnapshot>): JobSnapshot => ({
@@ -51,6 +51,13 @@ describe("watchRows", () => {
     expect(rows.slice(1)).toEqual([
       { name: "combined", hasBar: true, percent: null, note: "executing · ETA unknown" },
       { name: "▸ transfer image.tar", hasBar: true, percent: 0, note: "0/1024 Bytes · step 1/2 · Transfer retried" },
+    ]);
+  });
+
+  it("says it is waiting, and how the connection stands, before the first snapshot", () => {
+    expect(waitingRows("upload-42", "connecting")).toEqual([
+      { name: "job upload-42", hasBar: false, percent: null, note: "" },
+      { name: "waiting for the job's first snapshot (connecting)…", hasBar: false, percent: null, note: "" },
     ]);
   });
 

@@ -26,9 +26,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const api = (method: string, path: string, body?: unknown) =>
   fetch(`${sandbox.http}${path}`, { method, headers: { authorization: `Bearer ${sandbox.apiKey}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 
-async function createJob(jobId: string, originals: string[]) {
+async function createJob(jobId: string, originals: string[], emitExecutionProgress = true) {
   const plan = { steps: { encoded: { robot: "/video/encode", use: ":original" } } };
-  const response = await api("POST", "/v1/jobs", { job_id: jobId, plan, originals: originals.map((original_id) => ({ original_id, mime: "video/mp4" })), emit_execution_progress: true });
+  const response = await api("POST", "/v1/jobs", { job_id: jobId, plan, originals: originals.map((original_id) => ({ original_id, mime: "video/mp4" })), emit_execution_progress: emitExecutionProgress });
   expect(response.status).toBe(201);
 }
 
@@ -159,6 +159,27 @@ describe("headway watch", () => {
     }
   }, 60_000);
 
+  it.skipIf(withoutTmux)("draws a job that asked for no progress events at once and keeps it current (needs tmux)", async () => {
+    const jobId = "watch-quiet";
+    await createJob(jobId, ["clip.mp4"], false);
+    const e = eventFactory(jobId, Date.now());
+    const screen = terminal(jobId);
+    try {
+      screen.run(`'${process.execPath}' '${HEADWAY}' watch ${jobId} --url ${sandbox.http} --api-key ${sandbox.apiKey}; echo EXIT=$?; sleep 30`);
+      // Before any event: the job's rows at once (or, for the first instant, the line that says it waits).
+      const first = await screen.until((pane) => (/^combined\s/m.test(pane) || /waiting for the job's first snapshot/.test(pane) ? pane : undefined));
+      expect(first).toMatch(/^job watch-quiet$/m);
+      await screen.until((pane) => (percentOf("combined")(pane) === 0 ? true : undefined));
+      await send(jobId, [e.started("encoded", "clip.mp4"), e.progress("encoded", "clip.mp4", [50, 100])]);
+      await screen.until((pane) => (percentOf("combined")(pane) === 50 ? true : undefined));
+      await send(jobId, [e.completed("encoded", "clip.mp4"), e.jobCompleted()]);
+      const pane = await screen.until((pane) => (/EXIT=\d+/.test(pane) ? pane : undefined));
+      expect(pane).toMatch(/^EXIT=0$/m);
+    } finally {
+      screen.close();
+    }
+  }, 60_000);
+
   it.skipIf(withoutTmux)("stops watching on Ctrl-C with exit code 130, leaving the job running (needs tmux)", async () => {
     const jobId = "watch-interrupted";
     await createJob(jobId, ["f1"]);
@@ -175,9 +196,9 @@ describe("headway watch", () => {
     }
   }, 60_000);
 
-  it("prints one JSON snapshot per line when piped with --json, and exits 1 with the error when the job fails", async () => {
+  it("prints one JSON snapshot per line when piped with --json, at once and live even for a job that asked for no progress events, and exits 1 with the error when the job fails", async () => {
     const jobId = "watch-json";
-    await createJob(jobId, ["f1"]);
+    await createJob(jobId, ["f1"], false);
     const e = eventFactory(jobId, Date.now());
     const child = spawn(process.execPath, [HEADWAY, "watch", jobId, "--json", "--url", sandbox.http, "--api-key", sandbox.apiKey], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

@@ -26,7 +26,7 @@ export interface JobsDeps {
   publisher: EventPublisher;
   /** Creating a job with a `notify_url` registers that URL again if it had answered 410 Gone. */
   webhookEndpoints: WebhookEndpoints;
-  apiKeys: Pick<ApiKeyStore, "principalOf">;
+  apiKeys: Pick<ApiKeyStore, "principalOf" | "revokedAt">;
   now: () => number;
   /** Base URL clients reach this API at (for `status_url`); the request's own origin when absent. */
   publicUrl?: string | undefined;

@@ -8,7 +8,7 @@ import type { Admin } from "../admin.ts";
 import { actorOf, jsonBodyOrEmpty, keyAuth, type ApiEnv } from "./request.ts";
 
 /** Mounted at `/v1/keys`. */
-export function createKeysApp(deps: { admin: Admin; apiKeys: Pick<ApiKeyStore, "principalOf"> }): Hono<ApiEnv> {
+export function createKeysApp(deps: { admin: Admin; apiKeys: Pick<ApiKeyStore, "principalOf" | "revokedAt"> }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const admin = keyAuth(deps.apiKeys)("admin");
 

@@ -32,17 +32,27 @@ export function requireScope(principal: KeyPrincipal, scope: Scope): void {
   }
 }
 
+/** Why an API key was refused: revoked (when, and what to do), or not a key at all. */
+export async function refusedKey(apiKeys: Pick<ApiKeyStore, "revokedAt">, apiKey: string | null, otherwise: string): Promise<HeadwayError> {
+  const revokedAtMs = apiKey === null ? null : await apiKeys.revokedAt(apiKey);
+  if (revokedAtMs === null) return new HeadwayError("unauthorized", otherwise);
+  return new HeadwayError(
+    "key_revoked",
+    `this API key was revoked at ${new Date(revokedAtMs).toISOString()}; ask an admin of the tenant for a new one (headway keys create, or POST /v1/keys with an admin key)`,
+  );
+}
+
 /**
  * The auth of a tenant route: an API key in `Authorization: Bearer` with the scope the route
  * names. Each route takes it itself (never a sub-app-wide `use`), so that a route added anywhere
  * is never left open and no route's security depends on the order sub-apps are mounted in.
  */
-export function keyAuth(apiKeys: Pick<ApiKeyStore, "principalOf">): (scope: Scope) => ReturnType<typeof createMiddleware<ApiEnv>> {
+export function keyAuth(apiKeys: Pick<ApiKeyStore, "principalOf" | "revokedAt">): (scope: Scope) => ReturnType<typeof createMiddleware<ApiEnv>> {
   return (scope) =>
     createMiddleware<ApiEnv>(async (c, next) => {
       const apiKey = bearerOf(c);
       const principal = apiKey === null ? null : await apiKeys.principalOf(apiKey);
-      if (principal === null) throw new HeadwayError("unauthorized", "send a valid API key as `Authorization: Bearer <key>`");
+      if (principal === null) throw await refusedKey(apiKeys, apiKey, "send a valid API key as `Authorization: Bearer <key>`");
       requireScope(principal, scope);
       c.set("tenant", principal.tenant);
       c.set("key", principal);

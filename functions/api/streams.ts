@@ -26,12 +26,12 @@ import type { ApiKeyStore, JobRef, JobStore, StreamSlots } from "../../core/port
 import type { Log } from "../config.ts";
 import { wireError } from "../errors.ts";
 import { STREAMS } from "../settings.ts";
-import { bearerOf, isTokenShaped, jobNotFound, requireScope, type ApiEnv } from "./request.ts";
+import { bearerOf, isTokenShaped, jobNotFound, refusedKey, requireScope, type ApiEnv } from "./request.ts";
 
 export interface StreamsDeps {
   store: JobStore;
   streamSlots: StreamSlots;
-  apiKeys: Pick<ApiKeyStore, "principalOf" | "isActive">;
+  apiKeys: Pick<ApiKeyStore, "principalOf" | "revokedAt" | "isActive">;
   tokenSecret: string;
   log: Log;
   now: () => number;
@@ -76,7 +76,7 @@ async function fromToken(deps: StreamsDeps, tokenKeys: TokenKeys, token: string,
 
 async function fromApiKey(deps: StreamsDeps, apiKey: string): Promise<StreamCredential> {
   const principal = await deps.apiKeys.principalOf(apiKey);
-  if (principal === null) throw new HeadwayError("unauthorized", "send a valid API key or subscriber token as `Authorization: Bearer <credential>`");
+  if (principal === null) throw await refusedKey(deps.apiKeys, apiKey, "send a valid API key or subscriber token as `Authorization: Bearer <credential>`");
   requireScope(principal, "read");
   return { tenant: principal.tenant, slotKey: slotKeyOf(apiKey), recheck: async () => ((await deps.apiKeys.principalOf(apiKey)) === null ? "key_revoked" : null) };
 }

@@ -8,7 +8,7 @@ import { jobOf, jsonBody, keyAuth, type ApiEnv } from "./request.ts";
 
 export interface TokensDeps {
   store: JobStore;
-  apiKeys: Pick<ApiKeyStore, "principalOf">;
+  apiKeys: Pick<ApiKeyStore, "principalOf" | "revokedAt">;
   now: () => number;
   /** The subscriber-token signing secrets as configured: one, or several separated by spaces, the newest (signing) first. */
   tokenSecret: string;

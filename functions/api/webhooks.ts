@@ -16,7 +16,7 @@ export interface WebhooksDeps {
   /** The tenant's webhook secrets (read here; rotated through `admin`, which audits it). */
   webhookSecrets: WebhookSecrets;
   admin: Admin;
-  apiKeys: Pick<ApiKeyStore, "principalOf">;
+  apiKeys: Pick<ApiKeyStore, "principalOf" | "revokedAt">;
 }
 
 /** Mounted at `/v1`. */

@@ -3,37 +3,23 @@
  * API and get each job's whole, latest snapshot, whatever the connection does. It reconnects with
  * jittered exponential backoff, subscribes again after a reconnect, refreshes the token through
  * `getToken` (before it expires, and after a connection that never opened), merges `files_page`
- * pages, drops repeats and stale frames by `version`, and falls back to the SSE update stream when
- * WebSocket is missing or keeps failing. Frames are parsed with the server's own zod schemas
- * (core/realtime.ts); frames it does not know are skipped.
+ * pages, drops repeats and stale frames by `version`, falls back to the SSE update stream when
+ * WebSocket is missing or keeps failing, and goes back to WebSocket once it works again. It asks
+ * the server for every change of the jobs it watches (a detail subscription), so a job created
+ * without `emit_execution_progress` is live too. Frames are parsed with the server's own zod
+ * schemas (core/contract/realtime.ts); frames it does not know are skipped.
  *
  * It must never import Node modules: it uses the web globals only (`WebSocket`, `EventSource`,
  * `setTimeout`, `atob`), and loads the `eventsource` package only where no `EventSource` exists.
  */
 import { FrameSnapshot, JobEvent, ServerFrame, type RequestId } from "../../core/contract/realtime.ts";
+import { loadEventSource, openSocket, openStream, parseJson, type EventSourceConstructor, type SocketLink, type WebSocketConstructor } from "./links.ts";
 import { emptyMerge, isWhole, mergeSnapshot, type JobSnapshot, type MergedJob } from "./merge.ts";
+import { backoff, tokenSource, type TokenSource } from "./tokens.ts";
 
 export type { JobSnapshot } from "./merge.ts";
-
-/** What a subscriber needs of a WebSocket (the browser's, Node's global one, or `ws`). */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: unknown) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
-
-/** What a subscriber needs of an EventSource (the browser's, or the `eventsource` package's). */
-export interface EventSourceLike {
-  addEventListener(type: string, listener: (event: { data?: unknown }) => void): void;
-  close(): void;
-  onerror: ((event: unknown) => void) | null;
-}
-export type EventSourceConstructor = new (url: string) => EventSourceLike;
+export type { EventSourceConstructor, EventSourceLike, WebSocketConstructor, WebSocketLike } from "./links.ts";
+export { expiresWithin } from "./tokens.ts";
 
 export type Transport = "websocket" | "sse";
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
@@ -46,12 +32,14 @@ export interface SubscriberOptions {
   /** A subscriber token; or `getToken`, called for a fresh one whenever it is needed. */
   token?: string;
   getToken?: () => Promise<string>;
-  /** `auto` (default): WebSocket, then SSE if WebSocket is missing or fails `sseAfterFailures` times in a row. */
+  /** `auto` (default): WebSocket, then SSE if WebSocket is missing or fails `sseAfterFailures` times in a row, then WebSocket again once it works. */
   transport?: "auto" | Transport;
   /** Connections in a row that never opened before `auto` moves to SSE (default 4). */
   sseAfterFailures?: number;
   /** Reconnect delays: `initialDelayMs · 2^n`, capped at `maxDelayMs`, each drawn at random between half and all of it. */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** On SSE after a fallback, `auto` tries WebSocket again after this long, then at doubling intervals up to 5 minutes (default 30 s). */
+  websocketRetryMs?: number;
   /** A token expiring within this many ms is refreshed before it is used (default 60 s). */
   refreshBeforeExpiryMs?: number;
   /** A ping this often keeps the connection alive (API Gateway closes idle ones after 10 min) and finds dead ones (default 5 min). */
@@ -67,9 +55,9 @@ export interface SubscriberOptions {
 
 export interface WatchOptions {
   /**
-   * Ask for the in-flight executions in this job's frames (`snapshot.detail`: the 100 most recently
-   * reported, each with its `at`, and `in_flight_total`), on WebSocket and SSE alike. The job is
-   * then pushed whenever it changed, also while it has no combined figure (a job of commands).
+   * Hand this watch the in-flight executions too (`snapshot.detail`: the 100 most recently
+   * reported, each with its `at`, and `in_flight_total`). Every watch gets every change of the
+   * job either way; without this, its snapshots leave the detail out.
    */
   detail?: boolean;
   /** Once per final version, with the whole final snapshot. */
@@ -114,97 +102,237 @@ interface WatchedJob {
   /** The final version a fresh subscribe was asked for to complete a paged list (-1: none). */
   refetchedVersion: number;
   /** The job's SSE stream, while SSE is the transport. */
-  stream: EventSourceLike | null;
+  stream: { close(): void } | null;
 }
 
-const OPEN = 1;
+/** What the two transports share: the watched jobs, the token, the connection's state, and how snapshots reach the watches. */
+interface Context {
+  options: SubscriberOptions;
+  jobs: Map<string, WatchedJob>;
+  tokens: TokenSource;
+  transport: Transport;
+  isClosed: boolean;
+  canUseSse: boolean;
+  canUseWebSocket: boolean;
+  setState(state: ConnectionState): void;
+  reportError(error: SubscriberError): void;
+  /** Applies a job's snapshot from either transport and tells its watches; `refetch` completes a paged final snapshot. */
+  receive(job: WatchedJob, data: FrameSnapshot, isFinal: boolean, refetch?: (job: WatchedJob) => void): void;
+  delays(): { nextMs(): number; reset(): void };
+}
 
 export function createSubscriber(options: SubscriberOptions): Subscriber {
   if (options.token === undefined && options.getToken === undefined) throw new SubscriberError("token", "give a subscriber token or getToken");
-  const random = options.random ?? Math.random;
-  const initialDelayMs = options.reconnect?.initialDelayMs ?? 500;
-  const maxDelayMs = options.reconnect?.maxDelayMs ?? 30_000;
-  const refreshBeforeExpiryMs = options.refreshBeforeExpiryMs ?? 60_000;
-  const pingIntervalMs = options.pingIntervalMs ?? 5 * 60_000;
-  const sseAfterFailures = options.sseAfterFailures ?? 4;
   const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   const canUseSse = typeof options.httpUrl === "string" && options.httpUrl !== "";
   const canUseWebSocket = WebSocketImpl !== undefined && typeof options.websocketUrl === "string" && options.websocketUrl !== "";
-
   if (options.transport === "websocket" && !canUseWebSocket) throw new SubscriberError("transport", "transport websocket needs websocketUrl and a WebSocket implementation");
   if (options.transport === "sse" && !canUseSse) throw new SubscriberError("transport", "transport sse needs httpUrl");
-  const jobs = new Map<string, WatchedJob>();
-  let transport: Transport | null = options.transport === "sse" || (options.transport !== "websocket" && !canUseWebSocket) ? "sse" : "websocket";
+
+  const random = options.random ?? Math.random;
   let state: ConnectionState = "connecting";
-  let isClosed = false;
-  let token: string | null = options.token ?? null;
-  let mustRefreshToken = false;
-  let socket: WebSocketLike | null = null;
+  /** The transport last reported with a state: a switch of transport is news even when the state stays `open`. */
+  let reportedTransport: Transport | null = null;
+  const ctx: Context = {
+    options,
+    jobs: new Map(),
+    tokens: tokenSource({ token: options.token, getToken: options.getToken, refreshBeforeExpiryMs: options.refreshBeforeExpiryMs ?? 60_000 }),
+    transport: options.transport === "sse" || (options.transport !== "websocket" && !canUseWebSocket) ? "sse" : "websocket",
+    isClosed: false,
+    canUseSse,
+    canUseWebSocket,
+    setState(next) {
+      const transport = ctx.isClosed ? null : ctx.transport;
+      if (next === state && transport === reportedTransport) return;
+      state = next;
+      reportedTransport = transport;
+      options.onStateChange?.(next, transport);
+    },
+    reportError: (error) => options.onError?.(error),
+    receive: (job, data, isFinal, refetch) => receive(job, data, isFinal, refetch),
+    delays: () => backoff(options.reconnect?.initialDelayMs ?? 500, options.reconnect?.maxDelayMs ?? 30_000, random),
+  };
+  const sse = createSseSide(ctx);
+  const socket = createWebSocketSide(ctx, WebSocketImpl, sse);
+  let isStarted = false;
+
+  function forget(job: WatchedJob): void {
+    ctx.jobs.delete(job.jobId);
+    job.stream?.close();
+    job.stream = null;
+    if (ctx.transport === "websocket") socket.unsubscribe(job);
+  }
+
+  return {
+    subscribe(jobId, onSnapshot, watchOptions = {}) {
+      if (ctx.isClosed) throw new SubscriberError("closed", "this subscriber was closed");
+      const watch: Watch = { onSnapshot, options: watchOptions };
+      let job = ctx.jobs.get(jobId);
+      const isNew = job === undefined;
+      if (job === undefined) {
+        job = { jobId, watches: new Set(), merged: emptyMerge(), finishedVersion: -1, refetchedVersion: -1, stream: null };
+        ctx.jobs.set(jobId, job);
+      }
+      job.watches.add(watch);
+      // Connections start on the first watch, not at construction.
+      if (!isStarted) {
+        isStarted = true;
+        if (ctx.transport === "websocket") void socket.connect();
+      }
+      if (isNew) {
+        if (ctx.transport === "sse") void sse.open(job);
+        else socket.subscribe(job);
+      }
+      // A later watch of a job already seen starts from what is known.
+      if (!isNew && job.merged.snapshot !== null) onSnapshot(viewFor(watch, job.merged.snapshot));
+      const watched = job;
+      return () => {
+        watched.watches.delete(watch);
+        if (watched.watches.size === 0 && ctx.jobs.get(jobId) === watched) forget(watched);
+      };
+    },
+    unsubscribe(jobId) {
+      const job = ctx.jobs.get(jobId);
+      if (job !== undefined) forget(job);
+    },
+    close() {
+      if (ctx.isClosed) return;
+      ctx.isClosed = true;
+      socket.close();
+      sse.closeAll();
+      ctx.jobs.clear();
+      ctx.setState("closed");
+    },
+    get state() {
+      return state;
+    },
+    get transport() {
+      return ctx.isClosed ? null : ctx.transport;
+    },
+  };
+}
+
+/** A watch's view of a snapshot: the in-flight detail only for a watch that asked for it. */
+function viewFor(watch: Watch, snapshot: JobSnapshot): JobSnapshot {
+  if (watch.options.detail === true || snapshot.detail === undefined) return snapshot;
+  const { detail: _detail, ...rest } = snapshot;
+  return rest;
+}
+
+function receive(job: WatchedJob, data: FrameSnapshot, isFinal: boolean, refetch?: (job: WatchedJob) => void): void {
+  const snapshot = mergeSnapshot(job.merged, data);
+  if (snapshot !== null) for (const watch of [...job.watches]) watch.onSnapshot(viewFor(watch, snapshot));
+  if (!isFinal || job.merged.version <= job.finishedVersion || job.merged.snapshot === null) return;
+  if (isWhole(job.merged)) {
+    job.finishedVersion = job.merged.version;
+    for (const watch of [...job.watches]) watch.options.onFinished?.(viewFor(watch, job.merged.snapshot));
+  } else if (refetch !== undefined && job.refetchedVersion < job.merged.version) {
+    job.refetchedVersion = job.merged.version;
+    refetch(job);
+  }
+}
+
+// ------------------------------------------------------------ WebSocket
+
+function createWebSocketSide(ctx: Context, WebSocketImpl: WebSocketConstructor | undefined, sse: ReturnType<typeof createSseSide>) {
+  const retry = ctx.delays();
+  const retryWebSocket = backoff(ctx.options.websocketRetryMs ?? 30_000, 5 * 60_000, ctx.options.random ?? Math.random);
+  const sseAfterFailures = ctx.options.sseAfterFailures ?? 4;
+  const pingIntervalMs = ctx.options.pingIntervalMs ?? 5 * 60_000;
+  let link: SocketLink | null = null;
   let failuresInARow = 0;
-  let attempt = 0;
-  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  let pingTimer: ReturnType<typeof setInterval> | undefined;
-  const streamTimers = new Set<ReturnType<typeof setTimeout>>();
-  let isAwaitingPong = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let nextRequest = 0;
   /** Requests awaiting their answer: the job each is about, and what to do once it is answered. */
   const requests = new Map<RequestId, { jobId: string; then?: () => void }>();
+  const send = (message: Record<string, unknown>) => link?.send(message);
 
-  const setState = (next: ConnectionState) => {
-    if (next === state) return;
-    state = next;
-    options.onStateChange?.(next, isClosed ? null : transport);
-  };
-  const reportError = (error: SubscriberError) => options.onError?.(error);
+  function subscribe(job: WatchedJob): void {
+    const id = `r${++nextRequest}`;
+    requests.set(id, { jobId: job.jobId });
+    // Every change of the job comes to a detail subscription, whatever the job's emit_execution_progress.
+    send({ action: "subscribe", job_id: job.jobId, id, detail: true });
+  }
 
-  // ------------------------------------------------------------ tokens
+  /** A ticker's frame carries one page of a large job's list; a fresh subscribe is answered with all of them. */
+  function refetch(job: WatchedJob): void {
+    // Routes may run concurrently, so the subscribe waits for the unsubscribe's answer.
+    const id = `r${++nextRequest}`;
+    requests.set(id, { jobId: job.jobId, then: () => ctx.jobs.get(job.jobId) === job && subscribe(job) });
+    send({ action: "unsubscribe", job_id: job.jobId, id });
+  }
 
-  async function currentToken(): Promise<string> {
-    if (options.getToken !== undefined && (token === null || mustRefreshToken || expiresWithin(token, refreshBeforeExpiryMs))) {
-      token = await options.getToken();
-      mustRefreshToken = false;
+  async function connect(): Promise<void> {
+    let url: string;
+    try {
+      const token = await ctx.tokens.current();
+      url = `${ctx.options.websocketUrl}${ctx.options.websocketUrl!.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+    } catch (error) {
+      ctx.reportError(new SubscriberError("token", `getToken failed: ${String(error)}`, null, { cause: error }));
+      return afterClose(false);
     }
-    return token!;
+    if (ctx.isClosed) return;
+    const opened = openSocket(WebSocketImpl!, url, pingIntervalMs, {
+      onOpen: () => {
+        failuresInARow = 0;
+        retry.reset();
+        retryWebSocket.reset();
+        requests.clear();
+        // Back from a fallback: the socket takes over from the streams (a subscribe is answered with the current snapshot).
+        if (ctx.transport === "sse") sse.closeAll();
+        ctx.transport = "websocket";
+        ctx.setState("open");
+        for (const job of ctx.jobs.values()) subscribe(job);
+      },
+      onText: (text) => {
+        if (link === opened) routeFrames(text);
+      },
+      onClose: (hadOpened) => {
+        if (link !== opened) return;
+        link = null;
+        afterClose(hadOpened);
+      },
+    });
+    link = opened;
   }
 
-  function backoffMs(): number {
-    const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt, 20));
-    attempt++;
-    return ceiling / 2 + (random() * ceiling) / 2;
-  }
-
-  // ------------------------------------------------------------ frames
-
-  /** Applies a job's snapshot from either transport, and tells its watches. */
-  function receive(job: WatchedJob, data: FrameSnapshot, isFinal: boolean): void {
-    const snapshot = mergeSnapshot(job.merged, data);
-    if (snapshot !== null) for (const watch of [...job.watches]) watch.onSnapshot(snapshot);
-    if (!isFinal || job.merged.version <= job.finishedVersion || job.merged.snapshot === null) return;
-    if (isWhole(job.merged)) {
-      job.finishedVersion = job.merged.version;
-      for (const watch of [...job.watches]) watch.options.onFinished?.(job.merged.snapshot);
-    } else if (transport === "websocket" && job.refetchedVersion < job.merged.version) {
-      // A ticker's frame carries one page of a large job's list; a fresh subscribe is answered
-      // with all of them, so the final snapshot is whole rather than pieced from older versions.
-      // (Routes may run concurrently, so the subscribe waits for the unsubscribe's answer.)
-      job.refetchedVersion = job.merged.version;
-      const id = `r${++nextRequest}`;
-      requests.set(id, { jobId: job.jobId, then: () => jobs.get(job.jobId) === job && subscribeOnSocket(job) });
-      send({ action: "unsubscribe", job_id: job.jobId, id });
+  function afterClose(hadOpened: boolean): void {
+    if (ctx.isClosed) return;
+    clearTimeout(timer);
+    if (ctx.transport === "sse") {
+      // A try at WebSocket while on SSE failed: stay on SSE, try again later.
+      timer = setTimeout(() => void connect(), retryWebSocket.nextMs());
+      return;
     }
+    if (!hadOpened) {
+      failuresInARow++;
+      // A browser cannot tell a refused token from a network failure: get a fresh one either way.
+      ctx.tokens.suspect();
+    }
+    if (ctx.options.transport !== "websocket" && ctx.canUseSse && failuresInARow >= sseAfterFailures) return fallBackToSse();
+    ctx.setState("reconnecting");
+    timer = setTimeout(() => void connect(), retry.nextMs());
   }
 
-  function onServerFrame(text: string): void {
+  function fallBackToSse(): void {
+    ctx.transport = "sse";
+    failuresInARow = 0;
+    sse.openAll();
+    // `auto` tries WebSocket again later (a short outage should not keep a client on SSE for good).
+    if (ctx.options.transport !== "sse") timer = setTimeout(() => void connect(), retryWebSocket.nextMs());
+  }
+
+  function routeFrames(text: string): void {
     for (const frame of decodeFrames(text)) {
       switch (frame.event) {
         case "assembly_execution_progress":
         case "job_finished": {
-          const job = jobs.get(frame.job_id);
-          if (job !== undefined) receive(job, frame.data, frame.event === "job_finished");
+          const job = ctx.jobs.get(frame.job_id);
+          if (job !== undefined) ctx.receive(job, frame.data, frame.event === "job_finished", refetch);
           break;
         }
         case "pong":
-          isAwaitingPong = false;
+          link?.notePong();
           break;
         case "subscribed":
         case "unsubscribed": {
@@ -213,17 +341,9 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
           request?.then?.();
           break;
         }
-        case "error": {
-          const jobId = frame.id === undefined ? undefined : requests.get(frame.id)?.jobId;
-          if (frame.id !== undefined) requests.delete(frame.id);
-          const error = new SubscriberError(frame.code, frame.message, jobId ?? null);
-          const job = jobId === undefined ? undefined : jobs.get(jobId);
-          if (job !== undefined) for (const watch of [...job.watches]) watch.options.onError?.(error);
-          else reportError(error);
-          // The server lost this connection's registration: only a new connection helps.
-          if (frame.code === "unknown_connection") socket?.close();
+        case "error":
+          onErrorFrame(frame);
           break;
-        }
         case "batch":
           break;
         default: {
@@ -234,220 +354,93 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     }
   }
 
-  // ------------------------------------------------------------ WebSocket
-
-  function send(message: Record<string, unknown>): void {
-    if (socket !== null && socket.readyState === OPEN) socket.send(JSON.stringify(message));
-  }
-
-  function subscribeOnSocket(job: WatchedJob): void {
-    const id = `r${++nextRequest}`;
-    requests.set(id, { jobId: job.jobId });
-    const wantsDetail = [...job.watches].some((watch) => watch.options.detail === true);
-    send({ action: "subscribe", job_id: job.jobId, id, ...(wantsDetail ? { detail: true } : {}) });
-  }
-
-  async function connectWebSocket(): Promise<void> {
-    let url: string;
-    try {
-      const current = await currentToken();
-      url = `${options.websocketUrl}${options.websocketUrl!.includes("?") ? "&" : "?"}token=${encodeURIComponent(current)}`;
-    } catch (error) {
-      reportError(new SubscriberError("token", `getToken failed: ${String(error)}`, null, { cause: error }));
-      return scheduleReconnect(false);
-    }
-    if (isClosed) return;
-    let hasOpened = false;
-    const ws = new WebSocketImpl!(url);
-    socket = ws;
-    ws.onopen = () => {
-      hasOpened = true;
-      failuresInARow = 0;
-      attempt = 0;
-      setState("open");
-      requests.clear();
-      for (const job of jobs.values()) subscribeOnSocket(job);
-      isAwaitingPong = false;
-      pingTimer = setInterval(() => {
-        // No answer to the last ping: the connection is dead without having said so.
-        if (isAwaitingPong) return ws.close();
-        isAwaitingPong = true;
-        send({ action: "ping" });
-      }, pingIntervalMs);
-    };
-    ws.onmessage = (event) => {
-      if (socket === ws && typeof event.data === "string") onServerFrame(event.data);
-    };
-    ws.onerror = () => {};
-    ws.onclose = () => {
-      clearInterval(pingTimer);
-      if (socket !== ws) return;
-      socket = null;
-      if (isClosed) return;
-      scheduleReconnect(hasOpened);
-    };
-  }
-
-  function scheduleReconnect(hadOpened: boolean): void {
-    if (isClosed) return;
-    if (!hadOpened) {
-      failuresInARow++;
-      // A browser cannot tell a refused token from a network failure: get a fresh one either way.
-      mustRefreshToken = true;
-    }
-    if (options.transport !== "websocket" && canUseSse && failuresInARow >= sseAfterFailures) return switchToSse();
-    setState("reconnecting");
-    clearTimeout(reconnectTimer);
-    reconnectTimer = setTimeout(() => void connectWebSocket(), backoffMs());
-  }
-
-  // ------------------------------------------------------------ SSE
-
-  function switchToSse(): void {
-    transport = "sse";
-    attempt = 0;
-    socket?.close();
-    socket = null;
-    setState("connecting");
-    for (const job of jobs.values()) void openStream(job);
-  }
-
-  let eventSourceImpl: Promise<EventSourceConstructor> | undefined;
-  function loadEventSource(): Promise<EventSourceConstructor> {
-    const global = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
-    if (global !== undefined) return Promise.resolve(global);
-    // Node has no EventSource of its own (yet); browsers never get here.
-    eventSourceImpl ??= import("eventsource").then((module) => module.EventSource as unknown as EventSourceConstructor);
-    return eventSourceImpl;
-  }
-
-  async function openStream(job: WatchedJob): Promise<void> {
-    if (!canUseSse) return reportError(new SubscriberError("transport", "SSE needs httpUrl", job.jobId));
-    let url: string;
-    let EventSourceImpl: EventSourceConstructor;
-    try {
-      EventSourceImpl = await loadEventSource();
-      const wantsDetail = [...job.watches].some((watch) => watch.options.detail === true);
-      url = `${options.httpUrl!.replace(/\/+$/, "")}/v1/jobs/${encodeURIComponent(job.jobId)}/stream?${wantsDetail ? "detail=true&" : ""}token=${encodeURIComponent(await currentToken())}`;
-    } catch (error) {
-      reportError(new SubscriberError("token", `could not open the update stream: ${String(error)}`, job.jobId, { cause: error }));
-      return reopenStream(job, false);
-    }
-    if (isClosed || jobs.get(job.jobId) !== job) return;
-    let hasOpened = false;
-    const stream = new EventSourceImpl(url);
-    job.stream = stream;
-    const onData = (isFinal: boolean) => (event: { data?: unknown }) => {
-      hasOpened = true;
-      attempt = 0;
-      setState("open");
-      const data = parseJson(event.data);
-      const parsed = FrameSnapshot.safeParse(data);
-      if (parsed.success) receive(job, parsed.data, isFinal);
-    };
-    stream.addEventListener("open", () => {
-      hasOpened = true;
-      setState("open");
-    });
-    stream.addEventListener("assembly_execution_progress", onData(false));
-    stream.addEventListener("job_finished", onData(true));
-    stream.addEventListener("message", (event) => {
-      // The unnamed `assembly_finished` ends the stream: the job is over, and the server closes it.
-      if (event.data === "assembly_finished" && job.stream === stream) {
-        stream.close();
-        job.stream = null;
-      }
-    });
-    // EventSource would retry by itself with the same URL (and so the same token): take over.
-    stream.onerror = () => {
-      if (job.stream !== stream) return;
-      stream.close();
-      job.stream = null;
-      reopenStream(job, hasOpened);
-    };
-  }
-
-  function reopenStream(job: WatchedJob, hadOpened: boolean): void {
-    if (isClosed || jobs.get(job.jobId) !== job) return;
-    if (!hadOpened) mustRefreshToken = true;
-    setState("reconnecting");
-    const timer = setTimeout(() => {
-      streamTimers.delete(timer);
-      void openStream(job);
-    }, backoffMs());
-    streamTimers.add(timer);
-  }
-
-  // ------------------------------------------------------------ start
-
-  function start(): void {
-    if (transport === "websocket") void connectWebSocket();
-  }
-  // Connections start on the first watch, not at construction.
-  let isStarted = false;
-
-  function forget(job: WatchedJob): void {
-    jobs.delete(job.jobId);
-    job.stream?.close();
-    job.stream = null;
-    if (transport === "websocket") send({ action: "unsubscribe", job_id: job.jobId });
+  function onErrorFrame(frame: { code: string; message: string; id?: RequestId | undefined }): void {
+    const jobId = frame.id === undefined ? undefined : requests.get(frame.id)?.jobId;
+    if (frame.id !== undefined) requests.delete(frame.id);
+    const error = new SubscriberError(frame.code, frame.message, jobId ?? null);
+    const job = jobId === undefined ? undefined : ctx.jobs.get(jobId);
+    if (job !== undefined) for (const watch of [...job.watches]) watch.options.onError?.(error);
+    else ctx.reportError(error);
+    // The server lost this connection's registration: only a new connection helps.
+    if (frame.code === "unknown_connection") link?.close();
   }
 
   return {
-    subscribe(jobId, onSnapshot, watchOptions = {}) {
-      if (isClosed) throw new SubscriberError("closed", "this subscriber was closed");
-      const watch: Watch = { onSnapshot, options: watchOptions };
-      let job = jobs.get(jobId);
-      const isNew = job === undefined;
-      if (job === undefined) {
-        job = { jobId, watches: new Set(), merged: emptyMerge(), finishedVersion: -1, refetchedVersion: -1, stream: null };
-        jobs.set(jobId, job);
-      }
-      const wasDetailed = [...job.watches].some((other) => other.options.detail === true);
-      job.watches.add(watch);
-      if (!isStarted) {
-        isStarted = true;
-        start();
-      }
-      const addsDetail = watchOptions.detail === true && !wasDetailed;
-      if (transport === "sse") {
-        if (isNew) void openStream(job);
-        else if (addsDetail && job.stream !== null) {
-          // The stream in use carries no detail: open one that does.
-          job.stream.close();
-          job.stream = null;
-          void openStream(job);
-        }
-      } else if (isNew || addsDetail) subscribeOnSocket(job);
-      // A later watch of a job already seen starts from what is known.
-      if (!isNew && job.merged.snapshot !== null) onSnapshot(job.merged.snapshot);
-      const watched = job;
-      return () => {
-        watched.watches.delete(watch);
-        if (watched.watches.size === 0 && jobs.get(jobId) === watched) forget(watched);
-      };
-    },
-    unsubscribe(jobId) {
-      const job = jobs.get(jobId);
-      if (job !== undefined) forget(job);
-    },
+    connect,
+    subscribe,
+    unsubscribe: (job: WatchedJob) => send({ action: "unsubscribe", job_id: job.jobId }),
     close() {
-      if (isClosed) return;
-      isClosed = true;
-      clearTimeout(reconnectTimer);
-      clearInterval(pingTimer);
-      for (const timer of streamTimers) clearTimeout(timer);
-      socket?.close(1000);
-      socket = null;
-      for (const job of jobs.values()) job.stream?.close();
-      jobs.clear();
-      setState("closed");
+      clearTimeout(timer);
+      link?.close(1000);
+      link = null;
     },
-    get state() {
-      return state;
+  };
+}
+
+// ------------------------------------------------------------ SSE
+
+function createSseSide(ctx: Context) {
+  const retry = ctx.delays();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+
+  async function open(job: WatchedJob): Promise<void> {
+    if (!ctx.canUseSse) return ctx.reportError(new SubscriberError("transport", "SSE needs httpUrl", job.jobId));
+    let url: string;
+    let EventSourceImpl: EventSourceConstructor;
+    try {
+      EventSourceImpl = await loadEventSource(ctx.options.EventSource);
+      // The detail asks for every change of the job, whatever its emit_execution_progress (see WatchOptions.detail).
+      url = `${ctx.options.httpUrl!.replace(/\/+$/, "")}/v1/jobs/${encodeURIComponent(job.jobId)}/stream?detail=true&token=${encodeURIComponent(await ctx.tokens.current())}`;
+    } catch (error) {
+      ctx.reportError(new SubscriberError("token", `could not open the update stream: ${String(error)}`, job.jobId, { cause: error }));
+      return reopen(job, false);
+    }
+    if (ctx.isClosed || ctx.transport !== "sse" || ctx.jobs.get(job.jobId) !== job) return;
+    const stream = openStream(EventSourceImpl, url, {
+      onOpen: () => ctx.setState("open"),
+      onData: (data, isFinal) => {
+        retry.reset();
+        ctx.setState("open");
+        const parsed = FrameSnapshot.safeParse(data);
+        if (parsed.success) ctx.receive(job, parsed.data, isFinal);
+      },
+      onEnd: () => {
+        if (job.stream === stream) job.stream = null;
+      },
+      onError: (hadOpened) => {
+        if (job.stream !== stream) return;
+        job.stream = null;
+        reopen(job, hadOpened);
+      },
+    });
+    job.stream = stream;
+  }
+
+  function reopen(job: WatchedJob, hadOpened: boolean): void {
+    if (ctx.isClosed || ctx.transport !== "sse" || ctx.jobs.get(job.jobId) !== job) return;
+    if (!hadOpened) ctx.tokens.suspect();
+    ctx.setState("reconnecting");
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      void open(job);
+    }, retry.nextMs());
+    timers.add(timer);
+  }
+
+  return {
+    open,
+    openAll() {
+      retry.reset();
+      ctx.setState("connecting");
+      for (const job of ctx.jobs.values()) void open(job);
     },
-    get transport() {
-      return isClosed ? null : transport;
+    closeAll() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const job of ctx.jobs.values()) {
+        job.stream?.close();
+        job.stream = null;
+      }
     },
   };
 }
@@ -467,27 +460,4 @@ export function decodeFrames(text: string): (ServerFrame | (JobEvent & { v?: 1 }
     const entry = JobEvent.safeParse(event);
     return entry.success ? [entry.data] : [];
   });
-}
-
-function parseJson(text: unknown): unknown {
-  if (typeof text !== "string") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Whether a Headway subscriber token expires within `marginMs`, read from its payload (the
- * server checks the signature; the client only needs the expiry). Other tokens: false.
- */
-export function expiresWithin(token: string, marginMs: number, nowMs = Date.now()): boolean {
-  try {
-    const body = token.split(".")[0]!.replaceAll("-", "+").replaceAll("_", "/");
-    const payload = JSON.parse(atob(body.padEnd(Math.ceil(body.length / 4) * 4, "="))) as { e?: unknown };
-    return typeof payload.e === "number" && payload.e * 1000 - marginMs <= nowMs;
-  } catch {
-    return false;
-  }
 }

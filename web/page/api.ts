@@ -1,6 +1,6 @@
 /**
  * The dashboard's HTTP calls: each answer parsed at the edge with the API's own zod schemas
- * (core/contract.ts), so the views get typed data or a readable error, never raw JSON.
+ * (core/contract/), so the views get typed data or a readable error, never raw JSON.
  */
 import { z } from "zod";
 import { ErrorBody, JobList, RejectionList, TokenResponse, WebhookDeliveryList } from "../../core/contract/http.ts";

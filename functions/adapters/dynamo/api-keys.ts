@@ -136,6 +136,10 @@ export function createDynamoApiKeys(options: { client: DynamoDBClient; tableName
       cache.set(hash, { principal, untilMs: now() + cacheMs });
       return principal;
     },
+    async revokedAt(apiKey) {
+      const { Item: item } = await client.send(new GetItemCommand({ TableName: tableName, Key: lookupKey(hashApiKey(apiKey)), ConsistentRead: true }));
+      return item?.revoked_at?.N === undefined ? null : Number(item.revoked_at.N);
+    },
     async isActive(tenant, keyId, options = {}) {
       const id = `${tenant}\n${keyId}`;
       if (options.fresh !== true && (activeUntil.get(id) ?? 0) > now()) return true;
