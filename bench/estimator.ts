@@ -8,7 +8,7 @@
  *   estimator_ingest_events_per_s       JSON text → validated (parseMessageBody, as the reducer) → applied (+ commit)
  *   estimator_validate_events_per_s     JSON text → validated only (to show where ingest time goes)
  *   json_parse_events_per_s             JSON.parse of the same message bodies: the floor, measured in the same run
- *   ingest_over_parse, apply_over_parse the ratios DESIGN §7 sets targets for (≥ 0.5 and ≥ 2), which hold
+ *   ingest_over_parse, apply_over_parse the ratios with targets (docs/performance.md) (≥ 0.5 and ≥ 2), which hold
  *                                       on any machine where the absolute rates do not
  *   estimator_bytes_per_inflight_execution  heap per running execution with a progress report
  *

@@ -250,7 +250,7 @@ export interface KindReport {
   kind: JobKind;
   jobs: number;
   checkpoints: CheckpointReport[];
-  /** The three medians summed ÷ the naive rule's three summed (DESIGN's ratio; below 1: better than the bar alone). */
+  /** The three medians summed ÷ the naive rule's three summed (the ratio the target is set on; below 1: better than the bar alone). */
   overNaive: number;
   absurd: number;
 }

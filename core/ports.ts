@@ -13,7 +13,7 @@ import type { WebhookDelivery } from "./contract/webhooks.ts";
 import type { WebhookSecret } from "./delivery/webhooks.ts";
 
 /**
- * A job's identity (DESIGN §4): two tenants may use the same job id, and every read and write is
+ * A job's identity (docs/storage.md): two tenants may use the same job id, and every read and write is
  * scoped by both.
  */
 export interface JobRef {
@@ -56,7 +56,7 @@ export interface RejectionRecord {
 /** What a whole-job read gives: one stored version, or `busy` while a write is between its items. */
 export type JobRead = { meta: JobMeta; state: JobState } | null | "busy";
 
-/** The job state store. No read ever mixes the items of two versions (DESIGN §4). */
+/** The job state store. No read ever mixes the items of two versions (docs/storage.md). */
 export interface JobStore {
   /** Writes a new job (meta + state); false when the id is taken (by a job that has not expired). */
   createJob(meta: JobMeta, state: JobState): Promise<boolean>;
@@ -112,7 +112,7 @@ export interface EventPublisher {
   publish(messages: readonly Message[], tenant: string): Promise<void>;
 }
 
-/** API keys, stored hashed, each scoped to a tenant (DESIGN §11) and holding one or more scopes (§4). */
+/** API keys, stored hashed, each scoped to a tenant and holding one or more scopes (docs/tenants-and-keys.md). */
 export interface ApiKeyStore {
   /** The tenant, id and scopes of an API key; null when the key is unknown or revoked. A process may trust a key it saw work for a short while (the key cache's window). */
   principalOf(apiKey: string): Promise<KeyPrincipal | null>;
@@ -173,7 +173,7 @@ export interface Connection {
   /** Job ids the connection's token allows. */
   scope: string[];
   connectedAtMs: number;
-  /** The API key that minted the connection's token, and when the token expires: once either lapses the connection is closed (DESIGN §4, "revocation bites"). */
+  /** The API key that minted the connection's token, and when the token expires: once either lapses the connection is closed (docs/tenants-and-keys.md, "revocation bites"). */
   keyId: string;
   tokenExpiresAtMs: number;
 }
@@ -255,7 +255,7 @@ export interface WebhookQueue {
   enqueue(delivery: WebhookDelivery, delaySeconds: number): Promise<void>;
 }
 
-/** Each tenant's webhook secrets (DESIGN §4), rotatable without downtime. */
+/** Each tenant's webhook secrets (docs/realtime.md, "Webhooks"), rotatable without downtime. */
 export interface WebhookSecrets {
   /** The secrets that sign now, newest (the current one) first; a tenant's first secret is made on first use. */
   secretsOf(tenant: string): Promise<WebhookSecret[]>;
@@ -263,7 +263,7 @@ export interface WebhookSecrets {
   rotate(tenant: string, overlapMs: number): Promise<WebhookSecret[]>;
 }
 
-/** Webhook endpoints that answered 410 Gone, per tenant: deliveries to them stop (DESIGN §3.7). */
+/** Webhook endpoints that answered 410 Gone, per tenant: deliveries to them stop (docs/realtime.md, "Webhooks"). */
 export interface WebhookEndpoints {
   /** When the tenant's endpoint answered 410, if it still counts as gone (core/delivery/webhooks.ts `ENDPOINT_GONE_FOR_MS`); else null. */
   goneSince(tenant: string, url: string): Promise<number | null>;

@@ -1,5 +1,5 @@
 /**
- * The sweep that makes revocation bite on open WebSockets (DESIGN §4): every connection whose
+ * The sweep that makes revocation bite on open WebSockets (docs/tenants-and-keys.md): every connection whose
  * subscriber token expired, or whose token's API key was revoked, is told why (an `error` frame
  * with `token_expired` or `key_revoked`) and closed. The ticker's Lambda runs it every
  * SWEEP_EVERY_MS beside its ticks (the sandbox, beside its ticker), so a lapsed connection is

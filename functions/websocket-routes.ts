@@ -1,5 +1,5 @@
 /**
- * The WebSocket API's routes (DESIGN §3.5), one handler for all of them, dispatched on the route
+ * The WebSocket API's routes (docs/realtime.md), one handler for all of them, dispatched on the route
  * key: `$connect` checks the subscriber token (its query parameter never reaches a log line) and
  * that the API key that minted it is not revoked,
  * `subscribe` / `unsubscribe` / `ping` answer on the connection, `$default` answers a malformed

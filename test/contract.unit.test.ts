@@ -15,7 +15,7 @@ function fieldsOf(schema: { safeParse(input: unknown): { success: boolean; error
 }
 
 describe("contract: events", () => {
-  it("accepts every event type of DESIGN §3.1", () => {
+  it("accepts every event type of docs/events.md", () => {
     const events = [
       { ...base, type: "job.declared", plan: { steps: { a: { robot: "/s3/store", use: ":original" } } }, expect_originals: "unknown", emit_execution_progress: true, notify_url: "https://example.com/hook" },
       { ...base, type: "original.added", original_id: "f1", mime: "video/mp4", source: "upload" },

@@ -1,5 +1,5 @@
 /**
- * A refused request leaves no trace, and the job list lists every job once (DESIGN §4): creates
+ * A refused request leaves no trace, and the job list lists every job once (docs/storage.md): creates
  * refused as 409 (the TypeScript SDK's retry of `createJob` provokes one on purpose) write
  * nothing, concurrent creates of one id leave one job listed once, and a list survives entries
  * left by a crash or by an older release. Over the composition root, on dynalite and (where Java

@@ -1,5 +1,5 @@
 /**
- * The reducer against hostile input (DESIGN §4, "Invalid events never poison a batch"): more than
+ * The reducer against hostile input (docs/storage.md: invalid events never poison a batch): more than
  * 10,000 generated hostile messages mixed into the valid traffic of several jobs, through the real
  * handler and the real DynamoDB store (dynalite). No batch may fail because of a bad message, every
  * valid event must be applied (the state equals a fold of the valid events alone), and every bad

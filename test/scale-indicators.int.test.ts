@@ -1,5 +1,5 @@
 /**
- * No item grows with the job (DESIGN §4, §7 "scale"), for indicators: every item written stays
+ * No item grows with the job (docs/storage.md, "Limits"), for indicators: every item written stays
  * under DynamoDB's 400 KB, and each case prints its largest item (harness: support/scale.ts). And an
  * accepted event is never silently lost: it is applied, or rejected with a reason the store keeps
  * for /rejections.

@@ -1,5 +1,5 @@
 /**
- * No item grows with the job, in every dimension (DESIGN §4): job-level executions (a `per: "job"`
+ * No item grows with the job, in every dimension (docs/storage.md): job-level executions (a `per: "job"`
  * step, an import's inputs, a plan-less job's step names) live in job parts like originals do.
  * Each case goes through the real reducer and DynamoDB store (harness: support/scale.ts), checks
  * every item written stays under 400 KB, and that every report it sent was stored or refused with

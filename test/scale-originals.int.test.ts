@@ -1,5 +1,5 @@
 /**
- * No item grows with the job (DESIGN §4, §7 "scale"), for originals: every item written stays
+ * No item grows with the job (docs/storage.md, "Limits"), for originals: every item written stays
  * under DynamoDB's 400 KB, and each case prints its largest item (harness: support/scale.ts).
  * The indicator cases are in scale-indicators.int.test.ts (two files, so that they run in parallel).
  */

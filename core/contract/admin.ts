@@ -13,7 +13,7 @@ export const KeyId = z.string().regex(/^key_[0-9a-f]{12}$/);
 const strict = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => z.strictObject(shape, { error: unknownKeyError(Object.keys(shape)) });
 
 /**
- * What an API key may do (DESIGN §4, "keys do one thing"): `ingest` creates jobs and sends events,
+ * What an API key may do (docs/tenants-and-keys.md, "keys do one thing"): `ingest` creates jobs and sends events,
  * `read` reads snapshots, streams and logs and mints subscriber tokens, `admin` administers the
  * tenant (its webhook secret, its keys).
  */

@@ -1,5 +1,5 @@
 /**
- * The HTTP API's bodies (DESIGN §3.6): requests, answers, query strings and the error body.
+ * The HTTP API's bodies (docs/http-api.md): requests, answers, query strings and the error body.
  * Events and snapshots are contract/events.ts and contract/snapshot.ts.
  */
 import { z } from "zod";

@@ -1,5 +1,5 @@
 /**
- * A job's plan on the wire (DESIGN §3.2, §3.2a): Transloadit's Assembly Instructions as users
+ * A job's plan on the wire (docs/events.md, "Plans"): Transloadit's Assembly Instructions as users
  * already write them — `steps`, or the whole instructions object, or a bare map of steps — with
  * Headway's own keys checked for typos and every robot parameter kept. The step graph is checked
  * by core/instructions/plan-graph.ts; the estimator compiles the plan (core/estimator/plan.ts).

@@ -1,5 +1,5 @@
 /**
- * The WebSocket protocol on the wire (DESIGN §3.5): what a client may send and what the server
+ * The WebSocket protocol on the wire (docs/realtime.md): what a client may send and what the server
  * sends, as zod schemas (the server's frames are typed from them and the subscriber client parses
  * with them). The subscriber client imports this module in browsers: nothing here may need Node.
  * Which frame each connection gets in a tick is core/delivery/frames.ts.
@@ -42,7 +42,7 @@ export type FilesPage = z.infer<typeof FilesPage>;
 export const FrameDetail = SnapshotDetail.partial();
 export type FrameDetail = z.infer<typeof FrameDetail>;
 
-/** In-flight executions a frame carries at most (DESIGN: one frame per connection per tick, under 128 KB). */
+/** In-flight executions a frame carries at most (one frame per connection per tick, under 128 KB: docs/realtime.md). */
 export const MAX_FRAME_IN_FLIGHT = 100;
 
 /** The snapshot as a frame carries it: whole, or one page of its file list (`files_page`). */

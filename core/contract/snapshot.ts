@@ -1,5 +1,5 @@
 /**
- * The snapshot (DESIGN §3.4): a job's figures as GET, the WebSocket, SSE, webhooks and replay give
+ * The snapshot (docs/http-api.md): a job's figures as GET, the WebSocket, SSE, webhooks and replay give
  * them, with the opt-in detail view (true estimates, per-step counts, the in-flight executions in
  * Golem's shape).
  */

@@ -1,5 +1,5 @@
 /**
- * Webhooks on the wire (DESIGN §3.7): a delivery as it travels on the webhook queue, the body a
+ * Webhooks on the wire (docs/realtime.md, "Webhooks"): a delivery as it travels on the webhook queue, the body a
  * receiver gets, and the webhook-secret API's request and answer. How bodies are fitted, signed
  * and retried is core/delivery/webhooks.ts.
  */
@@ -51,7 +51,7 @@ export type WebhookBody = z.infer<typeof WebhookBody>;
 /**
  * Bytes of a webhook body at most, at any job size: under the 100 kB that common receivers accept
  * by default (Express's body-parser), and, escaped inside the queue message that carries it
- * (at most twice as long), well under SQS's 256 KB message limit and the 128 KB DESIGN §3.4
+ * (at most twice as long), well under SQS's 256 KB message limit and the 128 KB docs/realtime.md
  * allows any message.
  */
 export const WEBHOOK_BODY_MAX_BYTES = 64 * 1024;

@@ -98,7 +98,7 @@ function frameBytes(events: RenderedEvent[]): number {
 }
 
 /**
- * What one connection is sent this tick: one frame (a `batch` for several jobs), as DESIGN §3.5
+ * What one connection is sent this tick: one frame (a `batch` for several jobs), as docs/realtime.md
  * asks. A batch that would pass the frame limit first has each snapshot paged down to an equal
  * share of it; only if even that cannot fit (many jobs with large fixed parts) is it split into
  * several frames, each under the limit, rather than refused by API Gateway.

@@ -1,5 +1,5 @@
 /**
- * Webhook deliveries (DESIGN §3.7): the body a delivery carries (bounded at any job size), its
+ * Webhook deliveries (docs/realtime.md, "Webhooks"): the body a delivery carries (bounded at any job size), its
  * stable id, when a failed one is tried again, a tenant's signing secrets and their rotation, and
  * which addresses a delivery may never connect to in the cloud. The wire formats are
  * core/contract/webhooks.ts.

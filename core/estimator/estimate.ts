@@ -1,6 +1,6 @@
 /**
  * The estimate of one bucket of work (one original, or the job-level executions) from the
- * compiled plan and the bucket's executions (DESIGN §3.3). Predicted executions follow the DAG
+ * compiled plan and the bucket's executions (docs/estimation.md). Predicted executions follow the DAG
  * from the bucket's root; actual result counts replace predictions as executions finish.
  *
  * Predictions are kept per MIME type, because `accepts` filters by it. Counts may be fractional

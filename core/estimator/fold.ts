@@ -5,7 +5,7 @@
  * declarations are last-writer-wins by `at`, and indicator amounts count once per event id.
  * Estimates are not computed here (see progress.ts); nothing here reads a clock.
  *
- * Execution identity (DESIGN §3.1): an execution is the pair (step, input_id). Reports without
+ * Execution identity (docs/events.md): an execution is the pair (step, input_id). Reports without
  * an `original_id` live in the record of their input id; once a report names the original, the
  * execution moves to that original and the input's record keeps a link, so every later report
  * of it, with or without the original, lands in the same place.

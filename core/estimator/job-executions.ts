@@ -1,5 +1,5 @@
 /**
- * Job-level executions in parts (DESIGN §4, "no item grows with the job"): the executions of steps
+ * Job-level executions in parts (docs/storage.md, "Limits": no item grows with the job): the executions of steps
  * that do not run per file (`per: "job"` steps, imports and other sources, and a plan-less job's
  * steps reported without an input) are spread over parts by a hash of their key, as originals are
  * (core/estimator/partition.ts, linear hashing), so that 100,000 inputs of an import or 4,000 step names
@@ -103,7 +103,7 @@ export function jobExecutionCount(state: JobState): number {
 
 const JOB_ROOT = { kind: "job" as const, mime: UNKNOWN_MIME, entersAt: ":original" };
 
-/** The job-level bucket's estimate, from every part's summary (DESIGN §3.3: job-level steps count in the combined figure). */
+/** The job-level bucket's estimate, from every part's summary (docs/estimation.md: job-level steps count in the combined figure). */
 export function estimateJobBucket(plan: CompiledPlan, state: JobState, counts?: StepCount[]): BucketEstimate {
   const tallies: (StepTally | undefined)[] = new Array(plan.steps.length);
   for (const summary of jobPartSummaries(state).values()) {

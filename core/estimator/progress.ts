@@ -1,5 +1,5 @@
 /**
- * The read model: a job's state → its estimates (DESIGN §3.3). Per record a cached estimate is
+ * The read model: a job's state → its estimates (docs/estimation.md). Per record a cached estimate is
  * kept up to date for the records a batch touched, and per part the sum of them, so that the
  * job's combined figure is a sum over parts, never a pass over every original. Reads the events'
  * results only through the state; never changes what the fold decided.
@@ -147,7 +147,7 @@ export interface CombinedEstimate {
   fraction: number | null;
 }
 
-/** The true combined estimate of the job (DESIGN §3.3 "precise readings"). */
+/** The true combined estimate of the job (docs/estimation.md). */
 export function combinedEstimate(state: JobState): CombinedEstimate {
   if (state.terminal?.status === "completed") return { percent: 100, fraction: 1 };
   const isUploadOpen = isGatedByUpload(state) && !isUploadComplete(state);

@@ -1,5 +1,5 @@
 /**
- * Renders a job's state as the wire snapshot (DESIGN §3.4): the displayed (monotone) values,
+ * Renders a job's state as the wire snapshot (docs/http-api.md): the displayed (monotone) values,
  * with the true estimate beside them in the opt-in detail view. Reads the state, never changes it.
  */
 import type { FileProgress, HistoryEntry, InFlightExecution, JobStatus, Snapshot, SnapshotDetail } from "../contract/snapshot.ts";

@@ -76,7 +76,7 @@ export const EMPTY_ESTIMATE: BucketEstimate = {
  * `original_id` and that is not (yet) known as an original: its executions are kept (attempts,
  * dedupe, the detail view) but count for nothing until some report ties them to their original. `links` remembers, per execution
  * key, the original a report tied that execution to, so later reports naming only the input
- * follow it there (DESIGN §3.1: an execution is the pair (step, input_id)).
+ * follow it there (docs/events.md: an execution is the pair (step, input_id)).
  */
 export interface OriginalState {
   id: string;

@@ -1,5 +1,5 @@
 /**
- * The admin API (DESIGN §11), a hono sub-app mounted at `/v1/admin` with its own auth: the admin
+ * The admin API (docs/operating.md), a hono sub-app mounted at `/v1/admin` with its own auth: the admin
  * token (the `AdminToken` secret), compared in constant time; tenants' API keys are never
  * accepted here, and the admin token is never accepted on the tenant routes. The operations and
  * their audit are functions/admin.ts's, shared with the CLI.

@@ -1,12 +1,12 @@
 /**
- * The HTTP API (DESIGN §3.6) as one hono app of sub-apps, each authenticating on its own, so that
+ * The HTTP API (docs/http-api.md) as one hono app of sub-apps, each authenticating on its own, so that
  * no route's security depends on the order they are mounted in: on Lambda behind a Function URL
  * with response streaming (functions/entry/api.ts), in the sandbox on @hono/node-server. Every
  * error is JSON naming the offending fields, with the status functions/errors.ts gives its code.
  *
  * - jobs (jobs.ts), webhooks (webhooks.ts), keys (keys.ts) and tokens (tokens.ts) take an API key
  *   in `Authorization: Bearer` and nothing else, each route asking for the scope it needs
- *   (`ingest`, `read`, `admin`: DESIGN §4);
+ *   (`ingest`, `read`, `admin`: docs/tenants-and-keys.md);
  * - the update stream (streams.ts) takes a subscriber token (in the header, or in `?token=` for
  *   browsers' EventSource) or an API key with `read` in the header, never in a URL;
  * - the admin API (admin.ts) takes the admin token alone.

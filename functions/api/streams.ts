@@ -1,5 +1,5 @@
 /**
- * The update stream (`GET /v1/jobs/{id}/stream`, DESIGN §3.6), a sub-app with its own auth: a
+ * The update stream (`GET /v1/jobs/{id}/stream`, docs/http-api.md), a sub-app with its own auth: a
  * subscriber token for the job (`Authorization: Bearer`, or `?token=`: browsers' EventSource
  * cannot send headers) or an API key with the `read` scope, in the header only. An API key in the
  * URL is refused (URLs end up in access logs and browser history).

@@ -1,5 +1,5 @@
 /**
- * When to tick. Ticks are about `intervalMs` apart (DESIGN's ~2 s) and come as soon as something
+ * When to tick. Ticks are about `intervalMs` apart (~2 s) and come as soon as something
  * changed: the ticker looks for changes every `pollMs`, and a tick may follow the previous one
  * after `intervalMs - pollMs`, so a job that changes all the time is pushed every 1.75–2 s (for
  * 2 s), and ticks fall into step with changes that arrive in bursts instead of keeping a fixed

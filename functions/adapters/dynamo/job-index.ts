@@ -1,7 +1,7 @@
 /**
  * A tenant's jobs, newest first, for `GET /v1/jobs` and the dashboard: one small item per job
  * under the tenant (`pk = TENANT#<tenant>`, `sk = JOBS#<created_at>#<job id>#<incarnation>`), written when the job is created, before its head, so that every job that exists
- * is listed. A create refused because the id is taken removes the entry it wrote (DESIGN §4: a
+ * is listed. A create refused because the id is taken removes the entry it wrote (docs/storage.md: a
  * refused request leaves no trace). An entry is listed only if the job's head carries its
  * incarnation, so a job is listed once whatever entries a crash (a create that died before its
  * head) or an older release left; such an entry, once older than CREATE_GRACE_MS (no create

@@ -101,7 +101,7 @@ export const WEBHOOK_SECRETS_SK = "WHSECRETS";
 export const goneEndpointKey = (urlHash: string) => `WHGONE#${urlHash}`;
 
 /**
- * An API key has two items (no transactions, DESIGN §4): the lookup item under its hash
+ * An API key has two items (no transactions): the lookup item under its hash
  * (`pk = KEY#<sha-256 hex>`, `sk = KEY`), read on every request, and its listing under its
  * tenant (`pk = TENANT#<tenant>`, `sk = KEY#<key id>`). Creation writes the listing first (a key
  * that works is always listed); revocation marks the lookup item first (it takes effect at once).

@@ -104,7 +104,7 @@ export function createDynamoStore(options: {
     },
 
     async createJob(meta, state) {
-      // A taken id is refused before anything is written (DESIGN §4: a refused request leaves no trace).
+      // A taken id is refused before anything is written (docs/storage.md: a refused request leaves no trace).
       if ((await io.readHead(meta)) !== null) return false;
       try {
         await save({ meta, state, handle: creationHandle(state) }, meta.createdAtMs);

@@ -49,7 +49,7 @@ export function createWebSocketChannel(deps: { subscriptions: Subscriptions; con
       });
       // Jobs append to their subscribers' lists in one order, so connections watching the same
       // changed jobs have equal lists: their frames are built once. The key names each job by
-      // tenant and incarnation, not by id alone: two tenants' jobs may share an id (DESIGN §4),
+      // tenant and incarnation, not by id alone: two tenants' jobs may share an id (docs/storage.md),
       // and keyed by id one tenant's subscribers were sent the other's frame.
       const framesByJobs = new Map<string, string[]>();
       const deliveries: (Delivery & { jobs: RenderedJob[] })[] = [];
