@@ -1,6 +1,6 @@
 /**
  * Expiry follows the job's last activity (docs/operating.md, "Expiry": nothing outlives its job, nothing dies
- * before it", "expiry without rewrites"): a job active for 60 days (an injected clock) loses
+ * before it; expiry without rewrites): a job active for 60 days (an injected clock) loses
  * nothing though most of its parts were last written on day 0, no write rewrites the parts it
  * did not touch, and once the job has been idle past the retention its head expires and the
  * reaper removes everything it owned. DynamoDB's TTL deletion is played by a scan that deletes
