@@ -3,7 +3,7 @@
  * invocations die mid-way, and which client sits on a bad line. Drawn from the run's one random
  * sequence, in a fixed order, before anything else is: it must never draw at another moment.
  */
-import type { Chaos } from "../fakes.ts";
+import type { Chaos } from "../fakes/index.ts";
 import { TENANTS, type Life, type Run } from "./model.ts";
 
 export interface FaultPlan {

@@ -7,7 +7,7 @@
 import { mintToken, tokenKeysOf } from "../../../core/access/token.ts";
 import { silentLog } from "../../../functions/config.ts";
 import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "../../../functions/websocket-routes.ts";
-import { InjectedFault } from "../fakes.ts";
+import { InjectedFault } from "../fakes/index.ts";
 import type { SimContext } from "./context.ts";
 import { checkTenant } from "./guarantees.ts";
 import { DAY_MS, GATEWAY_FRAME_LIMIT, START_MS, TENANTS, TOKEN_SECRET, type Client, type JobEventFrame, type JobPlan, type Life } from "./model.ts";

@@ -1,5 +1,5 @@
 /**
- * The in-memory fakes of one run (test/support/fakes.ts), built over the run's fault plan and
+ * The in-memory fakes of one run (test/support/fakes/), built over the run's fault plan and
  * clock, with the bookkeeping the webhook guarantees need: which sender batch first recorded an
  * endpoint gone, and which batch made each receiver attempt.
  */
@@ -16,7 +16,7 @@ import {
   createFakeWebhookAccounts,
   createFakeWebhookLog,
   createFakeWebhookQueue,
-} from "../fakes.ts";
+} from "../fakes/index.ts";
 import type { FaultPlan } from "./chaos.ts";
 import type { Run } from "./model.ts";
 

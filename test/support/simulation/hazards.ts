@@ -9,7 +9,7 @@ import type { Event } from "../../../core/contract/events.ts";
 import { partitioningFor } from "../../../core/estimator/partition.ts";
 import { reduce } from "../../../core/estimator/reduce.ts";
 import { createJobState } from "../../../core/estimator/state.ts";
-import { InjectedFault } from "../fakes.ts";
+import { InjectedFault } from "../fakes/index.ts";
 import type { Audience } from "./clients.ts";
 import type { SimContext } from "./context.ts";
 import { DAY_MS, START_MS, TENANTS, type JobPlan, type Life } from "./model.ts";

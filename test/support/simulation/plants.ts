@@ -1,7 +1,7 @@
 /**
  * The planted bugs that live outside the fakes (test/delivery.simulation.test.ts shows each one
  * caught): wrappers that break a port the way a plausible bug would. The store's and the API
- * keys' plants are options of their fakes (test/support/fakes.ts).
+ * keys' plants are options of their fakes (test/support/fakes/).
  */
 import type { ChangeFeed, Poster, Subscriptions } from "../../../core/ports.ts";
 import type { SimFakes } from "./fakes.ts";

@@ -13,7 +13,7 @@ import { createWebhookChannel } from "../../../functions/ticker/channels/webhook
 import { createWebSocketChannel } from "../../../functions/ticker/channels/websocket.ts";
 import { createTicker, type Ticker } from "../../../functions/ticker/index.ts";
 import { createWebhookSender } from "../../../functions/webhook-sender.ts";
-import { InjectedFault, type FakeSqs } from "../fakes.ts";
+import { InjectedFault, type FakeSqs } from "../fakes/index.ts";
 import type { Audience } from "./clients.ts";
 import type { SimContext } from "./context.ts";
 import type { Life } from "./model.ts";
