@@ -9,7 +9,7 @@ import type { RenderedJob } from "../functions/ticker/channels/channel.ts";
 import { createWebSocketChannel } from "../functions/ticker/channels/websocket.ts";
 import { silentLog } from "../functions/config.ts";
 import { eventFactory } from "./support/events.ts";
-import { calm, createFakeConnections, createFakeGateway } from "./support/fakes.ts";
+import { calm, createFakeConnections, createFakeGateway } from "./support/fakes/index.ts";
 
 function renderedJob(tenant: string, events: Event[]): RenderedJob {
   const state = foldEvents("job-1", events, Date.parse("2026-11-22T10:00:00.000Z"));
