@@ -141,7 +141,7 @@ if (import.meta.main) {
   const args = process.argv.slice(2);
   const maxAt = args.indexOf("--max");
   const maxLines = maxAt === -1 ? MAX_LINES : Number(args[maxAt + 1]);
-  const paths = args.filter((_, index) => index !== maxAt && index !== maxAt + 1);
+  const paths = maxAt === -1 ? args : args.filter((_, index) => index !== maxAt && index !== maxAt + 1);
   const long = longFunctions(paths.length > 0 ? paths : PRODUCTION, maxLines);
   for (const fn of long.sort((a, b) => b.lines - a.lines)) console.log(`${fn.file}:${fn.line}  ${fn.name}: ${fn.lines} lines (at most ${maxLines})`);
   console.log(long.length === 0 ? `function length: ok (no production function body over ${maxLines} lines)` : `function length: ${long.length} function bodies over ${maxLines} lines`);
