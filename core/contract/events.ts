@@ -155,6 +155,8 @@ export const Event = z.discriminatedUnion("type", [
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event["type"];
+/** Every `type` of the union, in its order: what tests and the OpenAPI document iterate, so that none lists event types by hand. */
+export const EVENT_TYPES: readonly EventType[] = Event.options.map((option) => option.shape.type.value);
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 export type StepEvent = EventOf<"step.started" | "step.progress" | "step.completed" | "step.failed">;
 export type IndicatorEvent = EventOf<"indicator.added" | "indicator.done" | "indicator.reported">;
