@@ -155,9 +155,35 @@ export const Event = z.discriminatedUnion("type", [
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event["type"];
+/** Every `type` of the union, in its order: what tests and the OpenAPI document iterate, so that none lists event types by hand. */
+export const EVENT_TYPES: readonly EventType[] = Event.options.map((option) => option.shape.type.value);
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
-export type StepEvent = EventOf<"step.started" | "step.progress" | "step.completed" | "step.failed">;
-export type IndicatorEvent = EventOf<"indicator.added" | "indicator.done" | "indicator.reported">;
+
+/**
+ * What each event type reports on: the job, one original, one execution of a step, or one
+ * indicator task. Every type of the union must be classified here (a new one is a compile error
+ * until it is); the step and indicator event types, and the filters by family, derive from it.
+ */
+const FAMILY_OF = {
+  "job.declared": "job",
+  "original.added": "original",
+  "originals.sealed": "job",
+  "step.started": "step",
+  "step.progress": "step",
+  "step.completed": "step",
+  "step.failed": "step",
+  "indicator.added": "indicator",
+  "indicator.done": "indicator",
+  "indicator.reported": "indicator",
+  "job.completed": "job",
+  "job.failed": "job",
+  "job.cancelled": "job",
+} as const satisfies Record<EventType, "job" | "original" | "step" | "indicator">;
+type TypesOf<Family> = { [T in EventType]: (typeof FAMILY_OF)[T] extends Family ? T : never }[EventType];
+export type StepEvent = EventOf<TypesOf<"step">>;
+export type IndicatorEvent = EventOf<TypesOf<"indicator">>;
+export const isStepEvent = (event: Event): event is StepEvent => FAMILY_OF[event.type] === "step";
+export const isIndicatorEvent = (event: Event): event is IndicatorEvent => FAMILY_OF[event.type] === "indicator";
 
 export const Envelope = strict({ v: z.literal(1), events: z.array(Event).min(1).max(LIMITS.eventsPerEnvelope) })
   .superRefine((envelope, ctx) => {

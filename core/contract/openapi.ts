@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { LIMITS } from "./fields.ts";
 import { CreateJobRequest, CreateJobResponse, ErrorBody, IngestResponse, PagedSnapshot, RejectionList, TenantRejectionList, JobList, TokenRequest, TokenResponse, WebhookDeliveryList } from "./http.ts";
-import { Envelope, Event, IndicatorAdded, IndicatorDone, IndicatorReported, JobCancelled, JobCompleted, JobDeclared, JobFailed, OriginalAdded, OriginalsSealed, StepCompleted, StepFailed, StepProgress, StepStarted, Message } from "./events.ts";
+import { Envelope, Event, Message } from "./events.ts";
 import { Plan } from "./plan.ts";
 import { Snapshot } from "./snapshot.ts";
 import { AuditList, CreatedKey, CreateKeyRequest, CreateTenantRequest, KeyList, KeyView, TenantList, TenantView } from "./admin.ts";
@@ -13,6 +13,15 @@ import { MAX_SIGNING_SECRETS, RotateWebhookSecretRequest, WEBHOOK_BODY_MAX_BYTES
 
 type Schema = z.ZodType;
 type Io = "input" | "output";
+
+/**
+ * Each event type of the `Event` union under the name of its `type` (`step.progress` is
+ * `StepProgress`), so that a new event type is in the document as soon as it is in the union.
+ */
+function eventComponents(): Record<string, Schema> {
+  const pascalCase = (type: string) => type.split(".").map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join("");
+  return Object.fromEntries(Event.options.map((option) => [pascalCase(option.shape.type.value), option]));
+}
 
 /**
  * Named components: every schema a route takes or gives, and each event type, appears once under
@@ -26,19 +35,7 @@ const COMPONENTS: Record<Io, Record<string, Schema>> = {
     Message,
     Envelope,
     Event,
-    JobDeclared,
-    OriginalAdded,
-    OriginalsSealed,
-    StepStarted,
-    StepProgress,
-    StepCompleted,
-    StepFailed,
-    IndicatorReported,
-    IndicatorAdded,
-    IndicatorDone,
-    JobCompleted,
-    JobFailed,
-    JobCancelled,
+    ...eventComponents(),
     TokenRequest,
     RotateWebhookSecretRequest,
   },
@@ -206,193 +203,232 @@ function adminPaths() {
   };
 }
 
+/** The job routes (functions/api/jobs.ts): the jobs, their snapshots, ingest and rejections. */
+function jobPaths() {
+  return {
+    "/v1/jobs": {
+      get: {
+        ...needs("read"),
+        summary: "The tenant's jobs, newest first, a page at a time (status and figures from each job's head; no per-file list)",
+        parameters: [
+          { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
+          { name: "cursor", in: "query", required: false, description: "`next_cursor` of the previous page", schema: { type: "string" } },
+        ],
+        responses: { "200": json(JobList, "output", "A page of jobs"), ...errors },
+      },
+      post: {
+        ...needs("ingest"),
+        summary: "Create a job",
+        description: "`subscriber_token` is minted only for a key that also holds the `read` scope (null otherwise).",
+        requestBody: { required: true, ...json(CreateJobRequest, "input", "The job's declaration") },
+        responses: { "201": json(CreateJobResponse, "output", "Created"), "409": json(ErrorBody, "output", "The job id is taken"), ...errors },
+      },
+    },
+    "/v1/jobs/{id}": {
+      get: {
+        ...needs("read"),
+        summary: "The job's current snapshot",
+        parameters: [
+          jobId,
+          { name: "detail", in: "query", required: false, schema: { type: "string", enum: ["true", "false"] } },
+          { name: "files_page", in: "query", required: false, description: "0-based page of the per-file list (in original_id order); without it the list is whole", schema: { type: "integer", minimum: 0 } },
+          { name: "files_per_page", in: "query", required: false, description: "Files per page (default 1000)", schema: { type: "integer", minimum: 1, maximum: 10_000 } },
+          { name: "in_flight_page", in: "query", required: false, description: "With detail=true: the 0-based page of `detail.in_flight`, the executions running, the most recently reported first (`detail.in_flight_total` counts them all)", schema: { type: "integer", minimum: 0, default: 0 } },
+          { name: "in_flight_per_page", in: "query", required: false, description: "In-flight executions per page (default 100)", schema: { type: "integer", minimum: 1, maximum: 1_000, default: 100 } },
+        ],
+        responses: {
+          "200": json(PagedSnapshot, "output", "Snapshot (`files_page` when paged)"),
+          "503": json(ErrorBody, "output", "`job_busy`: a write of the job is in progress (a snapshot never mixes two versions); retry after `Retry-After` seconds"),
+          ...errors,
+        },
+      },
+    },
+    "/v1/jobs/{id}/events": {
+      post: {
+        ...needs("ingest"),
+        summary: "Ingest events (validated, then enqueued)",
+        description:
+          "Counted work: `indicator.reported` carries a task attempt's running totals (`added`, `done`; the largest of each wins, " +
+          "so it needs no memory of event ids). `indicator.added`/`indicator.done` carry deltas; each task attempt's first " +
+          `${LIMITS.eventIdsPerTaskAttempt} event ids are remembered, and a further delta of that attempt is rejected as ` +
+          "`too_many_indicator_events` (see /rejections): send `indicator.reported` instead. " +
+          `A job has at most ${LIMITS.labelsPerJob} indicator labels (\`too_many_labels\`).`,
+        parameters: [jobId],
+        requestBody: { required: true, ...json(Message, "input", "One event, or {v: 1, events: [...]} with up to 500 events of this job") },
+        responses: { "202": json(IngestResponse, "output", "Enqueued"), "413": json(ErrorBody, "output", "Body over 1 MiB"), ...errors },
+      },
+    },
+    "/v1/jobs/{id}/rejections": {
+      get: {
+        ...needs("read"),
+        summary: "Inputs of this job that were rejected, newest first",
+        description:
+          "Codes: `invalid_json`, `invalid_event`, `oversized`, `wrong_job`, `unknown_job`, `too_many_labels`, " +
+          "`too_many_indicator_events` (an indicator.added/done past the per-attempt limit of remembered event ids: use indicator.reported).",
+        parameters: [jobId],
+        responses: { "200": json(RejectionList, "output", "Rejections"), ...errors },
+      },
+    },
+    "/v1/rejections": {
+      get: {
+        ...needs("read"),
+        summary: "The tenant's inputs that no job took, newest first",
+        description: "Events for jobs that never appeared (`unknown_job`, after the wait for their declaration) and messages that named no readable job; each entry has its `job_id` (or null).",
+        responses: { "200": json(TenantRejectionList, "output", "Rejections"), ...errors },
+      },
+    },
+  };
+}
+
+/** The update stream (functions/api/streams.ts): a subscriber token or an API key. */
+function streamPaths() {
+  return {
+    "/v1/jobs/{id}/stream": {
+      get: {
+        summary: "The job's update stream (text/event-stream): `assembly_execution_progress` events, then `job_finished` and `data: assembly_finished`",
+        description:
+          "Authenticates with a subscriber token for the job (`Authorization: Bearer`, or `?token=` where headers cannot be set, as in browsers' EventSource) " +
+          "or an API key with the `read` scope in the `Authorization` header; an API key in the URL is refused (`api_key_in_url`). A token whose API key is revoked " +
+          "is refused (`key_revoked`); a stream whose token expires or whose key is revoked ends within a minute with `event: error` (`token_expired`, `key_revoked`).",
+        parameters: [
+          jobId,
+          { name: "token", in: "query", required: false, description: "A subscriber token (never an API key)", schema: { type: "string" } },
+          { name: "detail", in: "query", required: false, description: "true: every event carries `detail` (the 100 executions most recently reported, `in_flight_total`), and one goes out whenever the job changed, even while `progress_combined` is null or the job did not ask for `emit_execution_progress`", schema: { type: "string", enum: ["true", "false"] } },
+        ],
+        security: [{ apiKey: ["read"] }, { subscriberToken: [] }],
+        responses: {
+          "200": { description: "Server-sent events; each `data` is a snapshot", content: { "text/event-stream": { schema: { type: "string" }, itemSchema: schema(Snapshot, "output") } } },
+          "429": json(ErrorBody, "output", "`too_many_streams`: the credential or the tenant has as many update streams open as allowed"),
+          ...errors,
+        },
+      },
+    },
+  };
+}
+
+/** The webhook routes (functions/api/webhooks.ts): a job's delivery log and the tenant's signing secrets. */
+function webhookPaths() {
+  return {
+    "/v1/jobs/{id}/webhooks": {
+      get: {
+        ...needs("read"),
+        summary: "The job's webhook delivery log, newest attempt first",
+        parameters: [jobId],
+        responses: { "200": json(WebhookDeliveryList, "output", "Deliveries"), ...errors },
+      },
+    },
+    "/v1/webhook-secret": {
+      get: {
+        ...needs("admin"),
+        summary: "The tenant's webhook signing secrets (the first is made on first use, and audited)",
+        description: "Verify deliveries with `secret` (npm `standardwebhooks`: `new Webhook(secret).verify(body, headers)`); during a rotation's overlap every secret in `secrets` signs each delivery.",
+        responses: { "200": json(WebhookSecretResponse, "output", "Secrets, newest first"), "401": errors["401"], "403": errors["403"] },
+      },
+    },
+    "/v1/webhook-secret/rotate": {
+      post: {
+        ...needs("admin"),
+        summary: "Make a new webhook secret; the ones valid now keep signing for `overlap_seconds` (default 24 h); audited",
+        description: `Deliveries carry one signature per valid secret, space-separated, so receivers can switch secrets at any time within the overlap. At most ${MAX_SIGNING_SECRETS} secrets sign at once. An empty body takes the defaults.`,
+        requestBody: { required: false, ...json(RotateWebhookSecretRequest, "input", "The overlap") },
+        responses: { "200": json(WebhookSecretResponse, "output", "Secrets after the rotation, newest first"), "400": errors["400"], "401": errors["401"], "403": errors["403"] },
+      },
+    },
+  };
+}
+
+/** The tenant's own keys (functions/api/keys.ts). */
+function keyPaths() {
+  return {
+    "/v1/keys": {
+      get: {
+        ...needs("admin"),
+        summary: "The tenant's own API keys, revoked ones included (prefix, name, scopes, times; never the key)",
+        responses: { "200": json(KeyList, "output", "Keys, oldest first"), "401": errors["401"], "403": errors["403"] },
+      },
+      post: {
+        ...needs("admin"),
+        summary: "Make an API key of this tenant (`scopes` default to ingest and read); the answer's `key` is the only time it is shown; audited",
+        requestBody: { required: false, ...json(CreateKeyRequest, "input", "The key's name and scopes") },
+        responses: { "201": json(CreatedKey, "output", "The key, once"), "400": errors["400"], "401": errors["401"], "403": errors["403"] },
+      },
+    },
+    "/v1/keys/{key}": {
+      delete: {
+        ...needs("admin"),
+        summary: "Revoke one of this tenant's keys, by its id (`key_…`) or its prefix; its subscriber tokens stop working too; audited",
+        parameters: [{ name: "key", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": json(KeyView, "output", "The revoked key"),
+          "404": json(ErrorBody, "output", "`key_not_found`"),
+          "409": json(ErrorBody, "output", "`key_revoked` (already) or `ambiguous_key`"),
+          "401": errors["401"],
+          "403": errors["403"],
+        },
+      },
+    },
+  };
+}
+
+/** Subscriber tokens (functions/api/tokens.ts). */
+function tokenPaths() {
+  return {
+    "/v1/tokens": {
+      post: {
+        ...needs("read"),
+        summary: "Mint a subscriber token scoped to job ids (it names the API key that minted it: revoking the key revokes it)",
+        requestBody: { required: true, ...json(TokenRequest, "input", "Scope and lifetime") },
+        responses: { "201": json(TokenResponse, "output", "Token"), ...errors },
+      },
+    },
+  };
+}
+
+/** The webhooks Headway sends, one per `WebhookType`. */
+function outgoingWebhooks() {
+  return Object.fromEntries(
+    WebhookType.options.map((type) => [
+      type,
+      {
+        post: {
+          summary: type === "job.finished" ? "The job finished (completed, failed or cancelled)" : "The job's displayed progress reached a milestone it asked for",
+          description:
+            "Signed by the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the tenant's secret " +
+            "(GET /v1/webhook-secret); during a rotation the signature header holds one signature per valid secret, space-separated. " +
+            `The body is at most ${WEBHOOK_BODY_MAX_BYTES} bytes: \`data.progress_per_original_file\` is a page of the files (failed first, then ` +
+            "without an estimate, then least advanced); `files_truncated` tells whether `status_url` has more.",
+          security: [],
+          requestBody: { required: true, ...json(WebhookBody, "output", "The event and the job's snapshot") },
+          responses: { "2XX": { description: "Received" }, "410": { description: "Gone: Headway stops delivering to this URL (docs/realtime.md: Webhooks)" } },
+        },
+      },
+    ]),
+  );
+}
+
+const securitySchemes = {
+  apiKey: { type: "http", scheme: "bearer", description: "An API key: Authorization: Bearer <key> (never in a URL); each route names the scope it needs (ingest, read or admin)" },
+  subscriberToken: { type: "http", scheme: "bearer", description: "A subscriber token (POST /v1/tokens, or POST /v1/jobs's subscriber_token): Authorization: Bearer <token>, or ?token=<token> on the update stream" },
+  adminToken: { type: "http", scheme: "bearer", description: "The admin token (the AdminToken secret; the sandbox prints it): Authorization: Bearer <admin token>" },
+};
+
 export function openApiDocument() {
   return {
     openapi: "3.1.0",
     info: { title: "Headway", version: "1", description: "Progress service for multi-step jobs (see docs/http-api.md)." },
-    components: {
-      schemas: componentSchemas(),
-      securitySchemes: {
-        apiKey: { type: "http", scheme: "bearer", description: "An API key: Authorization: Bearer <key> (never in a URL); each route names the scope it needs (ingest, read or admin)" },
-        subscriberToken: { type: "http", scheme: "bearer", description: "A subscriber token (POST /v1/tokens, or POST /v1/jobs's subscriber_token): Authorization: Bearer <token>, or ?token=<token> on the update stream" },
-        adminToken: { type: "http", scheme: "bearer", description: "The admin token (the AdminToken secret; the sandbox prints it): Authorization: Bearer <admin token>" },
-      },
-    },
+    components: { schemas: componentSchemas(), securitySchemes },
     security: [{ apiKey: [] }],
     paths: {
-      "/v1/jobs": {
-        get: {
-          ...needs("read"),
-          summary: "The tenant's jobs, newest first, a page at a time (status and figures from each job's head; no per-file list)",
-          parameters: [
-            { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
-            { name: "cursor", in: "query", required: false, description: "`next_cursor` of the previous page", schema: { type: "string" } },
-          ],
-          responses: { "200": json(JobList, "output", "A page of jobs"), ...errors },
-        },
-        post: {
-          ...needs("ingest"),
-          summary: "Create a job",
-          description: "`subscriber_token` is minted only for a key that also holds the `read` scope (null otherwise).",
-          requestBody: { required: true, ...json(CreateJobRequest, "input", "The job's declaration") },
-          responses: { "201": json(CreateJobResponse, "output", "Created"), "409": json(ErrorBody, "output", "The job id is taken"), ...errors },
-        },
-      },
-      "/v1/jobs/{id}": {
-        get: {
-          ...needs("read"),
-          summary: "The job's current snapshot",
-          parameters: [
-            jobId,
-            { name: "detail", in: "query", required: false, schema: { type: "string", enum: ["true", "false"] } },
-            { name: "files_page", in: "query", required: false, description: "0-based page of the per-file list (in original_id order); without it the list is whole", schema: { type: "integer", minimum: 0 } },
-            { name: "files_per_page", in: "query", required: false, description: "Files per page (default 1000)", schema: { type: "integer", minimum: 1, maximum: 10_000 } },
-            { name: "in_flight_page", in: "query", required: false, description: "With detail=true: the 0-based page of `detail.in_flight`, the executions running, the most recently reported first (`detail.in_flight_total` counts them all)", schema: { type: "integer", minimum: 0, default: 0 } },
-            { name: "in_flight_per_page", in: "query", required: false, description: "In-flight executions per page (default 100)", schema: { type: "integer", minimum: 1, maximum: 1_000, default: 100 } },
-          ],
-          responses: {
-            "200": json(PagedSnapshot, "output", "Snapshot (`files_page` when paged)"),
-            "503": json(ErrorBody, "output", "`job_busy`: a write of the job is in progress (a snapshot never mixes two versions); retry after `Retry-After` seconds"),
-            ...errors,
-          },
-        },
-      },
-      "/v1/jobs/{id}/events": {
-        post: {
-          ...needs("ingest"),
-          summary: "Ingest events (validated, then enqueued)",
-          description:
-            "Counted work: `indicator.reported` carries a task attempt's running totals (`added`, `done`; the largest of each wins, " +
-            "so it needs no memory of event ids). `indicator.added`/`indicator.done` carry deltas; each task attempt's first " +
-            `${LIMITS.eventIdsPerTaskAttempt} event ids are remembered, and a further delta of that attempt is rejected as ` +
-            "`too_many_indicator_events` (see /rejections): send `indicator.reported` instead. " +
-            `A job has at most ${LIMITS.labelsPerJob} indicator labels (\`too_many_labels\`).`,
-          parameters: [jobId],
-          requestBody: { required: true, ...json(Message, "input", "One event, or {v: 1, events: [...]} with up to 500 events of this job") },
-          responses: { "202": json(IngestResponse, "output", "Enqueued"), "413": json(ErrorBody, "output", "Body over 1 MiB"), ...errors },
-        },
-      },
-      "/v1/jobs/{id}/stream": {
-        get: {
-          summary: "The job's update stream (text/event-stream): `assembly_execution_progress` events, then `job_finished` and `data: assembly_finished`",
-          description:
-            "Authenticates with a subscriber token for the job (`Authorization: Bearer`, or `?token=` where headers cannot be set, as in browsers' EventSource) " +
-            "or an API key with the `read` scope in the `Authorization` header; an API key in the URL is refused (`api_key_in_url`). A token whose API key is revoked " +
-            "is refused (`key_revoked`); a stream whose token expires or whose key is revoked ends within a minute with `event: error` (`token_expired`, `key_revoked`).",
-          parameters: [
-            jobId,
-            { name: "token", in: "query", required: false, description: "A subscriber token (never an API key)", schema: { type: "string" } },
-            { name: "detail", in: "query", required: false, description: "true: every event carries `detail` (the 100 executions most recently reported, `in_flight_total`), and one goes out whenever the job changed, even while `progress_combined` is null or the job did not ask for `emit_execution_progress`", schema: { type: "string", enum: ["true", "false"] } },
-          ],
-          security: [{ apiKey: ["read"] }, { subscriberToken: [] }],
-          responses: {
-            "200": { description: "Server-sent events; each `data` is a snapshot", content: { "text/event-stream": { schema: { type: "string" }, itemSchema: schema(Snapshot, "output") } } },
-            "429": json(ErrorBody, "output", "`too_many_streams`: the credential or the tenant has as many update streams open as allowed"),
-            ...errors,
-          },
-        },
-      },
-      "/v1/jobs/{id}/rejections": {
-        get: {
-          ...needs("read"),
-          summary: "Inputs of this job that were rejected, newest first",
-          description:
-            "Codes: `invalid_json`, `invalid_event`, `oversized`, `wrong_job`, `unknown_job`, `too_many_labels`, " +
-            "`too_many_indicator_events` (an indicator.added/done past the per-attempt limit of remembered event ids: use indicator.reported).",
-          parameters: [jobId],
-          responses: { "200": json(RejectionList, "output", "Rejections"), ...errors },
-        },
-      },
-      "/v1/rejections": {
-        get: {
-          ...needs("read"),
-          summary: "The tenant's inputs that no job took, newest first",
-          description: "Events for jobs that never appeared (`unknown_job`, after the wait for their declaration) and messages that named no readable job; each entry has its `job_id` (or null).",
-          responses: { "200": json(TenantRejectionList, "output", "Rejections"), ...errors },
-        },
-      },
-      "/v1/jobs/{id}/webhooks": {
-        get: {
-          ...needs("read"),
-          summary: "The job's webhook delivery log, newest attempt first",
-          parameters: [jobId],
-          responses: { "200": json(WebhookDeliveryList, "output", "Deliveries"), ...errors },
-        },
-      },
-      "/v1/webhook-secret": {
-        get: {
-          ...needs("admin"),
-          summary: "The tenant's webhook signing secrets (the first is made on first use, and audited)",
-          description: "Verify deliveries with `secret` (npm `standardwebhooks`: `new Webhook(secret).verify(body, headers)`); during a rotation's overlap every secret in `secrets` signs each delivery.",
-          responses: { "200": json(WebhookSecretResponse, "output", "Secrets, newest first"), "401": errors["401"], "403": errors["403"] },
-        },
-      },
-      "/v1/webhook-secret/rotate": {
-        post: {
-          ...needs("admin"),
-          summary: "Make a new webhook secret; the ones valid now keep signing for `overlap_seconds` (default 24 h); audited",
-          description: `Deliveries carry one signature per valid secret, space-separated, so receivers can switch secrets at any time within the overlap. At most ${MAX_SIGNING_SECRETS} secrets sign at once. An empty body takes the defaults.`,
-          requestBody: { required: false, ...json(RotateWebhookSecretRequest, "input", "The overlap") },
-          responses: { "200": json(WebhookSecretResponse, "output", "Secrets after the rotation, newest first"), "400": errors["400"], "401": errors["401"], "403": errors["403"] },
-        },
-      },
-      "/v1/keys": {
-        get: {
-          ...needs("admin"),
-          summary: "The tenant's own API keys, revoked ones included (prefix, name, scopes, times; never the key)",
-          responses: { "200": json(KeyList, "output", "Keys, oldest first"), "401": errors["401"], "403": errors["403"] },
-        },
-        post: {
-          ...needs("admin"),
-          summary: "Make an API key of this tenant (`scopes` default to ingest and read); the answer's `key` is the only time it is shown; audited",
-          requestBody: { required: false, ...json(CreateKeyRequest, "input", "The key's name and scopes") },
-          responses: { "201": json(CreatedKey, "output", "The key, once"), "400": errors["400"], "401": errors["401"], "403": errors["403"] },
-        },
-      },
-      "/v1/keys/{key}": {
-        delete: {
-          ...needs("admin"),
-          summary: "Revoke one of this tenant's keys, by its id (`key_…`) or its prefix; its subscriber tokens stop working too; audited",
-          parameters: [{ name: "key", in: "path", required: true, schema: { type: "string" } }],
-          responses: {
-            "200": json(KeyView, "output", "The revoked key"),
-            "404": json(ErrorBody, "output", "`key_not_found`"),
-            "409": json(ErrorBody, "output", "`key_revoked` (already) or `ambiguous_key`"),
-            "401": errors["401"],
-            "403": errors["403"],
-          },
-        },
-      },
-      "/v1/tokens": {
-        post: {
-          ...needs("read"),
-          summary: "Mint a subscriber token scoped to job ids (it names the API key that minted it: revoking the key revokes it)",
-          requestBody: { required: true, ...json(TokenRequest, "input", "Scope and lifetime") },
-          responses: { "201": json(TokenResponse, "output", "Token"), ...errors },
-        },
-      },
+      ...jobPaths(),
+      ...streamPaths(),
+      ...webhookPaths(),
+      ...keyPaths(),
+      ...tokenPaths(),
       ...adminPaths(),
       "/v1/openapi.json": {
         get: { summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.1" } } },
       },
     },
-    webhooks: Object.fromEntries(
-      WebhookType.options.map((type) => [
-        type,
-        {
-          post: {
-            summary: type === "job.finished" ? "The job finished (completed, failed or cancelled)" : "The job's displayed progress reached a milestone it asked for",
-            description:
-              "Signed by the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the tenant's secret " +
-              "(GET /v1/webhook-secret); during a rotation the signature header holds one signature per valid secret, space-separated. " +
-              `The body is at most ${WEBHOOK_BODY_MAX_BYTES} bytes: \`data.progress_per_original_file\` is a page of the files (failed first, then ` +
-              "without an estimate, then least advanced); `files_truncated` tells whether `status_url` has more.",
-            security: [],
-            requestBody: { required: true, ...json(WebhookBody, "output", "The event and the job's snapshot") },
-            responses: { "2XX": { description: "Received" }, "410": { description: "Gone: Headway stops delivering to this URL (docs/realtime.md: Webhooks)" } },
-          },
-        },
-      ]),
-    ),
+    webhooks: outgoingWebhooks(),
   };
 }

@@ -20,7 +20,7 @@ import { partOf } from "./partition.ts";
 import { timeOf } from "../time.ts";
 import type { EventRejection as Rejection } from "../contract/rejection.ts";
 import { COMPLETED, FAILED, RETRYING, RUNNING, type Execution, type ExecutionStatus } from "./executions.ts";
-import { createOriginal, emptyTotals, isNewer, type JobState, type OriginalState, type Stamp, type Totals } from "./state.ts";
+import { createOriginal, emptyTotals, isNewer, type JobState, type OriginalState, type Stamp, type Terminal, type Totals } from "./state.ts";
 
 export function applyEvents(state: JobState, events: readonly Event[]): Rejection[] {
   const rejections: Rejection[] = [];
@@ -114,12 +114,14 @@ function applySealed(state: JobState, event: EventOf<"originals.sealed">): void 
   }
 }
 
-function applyTerminal(state: JobState, event: EventOf<"job.completed" | "job.failed" | "job.cancelled">): void {
+/** The status each terminal event type ends its job with. */
+const TERMINAL_STATUS: Record<"job.completed" | "job.failed" | "job.cancelled", Terminal["status"]> = { "job.completed": "completed", "job.failed": "failed", "job.cancelled": "cancelled" };
+
+function applyTerminal(state: JobState, event: EventOf<keyof typeof TERMINAL_STATUS>): void {
   const stamp = stampOf(event);
   // The earliest terminal event decides: a job ends once.
   if (state.terminal === null || isNewer(state.terminal.stamp, stamp)) {
-    const status = event.type === "job.completed" ? "completed" : event.type === "job.failed" ? "failed" : "cancelled";
-    state.terminal = { status, stamp, error: event.error ?? null };
+    state.terminal = { status: TERMINAL_STATUS[event.type], stamp, error: event.error ?? null };
     state.isChanged = true;
   }
 }

@@ -5,7 +5,7 @@
  * events; then, with those buckets loaded, the parts of indicator tasks.
  * A plan that arrives once originals exist may move executions between buckets: then every part.
  */
-import type { Event } from "../contract/events.ts";
+import { isIndicatorEvent, isStepEvent, type Event } from "../contract/events.ts";
 import { executionKey } from "../estimator/executions.ts";
 import { ATTEMPTS, labelKeyOf, taskKey } from "../estimator/indicators.ts";
 import { jobExecutionKey } from "../estimator/job-executions.ts";
@@ -71,7 +71,7 @@ export function jobPartsTouchedBy(head: JobState, events: readonly Event[]): Set
   const parts = new Set<number>();
   for (const event of events) {
     if (event.type === "job.declared" && event.plan !== undefined) return new Set(Array.from({ length: head.jobPartCount }, (_, part) => part));
-    if (event.type !== "step.started" && event.type !== "step.progress" && event.type !== "step.failed" && event.type !== "step.completed") continue;
+    if (!isStepEvent(event)) continue;
     const step = head.compiled?.byName.get(event.step);
     const isPerInput = step === undefined || step.kind === "per-input";
     const inputId = event.input_id ?? event.original_id ?? "";
@@ -84,7 +84,7 @@ export function jobPartsTouchedBy(head: JobState, events: readonly Event[]): Set
 export function labelBucketsTouchedBy(events: readonly Event[]): Set<number> {
   const buckets = new Set<number>();
   for (const event of events) {
-    if (event.type !== "indicator.added" && event.type !== "indicator.done" && event.type !== "indicator.reported") continue;
+    if (!isIndicatorEvent(event)) continue;
     buckets.add(labelBucketOf(labelKeyOf(event.label ?? null)));
     buckets.add(labelBucketOf(ATTEMPTS)); // the task's attempt index
   }
@@ -95,7 +95,7 @@ export function labelBucketsTouchedBy(events: readonly Event[]): Set<number> {
 export function taskPartsTouchedBy(state: JobState, events: readonly Event[]): Map<number, Set<number>> {
   const touched = new Map<number, Set<number>>();
   for (const event of events) {
-    if (event.type !== "indicator.added" && event.type !== "indicator.done" && event.type !== "indicator.reported") continue;
+    if (!isIndicatorEvent(event)) continue;
     for (const labelKey of [labelKeyOf(event.label ?? null), ATTEMPTS]) {
       const index = labelBucketOf(labelKey);
       const partCount = state.labelBuckets.get(index)?.taskPartCount ?? 1;
@@ -114,7 +114,7 @@ export function taskPartsTouchedBy(state: JobState, events: readonly Event[]): M
 export function partsLinkedBy(state: JobState, events: readonly Event[]): Set<number> {
   const parts = new Set<number>();
   for (const event of events) {
-    if (event.type !== "step.started" && event.type !== "step.progress" && event.type !== "step.failed" && event.type !== "step.completed") continue;
+    if (!isStepEvent(event)) continue;
     if (event.original_id !== undefined || event.input_id === undefined) continue;
     const linked = state.originals.get(event.input_id)?.links?.get(executionKey(event.step, event.input_id));
     if (linked !== undefined && !state.originals.has(linked)) parts.add(partOf(linked, state.partCount));

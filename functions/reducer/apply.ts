@@ -34,8 +34,16 @@ function recordOf(event: Event): string {
     case "indicator.done":
     case "indicator.reported":
       return `task ${event.task_id} of label ${event.label ?? "(unnamed)"}`;
-    default:
+    case "job.declared":
+    case "originals.sealed":
+    case "job.completed":
+    case "job.failed":
+    case "job.cancelled":
       return "the job's head";
+    default: {
+      const unhandled: never = event;
+      throw new Error(`unhandled event type ${(unhandled as Event).type}`);
+    }
   }
 }
 
