@@ -1,5 +1,5 @@
 /**
- * The delivery simulation (DESIGN §5): test/support/simulation/ runs one seed (its index.ts
+ * The delivery simulation (the guarantees of docs/realtime.md): test/support/simulation/ runs one seed (its index.ts
  * names the parts, guarantees.ts what it checks). Here: 1,000 seeds, replay, and the
  * planted bugs each caught: the delivery guarantees', and issue 25's (a revoked key's tokens and
  * connections, expiry that follows the job across clock jumps past the retention, refused
@@ -25,7 +25,7 @@ async function firstFailing(seeds: Iterable<number>, options: SimOptions = {}): 
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
-describe("delivery simulation (DESIGN §5)", () => {
+describe("delivery simulation (the delivery guarantees)", () => {
   it(
     ONLY_SEED === null ? `keeps every guarantee over ${RUNS} seeds of faults` : `keeps every guarantee with HEADWAY_SEED=${ONLY_SEED}`,
     async () => {

@@ -1,7 +1,7 @@
 /**
  * The fast path of event validation: the everyday events (step reports, indicators, originals,
  * terminal events) checked by hand, without zod, because validation cost more than JSON.parse
- * itself and ingest must keep within half the speed of JSON.parse (DESIGN §7).
+ * itself and ingest must keep within half the speed of JSON.parse (docs/performance.md).
  *
  * It may only ever say "valid" or "ask zod": `fastEvent` returns the event when it is valid under
  * events.ts's `Event`, and `undefined` for anything invalid, unusual or not handled here

@@ -1,5 +1,5 @@
 /**
- * Events on the wire (DESIGN §3.1): the body of an SQS message and the items of HTTP ingest — each
+ * Events on the wire (docs/events.md): the body of an SQS message and the items of HTTP ingest — each
  * event type a zod schema, `Event` their discriminated union on `type` (every place that handles
  * events switches on it exhaustively), and the envelope of up to 500 events of one job. Parse once
  * at the edge (contract/ingest.ts); never re-validate inside the core.
@@ -46,7 +46,7 @@ export const declaration = {
   expect_originals: z.union([Count, z.literal("unknown")]).optional(),
   emit_execution_progress: z.boolean().optional(),
   notify_url: z.url({ protocol: /^https?$/ }).max(2_000).optional(),
-  /** Headway's extension (DESIGN §3.7 leaves open how a job asks for milestone webhooks): combined percentages that each send one `job.progress` webhook when first shown. */
+  /** Headway's extension (the wire contract leaves open how a job asks for milestone webhooks): combined percentages that each send one `job.progress` webhook when first shown. */
   notify_milestones: z.array(z.int().min(1).max(99)).max(20).optional(),
 };
 

@@ -1,5 +1,5 @@
 /**
- * What DESIGN §5 promises, checked once the run has settled against what the clients and the
+ * What docs/realtime.md promises subscribers and webhook receivers, checked once the run has settled against what the clients and the
  * webhook receivers got and what the store holds: every job's final state equals the fault-free
  * fold of its events, every watcher got the final version and its `job_finished`, the newest
  * webhook body is the final one, nothing crossed tenants or a frame's limit, revoked keys lost
@@ -40,7 +40,7 @@ function checkJob(ctx: SimContext, job: JobPlan, clients: readonly Client[]): vo
   const { store, receivers, goneUrls } = ctx.fakes;
   const raw = store.raw(job);
   if (raw !== undefined && store.peek(job) === undefined) {
-    // Idle past the retention (a clock jump): gone whole, as DESIGN §4 says; nothing else to check of it.
+    // Idle past the retention (a clock jump): gone whole, as docs/operating.md says ("Expiry"); nothing else to check of it.
     return ctx.count("jobs expired whole (idle past the retention)");
   }
   const stored = store.read(job);

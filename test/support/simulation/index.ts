@@ -1,5 +1,5 @@
 /**
- * The delivery simulation (DESIGN §5; issue 13, item 5), in the style of FoundationDB's and
+ * The delivery simulation (the delivery guarantees of docs/realtime.md), in the style of FoundationDB's and
  * TigerBeetle's: one seed decides everything — the workload, the order of every step, every
  * fault — and the real services run together over the in-memory fakes of test/support/fakes/
  * with a fake clock: the reducer handler, two tickers sharing a lease (each with its WebSocket and
