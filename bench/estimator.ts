@@ -8,19 +8,20 @@
  *   estimator_ingest_events_per_s       JSON text → validated (parseMessageBody, as the reducer) → applied (+ commit)
  *   estimator_validate_events_per_s     JSON text → validated only (to show where ingest time goes)
  *   json_parse_events_per_s             JSON.parse of the same message bodies: the floor, measured in the same run
- *   ingest_over_parse, apply_over_parse the ratios DESIGN §7 sets targets for (≥ 0.5 and ≥ 2), which hold
+ *   ingest_over_parse, apply_over_parse the ratios with targets (docs/performance.md) (≥ 0.5 and ≥ 2), which hold
  *                                       on any machine where the absolute rates do not
  *   estimator_bytes_per_inflight_execution  heap per running execution with a progress report
  *
  * The machines are shared and noisy, so every figure is in events per CPU-second of this process,
  * measured slice by slice and kept from the fastest round of each slice (see measurePasses).
  */
-import type { Event, Plan } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { applyEvents } from "../core/fold.ts";
-import { parseMessageBody } from "../core/ingest.ts";
-import { seededRandom } from "../core/seeded-random.ts";
-import { createJobState } from "../core/state.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Plan } from "../core/contract/plan.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { applyEvents } from "../core/estimator/fold.ts";
+import { parseMessageBody } from "../core/contract/ingest.ts";
+import { seededRandom } from "../test/support/seeded-random.ts";
+import { createJobState } from "../core/estimator/state.ts";
 
 const BATCH = 500;
 const ORIGINALS = Number(process.env.BENCH_ORIGINALS ?? 5_000);

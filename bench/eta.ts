@@ -31,11 +31,12 @@
  * workers, a handful of files, hundreds, depth-first and random order) to check that the
  * estimator generalises beyond the jobs above; `BENCH_ETA_JOBS` sets the jobs per kind (200).
  */
-import type { Event, Plan } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { seededRandom } from "../core/seeded-random.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Plan } from "../core/contract/plan.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { seededRandom } from "../test/support/seeded-random.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
 
 export type JobKind = "steady" | "bursty" | "slow" | "retries" | "queued" | "mixed";
 export const JOB_KINDS: readonly JobKind[] = ["steady", "bursty", "slow", "retries", "queued", "mixed"];
@@ -249,7 +250,7 @@ export interface KindReport {
   kind: JobKind;
   jobs: number;
   checkpoints: CheckpointReport[];
-  /** The three medians summed ÷ the naive rule's three summed (DESIGN's ratio; below 1: better than the bar alone). */
+  /** The three medians summed ÷ the naive rule's three summed (the ratio the target is set on; below 1: better than the bar alone). */
   overNaive: number;
   absurd: number;
 }

@@ -36,9 +36,9 @@ import { fork } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import type { Delivery, Poster } from "../core/ports.ts";
-import type { TickReport } from "../functions/ticker.ts";
+import type { TickReport } from "../functions/ticker/index.ts";
 import { startSandbox } from "../sandbox/sandbox.ts";
 import { createSandboxLog } from "./support.ts";
 

@@ -8,12 +8,14 @@ import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hostname, userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { HeadwayError } from "../core/errors.ts";
-import { ALL_SCOPES, auditView, DEFAULT_SCOPES, keyView, Scope, tenantView } from "../core/tenants.ts";
-import { secretResponse } from "../core/webhook.ts";
-import { API_KEY_CACHE_MS } from "../functions/adapters/dynamo-api-keys.ts";
+import { ALL_SCOPES, DEFAULT_SCOPES, Scope } from "../core/contract/admin.ts";
+import { auditView, keyView, tenantView } from "../core/access/keys.ts";
+import { secretResponse } from "../core/delivery/webhooks.ts";
+import { API_KEY_CACHE_MS } from "../functions/adapters/dynamo/api-keys.ts";
 import type { Actor, Admin } from "../functions/admin.ts";
 import { createServices } from "../functions/composition.ts";
 import { silentLog, type Config } from "../functions/config.ts";
+import { wireError } from "../functions/errors.ts";
 import { DEFAULT_TENANT, EVENTS, SANDBOX_TABLE_NAME } from "../functions/settings.ts";
 import { describeArgumentError, isArgumentError, usageOf } from "./usage.ts";
 
@@ -58,7 +60,7 @@ export async function runAdminCommand(command: AdminCommand, args: string[]): Pr
       process.stderr.write(`${label}: ${describeArgumentError(error as Error)}\n${usageOf(command)}`);
       return 2;
     }
-    const code = error instanceof HeadwayError ? error.code : "failed";
+    const code = error instanceof HeadwayError ? wireError(error.code).http : "failed";
     const message = error instanceof HeadwayError || error instanceof TargetError ? error.message : describeAwsError(error);
     process.stderr.write(isJson ? `${JSON.stringify({ error: { code, message } })}\n` : `${label}: ${message}\n`);
     return 1;

@@ -8,7 +8,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { createReplay } from "../core/replay.ts";
+import { createReplay } from "../core/estimator/index.ts";
 import { HeadwayError } from "../core/errors.ts";
 import { asksForHelp, describeArgumentError, isArgumentError, isCommandName, overallUsage, usageOf, type CommandName } from "./usage.ts";
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { ErrorBody, TokenResponse } from "../core/contract.ts";
+import { ErrorBody, TokenResponse } from "../core/contract/http.ts";
 import { createSubscriber, type JobSnapshot } from "../sdk/client/index.ts";
 import { usageOf } from "./usage.ts";
 import { formatRow, waitingRows, watchRows, type WatchRow } from "./watch-view.ts";

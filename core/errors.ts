@@ -1,32 +1,90 @@
 /**
- * One error taxonomy for the product. The core names what went wrong (kind, code, the offending
- * fields); the shells map kinds to HTTP statuses, WebSocket `error` events or SQS rejections.
- * Refusals of input use the codes of core/rejection.ts; the other codes are about access and state.
+ * One error vocabulary for the product, at the ground of core/: every code any path emits (an HTTP
+ * error body, a WebSocket `error` frame, an SSE `event: error`, a recorded rejection, a log line),
+ * and the error that carries one. It imports nothing. What a code looks like on each wire (HTTP
+ * status, the WebSocket's code) is the shells' concern: functions/errors.ts maps every code here,
+ * and the compiler refuses a code it does not map.
  */
-import type { z } from "zod";
-import type { Rejection, RejectionCode } from "./rejection.ts";
 
-export type ErrorKind = "invalid_input" | "not_found" | "unauthorized" | "forbidden" | "conflict" | "too_large" | "unavailable" | "too_many";
+/**
+ * The one vocabulary for refused input. Every place that refuses an event or a request body — queue
+ * ingest, the estimator, the reducer's recorded rejections, `headway replay`, HTTP error bodies and
+ * WebSocket `error` frames — names the refusal with one of these codes and a message that names the
+ * field (contract/rejection.ts).
+ */
+export const REJECTION_CODES = [
+  /** A message or request body over its byte limit. */
+  "oversized",
+  /** Not JSON at all. */
+  "invalid_json",
+  /** An event (or an envelope of events) that breaks the contract: a field, a limit, an unknown key. */
+  "invalid_event",
+  /** Any other input that breaks the contract: a `POST /v1/jobs` or `POST /v1/tokens` body, a WebSocket frame. */
+  "invalid_input",
+  /** An event whose `job_id` is not the job it was sent to (another job of its envelope, or the URL's job). */
+  "wrong_job",
+  /** Events of a job never declared within the bound the reducer waits for. */
+  "unknown_job",
+  /** A step event naming a step the job's plan lacks. */
+  "unknown_step",
+  /** A step report naming an original other than the one an earlier report of the same execution named. */
+  "conflicting_original",
+  /** The 1,001st indicator label of a job. */
+  "too_many_labels",
+  /** More indicator events of one task attempt than the estimator remembers ids of (send `indicator.reported`). */
+  "too_many_indicator_events",
+  /**
+   * An event that would grow one stored record past what a DynamoDB item holds (400 KB): one
+   * file's executions, a job part summarized in a full head. The record keeps what it had.
+   */
+  "item_too_large",
+] as const;
 
-export type ErrorCode =
-  | RejectionCode
-  | "unauthorized"
-  | "forbidden"
-  | "missing_scope"
-  | "api_key_in_url"
-  | "token_expired"
-  | "not_found"
-  | "job_not_found"
-  | "job_exists"
-  | "unknown_connection"
-  | "store_conflict"
-  | "job_busy"
-  | "too_many_streams"
-  | "tenant_not_found"
-  | "tenant_exists"
-  | "key_not_found"
-  | "key_revoked"
-  | "ambiguous_key";
+export type RejectionCode = (typeof REJECTION_CODES)[number];
+
+/** Codes about access, state and the service itself (refused input uses REJECTION_CODES). */
+export const OTHER_ERROR_CODES = [
+  /** No credential, or one that is not valid (an unknown API key, a bad token, the wrong admin token). */
+  "unauthorized",
+  /** A valid credential that does not cover what it asked for (a token for other jobs). */
+  "forbidden",
+  /** An API key without the scope the route needs. */
+  "missing_scope",
+  /** An API key sent in a URL (`?token=`), where only subscriber tokens go. */
+  "api_key_in_url",
+  /** A subscriber token past its expiry (also what closes a stream or a connection whose token lapsed). */
+  "token_expired",
+  /** A subscriber token whose API key was revoked. */
+  "key_revoked",
+  /** Revoking a key that was revoked already (HTTP says `key_revoked` with 409: see functions/errors.ts). */
+  "key_already_revoked",
+  /** No route for this method and path. */
+  "not_found",
+  /** No such job for this tenant (the WebSocket says `not_found`: see functions/errors.ts). */
+  "job_not_found",
+  /** `POST /v1/jobs` with an id a job of the tenant already has. */
+  "job_exists",
+  /** A WebSocket frame from a connection that is not registered (it should reconnect). */
+  "unknown_connection",
+  /** A conditional write lost a race (reload and apply again). */
+  "store_conflict",
+  /** A write of the job is in progress: a snapshot never mixes two versions. */
+  "job_busy",
+  /** The credential or the tenant has as many update streams open as allowed. */
+  "too_many_streams",
+  "tenant_not_found",
+  "tenant_exists",
+  "key_not_found",
+  /** A key prefix that several keys of the tenant share. */
+  "ambiguous_key",
+  /** A queue message whose `tenant` attribute is not a tenant name (logged and counted: no tenant's log can keep it). */
+  "invalid_tenant",
+  /** A failure of the service itself (a bug, or a dependency down): HTTP 500. */
+  "internal",
+] as const;
+
+export const ERROR_CODES = [...REJECTION_CODES, ...OTHER_ERROR_CODES] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface FieldIssue {
   /** The offending field as a path, e.g. `events[3].progress[1]`; empty for the whole input. */
@@ -34,251 +92,23 @@ export interface FieldIssue {
   message: string;
 }
 
+/** An expected failure with its code: the shells answer it as functions/errors.ts maps the code. */
 export class HeadwayError extends Error {
-  readonly kind: ErrorKind;
   readonly code: ErrorCode;
   readonly issues: FieldIssue[];
 
-  constructor(kind: ErrorKind, code: ErrorCode, message: string, options: { issues?: FieldIssue[]; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { issues?: FieldIssue[]; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = "HeadwayError";
-    this.kind = kind;
     this.code = code;
     this.issues = options.issues ?? [];
   }
 }
 
-const KIND_OF_REJECTION: Record<RejectionCode, ErrorKind> = {
-  oversized: "too_large",
-  invalid_json: "invalid_input",
-  invalid_event: "invalid_input",
-  invalid_input: "invalid_input",
-  wrong_job: "invalid_input",
-  unknown_job: "not_found",
-  unknown_step: "invalid_input",
-  conflicting_original: "invalid_input",
-  too_many_labels: "invalid_input",
-  too_many_indicator_events: "invalid_input",
-  item_too_large: "too_large",
-};
-
-/** The error a request answers with when its input is refused: the rejection's code, message and fields. */
-export function rejectionError(rejection: Rejection): HeadwayError {
-  return new HeadwayError(KIND_OF_REJECTION[rejection.code], rejection.code, rejection.message, { issues: [...(rejection.fields ?? [])] });
-}
-
-const PLAIN_KEY = /^[A-Za-z0-9_:$-][A-Za-z0-9_.:$-]{0,63}$/;
-
-/** A key as a person can read it in a message: as is when plain, else quoted and cut (it may hold anything). */
-export function shownKey(key: string): string {
-  return PLAIN_KEY.test(key) ? key : JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key);
-}
-
-export function fieldPath(path: readonly PropertyKey[]): string {
-  let text = "";
-  for (const part of path) {
-    if (typeof part === "number") text += `[${part}]`;
-    else {
-      const key = shownKey(String(part));
-      text += key.startsWith('"') ? `[${key}]` : text === "" ? key : `.${key}`;
-    }
-  }
-  return text;
-}
-
-export function issuesOf(error: z.core.$ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] {
-  const issues: FieldIssue[] = [];
-  for (const issue of error.issues) {
-    // A union reports why each branch failed; the branch that came closest is the one to show.
-    if (issue.code === "invalid_union" && issue.errors.length > 0 && !unionSaysItAll(issue as RawIssue)) {
-      const best = issue.errors.reduce((a, b) => (b.length < a.length ? b : a));
-      for (const inner of best) issues.push({ field: fieldPath([...prefix, ...issue.path, ...inner.path]), message: inner.message });
-      continue;
-    }
-    // One field per unknown key (the message, from unknownKeyError, holds one sentence per key).
-    if (issue.code === "unrecognized_keys") {
-      const sentences = issue.message.split(UNKNOWN_KEY_SEPARATOR);
-      if (sentences.length === issue.keys.length) {
-        issue.keys.forEach((key, index) => issues.push({ field: fieldPath([...prefix, ...issue.path, key]), message: sentences[index]! }));
-        continue;
-      }
-    }
-    issues.push({ field: fieldPath([...prefix, ...issue.path]), message: issue.message });
-  }
-  return issues;
-}
-
-// ---------------------------------------------------------------- messages in users' words
-
-/** The raw issue zod hands to an error map (the fields of its issue types that the messages read). */
-interface RawIssue {
-  code?: string;
-  input?: unknown;
-  expected?: string;
-  values?: readonly unknown[];
-  origin?: string;
-  minimum?: number | bigint;
-  maximum?: number | bigint;
-  inclusive?: boolean;
-  discriminator?: string;
-  options?: readonly unknown[];
-  errors?: readonly (readonly RawIssue[])[];
-  path?: readonly PropertyKey[];
-}
-
-const NOUNS: Record<string, string> = {
-  string: "a string",
-  number: "a number",
-  int: "a whole number",
-  boolean: "true or false",
-  array: "a list",
-  tuple: "a list",
-  object: "an object",
-  record: "an object",
-  null: "null",
-};
-
-function kindOf(input: unknown): string {
-  if (input === null) return "null";
-  if (Array.isArray(input)) return "a list";
-  if (typeof input === "object") return "an object";
-  if (typeof input === "number" && !Number.isInteger(input)) return `${input}`;
-  return `${typeof input === "string" ? "the string" : typeof input === "boolean" ? "" : "the number"} ${JSON.stringify(input)}`.trim();
-}
-
-const shown = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : String(value));
-
-function choices(values: readonly unknown[]): string {
-  return values.length === 1 ? shown(values[0]) : `one of ${values.map(shown).join(", ")}`;
-}
-
-/** What one failed branch of a union asked for, when it failed on the value itself (not deeper). */
-function branchWanted(branch: readonly RawIssue[]): string | null {
-  if (branch.length !== 1 || (branch[0]!.path?.length ?? 0) > 0) return null;
-  const issue = branch[0]!;
-  if (issue.code === "invalid_type") return NOUNS[issue.expected ?? ""] ?? null;
-  if (issue.code === "invalid_value" && issue.values !== undefined) return issue.values.map(shown).join(" or ");
-  return null;
-}
-
-/**
- * zod's error map for every schema of the product (contract.ts installs it): a message in users'
- * words where zod's own would be the validator's ("required", not "expected string, received
- * undefined"; the allowed values named). A message a schema sets itself always wins over this.
- */
-export function describeIssue(issue: RawIssue): string | undefined {
-  switch (issue.code) {
-    case "invalid_type": {
-      if (issue.input === undefined) return "required";
-      const wanted = NOUNS[issue.expected ?? ""];
-      return wanted === undefined ? undefined : `must be ${wanted}, not ${kindOf(issue.input)}`;
-    }
-    case "invalid_value":
-      if (issue.values === undefined) return undefined;
-      return issue.input === undefined ? `required: ${choices(issue.values)}` : `must be ${choices(issue.values)}, not ${shown(issue.input)}`;
-    case "too_small": {
-      const bound = issue.minimum;
-      if (issue.origin === "array") return `must have at least ${bound} item${Number(bound) === 1 ? "" : "s"}`;
-      if (issue.origin === "string") return Number(bound) === 1 ? "must not be empty" : `must be at least ${bound} characters`;
-      if (issue.origin === "number") return `must be ${issue.inclusive === false ? "more than" : "at least"} ${bound}`;
-      return undefined;
-    }
-    case "too_big": {
-      const bound = issue.maximum;
-      if (issue.origin === "array") return `must have at most ${bound} item${Number(bound) === 1 ? "" : "s"}`;
-      if (issue.origin === "string") return `must be at most ${bound} characters`;
-      if (issue.origin === "number") return `must be ${issue.inclusive === false ? "less than" : "at most"} ${bound}`;
-      return undefined;
-    }
-    case "invalid_union": {
-      if (issue.discriminator !== undefined && issue.options !== undefined) {
-        const given = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
-        return given === undefined ? `required: ${choices(issue.options)}` : `unknown ${issue.discriminator} ${shown(given)}: must be ${choices(issue.options)}`;
-      }
-      const wanted = issue.errors?.map(branchWanted);
-      if (wanted === undefined || wanted.length === 0 || wanted.some((entry) => entry === null)) return undefined;
-      return issue.input === undefined ? "required" : `must be ${wanted.join(" or ")}, not ${kindOf(issue.input)}`;
-    }
-    default:
-      return undefined;
-  }
-}
-
-/** Whether a union's issue already says, on its own, what each of its branches wanted (see describeIssue). */
-function unionSaysItAll(issue: RawIssue): boolean {
-  return issue.errors !== undefined && issue.errors.length > 0 && issue.errors.every((branch) => branchWanted(branch) !== null);
-}
-
-export function describeIssues(issues: readonly FieldIssue[]): string {
-  return issues.map((issue) => (issue.field === "" ? issue.message : `${issue.field}: ${issue.message}`)).join("; ");
-}
-
-export function invalidInput(error: z.core.$ZodError, prefix: readonly PropertyKey[] = []): HeadwayError {
-  const issues = issuesOf(error, prefix);
-  return new HeadwayError("invalid_input", "invalid_input", describeIssues(issues), { issues });
-}
-
-// ---------------------------------------------------------------- unknown keys
-
-const UNKNOWN_KEY_SEPARATOR = "; ";
-
-/**
- * The error map of a strict object: each unknown key in a sentence of its own, with the closest
- * known key suggested (`unknown key results_per_inpt: did you mean results_per_input?`).
- */
-export function unknownKeyError(knownKeys: readonly string[]): (issue: { code?: string; keys?: string[] }) => string | undefined {
-  return (issue) => {
-    if (issue.code !== "unrecognized_keys" || issue.keys === undefined) return undefined;
-    return issue.keys
-      .map((key) => {
-        const suggestion = closestKey(key, knownKeys);
-        return `unknown key ${shownKey(key)}${suggestion === null ? ` (known keys: ${knownKeys.join(", ")})` : `: did you mean ${suggestion}?`}`;
-      })
-      .join(UNKNOWN_KEY_SEPARATOR);
-  };
-}
-
-/** The known key closest to `key`, if it is close enough to be a typo of it. */
-export function closestKey(key: string, knownKeys: readonly string[]): string | null {
-  if (key.length > 64) return null;
-  const limit = Math.max(1, Math.min(3, Math.floor(key.length / 3)));
-  let best: string | null = null;
-  let bestDistance = limit + 1;
-  for (const known of knownKeys) {
-    const distance = editDistance(key.toLowerCase(), known);
-    if (distance < bestDistance) {
-      best = known;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/**
- * Optimal string alignment distance (Levenshtein plus adjacent transpositions), hand-written
- * rather than a dependency: keys are short and this runs only on input that is already refused.
- */
-export function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[] = new Array(rows * cols).fill(0);
-  for (let i = 0; i < rows; i++) d[i * cols] = i;
-  for (let j = 0; j < cols; j++) d[j] = j;
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[(i - 2) * cols + j - 2]! + 1);
-      d[i * cols + j] = best;
-    }
-  }
-  return d[rows * cols - 1]!;
-}
-
 /** A write would store an item DynamoDB refuses (over 400 KB): nothing was written; the events that grow it must be refused. */
 export class ItemTooLarge extends HeadwayError {
   constructor(item: string, bytes: number) {
-    super("too_large", "item_too_large", `item ${item} would be ${bytes} bytes, more than a DynamoDB item holds`);
+    super("item_too_large", `item ${item} would be ${bytes} bytes, more than a DynamoDB item holds`);
     this.name = "ItemTooLarge";
   }
 }
@@ -286,7 +116,7 @@ export class ItemTooLarge extends HeadwayError {
 /** A conditional write lost a race: reload and apply again. */
 export class StoreConflict extends HeadwayError {
   constructor(item: string, options: { cause?: unknown } = {}) {
-    super("conflict", "store_conflict", `item ${item} changed since it was loaded`, options);
+    super("store_conflict", `item ${item} changed since it was loaded`, options);
     this.name = "StoreConflict";
   }
 }

@@ -1,13 +1,19 @@
 /**
  * The ports the product needs from the outside world, named for what it needs. Adapters in
- * functions/adapters implement them for AWS (and so for the sandbox's emulators).
+ * functions/adapters implement them for AWS (and so for the sandbox's emulators). The top of
+ * core/: the ports speak of the wings' types (a job's state, a snapshot, a key's record), and no
+ * wing imports them.
  */
-import type { Event, Message, Snapshot } from "./contract.ts";
-import type { JobState } from "./state.ts";
-import type { Scope } from "./tenants.ts";
+import type { Event, Message } from "./contract/events.ts";
+import type { Snapshot } from "./contract/snapshot.ts";
+import type { JobState } from "./estimator/index.ts";
+import type { ApiKeyRecord, AuditEntry, KeyPrincipal, TenantRecord } from "./access/keys.ts";
+import type { Scope } from "./contract/admin.ts";
+import type { WebhookDelivery } from "./contract/webhooks.ts";
+import type { WebhookSecret } from "./delivery/webhooks.ts";
 
 /**
- * A job's identity (DESIGN §4): two tenants may use the same job id, and every read and write is
+ * A job's identity (docs/storage.md): two tenants may use the same job id, and every read and write is
  * scoped by both.
  */
 export interface JobRef {
@@ -50,7 +56,7 @@ export interface RejectionRecord {
 /** What a whole-job read gives: one stored version, or `busy` while a write is between its items. */
 export type JobRead = { meta: JobMeta; state: JobState } | null | "busy";
 
-/** The job state store. No read ever mixes the items of two versions (DESIGN §4). */
+/** The job state store. No read ever mixes the items of two versions (docs/storage.md). */
 export interface JobStore {
   /** Writes a new job (meta + state); false when the id is taken (by a job that has not expired). */
   createJob(meta: JobMeta, state: JobState): Promise<boolean>;
@@ -62,15 +68,10 @@ export interface JobStore {
   loadJob(ref: JobRef): Promise<JobRead>;
 }
 
-/** A tenant's job as listed: when it was made, and its head-level figures (no per-file list). */
+/** A tenant's job as listed: its identity and its head (the status and figures a snapshot of the head shows; no per-file list). */
 export interface JobListEntry {
-  jobId: string;
-  createdAtMs: number;
-  status: Snapshot["status"];
-  version: number;
-  progressCombined: number | null;
-  etaSeconds: number | null;
-  updatedAtMs: number | null;
+  meta: JobMeta;
+  head: JobState;
 }
 
 /** A tenant's jobs, newest first (the dashboard's list). */
@@ -111,25 +112,7 @@ export interface EventPublisher {
   publish(messages: readonly Message[], tenant: string): Promise<void>;
 }
 
-/** An API key as stored: never the key itself (only its hash and a visible prefix). */
-export interface ApiKeyRecord {
-  id: string;
-  tenant: string;
-  prefix: string;
-  name: string;
-  scopes: Scope[];
-  createdAtMs: number;
-  revokedAtMs: number | null;
-}
-
-/** Who a request's API key speaks for, and what it may do. */
-export interface KeyPrincipal {
-  tenant: string;
-  keyId: string;
-  scopes: Scope[];
-}
-
-/** API keys, stored hashed, each scoped to a tenant (DESIGN §11) and holding one or more scopes (§4). */
+/** API keys, stored hashed, each scoped to a tenant and holding one or more scopes (docs/tenants-and-keys.md). */
 export interface ApiKeyStore {
   /** The tenant, id and scopes of an API key; null when the key is unknown or revoked. A process may trust a key it saw work for a short while (the key cache's window). */
   principalOf(apiKey: string): Promise<KeyPrincipal | null>;
@@ -147,11 +130,6 @@ export interface ApiKeyStore {
   revoke(tenant: string, keyId: string): Promise<ApiKeyRecord | null>;
 }
 
-export interface TenantRecord {
-  name: string;
-  createdAtMs: number;
-}
-
 /** The registry of tenants: who may be given keys. */
 export interface Tenants {
   /** Registers a tenant; null when the name is taken. */
@@ -159,17 +137,6 @@ export interface Tenants {
   get(name: string): Promise<TenantRecord | null>;
   /** Every tenant, by name. */
   list(): Promise<TenantRecord[]>;
-}
-
-/** One admin action, as kept in the audit log: who did what to which tenant, never a secret. */
-export interface AuditEntry {
-  atMs: number;
-  actor: string;
-  action: import("./tenants.ts").AuditAction;
-  tenant: string;
-  target: string | null;
-  details: Record<string, string | number>;
-  requestId: string | null;
 }
 
 export interface AuditLog {
@@ -206,7 +173,7 @@ export interface Connection {
   /** Job ids the connection's token allows. */
   scope: string[];
   connectedAtMs: number;
-  /** The API key that minted the connection's token, and when the token expires: once either lapses the connection is closed (DESIGN §4, "revocation bites"). */
+  /** The API key that minted the connection's token, and when the token expires: once either lapses the connection is closed (docs/tenants-and-keys.md, "revocation bites"). */
   keyId: string;
   tokenExpiresAtMs: number;
 }
@@ -285,18 +252,10 @@ export interface WebhookLog {
 }
 
 export interface WebhookQueue {
-  enqueue(delivery: import("./webhook.ts").WebhookDelivery, delaySeconds: number): Promise<void>;
+  enqueue(delivery: WebhookDelivery, delaySeconds: number): Promise<void>;
 }
 
-/** One webhook signing secret of a tenant, `whsec_` + base64. */
-export interface WebhookSecret {
-  secret: string;
-  createdAtMs: number;
-  /** When it stops signing: null for the current secret, set on the previous ones by a rotation. */
-  expiresAtMs: number | null;
-}
-
-/** Each tenant's webhook secrets (DESIGN §4), rotatable without downtime. */
+/** Each tenant's webhook secrets (docs/realtime.md, "Webhooks"), rotatable without downtime. */
 export interface WebhookSecrets {
   /** The secrets that sign now, newest (the current one) first; a tenant's first secret is made on first use. */
   secretsOf(tenant: string): Promise<WebhookSecret[]>;
@@ -304,9 +263,9 @@ export interface WebhookSecrets {
   rotate(tenant: string, overlapMs: number): Promise<WebhookSecret[]>;
 }
 
-/** Webhook endpoints that answered 410 Gone, per tenant: deliveries to them stop (DESIGN §3.7). */
+/** Webhook endpoints that answered 410 Gone, per tenant: deliveries to them stop (docs/realtime.md, "Webhooks"). */
 export interface WebhookEndpoints {
-  /** When the tenant's endpoint answered 410, if it still counts as gone (core/webhook.ts `ENDPOINT_GONE_FOR_MS`); else null. */
+  /** When the tenant's endpoint answered 410, if it still counts as gone (core/delivery/webhooks.ts `ENDPOINT_GONE_FOR_MS`); else null. */
   goneSince(tenant: string, url: string): Promise<number | null>;
   markGone(tenant: string, url: string, atMs: number): Promise<void>;
   /** The tenant registered the URL again: deliveries to it resume. */

@@ -1,14 +1,16 @@
 /**
- * Tenants and keys administered: the operations behind the admin API (functions/admin-api.ts),
+ * Tenants and keys administered: the operations behind the admin API (functions/api/admin.ts),
  * the admin CLI (bin/admin.ts) and a tenant's own admin-scoped keys (`/v1/keys`,
- * `/v1/webhook-secret/rotate` in functions/api.ts), so that every path checks the same things and
+ * `/v1/webhook-secret/rotate` in functions/api/index.ts), so that every path checks the same things and
  * audits the same way. Every action that changes a key or a secret is written to the audit log
  * and logged as one JSON line (who, what, when) before it is answered, whichever path made it;
  * none ever holds a key itself, only its id and prefix.
  */
 import { HeadwayError } from "../core/errors.ts";
-import type { ApiKeyRecord, ApiKeyStore, AuditEntry, AuditLog, TenantRecord, Tenants, WebhookSecret, WebhookSecrets } from "../core/ports.ts";
-import { KeyId, TenantName, type AuditAction, type Scope } from "../core/tenants.ts";
+import type { ApiKeyRecord, AuditEntry, TenantRecord } from "../core/access/keys.ts";
+import type { ApiKeyStore, AuditLog, Tenants, WebhookSecrets } from "../core/ports.ts";
+import type { WebhookSecret } from "../core/delivery/webhooks.ts";
+import { KeyId, TenantName, type AuditAction, type Scope } from "../core/contract/admin.ts";
 import type { Log } from "./config.ts";
 
 export interface AdminDeps {
@@ -42,11 +44,11 @@ export function createAdmin(deps: AdminDeps) {
 
   async function tenantOrThrow(name: string, by?: Actor): Promise<TenantRecord | null> {
     if (by?.ownTenant !== undefined) {
-      if (by.ownTenant !== name) throw new HeadwayError("not_found", "tenant_not_found", `no tenant ${JSON.stringify(name)}`);
+      if (by.ownTenant !== name) throw new HeadwayError("tenant_not_found", `no tenant ${JSON.stringify(name)}`);
       return null;
     }
     const tenant = TenantName.safeParse(name).success ? await deps.tenants.get(name) : null;
-    if (tenant === null) throw new HeadwayError("not_found", "tenant_not_found", `no tenant ${JSON.stringify(name)} (create it first: headway tenants create NAME, or POST /v1/admin/tenants)`);
+    if (tenant === null) throw new HeadwayError("tenant_not_found", `no tenant ${JSON.stringify(name)} (create it first: headway tenants create NAME, or POST /v1/admin/tenants)`);
     return tenant;
   }
 
@@ -54,15 +56,15 @@ export function createAdmin(deps: AdminDeps) {
   function findKey(keys: readonly ApiKeyRecord[], tenant: string, idOrPrefix: string): ApiKeyRecord {
     const wanted = idOrPrefix.replace(/…$/, "");
     const matches = KeyId.safeParse(wanted).success ? keys.filter((key) => key.id === wanted) : keys.filter((key) => key.prefix === wanted);
-    if (matches.length === 0) throw new HeadwayError("not_found", "key_not_found", `tenant ${tenant} has no key ${JSON.stringify(idOrPrefix)} (give a key's id or prefix, as the key list shows them)`);
-    if (matches.length > 1) throw new HeadwayError("conflict", "ambiguous_key", `${matches.length} keys of tenant ${tenant} start with ${wanted}: give the id (${matches.map((key) => key.id).join(", ")})`);
+    if (matches.length === 0) throw new HeadwayError("key_not_found", `tenant ${tenant} has no key ${JSON.stringify(idOrPrefix)} (give a key's id or prefix, as the key list shows them)`);
+    if (matches.length > 1) throw new HeadwayError("ambiguous_key", `${matches.length} keys of tenant ${tenant} start with ${wanted}: give the id (${matches.map((key) => key.id).join(", ")})`);
     return matches[0]!;
   }
 
   return {
     async createTenant(by: Actor, name: string): Promise<TenantRecord> {
       const created = await deps.tenants.create(name);
-      if (created === null) throw new HeadwayError("conflict", "tenant_exists", `tenant ${name} already exists`);
+      if (created === null) throw new HeadwayError("tenant_exists", `tenant ${name} already exists`);
       await audit(by, "tenant.created", name, null);
       return created;
     },
@@ -91,9 +93,9 @@ export function createAdmin(deps: AdminDeps) {
     async revokeKey(by: Actor, tenant: string, idOrPrefix: string): Promise<ApiKeyRecord> {
       await tenantOrThrow(tenant, by);
       const key = findKey(await deps.apiKeys.list(tenant), tenant, idOrPrefix);
-      if (key.revokedAtMs !== null) throw new HeadwayError("conflict", "key_revoked", `key ${key.id} (${key.prefix}…) of tenant ${tenant} was already revoked at ${new Date(key.revokedAtMs).toISOString()}`);
+      if (key.revokedAtMs !== null) throw new HeadwayError("key_already_revoked", `key ${key.id} (${key.prefix}…) of tenant ${tenant} was already revoked at ${new Date(key.revokedAtMs).toISOString()}`);
       const revoked = await deps.apiKeys.revoke(tenant, key.id);
-      if (revoked === null) throw new HeadwayError("not_found", "key_not_found", `tenant ${tenant} has no key ${key.id}`);
+      if (revoked === null) throw new HeadwayError("key_not_found", `tenant ${tenant} has no key ${key.id}`);
       await audit(by, "key.revoked", tenant, key.id, { prefix: key.prefix, name: key.name });
       return revoked;
     },

@@ -8,36 +8,36 @@
 import type { Hono } from "hono";
 import type { DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createAwsClients } from "./adapters/aws-clients.ts";
-import { createDynamoApiKeys } from "./adapters/dynamo-api-keys.ts";
-import { createDynamoAuditLog } from "./adapters/dynamo-audit.ts";
-import { createDynamoConnections, createDynamoSubscriptions } from "./adapters/dynamo-connections.ts";
-import { createDynamoLease } from "./adapters/dynamo-lease.ts";
-import { createDynamoStore } from "./adapters/dynamo-store.ts";
-import { createDynamoStreamSlots } from "./adapters/dynamo-stream-slots.ts";
-import { createDynamoTenants } from "./adapters/dynamo-tenants.ts";
-import { createDynamoWebhookLog } from "./adapters/dynamo-webhooks.ts";
-import { createDynamoWebhookEndpoints } from "./adapters/dynamo-webhook-endpoints.ts";
-import { createDynamoWebhookSecrets } from "./adapters/dynamo-webhook-secrets.ts";
+import { createDynamoApiKeys } from "./adapters/dynamo/api-keys.ts";
+import { createDynamoAuditLog } from "./adapters/dynamo/audit.ts";
+import { createDynamoConnections, createDynamoSubscriptions } from "./adapters/dynamo/connections.ts";
+import { createDynamoLease } from "./adapters/dynamo/lease.ts";
+import { createDynamoStore } from "./adapters/dynamo/store.ts";
+import { createDynamoStreamSlots } from "./adapters/dynamo/stream-slots.ts";
+import { createDynamoTenants } from "./adapters/dynamo/tenants.ts";
+import { createDynamoWebhookLog } from "./adapters/dynamo/webhook-log.ts";
+import { createDynamoWebhookEndpoints } from "./adapters/dynamo/webhook-endpoints.ts";
+import { createDynamoWebhookSecrets } from "./adapters/dynamo/webhook-secrets.ts";
 import { createSqsPublisher, createSqsWebhookQueue } from "./adapters/sqs-publisher.ts";
 import { createHttpWebhookTransport, type WebhookTransport } from "./adapters/webhook-http.ts";
 import { createWsPoster, type WsPosterOptions } from "./adapters/ws-poster.ts";
 import { createWsPosterPool } from "./adapters/ws-poster-pool.ts";
 import { createEmfMetrics } from "./adapters/emf-metrics.ts";
 import { createAdmin, type Admin } from "./admin.ts";
-import { createAdminApp } from "./admin-api.ts";
+import { createAdminApp } from "./api/admin.ts";
 import { createConnectionSweep, type ConnectionSweep } from "./connection-sweep.ts";
-import { createApp, type ApiDeps, type ApiEnv } from "./api.ts";
-import { createWebhookChannel } from "./channels/webhooks.ts";
-import { createWebSocketChannel } from "./channels/websocket.ts";
+import { createApp, type ApiDeps, type ApiEnv } from "./api/index.ts";
+import { createWebhookChannel } from "./ticker/channels/webhooks.ts";
+import { createWebSocketChannel } from "./ticker/channels/websocket.ts";
 import { environmentConfig, jsonLog, type Config, type Log } from "./config.ts";
 import { createMemoryMetrics, type Metrics } from "./metrics.ts";
 import { createReaper } from "./reaper.ts";
-import { createReducerHandler } from "./reducer.ts";
-import { createTicker, type Ticker } from "./ticker.ts";
+import { createReducerHandler } from "./reducer/index.ts";
+import { createTicker, type Ticker } from "./ticker/index.ts";
 import { createWebhookSender } from "./webhook-sender.ts";
-import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "./ws.ts";
+import { createWsHandler, type WebSocketEvent, type WebSocketResult } from "./websocket-routes.ts";
 import type { Poster, WebhookSecrets } from "../core/ports.ts";
-import { statusUrlOf } from "../core/webhook.ts";
+import { statusUrlOf } from "../core/delivery/webhooks.ts";
 
 /** What differs between a deployment and a machine of one's own, beyond the configuration. */
 export interface Runtime {
@@ -88,7 +88,7 @@ export function createAdapters(config: Config, runtime: Runtime) {
   /** The audited operations, for adapters that make a change by themselves (built on first use, from these adapters). */
   const audited: () => Admin = once(() => createAdmin({ tenants: adapters.tenants(), apiKeys: adapters.apiKeys(), webhookSecrets: adapters.webhookSecrets(), audit: adapters.auditLog(), log: runtime.log, now: runtime.now }));
   const clients = once(() => createAwsClients(config));
-  const table = () => ({ client: clients().dynamodb, tableName: config.tableName });
+  const table = () => ({ client: clients().dynamodb, tableName: config.tableName, now: runtime.now });
   const posterOptions = (): WsPosterOptions => ({ endpoint: config.websocketManagementEndpoint(), region: config.region, ...runtime.posterCredentials });
   const store = once(() => createDynamoStore(table()));
   const adapters = {

@@ -1,13 +1,14 @@
 /**
- * The sweep that makes revocation bite on open WebSockets (DESIGN §4): every connection whose
+ * The sweep that makes revocation bite on open WebSockets (docs/tenants-and-keys.md): every connection whose
  * subscriber token expired, or whose token's API key was revoked, is told why (an `error` frame
  * with `token_expired` or `key_revoked`) and closed. The ticker's Lambda runs it every
  * SWEEP_EVERY_MS beside its ticks (the sandbox, beside its ticker), so a lapsed connection is
  * closed within a minute. Keys are read fresh (past any cache), once per key per sweep.
  */
 import type { ApiKeyStore, Connections, Poster } from "../core/ports.ts";
-import { refusalMessage } from "../core/token.ts";
+import { refusalMessage } from "../core/access/token.ts";
 import type { Log } from "./config.ts";
+import { wireError } from "./errors.ts";
 
 /** How often the sweep runs: a lapse is acted on within this, plus the time one sweep takes. */
 export const SWEEP_EVERY_MS = 20_000;
@@ -41,7 +42,7 @@ export function createConnectionSweep(deps: { connections: Connections; apiKeys:
         try {
           const message = refusalMessage(lapse === "token_expired" ? "expired" : lapse).replace("token refused: ", "connection closed: ");
           // Told first, so that the client knows to get a new token rather than reconnect with the old one.
-          await deps.poster.post(connection.connectionId, { v: 1, event: "error", code: lapse, message }).catch(() => "gone");
+          await deps.poster.post(connection.connectionId, { v: 1, event: "error", code: wireError(lapse).websocket, message }).catch(() => "gone");
           await deps.poster.disconnect(connection.connectionId);
           await deps.connections.remove(connection.connectionId);
           closed++;

@@ -9,17 +9,16 @@
  */
 import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import type { JobMeta } from "../core/ports.ts";
-import { lazyHandler, type Log } from "./config.ts";
+import { HEAD, jobRefOfHeadKey } from "./adapters/dynamo/keys.ts";
+import type { Log } from "./config.ts";
 
 /** The job whose head a stream record says TTL deleted, or null for any other record. */
 export function expiredJobOf(record: DynamoDBRecord): JobMeta | null {
   const isTtlDeletion = record.eventName === "REMOVE" && record.userIdentity?.type === "Service" && record.userIdentity.principalId === "dynamodb.amazonaws.com";
   const old = record.dynamodb?.OldImage;
-  if (!isTtlDeletion || old?.sk?.S !== "HEAD" || old.inc?.S === undefined) return null;
-  // A head's key is JOB#<tenant>#<job id>; neither contains `#`.
-  const [kind, tenant, jobId, ...rest] = (old.pk?.S ?? "").split("#");
-  if (kind !== "JOB" || tenant === undefined || jobId === undefined || rest.length > 0) return null;
-  return { tenant, jobId, incarnation: old.inc.S, createdAtMs: Number(old.created_at?.N ?? 0) };
+  if (!isTtlDeletion || old?.sk?.S !== HEAD || old.inc?.S === undefined) return null;
+  const ref = jobRefOfHeadKey(old.pk?.S ?? "");
+  return ref === null ? null : { ...ref, incarnation: old.inc.S, createdAtMs: Number(old.created_at?.N ?? 0) };
 }
 
 export function createReaper(deps: { store: { forget(meta: JobMeta): Promise<number> }; log: Log }): (event: DynamoDBStreamEvent) => Promise<{ jobs: number; items: number }> {
@@ -37,6 +36,3 @@ export function createReaper(deps: { store: { forget(meta: JobMeta): Promise<num
     return { jobs, items };
   };
 }
-
-/** The Lambda entry point of the table's stream subscription, wired by the composition root on first use. */
-export const handler = lazyHandler<DynamoDBStreamEvent, { jobs: number; items: number }>(async () => (await import("./composition.ts")).environmentServices().reaper());

@@ -80,7 +80,7 @@ export const METRICS = {
 
 export type MetricName = keyof typeof METRICS.units;
 
-/** What infra/alarms.ts alarms on (DESIGN §11). */
+/** What infra/alarms.ts alarms on (docs/operating.md). */
 export const ALARMS = {
   /** The oldest message of a reducer batch older than this, every minute for `ingestLagMinutes`. */
   ingestLagMs: 60_000,

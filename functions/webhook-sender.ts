@@ -3,7 +3,7 @@
  * spec with the `standardwebhooks` library (`webhook-id` stable across attempts,
  * `webhook-timestamp`, `webhook-signature: v1,<base64>`, one signature per secret of the
  * delivery's tenant that signs now), POSTs it, and logs the attempt. A failed attempt goes back
- * on the queue for the next slot of the retry schedule (core/webhook.ts); waits over SQS's
+ * on the queue for the next slot of the retry schedule (core/delivery/webhooks.ts); waits over SQS's
  * 15-minute limit hop through the queue until `not_before_ms`. 410 Gone stops the retries of that
  * delivery and marks the tenant's endpoint gone: its later deliveries are logged, not attempted.
  */
@@ -11,9 +11,10 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { randomUUID } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import type { WebhookEndpoints, WebhookLog, WebhookQueue, WebhookSecrets } from "../core/ports.ts";
-import { retryDelaySeconds, WebhookDelivery } from "../core/webhook.ts";
+import { retryDelaySeconds } from "../core/delivery/webhooks.ts";
+import { WebhookDelivery } from "../core/contract/webhooks.ts";
 import type { WebhookTransport } from "./adapters/webhook-http.ts";
-import { lazyHandler, withFields, type InvocationContext, type Log } from "./config.ts";
+import { withFields, type InvocationContext, type Log } from "./config.ts";
 import { createMemoryMetrics, type Metrics } from "./metrics.ts";
 
 export interface WebhookSenderDeps {
@@ -109,6 +110,3 @@ export function createWebhookSender(deps: WebhookSenderDeps): (event: SQSEvent, 
     return { batchItemFailures: failures };
   };
 }
-
-/** The Lambda entry point, wired by the composition root on first use. */
-export const handler = lazyHandler(async () => (await import("./composition.ts")).environmentServices().webhookSender());

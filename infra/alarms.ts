@@ -1,5 +1,5 @@
 /**
- * What an operator is told about (DESIGN §11): CloudWatch alarms on the DLQs (SQS's own metric)
+ * What an operator is told about (docs/operating.md): CloudWatch alarms on the DLQs (SQS's own metric)
  * and on the embedded metrics the functions write (functions/adapters/emf-metrics.ts), notifying
  * one SNS topic. Set HEADWAY_ALARM_EMAIL when deploying to have it mailed (AWS sends a
  * confirmation first); otherwise subscribe to the `alarmTopic` output yourself.

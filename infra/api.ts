@@ -8,7 +8,7 @@ import { adminToken, tokenSigningKey } from "./secrets";
 import { table } from "./storage";
 
 export const api = new sst.aws.Function("Api", {
-  handler: "functions/api.handler",
+  handler: "functions/entry/api.handler",
   // Any origin (the dashboard is served from its own; credentials are bearer keys, never cookies);
   // `Authorization` must be named: browsers do not let a `*` cover it.
   url: { cors: { allowOrigins: ["*"], allowHeaders: ["authorization", "content-type"], allowMethods: ["GET", "POST"] } },

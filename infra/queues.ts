@@ -16,7 +16,7 @@ export const events = new sst.aws.Queue("Events", {
 
 export const reducer = events.subscribe(
   {
-    handler: "functions/reducer.handler",
+    handler: "functions/entry/reducer.handler",
     timeout: `${EVENTS.reducerTimeoutSeconds} seconds`,
     memory: "1024 MB",
     link: [table, events],

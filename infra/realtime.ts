@@ -1,5 +1,5 @@
 /**
- * The WebSocket API. Every route goes to one function (functions/ws.handler dispatches on the
+ * The WebSocket API. Every route goes to one function (functions/entry/websocket.handler dispatches on the
  * route key): one Lambda per route would hit API Gateway's control-plane limits on deploy.
  */
 import { tokenSigningKey } from "./secrets";
@@ -11,7 +11,7 @@ export const ws = new sst.aws.ApiGatewayWebSocket("Ws", {
 });
 
 export const wsRoutes = new sst.aws.Function("WsRoutes", {
-  handler: "functions/ws.handler",
+  handler: "functions/entry/websocket.handler",
   timeout: "10 seconds",
   memory: "512 MB",
   link: [table, ws, tokenSigningKey],

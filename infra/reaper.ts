@@ -9,7 +9,7 @@ import { table } from "./storage";
 export const reaper = table.subscribe(
   "Reaper",
   {
-    handler: "functions/reaper.handler",
+    handler: "functions/entry/reaper.handler",
     timeout: "60 seconds",
     memory: "512 MB",
     link: [table],

@@ -14,7 +14,7 @@ export const tickerDlq = new sst.aws.Queue("TickerDlq");
 export const ticker = new sst.aws.CronV2("Ticker", {
   schedule: "rate(1 minute)",
   function: {
-    handler: "functions/ticker.handler",
+    handler: "functions/entry/ticker.handler",
     timeout: `${TICKER.timeoutSeconds} seconds`,
     // Posting is CPU-bound: about 0.07 ms for a post's request and 0.08 ms for its SigV4
     // signature (`npm run bench -- poster`), so 10,000 subscribers on a 2 s tick need ~0.75 vCPU

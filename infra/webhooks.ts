@@ -16,7 +16,7 @@ export const webhooks = new sst.aws.Queue("Webhooks", {
 
 webhooks.subscribe(
   {
-    handler: "functions/webhook-sender.handler",
+    handler: "functions/entry/webhook-sender.handler",
     // Ten deliveries at 15 s each at most, in parallel.
     timeout: `${WEBHOOKS.senderTimeoutSeconds} seconds`,
     memory: "512 MB",

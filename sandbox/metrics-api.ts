@@ -5,7 +5,7 @@
  * development key, not any tenant's.
  */
 import { Hono } from "hono";
-import { isSameSecret } from "../core/secret-compare.ts";
+import { isSameSecret } from "../core/access/secret-compare.ts";
 import type { MemoryMetrics } from "../functions/metrics.ts";
 import { METRICS } from "../functions/settings.ts";
 

@@ -13,20 +13,20 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Poster } from "../core/ports.ts";
 import { createAwsClients } from "../functions/adapters/aws-clients.ts";
-import type { StoreMetrics } from "../functions/adapters/dynamo-store.ts";
-import { ensureTable } from "../functions/adapters/dynamo-table.ts";
+import type { StoreMetrics } from "../functions/adapters/dynamo/store.ts";
+import { ensureTable } from "../functions/adapters/dynamo/table.ts";
 import { defaultPostThreads } from "../functions/adapters/ws-poster-pool.ts";
 import { createServices, type Runtime, type Services } from "../functions/composition.ts";
 import type { Config, Log } from "../functions/config.ts";
 import { createMemoryMetrics, type MemoryMetrics } from "../functions/metrics.ts";
 import { DEFAULT_TENANT, EVENTS, SANDBOX_TABLE_NAME, TICKER, WEBHOOKS } from "../functions/settings.ts";
-import { ALL_SCOPES } from "../core/tenants.ts";
+import { ALL_SCOPES } from "../core/contract/admin.ts";
 import { SWEEP_EVERY_MS } from "../functions/connection-sweep.ts";
-import type { Ticker, TickReport } from "../functions/ticker.ts";
+import type { Ticker, TickReport } from "../functions/ticker/index.ts";
 import { metricsApi } from "./metrics-api.ts";
 import { createDashboardApp } from "./dashboard.ts";
-import { startWebSocketGateway } from "./websocket-gateway.ts";
-import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator } from "./emulators.ts";
+import { startWebSocketGateway, type WebSocketGateway } from "./websocket-gateway.ts";
+import { createQueueWithDlq, startDynamoDbEmulator, startSqsEmulator, type Emulator, type QueueWithDlq } from "./emulators.ts";
 import { startSqsPoller, type SqsPoller } from "./sqs-poller.ts";
 
 export interface SandboxOptions {
@@ -100,6 +100,8 @@ const TABLE_NAME = SANDBOX_TABLE_NAME;
 const QUEUE_NAME = "headway-events";
 const WEBHOOK_QUEUE_NAME = "headway-webhooks";
 
+type Closable = { close(): Promise<void> };
+
 /** A secret kept in the data directory so that it survives restarts (made fresh in memory mode). */
 function persistentSecret(dataDir: string | undefined, file: string, make: () => string): string {
   if (dataDir === undefined) return make();
@@ -110,137 +112,203 @@ function persistentSecret(dataDir: string | undefined, file: string, make: () =>
   return value;
 }
 
+/** The sandbox's local AWS: DynamoDB with the table, SQS with the events and webhook queues (each with its DLQ). */
+interface LocalAws {
+  dynamo: Emulator;
+  sqs: Emulator;
+  clients: ReturnType<typeof createAwsClients>;
+  eventsQueue: QueueWithDlq;
+  webhookQueue: QueueWithDlq;
+}
+
+/** Starts the emulators (each pushed on `started` as soon as it runs, so a failure later closes it) and makes the table and queues. */
+async function startLocalAws(dataDir: string | undefined, portAt: (offset: number) => number, visibilityTimeoutSeconds: number, started: Closable[]): Promise<LocalAws> {
+  const dynamo = await startDynamoDbEmulator({ port: portAt(1), dataDir: dataDir && join(dataDir, "dynamodb") });
+  started.push(dynamo);
+  const sqs = await startSqsEmulator({ port: portAt(2), dataDir: dataDir && join(dataDir, "sqs") });
+  started.push(sqs);
+  const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqs.endpoint });
+  await ensureTable(clients.dynamodb, TABLE_NAME);
+  const eventsQueue = await createQueueWithDlq(clients.sqs, QUEUE_NAME, { visibilityTimeoutSeconds, maxReceiveCount: EVENTS.maxReceiveCount });
+  const webhookQueue = await createQueueWithDlq(clients.sqs, WEBHOOK_QUEUE_NAME, { visibilityTimeoutSeconds: WEBHOOKS.visibilityTimeoutSeconds, maxReceiveCount: WEBHOOKS.maxReceiveCount });
+  return { dynamo, sqs, clients, eventsQueue, webhookQueue };
+}
+
+interface SandboxSecrets {
+  apiKey: string;
+  tokenSecret: string;
+  adminToken: string;
+}
+
+function sandboxSecrets(dataDir: string | undefined): SandboxSecrets {
+  return {
+    apiKey: persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`),
+    tokenSecret: persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url")),
+    adminToken: persistentSecret(dataDir, "admin-token", () => `hw_admin_${randomBytes(24).toString("hex")}`),
+  };
+}
+
+/**
+ * The HTTP server (the API; in front of it the sandbox's own `GET /v1/metrics` and the dashboard)
+ * and the WebSocket gateway. They start before the services (their URLs are configuration), so
+ * they reach them through `services()`, built right after by the composition root as a Lambda's would be.
+ */
+async function startServers(
+  options: SandboxOptions,
+  portAt: (offset: number) => number,
+  { apiKey, metrics, services }: { apiKey: string; metrics: MemoryMetrics; services: () => Services },
+): Promise<{ server: ServerType; httpUrl: string; gateway: WebSocketGateway }> {
+  let websocketUrl: string | null = null;
+  const site = new Hono()
+    .route("/v1/metrics", metricsApi({ metrics, apiKey }))
+    .route("/", createDashboardApp({ httpUrl: null, websocketUrl: () => websocketUrl, apiKey, log: options.log }))
+    .all("*", (c) => services().api().fetch(c.req.raw));
+  const server: ServerType = await new Promise((resolve) => {
+    const listening = serve({ fetch: site.fetch, port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
+  });
+  const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => services().ws()(event), log: options.log });
+    websocketUrl = gateway.url;
+    return { server, httpUrl, gateway };
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+}
+
+function sandboxConfig(aws: LocalAws, secrets: SandboxSecrets, httpUrl: string, gateway: WebSocketGateway, options: SandboxOptions): Config {
+  return {
+    region: "us-east-1",
+    tableName: TABLE_NAME,
+    eventsQueueUrl: () => aws.eventsQueue.url,
+    dynamodbEndpoint: aws.dynamo.endpoint,
+    sqsEndpoint: aws.sqs.endpoint,
+    defaultTenant: DEFAULT_TENANT,
+    maxReceiveCount: EVENTS.maxReceiveCount,
+    pendingUnknownJobSeconds: options.pendingUnknownJobSeconds ?? EVENTS.pendingUnknownJobSeconds,
+    publicUrl: httpUrl,
+    websocketUrl: gateway.url,
+    tokenSecret: () => secrets.tokenSecret,
+    websocketManagementEndpoint: () => gateway.managementEndpoint,
+    webhookQueueUrl: () => aws.webhookQueue.url,
+    adminToken: () => secrets.adminToken,
+  };
+}
+
+function sandboxServices(config: Config, metrics: MemoryMetrics, options: SandboxOptions): Services {
+  return createServices(config, {
+    log: options.log,
+    now: Date.now,
+    metrics,
+    posterCredentials: { credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" }, isUnsigned: true },
+    postThreads: options.postThreads ?? defaultPostThreads(),
+    ...(options.wrapTickerPoster === undefined ? {} : { wrapTickerPoster: options.wrapTickerPoster }),
+    // Loopback receivers are allowed here (the cloud refuses private addresses).
+    allowPrivateWebhookTargets: true,
+    ...(options.apiKeyCacheMs === undefined ? {} : { apiKeyCacheMs: options.apiKeyCacheMs }),
+    ...(options.streams === undefined ? {} : { streams: options.streams }),
+  });
+}
+
+/** The development tenant and its key, registered like any other (a second start finds them there); answers its webhook secret. */
+async function registerDevelopmentTenant(services: Services, apiKey: string): Promise<string> {
+  await services.adapters.tenants().create(TENANT);
+  // The development key holds every scope: the sandbox is one person's machine, and its key drives
+  // the dashboard (read), the SDK examples (ingest) and local webhook tests (the secret: admin).
+  await services.admin().ensureKey({ actor: "sandbox" }, apiKey, TENANT, "sandbox development key", ALL_SCOPES);
+  // Per tenant, in the table (so under dataDir): the development tenant's is printed as `webhook_secret`.
+  return (await services.adapters.webhookSecrets().secretsOf(TENANT))[0]!.secret;
+}
+
+/**
+ * What Lambda's event sources and schedules do in the cloud: the pollers that stand in for the
+ * event source mappings of the webhook and events queues, the ticker's runs, and the sweep of
+ * connections whose token lapsed. `stop` ends them, the reducer's batches first.
+ */
+function startEventSources(services: Services, aws: LocalAws, visibilityTimeoutSeconds: number, options: SandboxOptions) {
+  const webhookPoller = startSqsPoller({
+    sqs: aws.clients.sqs,
+    queueUrl: aws.webhookQueue.url,
+    queueArn: aws.webhookQueue.arn,
+    handler: services.webhookSender(),
+    batchSize: WEBHOOKS.batchSize,
+    batchingWindowMs: 0,
+    visibilityTimeoutSeconds: WEBHOOKS.visibilityTimeoutSeconds,
+    concurrency: 2,
+    onError: (error, { stage }) => options.log("error", `webhook event source: ${stage} failed`, { error: String(error) }),
+  });
+  const reducerStats = { batches: 0, messages: 0, failed: 0 };
+  const concurrency = options.reducerConcurrency ?? 1;
+  const reducerPoller: SqsPoller | null =
+    concurrency === 0
+      ? null
+      : startSqsPoller({
+          sqs: aws.clients.sqs,
+          queueUrl: aws.eventsQueue.url,
+          queueArn: aws.eventsQueue.arn,
+          handler: services.reducer(),
+          batchSize: options.batchSize ?? EVENTS.batchSize,
+          batchingWindowMs: options.batchingWindowMs ?? EVENTS.batchingWindowSeconds * 1000,
+          visibilityTimeoutSeconds,
+          concurrency,
+          onBatch: ({ messages, failed }) => {
+            reducerStats.batches++;
+            reducerStats.messages += messages;
+            reducerStats.failed += failed;
+          },
+          onError: (error, { stage, messageIds }) => options.log("error", `reducer event source: ${stage} failed`, { error: String(error), messages: messageIds.length }),
+        });
+  const ticking = startTicking(services.ticker(), options.tickMs ?? TICKER.intervalMs, options.onTick);
+  // As the ticker's Lambda does beside its ticks: close connections whose token lapsed.
+  const sweeping = new AbortController();
+  const sweep = options.sweepEveryMs === 0 ? Promise.resolve() : services.connectionSweep().run({ everyMs: options.sweepEveryMs ?? SWEEP_EVERY_MS, durationMs: Infinity, signal: sweeping.signal });
+  return {
+    reducerStats,
+    async stop() {
+      await reducerPoller?.stop();
+      await ticking.stop();
+      sweeping.abort();
+      await sweep;
+      await webhookPoller.stop();
+    },
+  };
+}
+
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const dataDir = options.memory ? undefined : options.dataDir;
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
   const portAt = (offset: number) => (options.port === 0 ? 0 : options.port + offset);
-  const started: { close(): Promise<void> }[] = [];
+  const started: Closable[] = [];
   try {
-    const dynamo: Emulator = await startDynamoDbEmulator({ port: portAt(1), dataDir: dataDir && join(dataDir, "dynamodb") });
-    started.push(dynamo);
-    const sqsEmulator: Emulator = await startSqsEmulator({ port: portAt(2), dataDir: dataDir && join(dataDir, "sqs") });
-    started.push(sqsEmulator);
-
-    const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsEmulator.endpoint });
-    await ensureTable(clients.dynamodb, TABLE_NAME);
     const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? EVENTS.visibilityTimeoutSeconds;
-    const queue = await createQueueWithDlq(clients.sqs, QUEUE_NAME, { visibilityTimeoutSeconds, maxReceiveCount: EVENTS.maxReceiveCount });
-    const webhookQueueSqs = await createQueueWithDlq(clients.sqs, WEBHOOK_QUEUE_NAME, { visibilityTimeoutSeconds: WEBHOOKS.visibilityTimeoutSeconds, maxReceiveCount: WEBHOOKS.maxReceiveCount });
-
-    const apiKey = persistentSecret(dataDir, "dev-api-key", () => `hw_dev_${randomBytes(16).toString("hex")}`);
-    const tokenSecret = persistentSecret(dataDir, "token-secret", () => randomBytes(32).toString("base64url"));
-    const adminToken = persistentSecret(dataDir, "admin-token", () => `hw_admin_${randomBytes(24).toString("hex")}`);
-
-    // The HTTP server and the WebSocket gateway start first (their URLs are configuration); the
-    // services they call are built right after by the composition root, as a Lambda's would be.
-    // The dashboard (sandbox only) beside the API, which gets every other path.
-    let services: Services | undefined;
+    const aws = await startLocalAws(dataDir, portAt, visibilityTimeoutSeconds, started);
+    const secrets = sandboxSecrets(dataDir);
     const metrics = createMemoryMetrics();
-    let websocketUrl: string | null = null;
-    // The API; in front of it the sandbox's own `GET /v1/metrics` and the dashboard.
-    const site = new Hono()
-      .route("/v1/metrics", metricsApi({ metrics, apiKey }))
-      .route("/", createDashboardApp({ httpUrl: null, websocketUrl: () => websocketUrl, apiKey, log: options.log }))
-      .all("*", (c) => services!.api().fetch(c.req.raw));
-    const server: ServerType = await new Promise((resolve) => {
-      const listening = serve({ fetch: site.fetch, port: portAt(0), hostname: "127.0.0.1" }, () => resolve(listening));
-    });
-    const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const gateway = await startWebSocketGateway({ port: portAt(3), routes: ["subscribe", "unsubscribe", "ping"], handler: (event) => services!.ws()(event), log: options.log });
+    let services: Services | undefined;
+    const { server, httpUrl, gateway } = await startServers(options, portAt, { apiKey: secrets.apiKey, metrics, services: () => services! });
     started.push(gateway);
-    websocketUrl = gateway.url;
-
-    const config: Config = {
-      region: "us-east-1",
-      tableName: TABLE_NAME,
-      eventsQueueUrl: () => queue.url,
-      dynamodbEndpoint: dynamo.endpoint,
-      sqsEndpoint: sqsEmulator.endpoint,
-      defaultTenant: DEFAULT_TENANT,
-      maxReceiveCount: EVENTS.maxReceiveCount,
-      pendingUnknownJobSeconds: options.pendingUnknownJobSeconds ?? EVENTS.pendingUnknownJobSeconds,
-      publicUrl: httpUrl,
-      websocketUrl: gateway.url,
-      tokenSecret: () => tokenSecret,
-      websocketManagementEndpoint: () => gateway.managementEndpoint,
-      webhookQueueUrl: () => webhookQueueSqs.url,
-      adminToken: () => adminToken,
-    };
-    services = createServices(config, {
-      log: options.log,
-      now: Date.now,
-      metrics,
-      posterCredentials: { credentials: { accessKeyId: "headwaylocal", secretAccessKey: "headwaylocal" }, isUnsigned: true },
-      postThreads: options.postThreads ?? defaultPostThreads(),
-      ...(options.wrapTickerPoster === undefined ? {} : { wrapTickerPoster: options.wrapTickerPoster }),
-      // Loopback receivers are allowed here (the cloud refuses private addresses).
-      allowPrivateWebhookTargets: true,
-      ...(options.apiKeyCacheMs === undefined ? {} : { apiKeyCacheMs: options.apiKeyCacheMs }),
-      ...(options.streams === undefined ? {} : { streams: options.streams }),
-    });
-    const { adapters } = services;
-    // The development tenant is registered like any other (a second start finds it there).
-    await adapters.tenants().create(TENANT);
-    // The development key holds every scope: the sandbox is one person's machine, and its key drives
-    // the dashboard (read), the SDK examples (ingest) and local webhook tests (the secret: admin).
-    await services.admin().ensureKey({ actor: "sandbox" }, apiKey, TENANT, "sandbox development key", ALL_SCOPES);
-    // Per tenant, in the table (so under dataDir): the development tenant's is printed as `webhook_secret`.
-    const webhookSecret = (await adapters.webhookSecrets().secretsOf(TENANT))[0]!.secret;
-
-    const webhookPoller = startSqsPoller({
-      sqs: clients.sqs,
-      queueUrl: webhookQueueSqs.url,
-      queueArn: webhookQueueSqs.arn,
-      handler: services.webhookSender(),
-      batchSize: WEBHOOKS.batchSize,
-      batchingWindowMs: 0,
-      visibilityTimeoutSeconds: WEBHOOKS.visibilityTimeoutSeconds,
-      concurrency: 2,
-      onError: (error, { stage }) => options.log("error", `webhook event source: ${stage} failed`, { error: String(error) }),
-    });
-    const reducerStats = { batches: 0, messages: 0, failed: 0 };
-    const concurrency = options.reducerConcurrency ?? 1;
-    const poller: SqsPoller | null =
-      concurrency === 0
-        ? null
-        : startSqsPoller({
-            sqs: clients.sqs,
-            queueUrl: queue.url,
-            queueArn: queue.arn,
-            handler: services.reducer(),
-            batchSize: options.batchSize ?? EVENTS.batchSize,
-            batchingWindowMs: options.batchingWindowMs ?? EVENTS.batchingWindowSeconds * 1000,
-            visibilityTimeoutSeconds,
-            concurrency,
-            onBatch: ({ messages, failed }) => {
-              reducerStats.batches++;
-              reducerStats.messages += messages;
-              reducerStats.failed += failed;
-            },
-            onError: (error, { stage, messageIds }) => options.log("error", `reducer event source: ${stage} failed`, { error: String(error), messages: messageIds.length }),
-          });
-    started.push(adapters.tickerPoster());
-    const ticking = startTicking(services.ticker(), options.tickMs ?? TICKER.intervalMs, options.onTick);
-    // As the ticker's Lambda does beside its ticks: close connections whose token lapsed.
-    const sweeping = new AbortController();
-    const sweep = options.sweepEveryMs === 0 ? Promise.resolve() : services.connectionSweep().run({ everyMs: options.sweepEveryMs ?? SWEEP_EVERY_MS, durationMs: Infinity, signal: sweeping.signal });
+    services = sandboxServices(sandboxConfig(aws, secrets, httpUrl, gateway, options), metrics, options);
+    const webhookSecret = await registerDevelopmentTenant(services, secrets.apiKey);
+    started.push(services.adapters.tickerPoster());
+    const eventSources = startEventSources(services, aws, visibilityTimeoutSeconds, options);
 
     return {
       http: httpUrl,
       dashboard: `${httpUrl}/dashboard/`,
       websocket: gateway.url,
-      sqsEndpoint: sqsEmulator.endpoint,
-      queueUrl: queue.url,
-      dlqUrl: queue.dlqUrl,
-      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: aws.sqs.endpoint,
+      queueUrl: aws.eventsQueue.url,
+      dlqUrl: aws.eventsQueue.dlqUrl,
+      dynamodbEndpoint: aws.dynamo.endpoint,
       tableName: TABLE_NAME,
-      apiKey,
-      adminToken,
+      apiKey: secrets.apiKey,
+      adminToken: secrets.adminToken,
       webhookSecret,
-      storeMetrics: adapters.store().metrics as StoreMetrics,
+      storeMetrics: services.adapters.store().metrics as StoreMetrics,
       services,
       gatewayStats: gateway.stats,
-      reducerStats,
+      reducerStats: eventSources.reducerStats,
       dropWebSocketConnections: () => gateway.dropAll(),
       reduce: services.reducer(),
       metrics,
@@ -249,14 +317,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
         await closed;
-        await poller?.stop();
-        await ticking.stop();
-        sweeping.abort();
-        await sweep;
-        await webhookPoller.stop();
+        await eventSources.stop();
         await services!.close();
-        clients.sqs.destroy();
-        clients.dynamodb.destroy();
+        aws.clients.sqs.destroy();
+        aws.clients.dynamodb.destroy();
         for (const emulator of started.reverse()) await emulator.close();
       },
     };

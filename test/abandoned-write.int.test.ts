@@ -8,18 +8,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { Event } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { partOf } from "../core/partition.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
-import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
-import { ABANDONED_WRITE_MS } from "../functions/adapters/dynamo-versions.ts";
-import type { RenderedJob } from "../functions/channels/channel.ts";
+import type { Event } from "../core/contract/events.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { partOf } from "../core/estimator/partition.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
+import { createDynamoLease } from "../functions/adapters/dynamo/lease.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
+import { ABANDONED_WRITE_MS } from "../functions/adapters/dynamo/versions.ts";
+import type { RenderedJob } from "../functions/ticker/channels/channel.ts";
 import { silentLog } from "../functions/config.ts";
 import { EVENTS } from "../functions/settings.ts";
-import { createTicker } from "../functions/ticker.ts";
+import { createTicker } from "../functions/ticker/index.ts";
 import { DYNAMO_BACKENDS, newTable, type TestTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";

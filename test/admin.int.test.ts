@@ -1,10 +1,10 @@
 /** The admin API over the composition root on dynalite: tenants, keys shown once and stored hashed, revocation, rotation, the audit log. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { createDynamoApiKeys, hashApiKey, API_KEY_CACHE_MS } from "../functions/adapters/dynamo-api-keys.ts";
-import { ALL_SCOPES } from "../core/tenants.ts";
-import { createAdminApp } from "../functions/admin-api.ts";
-import { createApp } from "../functions/api.ts";
+import { createDynamoApiKeys, hashApiKey, API_KEY_CACHE_MS } from "../functions/adapters/dynamo/api-keys.ts";
+import { ALL_SCOPES } from "../core/contract/admin.ts";
+import { createAdminApp } from "../functions/api/admin.ts";
+import { createApp } from "../functions/api/index.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import type { Log } from "../functions/config.ts";
 import { newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
@@ -193,7 +193,7 @@ describe("revocation in another API container", () => {
     const { key, id } = (await (await asAdmin("POST", "/v1/admin/tenants/cached/keys", {})).json()) as { key: string; id: string };
     let nowMs = Date.now();
     const otherContainer = createDynamoApiKeys({ client: table.client, tableName: table.name, now: () => nowMs });
-    const freshContainer = createDynamoApiKeys({ client: table.client, tableName: table.name });
+    const freshContainer = createDynamoApiKeys({ client: table.client, tableName: table.name, now: Date.now });
     expect((await otherContainer.principalOf(key))?.tenant).toBe("cached");
     expect(await otherContainer.isActive("cached", id)).toBe(true);
     await asAdmin("DELETE", `/v1/admin/tenants/cached/keys/${id}`);

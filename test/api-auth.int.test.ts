@@ -1,12 +1,12 @@
 /**
- * Who may call what (DESIGN §4, "keys do one thing"): scoped API keys, API keys only in the
+ * Who may call what (docs/tenants-and-keys.md, "keys do one thing"): scoped API keys, API keys only in the
  * `Authorization` header, each route group with its own auth, and every change of a key or a
  * secret in the audit log whichever path made it. Over the composition root on dynalite, through
  * `app.request`, as a client calls it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { hashApiKey } from "../functions/adapters/dynamo-api-keys.ts";
+import { hashApiKey } from "../functions/adapters/dynamo/api-keys.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import { silentLog } from "../functions/config.ts";
 import { testConfig } from "./support/config.ts";

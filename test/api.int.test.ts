@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { tokenKeysOf, verifyToken } from "../core/token.ts";
-import { ALL_SCOPES } from "../core/tenants.ts";
+import { tokenKeysOf, verifyToken } from "../core/access/token.ts";
+import { ALL_SCOPES } from "../core/contract/admin.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import { silentLog } from "../functions/config.ts";
 import { testConfig } from "./support/config.ts";

@@ -4,9 +4,12 @@
  * counts, `use` in all its forms, steps without `use`, /file/filter's conditions, and the limits.
  */
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, LIMITS, Plan, type Event } from "../core/contract.ts";
-import { issuesOf } from "../core/errors.ts";
-import { filterVerdict } from "../core/filter.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
+import { LIMITS } from "../core/contract/fields.ts";
+import { Plan } from "../core/contract/plan.ts";
+import { type Event } from "../core/contract/events.ts";
+import { issuesOf } from "../core/contract/issues.ts";
+import { filterVerdict } from "../core/instructions/filter.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import {
   decodeHead,
   encodeBucket,
@@ -16,15 +16,15 @@ import {
   loadJobPart,
   loadPart,
   loadTaskPart,
-} from "../core/codec.ts";
-import { reduce } from "../core/estimator.ts";
-import { indicatorTotals } from "../core/indicators.ts";
-import { groupOf, splitSource } from "../core/partition.ts";
-import { refreshEstimates, totalsOf } from "../core/progress.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState, emptyStepLeft, STEP_LEFT_FIELDS, type Totals, type WorkLeft } from "../core/state.ts";
-import { jobPartsTouchedBy, labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../core/touched.ts";
-import { growJobParts, jobPartSummaries } from "../core/job-executions.ts";
+} from "../core/storage/codec.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { indicatorTotals } from "../core/estimator/indicators.ts";
+import { groupOf, splitSource } from "../core/estimator/partition.ts";
+import { refreshEstimates, totalsOf } from "../core/estimator/progress.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState, emptyStepLeft, STEP_LEFT_FIELDS, type Totals, type WorkLeft } from "../core/estimator/state.ts";
+import { jobPartsTouchedBy, labelBucketsTouchedBy, partsLinkedBy, partsTouchedBy, taskPartsTouchedBy } from "../core/storage/touched.ts";
+import { growJobParts, jobPartSummaries } from "../core/estimator/job-executions.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
 import { worldArbitrary } from "./support/worlds.ts";
@@ -32,7 +32,7 @@ import { worldArbitrary } from "./support/worlds.ts";
 const BASE_MS = Date.parse("2026-11-22T10:00:00.000Z");
 
 /**
- * An in-memory item store: what the real store does (core/touched.ts, core/codec.ts), minus
+ * An in-memory item store: what the real store does (core/storage/touched.ts, core/storage/codec.ts), minus
  * DynamoDB, with splits by record count instead of bytes so that small jobs split often.
  */
 function itemStore(maxRecords: number) {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, Envelope, Event, Message, Plan } from "../core/contract.ts";
-import { compilePlan } from "../core/plan.ts";
-import { issuesOf } from "../core/errors.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
+import { Envelope, Event, Message } from "../core/contract/events.ts";
+import { Plan } from "../core/contract/plan.ts";
+import { compilePlan } from "../core/estimator/plan.ts";
+import { issuesOf } from "../core/contract/issues.ts";
 
 const base = { v: 1, job_id: "job-1", event_id: "e1", at: "2026-11-22T10:00:00.000Z" };
 const progress = { ...base, type: "step.progress", step: "encoded", original_id: "f1", attempt: 1, progress: [1, 2] };
@@ -13,7 +15,7 @@ function fieldsOf(schema: { safeParse(input: unknown): { success: boolean; error
 }
 
 describe("contract: events", () => {
-  it("accepts every event type of DESIGN §3.1", () => {
+  it("accepts every event type of docs/events.md", () => {
     const events = [
       { ...base, type: "job.declared", plan: { steps: { a: { robot: "/s3/store", use: ":original" } } }, expect_originals: "unknown", emit_execution_progress: true, notify_url: "https://example.com/hook" },
       { ...base, type: "original.added", original_id: "f1", mime: "video/mp4", source: "upload" },

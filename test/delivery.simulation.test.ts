@@ -1,6 +1,6 @@
 /**
- * The delivery simulation (DESIGN §5): test/support/delivery-simulation.ts runs one seed, and
- * test/support/simulation-model.ts holds what it checks. Here: 1,000 seeds, replay, and the
+ * The delivery simulation (the guarantees of docs/realtime.md): test/support/simulation/ runs one seed (its index.ts
+ * names the parts, guarantees.ts what it checks). Here: 1,000 seeds, replay, and the
  * planted bugs each caught: the delivery guarantees', and issue 25's (a revoked key's tokens and
  * connections, expiry that follows the job across clock jumps past the retention, refused
  * creates and the job list, the largest reducer batches).
@@ -9,8 +9,7 @@
  * (it prints the seed's trace); HEADWAY_RUNS=<n> sets how many seeds run (default 1,000).
  */
 import { describe, expect, it } from "vitest";
-import { simulate } from "./support/delivery-simulation.ts";
-import type { SimOptions } from "./support/simulation-model.ts";
+import { simulate, type SimOptions } from "./support/simulation/index.ts";
 
 const RUNS = Number(process.env.HEADWAY_RUNS ?? 1_000);
 const ONLY_SEED = process.env.HEADWAY_SEED === undefined ? null : Number(process.env.HEADWAY_SEED);
@@ -26,7 +25,7 @@ async function firstFailing(seeds: Iterable<number>, options: SimOptions = {}): 
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
-describe("delivery simulation (DESIGN §5)", () => {
+describe("delivery simulation (the delivery guarantees)", () => {
   it(
     ONLY_SEED === null ? `keeps every guarantee over ${RUNS} seeds of faults` : `keeps every guarantee with HEADWAY_SEED=${ONLY_SEED}`,
     async () => {

@@ -5,10 +5,11 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, type Event } from "../core/contract.ts";
-import { foldEvents } from "../core/estimator.ts";
-import { parseMessageBody } from "../core/ingest.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
+import { EVENT_TYPES, type Event } from "../core/contract/events.ts";
+import { foldEvents } from "../core/estimator/reduce.ts";
+import { parseMessageBody } from "../core/contract/ingest.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 
 const root = new URL("../", import.meta.url);
 const readme = readFileSync(new URL("README.md", root), "utf8");
@@ -27,6 +28,16 @@ describe("the docs' NDJSON examples", () => {
   it("are valid events, every one of them", () => {
     expect(lines.length).toBeGreaterThanOrEqual(12);
     for (const { name, line } of lines) expect(parseMessageBody(line).rejections, `${name}: ${line}`).toEqual([]);
+  });
+
+  it("name every event type of the contract in the event reference's table", () => {
+    const page = docs.find(({ name }) => name === "docs/events.md")!.text;
+    const start = page.indexOf("| `type` | required |");
+    expect(start).toBeGreaterThanOrEqual(0);
+    const reference = page.slice(start, page.indexOf("\n\n", start));
+    // The table's first column: `| \`job.completed\` / \`job.failed\` / … |` names several types in one row.
+    const rows = [...reference.matchAll(/^\| (`[^|]+`) \|/gm)].flatMap((match) => [...match[1]!.matchAll(/`([^`]+)`/g)].map((name) => name[1]!));
+    for (const type of EVENT_TYPES) expect(rows, `docs/events.md has no row for ${type}`).toContain(type);
   });
 
   it("show every event type in the event reference", () => {

@@ -1,11 +1,11 @@
 import { BatchWriteItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import { StoreConflict } from "../core/errors.ts";
-import { reduce } from "../core/estimator.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
 import { DYNAMO_BACKENDS, newTable, type TestTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
@@ -27,7 +27,7 @@ for (const backend of DYNAMO_BACKENDS) {
       await emulator?.close();
     });
 
-    const storeOf = () => createDynamoStore({ client: table.client, tableName: table.name });
+    const storeOf = () => createDynamoStore({ client: table.client, tableName: table.name, now: Date.now });
 
     async function applyBatch(store: ReturnType<typeof storeOf>, jobId: string, batch: Event[], nowMs: number) {
       const job = await store.loadForBatch(ref(jobId), batch);
@@ -76,9 +76,9 @@ for (const backend of DYNAMO_BACKENDS) {
           };
         },
       });
-      const loaded = await Promise.all(jobIds.map((jobId) => createDynamoStore({ client: counting, tableName: table.name }).loadJob(ref(jobId))));
+      const loaded = await Promise.all(jobIds.map((jobId) => createDynamoStore({ client: counting, tableName: table.name, now: Date.now }).loadJob(ref(jobId))));
       expect(sent.filter(({ name }) => name === "GetItemCommand")).toHaveLength(0);
-      const oneStore = createDynamoStore({ client: counting, tableName: table.name });
+      const oneStore = createDynamoStore({ client: counting, tableName: table.name, now: Date.now });
       sent.length = 0;
       const together = await Promise.all(jobIds.map((jobId) => oneStore.loadJob(ref(jobId))));
       // 120 heads in two BatchGetItem requests (100 keys each at most), not 120 reads; then the one
@@ -114,7 +114,7 @@ for (const backend of DYNAMO_BACKENDS) {
           };
         },
       });
-      const feed = createDynamoStore({ client: throttling, tableName: table.name }).changeFeed;
+      const feed = createDynamoStore({ client: throttling, tableName: table.name, now: Date.now }).changeFeed;
       const result = await feed.markChanged(metas.map((job, n) => ({ meta: job, version: n + 1 })), NOW);
       expect(result.unannounced).toEqual([]);
       // 60 markers: 25 + 25 + 10, and the 5 + 5 left unprocessed sent again.
@@ -159,7 +159,7 @@ for (const backend of DYNAMO_BACKENDS) {
         },
       });
       const batch = [e.completed("resized", "f2"), e.progress("encoded", "f1", [50, 100])];
-      const torn = createDynamoStore({ client: dying, tableName: table.name });
+      const torn = createDynamoStore({ client: dying, tableName: table.name, now: Date.now });
       const job = (await torn.loadForBatch(ref("job-store-7"), batch))!;
       reduce(job.state, batch, NOW + 1000);
       await expect(torn.save(job, NOW + 1000)).rejects.toThrow("the process died");

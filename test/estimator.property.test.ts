@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { serialize } from "node:v8";
-import type { Event, Snapshot } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { applyEvents } from "../core/fold.ts";
-import { HISTORY_POINTS } from "../core/history.ts";
-import { emptyBucket } from "../core/indicators.ts";
-import { LABEL_BUCKETS } from "../core/partition.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState, type JobState } from "../core/state.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { applyEvents } from "../core/estimator/fold.ts";
+import { HISTORY_POINTS } from "../core/estimator/history.ts";
+import { emptyBucket } from "../core/estimator/indicators.ts";
+import { LABEL_BUCKETS } from "../core/estimator/partition.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState, type JobState } from "../core/estimator/state.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 
 const SEED = 20261123;

@@ -473,13 +473,13 @@ describe("counted work (indicators)", () => {
   });
 
   it("refuses a job's 1,001st label and keeps the rest", async () => {
-    const { foldEvents } = await import("../core/estimator.ts");
-    const { applyEvents } = await import("../core/fold.ts");
+    const { foldEvents } = await import("../core/estimator/reduce.ts");
+    const { applyEvents } = await import("../core/estimator/fold.ts");
     const e = eventFactory();
     const state = foldEvents("job-1", Array.from({ length: 1000 }, (_, i) => e.added(1, "t", { label: `l${i}` })), 0);
     const rejections = applyEvents(state, [e.added(1, "t", { label: "one-too-many" }), e.added(1, "t2", { label: "l1" })]);
     expect(rejections.map((r) => r.code)).toEqual(["too_many_labels"]);
-    const { labelCount } = await import("../core/indicators.ts");
+    const { labelCount } = await import("../core/estimator/indicators.ts");
     expect(labelCount(state)).toBe(1000);
   });
 });
@@ -555,8 +555,8 @@ describe("order-insensitive estimation (execution identity, originals first seen
   });
 
   it("keeps a report of a step the plan lacks, and says so under the rejections", async () => {
-    const { reduce } = await import("../core/estimator.ts");
-    const { createJobState } = await import("../core/state.ts");
+    const { reduce } = await import("../core/estimator/reduce.ts");
+    const { createJobState } = await import("../core/estimator/state.ts");
     const e = eventFactory();
     const state = createJobState("job-1");
     reduce(state, [e.plan(CHAIN), e.original("f1", "image/png")], 0);
@@ -565,7 +565,7 @@ describe("order-insensitive estimation (execution identity, originals first seen
     expect(rejections[0]!.message).toContain("a, b, c");
     const { rejections: typo } = reduce(state, [e.progress("bb", "f1", [1, 2])], 2);
     expect(typo[0]!.message).toContain("did you mean b?");
-    const { executionCount } = await import("../core/executions.ts");
+    const { executionCount } = await import("../core/estimator/executions.ts");
     expect(executionCount(state.originals.get("f1")!.executions)).toBe(2);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Expiry follows the job's last activity (DESIGN §4, "nothing outlives its job, nothing dies
- * before it", "expiry without rewrites"): a job active for 60 days (an injected clock) loses
+ * Expiry follows the job's last activity (docs/operating.md, "Expiry": nothing outlives its job, nothing dies
+ * before it; expiry without rewrites): a job active for 60 days (an injected clock) loses
  * nothing though most of its parts were last written on day 0, no write rewrites the parts it
  * did not touch, and once the job has been idle past the retention its head expires and the
  * reaper removes everything it owned. DynamoDB's TTL deletion is played by a scan that deletes
@@ -10,12 +10,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeleteItemCommand, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
-import type { Event } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { partOf } from "../core/partition.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
+import type { Event } from "../core/contract/events.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { partOf } from "../core/estimator/partition.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
 import { createReaper } from "../functions/reaper.ts";
 import { silentLog } from "../functions/config.ts";
 import { DYNAMO_BACKENDS, newTable, type TestTable } from "./support/dynamo.ts";

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EMPTY_HISTORY, HISTORY_POINTS, recordPoint, type History, type HistoryPoint } from "../core/history.ts";
+import { EMPTY_HISTORY, HISTORY_POINTS, recordPoint, type History, type HistoryPoint } from "../core/estimator/history.ts";
 
 const commits = fc.array(
   fc.record({ gapMs: fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 0, max: 3_600_000 })), progress: fc.option(fc.integer({ min: 0, max: 100 })), etaSeconds: fc.option(fc.integer({ min: 0, max: 100_000 })) }),

@@ -1,10 +1,10 @@
 /** A job's progress history as the estimator keeps it: one point per commit, stored with the head, shown by GET's detail. */
 import { describe, expect, it } from "vitest";
-import { decodeHead, encodeHead } from "../core/codec.ts";
-import type { Event } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
+import { decodeHead, encodeHead } from "../core/storage/codec.ts";
+import type { Event } from "../core/contract/events.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
 import { eventFactory } from "./support/events.ts";
 
 const T0 = Date.parse("2026-11-22T10:00:00.000Z");

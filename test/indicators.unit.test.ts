@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Event, LIMITS } from "../core/contract.ts";
-import { applyEvents } from "../core/fold.ts";
-import { createJobState } from "../core/state.ts";
+import { Event } from "../core/contract/events.ts";
+import { LIMITS } from "../core/contract/fields.ts";
+import { applyEvents } from "../core/estimator/fold.ts";
+import { createJobState } from "../core/estimator/state.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { TABLE_SHAPE } from "../functions/adapters/dynamo-table.ts";
+import { TABLE_SHAPE } from "../functions/adapters/dynamo/table.ts";
 import { METRICS } from "../functions/settings.ts";
 import { installSstRecorder, type Recorded } from "./support/sst-recorder.ts";
 
@@ -82,7 +82,7 @@ describe("sst.config.ts wiring", () => {
     const events = named("Events");
     expect(events.subscriptions).toHaveLength(1);
     const [{ subscriber, args }] = events.subscriptions as [Recorded["subscriptions"][number]];
-    expect(subscriber.handler).toBe("functions/reducer.handler");
+    expect(subscriber.handler).toBe("functions/entry/reducer.handler");
     expect(args.batch).toMatchObject({ partialResponses: true });
     expect((events.args.dlq as { queue: string }).queue).toBe("${EventsDlq.arn}");
   });
@@ -106,7 +106,7 @@ describe("sst.config.ts wiring", () => {
     expect(table.subscriptions).toHaveLength(1);
     const [{ name, subscriber, args }] = table.subscriptions as [Recorded["subscriptions"][number]];
     expect(name).toBe("Reaper");
-    expect(subscriber.handler).toBe("functions/reaper.handler");
+    expect(subscriber.handler).toBe("functions/entry/reaper.handler");
     expect(args.filters).toEqual([{ eventName: ["REMOVE"], userIdentity: { type: ["Service"], principalId: ["dynamodb.amazonaws.com"] }, dynamodb: { Keys: { sk: { S: ["HEAD"] } } } }]);
   });
 
@@ -115,7 +115,7 @@ describe("sst.config.ts wiring", () => {
     expect(ws.routes.map((route) => route.route).sort()).toEqual(["$connect", "$default", "$disconnect", "ping", "subscribe", "unsubscribe"]);
     for (const route of ws.routes) expect(route.handler).toBe("${WsRoutes.arn}");
     const fn = named("WsRoutes");
-    expect(fn.args.handler).toBe("functions/ws.handler");
+    expect(fn.args.handler).toBe("functions/entry/websocket.handler");
     expect(fn.args.link).toEqual(expect.arrayContaining([expect.objectContaining({ recorded: expect.objectContaining({ name: "Ws" }) })]));
   });
 
@@ -124,7 +124,7 @@ describe("sst.config.ts wiring", () => {
     expect(ticker.type).toBe("sst.aws.CronV2");
     expect(ticker.args.schedule).toBe("rate(1 minute)");
     const fn = ticker.args.function as { handler: string; link: { recorded: { name: string } }[] };
-    expect(fn.handler).toBe("functions/ticker.handler");
+    expect(fn.handler).toBe("functions/entry/ticker.handler");
     expect(fn.link.map((linked) => linked.recorded.name).sort()).toEqual(["Progress", "Webhooks", "Ws"]);
     // Webhook bodies name the job's snapshot on the API as `status_url`.
     expect((ticker.args.function as { environment: Record<string, string> }).environment.HEADWAY_PUBLIC_URL).toBe("${Api.url}");
@@ -132,7 +132,7 @@ describe("sst.config.ts wiring", () => {
 
   it("sends webhooks from their own queue, with partial responses and a DLQ, signing with the tenants' secrets from the table", () => {
     const queue = named("Webhooks");
-    expect(queue.subscriptions[0]!.subscriber.handler).toBe("functions/webhook-sender.handler");
+    expect(queue.subscriptions[0]!.subscriber.handler).toBe("functions/entry/webhook-sender.handler");
     expect(queue.subscriptions[0]!.args.batch).toMatchObject({ partialResponses: true });
     expect((queue.args.dlq as { queue: string }).queue).toBe("${WebhooksDlq.arn}");
     const subscriber = queue.subscriptions[0]!.subscriber as { environment: Record<string, string>; link: { recorded: { name: string } }[] };
@@ -143,7 +143,7 @@ describe("sst.config.ts wiring", () => {
 
   it("serves the HTTP API through a streaming Function URL", () => {
     const api = named("Api");
-    expect(api.args).toMatchObject({ handler: "functions/api.handler", streaming: true });
+    expect(api.args).toMatchObject({ handler: "functions/entry/api.handler", streaming: true });
   });
 
   it("lets a page on another origin call the HTTP API with an API key", () => {
@@ -183,7 +183,7 @@ describe("sst.config.ts wiring", () => {
     expect(named("AdminToken").type).toBe("sst.Secret");
     for (const { handler, args } of handlers()) {
       const environment = (args.environment ?? {}) as Record<string, string>;
-      expect(environment.HEADWAY_ADMIN_TOKEN, handler).toBe(handler === "functions/api.handler" ? "${AdminToken.value}" : undefined);
+      expect(environment.HEADWAY_ADMIN_TOKEN, handler).toBe(handler === "functions/entry/api.handler" ? "${AdminToken.value}" : undefined);
     }
   });
 });

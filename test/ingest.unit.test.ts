@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { Event } from "../core/contract.ts";
-import { describeIssues, HeadwayError, issuesOf } from "../core/errors.ts";
-import { fastEvent } from "../core/event-fast-path.ts";
-import { parseMessageBody } from "../core/ingest.ts";
-import { createReplay } from "../core/replay.ts";
+import { Event } from "../core/contract/events.ts";
+import { describeIssues, issuesOf } from "../core/contract/issues.ts";
+import { HeadwayError } from "../core/errors.ts";
+import { fastEvent } from "../core/contract/event-fast-path.ts";
+import { parseMessageBody } from "../core/contract/ingest.ts";
+import { createReplay } from "../core/estimator/replay.ts";
 
 const base = { v: 1, job_id: "job-1", at: "2026-11-22T10:00:00.000Z" };
 const started = (i: number, fields: Record<string, unknown> = {}) => ({ ...base, event_id: `e${i}`, type: "step.started", step: "encoded", original_id: "f1", attempt: 1, ...fields });

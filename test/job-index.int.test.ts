@@ -1,5 +1,5 @@
 /**
- * A refused request leaves no trace, and the job list lists every job once (DESIGN §4): creates
+ * A refused request leaves no trace, and the job list lists every job once (docs/storage.md): creates
  * refused as 409 (the TypeScript SDK's retry of `createJob` provokes one on purpose) write
  * nothing, concurrent creates of one id leave one job listed once, and a list survives entries
  * left by a crash or by an older release. Over the composition root, on dynalite and (where Java
@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { PutItemCommand, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { ALL_SCOPES } from "../core/tenants.ts";
+import { ALL_SCOPES } from "../core/contract/admin.ts";
 import { createServices, type Services } from "../functions/composition.ts";
 import { silentLog } from "../functions/config.ts";
 import { testConfig } from "./support/config.ts";
 import { randomUUID } from "node:crypto";
-import { ensureTable } from "../functions/adapters/dynamo-table.ts";
+import { ensureTable } from "../functions/adapters/dynamo/table.ts";
 import { DYNAMO_BACKENDS, type TestTable } from "./support/dynamo.ts";
 import { startTestQueue, type TestQueue } from "./support/sqs.ts";
 import { eventFactory } from "./support/events.ts";

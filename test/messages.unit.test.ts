@@ -1,8 +1,8 @@
 /** What a producer reads when input is refused: the field, and what is wrong in plain words. */
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest } from "../core/contract.ts";
-import { invalidInput } from "../core/errors.ts";
-import { parseMessageBody } from "../core/ingest.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
+import { invalidInput } from "../core/contract/issues.ts";
+import { parseMessageBody } from "../core/contract/ingest.ts";
 
 const base = { v: 1, job_id: "j", event_id: "e", at: "2026-12-06T10:00:00Z" };
 const refusal = (event: Record<string, unknown>) => parseMessageBody(JSON.stringify(event)).rejections[0]?.fields;

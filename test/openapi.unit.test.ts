@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { openApiDocument } from "../core/openapi.ts";
-import { parseMessageBody } from "../core/ingest.ts";
-import { CreateJobRequest, Snapshot } from "../core/contract.ts";
+import { openApiDocument } from "../core/contract/openapi.ts";
+import { parseMessageBody } from "../core/contract/ingest.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
+import { EVENT_TYPES } from "../core/contract/events.ts";
+import { Snapshot } from "../core/contract/snapshot.ts";
 
 describe("OpenAPI document", () => {
   const document = openApiDocument();
@@ -13,6 +15,14 @@ describe("OpenAPI document", () => {
     expect(refs.length).toBeGreaterThan(20);
     for (const name of new Set(refs)) expect(schemas[name], name).toBeDefined();
     for (const name of ["Snapshot", "Event", "JobDeclared", "StepProgress", "IndicatorReported", "ErrorBody", "CreateJobRequest"]) expect(schemas[name], name).toBeDefined();
+  });
+
+  it("describes every event type of the contract's union as a component of its own, referenced from Event", () => {
+    const named = (schemas.Event as { oneOf: { $ref?: string }[] }).oneOf.map(({ $ref }) => $ref?.replace("#/components/schemas/", ""));
+    const typeOf = (name: string | undefined) => (name === undefined ? undefined : (schemas[name] as { properties?: { type?: { const?: string } } } | undefined)?.properties?.type?.const);
+    const described = named.map(typeOf);
+    for (const type of EVENT_TYPES) expect(described, `event type ${type}`).toContain(type);
+    expect(described).toHaveLength(EVENT_TYPES.length);
   });
 
   it("gives examples that the contract itself accepts", () => {

@@ -1,5 +1,5 @@
 /**
- * The permutation law (DESIGN §3.3, "precise readings"): for any event log whose in-flight
+ * The permutation law (docs/estimation.md): for any event log whose in-flight
  * reports grow with time and whose result counts are the ones the plan predicts, every
  * permutation and duplication of it (the declaration first), cut into batches of any sizes, ends
  * with the same displayed snapshot as the log in order; and no batch ever shows 100 for a file or
@@ -8,10 +8,11 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import type { Event, Snapshot } from "../core/contract.ts";
-import { reduce } from "../core/estimator.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createJobState } from "../core/state.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createJobState } from "../core/estimator/state.ts";
 import { worldArbitrary, type World } from "./support/worlds.ts";
 
 const SEED = Number(process.env.HEADWAY_SEED ?? 20261130);
@@ -55,7 +56,7 @@ function deliver(batches: Event[][], reduceBatch: Reduce): Snapshot[] {
 }
 
 /**
- * DESIGN §3.3: the combined figure is 100 only when no predicted execution of the job is
+ * docs/estimation.md: the combined figure is 100 only when no predicted execution of the job is
  * outstanding or in flight (until job.completed finishes what is left); its ETA is then 0. A
  * file failed for good is finished whole, so what was predicted after its failure is not
  * outstanding.

@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import type { Connection, Connections, Delivery, JobMeta, JobStore, Poster, Subscriber, Subscriptions } from "../core/ports.ts";
-import { MAX_FRAME_BYTES, ServerFrame } from "../core/realtime.ts";
-import { reduce } from "../core/estimator.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import type { JobState } from "../core/state.ts";
-import { mintToken, tokenKeysOf } from "../core/token.ts";
-import { createWebSocketChannel } from "../functions/channels/websocket.ts";
+import { MAX_FRAME_BYTES } from "../core/delivery/frames.ts";
+import { ServerFrame } from "../core/contract/realtime.ts";
+import { reduce } from "../core/estimator/reduce.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import type { JobState } from "../core/estimator/state.ts";
+import { mintToken, tokenKeysOf } from "../core/access/token.ts";
+import { createWebSocketChannel } from "../functions/ticker/channels/websocket.ts";
 import { silentLog } from "../functions/config.ts";
-import { createWsHandler, type WebSocketEvent } from "../functions/ws.ts";
+import { createWsHandler, type WebSocketEvent } from "../functions/websocket-routes.ts";
 import { eventFactory } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
 
@@ -91,7 +92,7 @@ function running(jobId: string, originals: number, extra: (e: ReturnType<typeof 
   return fold([[e.plan(PLAN, { emit_execution_progress: true }), ...ids.map((id) => e.original(id, "video/mp4")), e.sealed(), ...extra(e)]], jobId);
 }
 
-describe("server frames (the zod schemas of core/realtime.ts)", () => {
+describe("server frames (the zod schemas of core/delivery/frames.ts)", () => {
   it("parses, without losing a field, every frame ws.ts and the WebSocket channel send", async () => {
     const longMessage = "m".repeat(1_500);
     const jobs = {

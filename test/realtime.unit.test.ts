@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ClientMessage, fitSnapshot, frameFor, framesFor, jobEventFor, MAX_FRAME_BYTES, renderEvent, type JobEvent } from "../core/realtime.ts";
+import { ClientMessage, type JobEvent } from "../core/contract/realtime.ts";
+import { fitSnapshot, frameFor, framesFor, jobEventFor, MAX_FRAME_BYTES, renderEvent } from "../core/delivery/frames.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";
 

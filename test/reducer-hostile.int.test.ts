@@ -1,25 +1,25 @@
 /**
- * The reducer against hostile input (DESIGN §4, "Invalid events never poison a batch"): more than
+ * The reducer against hostile input (docs/storage.md: invalid events never poison a batch): more than
  * 10,000 generated hostile messages mixed into the valid traffic of several jobs, through the real
  * handler and the real DynamoDB store (dynalite). No batch may fail because of a bad message, every
  * valid event must be applied (the state equals a fold of the valid events alone), and every bad
  * message or event must be rejected with a reason. The same harness is shown to catch planted bugs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Snapshot } from "../core/contract.ts";
-import { parseMessage, parseMessageBody, type ParsedMessage } from "../core/ingest.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
+import { parseMessage, parseMessageBody, type ParsedMessage } from "../core/contract/ingest.ts";
 import type { RejectionLog } from "../core/ports.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
 import type { Log } from "../functions/config.ts";
-import { createReducerHandler } from "../functions/reducer.ts";
+import { createReducerHandler } from "../functions/reducer/index.ts";
 import { newTable, startDynalite } from "./support/dynamo.ts";
 import { fold } from "./support/fold.ts";
 import { readJob } from "./support/store.ts";
 import { fuzzTraffic } from "./support/hostile.ts";
 import { drain, recordOf } from "./support/sqs-harness.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 
 let emulator: { endpoint: string; close(): Promise<void> };
 beforeAll(async () => {
@@ -44,7 +44,7 @@ interface FuzzReport {
 async function runFuzz(options: { seed: number; jobs: number; hostileMessages: number; oversizedMessages: number; parse?: (body: string) => ParsedMessage }): Promise<FuzzReport> {
   const traffic = fuzzTraffic(options);
   const table = await newTable(emulator.endpoint);
-  const real = createDynamoStore({ client: table.client, tableName: table.name });
+  const real = createDynamoStore({ client: table.client, tableName: table.name, now: Date.now });
   let recorded = 0;
   const rejections: RejectionLog = {
     ...real.rejections,
@@ -129,7 +129,7 @@ describe("reducer under hostile input", () => {
 describe("reducer: one message never costs another", () => {
   async function harness(parse?: (body: string) => ParsedMessage) {
     const table = await newTable(emulator.endpoint);
-    const store = createDynamoStore({ client: table.client, tableName: table.name });
+    const store = createDynamoStore({ client: table.client, tableName: table.name, now: Date.now });
     const logs: { level: string; message: string; fields: Record<string, unknown> }[] = [];
     const handler = createReducerHandler({
       store,

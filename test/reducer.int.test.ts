@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { Event, Snapshot } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
 import { StoreConflict } from "../core/errors.ts";
 import type { JobStore } from "../core/ports.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
-import { envelopesOf } from "../core/envelopes.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
+import { envelopesOf } from "../core/contract/envelopes.ts";
 import type { Log } from "../functions/config.ts";
-import { createReducerHandler, type ReducerDeps } from "../functions/reducer.ts";
+import { createReducerHandler, type ReducerDeps } from "../functions/reducer/index.ts";
 import { readJob, rejectionsOf } from "./support/store.ts";
 import { clientFor, newTable, startDynalite, type TestTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
@@ -78,7 +79,7 @@ async function harness(
 ): Promise<Harness> {
   const table = await newTable(emulator.endpoint);
   const client = options.client ?? table.client;
-  const store = createDynamoStore({ client, tableName: table.name, ...(options.splitItemBytes === undefined ? {} : { splitItemBytes: options.splitItemBytes }) });
+  const store = createDynamoStore({ client, tableName: table.name, now: Date.now, ...(options.splitItemBytes === undefined ? {} : { splitItemBytes: options.splitItemBytes }) });
   const logs: Harness["logs"] = [];
   const log: Log = (level, message, fields = {}) => logs.push({ level, message, fields });
   const handler = createReducerHandler({
@@ -192,7 +193,7 @@ describe("reducer", () => {
     const events = jobEvents("job-r4", 10, seed);
     const result = await drain(h.handler, messagesOf(events, 4), { seed, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
     expect(result.failures).toBeGreaterThan(0);
-    const healthy = createDynamoStore({ client: real, tableName: h.table.name });
+    const healthy = createDynamoStore({ client: real, tableName: h.table.name, now: Date.now });
     expect(truth(await snapshotIn(healthy, "job-r4"))).toEqual(expected(events));
   });
 
@@ -207,7 +208,7 @@ describe("reducer", () => {
     const result = await drain(h.handler, messagesOf(events, 5), { seed, batchSize: 6, concurrency: 2, duplicateRate: 0.1 });
     expect(result.failures).toBeGreaterThan(0);
     expect(h.store.metrics.splits).toBeGreaterThan(seed % 2 === 0 ? 0 : 10);
-    const healthy = createDynamoStore({ client: real, tableName: h.table.name });
+    const healthy = createDynamoStore({ client: real, tableName: h.table.name, now: Date.now });
     expect(truth(await snapshotIn(healthy, "job-r7"))).toEqual(expected(events));
   });
 

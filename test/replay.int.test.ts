@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 
 const run = promisify(execFile);

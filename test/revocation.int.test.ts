@@ -1,12 +1,12 @@
 /**
- * Revocation bites (DESIGN §4): a subscriber token names the API key that minted it, is refused
+ * Revocation bites (docs/tenants-and-keys.md): a subscriber token names the API key that minted it, is refused
  * once that key is revoked, and open WebSocket and SSE connections whose token expired or whose
  * key was revoked are told why and closed. Against the sandbox, from outside, with the key cache,
  * the streams' recheck and the connection sweep shortened so that "within a minute" takes a second.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { kidOf } from "../core/token.ts";
+import { kidOf } from "../core/access/token.ts";
 import { silentLog } from "../functions/config.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { connect } from "./support/ws-client.ts";

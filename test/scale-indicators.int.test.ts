@@ -1,18 +1,18 @@
 /**
- * No item grows with the job (DESIGN §4, §7 "scale"), for indicators: every item written stays
+ * No item grows with the job (docs/storage.md, "Limits"), for indicators: every item written stays
  * under DynamoDB's 400 KB, and each case prints its largest item (harness: support/scale.ts). And an
  * accepted event is never silently lost: it is applied, or rejected with a reason the store keeps
  * for /rejections.
  */
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../core/contract.ts";
+import { LIMITS } from "../core/contract/fields.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { rejectionsOf } from "./support/store.ts";
-import { ATTEMPTS, indicatorTotals, labelCount } from "../core/indicators.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import { queryPartition } from "../functions/adapters/dynamo-query.ts";
-import { jobKey } from "../functions/adapters/dynamo-items.ts";
+import { ATTEMPTS, indicatorTotals, labelCount } from "../core/estimator/indicators.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import { queryPartition } from "../functions/adapters/dynamo/query.ts";
+import { jobKey } from "../functions/adapters/dynamo/keys.ts";
 
 const applyThroughReducer = scaleHarness();
 

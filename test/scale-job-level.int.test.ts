@@ -1,18 +1,19 @@
 /**
- * No item grows with the job, in every dimension (DESIGN §4): job-level executions (a `per: "job"`
+ * No item grows with the job, in every dimension (docs/storage.md): job-level executions (a `per: "job"`
  * step, an import's inputs, a plan-less job's step names) live in job parts like originals do.
  * Each case goes through the real reducer and DynamoDB store (harness: support/scale.ts), checks
  * every item written stays under 400 KB, and that every report it sent was stored or refused with
  * a code.
  */
 import { describe, expect, it } from "vitest";
-import { executionCount } from "../core/executions.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { executionCount } from "../core/estimator/executions.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { rejectionsOf } from "./support/store.ts";
-import { queryPartition } from "../functions/adapters/dynamo-query.ts";
-import { headKey, itemBytes, jobKey } from "../functions/adapters/dynamo-items.ts";
+import { queryPartition } from "../functions/adapters/dynamo/query.ts";
+import { headKey, jobKey } from "../functions/adapters/dynamo/keys.ts";
+import { itemBytes } from "../functions/adapters/dynamo/items.ts";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 
 const applyThroughReducer = scaleHarness();

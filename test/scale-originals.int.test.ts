@@ -1,14 +1,14 @@
 /**
- * No item grows with the job (DESIGN §4, §7 "scale"), for originals: every item written stays
+ * No item grows with the job (docs/storage.md, "Limits"), for originals: every item written stays
  * under DynamoDB's 400 KB, and each case prints its largest item (harness: support/scale.ts).
  * The indicator cases are in scale-indicators.int.test.ts (two files, so that they run in parallel).
  */
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../core/contract.ts";
+import { LIMITS } from "../core/contract/fields.ts";
 import { seededRandom } from "./support/sqs-harness.ts";
 import { eventsOf, randomText, scaleHarness } from "./support/scale.ts";
-import { totalsOf } from "../core/progress.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
+import { totalsOf } from "../core/estimator/progress.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
 
 const applyThroughReducer = scaleHarness();
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Event, Message, Snapshot } from "../core/contract.ts";
+import type { Event, Message } from "../core/contract/events.ts";
+import type { Snapshot } from "../core/contract/snapshot.ts";
 import { silentLog } from "../functions/config.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import {

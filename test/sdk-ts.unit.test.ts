@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Event, Message } from "../core/contract.ts";
-import { countUtf8Bytes, envelopesOf } from "../core/envelopes.ts";
+import type { Event, Message } from "../core/contract/events.ts";
+import { countUtf8Bytes, envelopesOf } from "../core/contract/envelopes.ts";
 import { createBatcher } from "../sdk/ts/batcher.ts";
 import { backoffMs, DEFAULT_RETRY } from "../sdk/ts/retry.ts";
 import { eventFactory } from "./support/events.ts";

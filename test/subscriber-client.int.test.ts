@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import { silentLog } from "../functions/config.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { createSubscriber, type JobSnapshot, type Subscriber, type SubscriberOptions, type Transport } from "../sdk/client/index.ts";

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { FileProgress } from "../core/contract.ts";
-import type { FrameSnapshot } from "../core/realtime.ts";
+import type { FileProgress } from "../core/contract/snapshot.ts";
+import type { FrameSnapshot } from "../core/contract/realtime.ts";
 import { decodeFrames, expiresWithin } from "../sdk/client/index.ts";
 import { emptyMerge, isWhole, mergeSnapshot } from "../sdk/client/merge.ts";
 
@@ -78,13 +78,11 @@ describe("the client's browser path", () => {
     for (const entry of ["sdk/client/index.ts", "sdk/client/react.ts"]) visit(resolve(entry));
     expect([...bare].sort()).toEqual(["eventsource", "zod"]);
     expect([...seen].map((file) => file.slice(resolve(".").length + 1)).sort()).toEqual([
-      "core/catalogue.ts",
-      "core/contract.ts",
+      "core/contract/fields.ts",
+      "core/contract/issues.ts",
+      "core/contract/realtime.ts",
+      "core/contract/snapshot.ts",
       "core/errors.ts",
-      "core/plan-graph.ts",
-      "core/realtime.ts",
-      "core/rejection.ts",
-      "core/transloadit-parameters.ts",
       "sdk/client/index.ts",
       "sdk/client/links.ts",
       "sdk/client/merge.ts",

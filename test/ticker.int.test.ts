@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import { createAwsClients } from "../functions/adapters/aws-clients.ts";
-import { createDynamoLease } from "../functions/adapters/dynamo-lease.ts";
-import { createDynamoStore } from "../functions/adapters/dynamo-store.ts";
+import { createDynamoLease } from "../functions/adapters/dynamo/lease.ts";
+import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
 import { createWsPosterPool } from "../functions/adapters/ws-poster-pool.ts";
 import { silentLog } from "../functions/config.ts";
-import { createTicker } from "../functions/ticker.ts";
+import { createTicker } from "../functions/ticker/index.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { eventFactory } from "./support/events.ts";
 import { connect, type Frame, type TestClient } from "./support/ws-client.ts";
@@ -150,9 +150,9 @@ describe("ticker fan-out (sandbox)", () => {
 
   it("lets only one of two overlapping ticker runs tick", async () => {
     const clients = createAwsClients({ region: "us-east-1", dynamodbEndpoint: sandbox.dynamodbEndpoint });
-    const store = createDynamoStore({ client: clients.dynamodb, tableName: sandbox.tableName });
+    const store = createDynamoStore({ client: clients.dynamodb, tableName: sandbox.tableName, now: Date.now });
     const deps = { store, changeFeed: store.changeFeed, channels: [], log: silentLog, now: Date.now };
-    const lease = (name: string) => createDynamoLease({ client: clients.dynamodb, tableName: sandbox.tableName, name });
+    const lease = (name: string) => createDynamoLease({ client: clients.dynamodb, tableName: sandbox.tableName, now: Date.now, name });
     const first = createTicker({ ...deps, lease: lease("overlap-test") });
     const second = createTicker({ ...deps, lease: lease("overlap-test") });
     const [a, b] = await Promise.all([first.tick(), second.tick()]);

@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ChangeFeed, ChangedJob, JobMeta } from "../core/ports.ts";
-import { createJobState } from "../core/state.ts";
-import type { DeliveryChannel } from "../functions/channels/channel.ts";
+import { createJobState } from "../core/estimator/state.ts";
+import type { DeliveryChannel } from "../functions/ticker/channels/channel.ts";
 import { silentLog } from "../functions/config.ts";
-import { createTicker } from "../functions/ticker.ts";
-import { calm, createFakeChangeFeed, createFakeJobStore, createFakeLease } from "./support/fakes.ts";
+import { createTicker } from "../functions/ticker/index.ts";
+import { calm, createFakeChangeFeed, createFakeJobStore, createFakeLease } from "./support/fakes/index.ts";
 
 const meta: JobMeta = { tenant: "t1", jobId: "a", incarnation: "i1", createdAtMs: 0 };
 

@@ -1,6 +1,6 @@
 /** Subscriber tokens: what they claim, and signing secrets that rotate with an overlap. */
 import { describe, expect, it } from "vitest";
-import { kidOf, mintToken, tokenKeysOf, verifyToken } from "../core/token.ts";
+import { kidOf, mintToken, tokenKeysOf, verifyToken } from "../core/access/token.ts";
 
 const NOW = Date.parse("2026-11-22T10:00:00Z");
 const claims = { tenant: "acme", jobIds: ["j1"], expiresAtMs: NOW + 3_600_000, keyId: "key_0123456789ab" };

@@ -6,7 +6,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CreateJobRequest, Event, Plan } from "../core/contract.ts";
+import { CreateJobRequest } from "../core/contract/http.ts";
+import { Event } from "../core/contract/events.ts";
+import { Plan } from "../core/contract/plan.ts";
 import { eventFactory } from "./support/events.ts";
 import { snapshotOf } from "./support/fold.ts";
 

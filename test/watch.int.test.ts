@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
-import type { Event } from "../core/contract.ts";
+import type { Event } from "../core/contract/events.ts";
 import { silentLog } from "../functions/config.ts";
 import { startSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import type { JobSnapshot } from "../sdk/client/index.ts";

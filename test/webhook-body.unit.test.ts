@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { FileProgress, Snapshot } from "../core/contract.ts";
-import { WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookDelivery, statusUrlOf, webhookBody } from "../core/webhook.ts";
+import type { FileProgress, Snapshot } from "../core/contract/snapshot.ts";
+import { WEBHOOK_BODY_MAX_BYTES, WebhookBody, WebhookDelivery } from "../core/contract/webhooks.ts";
+import { statusUrlOf, webhookBody } from "../core/delivery/webhooks.ts";
 
 const NOW = Date.parse("2026-11-22T10:00:00.000Z");
 const STATUS_URL = statusUrlOf("https://headway.example", "job-1");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { WebhookSecret } from "../core/ports.ts";
-import { formatSecret, MAX_SIGNING_SECRETS, rotateSecrets, validSecrets } from "../core/webhook.ts";
+import type { WebhookSecret } from "../core/delivery/webhooks.ts";
+import { formatSecret, rotateSecrets, validSecrets } from "../core/delivery/webhooks.ts";
+import { MAX_SIGNING_SECRETS } from "../core/contract/webhooks.ts";
 
 const HOUR = 3600_000;
 const first: WebhookSecret = { secret: "whsec_first", createdAtMs: 0, expiresAtMs: null };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isBlockedAddress } from "../core/webhook.ts";
+import { isBlockedAddress } from "../core/delivery/webhooks.ts";
 
 const blocked: Record<string, string[]> = {
   "IPv4 loopback, private, link-local, CGNAT, unspecified": ["127.0.0.1", "127.255.255.254", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "0.1.2.3"],

@@ -1,15 +1,15 @@
 /** The WebSocket delivery channel over in-memory fakes: what each subscriber is sent in one tick. */
 import { describe, expect, it } from "vitest";
-import type { Event } from "../core/contract.ts";
-import { foldEvents } from "../core/estimator.ts";
+import type { Event } from "../core/contract/events.ts";
+import { foldEvents } from "../core/estimator/reduce.ts";
 import type { ChangedJob } from "../core/ports.ts";
-import { isFinished } from "../core/realtime.ts";
-import { renderSnapshot } from "../core/snapshot.ts";
-import type { RenderedJob } from "../functions/channels/channel.ts";
-import { createWebSocketChannel } from "../functions/channels/websocket.ts";
+import { isFinished } from "../core/delivery/frames.ts";
+import { renderSnapshot } from "../core/estimator/snapshot.ts";
+import type { RenderedJob } from "../functions/ticker/channels/channel.ts";
+import { createWebSocketChannel } from "../functions/ticker/channels/websocket.ts";
 import { silentLog } from "../functions/config.ts";
 import { eventFactory } from "./support/events.ts";
-import { calm, createFakeConnections, createFakeGateway } from "./support/fakes.ts";
+import { calm, createFakeConnections, createFakeGateway } from "./support/fakes/index.ts";
 
 function renderedJob(tenant: string, events: Event[]): RenderedJob {
   const state = foldEvents("job-1", events, Date.parse("2026-11-22T10:00:00.000Z"));

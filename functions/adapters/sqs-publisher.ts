@@ -1,5 +1,5 @@
 /**
- * EventPublisher on SQS: events go out as envelopes of one job (core/envelopes.ts: ≤ 500 events, ≤ 256 KB each so
+ * EventPublisher on SQS: events go out as envelopes of one job (core/contract/envelopes.ts: ≤ 500 events, ≤ 256 KB each so
  * any queue configuration takes them), ten messages per SendMessageBatch; entries SQS refuses
  * are retried, and a publish resolves only once every message was accepted. Each message names
  * its tenant in the `tenant` message attribute (the reducer reads it; absent means `default`).

@@ -8,7 +8,7 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP, type LookupFunction } from "node:net";
-import { isBlockedAddress, WEBHOOK_TIMEOUT_MS } from "../../core/webhook.ts";
+import { isBlockedAddress, WEBHOOK_TIMEOUT_MS } from "../../core/delivery/webhooks.ts";
 
 export type DeliveryResult = { kind: "response"; status: number; ms: number } | { kind: "error"; error: string; ms: number };
 

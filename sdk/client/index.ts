@@ -7,12 +7,12 @@
  * WebSocket is missing or keeps failing, and goes back to WebSocket once it works again. It asks
  * the server for every change of the jobs it watches (a detail subscription), so a job created
  * without `emit_execution_progress` is live too. Frames are parsed with the server's own zod
- * schemas (core/realtime.ts); frames it does not know are skipped.
+ * schemas (core/contract/realtime.ts); frames it does not know are skipped.
  *
  * It must never import Node modules: it uses the web globals only (`WebSocket`, `EventSource`,
  * `setTimeout`, `atob`), and loads the `eventsource` package only where no `EventSource` exists.
  */
-import { FrameSnapshot, JobEvent, ServerFrame, type RequestId } from "../../core/realtime.ts";
+import { FrameSnapshot, JobEvent, ServerFrame, type RequestId } from "../../core/contract/realtime.ts";
 import { loadEventSource, openSocket, openStream, parseJson, type EventSourceConstructor, type SocketLink, type WebSocketConstructor } from "./links.ts";
 import { emptyMerge, isWhole, mergeSnapshot, type JobSnapshot, type MergedJob } from "./merge.ts";
 import { backoff, tokenSource, type TokenSource } from "./tokens.ts";

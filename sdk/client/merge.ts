@@ -3,8 +3,8 @@
  * file list) merged into one whole snapshot, with repeats and stale ones dropped by `version`.
  * Pure: no timers, no sockets; the client (index.ts) feeds it frames in arrival order.
  */
-import type { FileProgress } from "../../core/contract.ts";
-import type { FrameSnapshot } from "../../core/realtime.ts";
+import type { FileProgress } from "../../core/contract/snapshot.ts";
+import type { FrameSnapshot } from "../../core/contract/realtime.ts";
 
 /** A job's snapshot as the client hands it on: the whole per-file list, never a page of it. */
 export type JobSnapshot = Omit<FrameSnapshot, "files_page">;

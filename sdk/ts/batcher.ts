@@ -1,5 +1,5 @@
 /**
- * Batching: events wait per job for a short linger, then leave as envelopes (core/envelopes.ts);
+ * Batching: events wait per job for a short linger, then leave as envelopes (core/contract/envelopes.ts);
  * a job whose waiting events fill an envelope leaves at once. Reports that only restate a running
  * total (`indicator.reported` of one label, task and attempt) replace their predecessor while it
  * still waits, since the later total says everything the earlier one did.
@@ -7,8 +7,8 @@
  * Sends run in the background, a few at a time. A send that fails for good goes to `onError` and
  * is kept until the next `flush()`, which rejects with it: a failure is never silent.
  */
-import type { Event } from "../../core/contract.ts";
-import { envelopeBytesOf, envelopesOf, hasRoom } from "../../core/envelopes.ts";
+import type { Event } from "../../core/contract/events.ts";
+import { envelopeBytesOf, envelopesOf, hasRoom } from "../../core/contract/envelopes.ts";
 import { HeadwayDeliveryError, type DeliveryFailure } from "./errors.ts";
 import type { Transport } from "./transport.ts";
 

@@ -6,8 +6,11 @@
  * and makes sure that `flush()`/`close()` leave nothing behind: held-back reporter values, waiting
  * batches and sends in flight.
  */
-import { CreateJobResponse, Snapshot, TokenResponse, type CreateJobRequest, type DeclaredOriginal, type Event, type Plan } from "../../core/contract.ts";
-import { parseMessage } from "../../core/ingest.ts";
+import { CreateJobResponse, TokenResponse, type CreateJobRequest } from "../../core/contract/http.ts";
+import { Snapshot } from "../../core/contract/snapshot.ts";
+import { type DeclaredOriginal, type Event } from "../../core/contract/events.ts";
+import { type Plan } from "../../core/contract/plan.ts";
+import { parseMessage } from "../../core/contract/ingest.ts";
 import { createBatcher } from "./batcher.ts";
 import { HeadwayApiError, HeadwayClosedError, HeadwayInvalidEventError, HeadwaySdkError, type DeliveryFailure } from "./errors.ts";
 import { createHttpApi, type HttpApi } from "./http-api.ts";

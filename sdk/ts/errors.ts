@@ -3,7 +3,7 @@
  * by the API (a 4xx other than 429) is never retried and carries the API's `error.fields`; running
  * out of retries keeps the last failure as `cause`.
  */
-import type { Event } from "../../core/contract.ts";
+import type { Event } from "../../core/contract/events.ts";
 import type { FieldIssue } from "../../core/errors.ts";
 
 export class HeadwaySdkError extends Error {

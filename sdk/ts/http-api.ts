@@ -4,7 +4,8 @@
  * It is also a transport: a job's envelopes go to `POST /v1/jobs/{id}/events`, one request each.
  * Retrying an ingest request is safe: every merge of the reducer is idempotent by `event_id`.
  */
-import { ErrorBody, type Message } from "../../core/contract.ts";
+import { ErrorBody } from "../../core/contract/http.ts";
+import { type Message } from "../../core/contract/events.ts";
 import { HeadwayApiError } from "./errors.ts";
 import { Retryable, retryAfterMsOf, withRetries, type RetryPolicy } from "./retry.ts";
 import type { Transport } from "./transport.ts";

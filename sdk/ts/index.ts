@@ -18,4 +18,5 @@ export {
   type DeliveryFailure,
 } from "./errors.ts";
 export { HeadwaySqsError } from "./sqs-transport.ts";
-export type { Event, Snapshot } from "../../core/contract.ts";
+export type { Event } from "../../core/contract/events.ts";
+export type { Snapshot } from "../../core/contract/snapshot.ts";

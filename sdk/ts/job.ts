@@ -3,7 +3,9 @@
  * sent as running totals, the upload's originals and seal, and the job's end. Every method only
  * queues an event (the client batches and sends them); none waits for the network.
  */
-import { LIMITS, type Event, type Snapshot } from "../../core/contract.ts";
+import { LIMITS } from "../../core/contract/fields.ts";
+import { type Event } from "../../core/contract/events.ts";
+import { type Snapshot } from "../../core/contract/snapshot.ts";
 import { createReporter, type ProgressDetail, type Reporter, type ReporterOptions } from "./reporter.ts";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

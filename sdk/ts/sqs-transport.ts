@@ -6,8 +6,8 @@
  * The AWS SDK is imported on first use, so producers on HTTP never load it.
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import type { Message } from "../../core/contract.ts";
-import { MAX_ENVELOPE_BYTES, utf8Bytes } from "../../core/envelopes.ts";
+import type { Message } from "../../core/contract/events.ts";
+import { MAX_ENVELOPE_BYTES, utf8Bytes } from "../../core/contract/envelopes.ts";
 import { HeadwaySdkError } from "./errors.ts";
 import { Retryable, withRetries, type RetryPolicy } from "./retry.ts";
 import type { Transport } from "./transport.ts";

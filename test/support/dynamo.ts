@@ -1,7 +1,7 @@
 /** DynamoDB emulators for tests: dynalite always, AWS's DynamoDB Local too where Java exists. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { randomUUID } from "node:crypto";
-import { ensureTable } from "../../functions/adapters/dynamo-table.ts";
+import { ensureTable } from "../../functions/adapters/dynamo/table.ts";
 import { startDynamoDbEmulator } from "../../sandbox/emulators.ts";
 import { hasJava, startDynamoDbLocal } from "./dynamodb-local.ts";
 

@@ -1,5 +1,6 @@
 /** Terse builders for contract events in tests: every event gets a unique id and a rising time. */
-import type { Event, EventOf, Plan } from "../../core/contract.ts";
+import type { Event, EventOf } from "../../core/contract/events.ts";
+import type { Plan } from "../../core/contract/plan.ts";
 
 type Common = "v" | "type" | "job_id" | "event_id" | "at";
 type Fields<T extends Event["type"]> = Omit<EventOf<T>, Common> & { event_id?: string; at?: string };

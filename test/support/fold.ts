@@ -1,8 +1,9 @@
 /** Applies events the way the reducer does (one commit per batch) and renders the snapshot. */
-import type { Event, Snapshot } from "../../core/contract.ts";
-import { reduce } from "../../core/estimator.ts";
-import { renderSnapshot } from "../../core/snapshot.ts";
-import { createJobState, type JobState } from "../../core/state.ts";
+import type { Event } from "../../core/contract/events.ts";
+import type { Snapshot } from "../../core/contract/snapshot.ts";
+import { reduce } from "../../core/estimator/reduce.ts";
+import { renderSnapshot } from "../../core/estimator/snapshot.ts";
+import { createJobState, type JobState } from "../../core/estimator/state.ts";
 
 export function fold(batches: readonly (readonly Event[])[], jobId = "job-1"): JobState {
   const state = createJobState(jobId);

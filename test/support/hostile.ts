@@ -3,8 +3,9 @@
  * case replays from its seed. Every hostile item says how many rejections it must produce, so the
  * test can check that each bad message or event was rejected — and each valid one applied.
  */
-import type { Event, Plan } from "../../core/contract.ts";
-import { seededRandom } from "../../core/seeded-random.ts";
+import type { Event } from "../../core/contract/events.ts";
+import type { Plan } from "../../core/contract/plan.ts";
+import { seededRandom } from "./seeded-random.ts";
 import { eventFactory, VIDEO_PLAN } from "./events.ts";
 
 export interface FuzzTraffic {

@@ -5,12 +5,12 @@
  * DynamoDB's 400 KB.
  */
 import { afterAll, beforeAll, expect } from "vitest";
-import type { Event } from "../../core/contract.ts";
-import type { JobState } from "../../core/state.ts";
-import { createDynamoStore } from "../../functions/adapters/dynamo-store.ts";
-import { envelopesOf } from "../../core/envelopes.ts";
+import type { Event } from "../../core/contract/events.ts";
+import type { JobState } from "../../core/estimator/state.ts";
+import { createDynamoStore } from "../../functions/adapters/dynamo/store.ts";
+import { envelopesOf } from "../../core/contract/envelopes.ts";
 import { readJob } from "./store.ts";
-import { createReducerHandler } from "../../functions/reducer.ts";
+import { createReducerHandler } from "../../functions/reducer/index.ts";
 import { newTable, startDynalite, type TestTable } from "./dynamo.ts";
 import { recordOf } from "./sqs-harness.ts";
 
@@ -32,7 +32,7 @@ export async function applyThroughReducer(endpoint: string, tables: TestTable[],
   const started = performance.now();
   const table = await newTable(endpoint);
   tables.push(table);
-  const store = createDynamoStore({ client: table.client, tableName: table.name });
+  const store = createDynamoStore({ client: table.client, tableName: table.name, now: Date.now });
   const handler = createReducerHandler({
     store,
     changeFeed: store.changeFeed,

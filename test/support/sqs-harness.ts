@@ -5,7 +5,7 @@
  * The sandbox's real poller over fauxqs is tested separately.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { seededRandom } from "../../core/seeded-random.ts";
+import { seededRandom } from "./seeded-random.ts";
 
 export { seededRandom };
 

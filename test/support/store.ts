@@ -1,6 +1,6 @@
 /** Reading a stored job in tests: by id in the `default` tenant unless told, whole, at one version. */
 import type { JobMeta, JobStore, RejectionLog, RejectionRecord } from "../../core/ports.ts";
-import type { JobState } from "../../core/state.ts";
+import type { JobState } from "../../core/estimator/state.ts";
 
 export const TEST_TENANT = "default";
 

@@ -1,5 +1,5 @@
 /**
- * Generated jobs for the permutation law (DESIGN §3.3): a plan of one of several shapes, its
+ * Generated jobs for the permutation law (docs/estimation.md): a plan of one of several shapes, its
  * originals, and the event log of a run of it that stopped anywhere. Each execution the plan
  * implies reaches its own stage (not reported, started, in flight, retried, completed, failed for
  * good); an execution's reports grow with time, result counts are the ones the plan predicts,
@@ -7,8 +7,9 @@
  * their input, at random, so execution identity is exercised both ways.
  */
 import fc from "fast-check";
-import type { Event, Plan } from "../../core/contract.ts";
-import { accepts } from "../../core/plan.ts";
+import type { Event } from "../../core/contract/events.ts";
+import type { Plan } from "../../core/contract/plan.ts";
+import { accepts } from "../../core/estimator/plan.ts";
 
 export type Shape = "chain" | "video" | "unzip" | "import" | "instructions" | "indicators";
 

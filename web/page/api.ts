@@ -1,9 +1,10 @@
 /**
  * The dashboard's HTTP calls: each answer parsed at the edge with the API's own zod schemas
- * (core/contract.ts), so the views get typed data or a readable error, never raw JSON.
+ * (core/contract/), so the views get typed data or a readable error, never raw JSON.
  */
 import { z } from "zod";
-import { ErrorBody, JobList, RejectionList, Snapshot, TokenResponse, WebhookDeliveryList } from "../../core/contract.ts";
+import { ErrorBody, JobList, RejectionList, TokenResponse, WebhookDeliveryList } from "../../core/contract/http.ts";
+import { Snapshot } from "../../core/contract/snapshot.ts";
 
 /** Served beside the page as `config.json`: by the sandbox (with its development key), or written by `web/build.ts` for a deployment (without one). */
 export const DashboardConfig = z.object({

@@ -3,7 +3,7 @@
  * subscriber client with its in-flight detail, beside its rejections and webhook log (polled).
  * The API key stays in this browser's localStorage and goes only to the configured API.
  */
-import { EMPTY_HISTORY, recordPoint, type History } from "../../core/history.ts";
+import { EMPTY_HISTORY, recordPoint, type History } from "../../core/estimator/history.ts";
 import { createSubscriber, type JobSnapshot, type Subscriber } from "../../sdk/client/index.ts";
 import { ApiError, createApi, loadConfig, type RejectionList, type WebhookDeliveryList } from "./api.ts";
 import { chartSvg } from "./chart.ts";

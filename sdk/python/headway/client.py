@@ -12,7 +12,7 @@ from .errors import DeliveryError, HeadwayError
 from .events import Clock, check_id, make_event, utc_now
 from .job import Job
 from .outbox import ENVELOPE_BYTES, Outbox
-from .progress import Reporter
+from .ports import Flushable
 from .transport import HttpTransport, RetryPolicy, Transport
 
 log = logging.getLogger("headway")
@@ -50,7 +50,7 @@ class Headway:
         self._outbox = Outbox(transport or self._http, linger=linger, max_events=max_batch_events,
                               max_bytes=max_batch_bytes, on_error=on_error)
         self._clock = clock
-        self._reporters: "weakref.WeakSet[Reporter]" = weakref.WeakSet()
+        self._reporters: "weakref.WeakSet[Flushable]" = weakref.WeakSet()
         self._reporters_lock = threading.Lock()
         self._exit_hook = _exit_hook(weakref.ref(self))
         atexit.register(self._exit_hook)
@@ -120,7 +120,7 @@ class Headway:
         self._outbox.put(event)
         return event
 
-    def _track(self, reporter: Reporter) -> None:
+    def _track(self, reporter: Flushable) -> None:
         with self._reporters_lock:
             self._reporters.add(reporter)
 

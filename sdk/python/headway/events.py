@@ -1,4 +1,4 @@
-"""Wire events (docs/events.md, core/contract.ts): built as plain dicts with `v`,
+"""Wire events (docs/events.md, core/contract/): built as plain dicts with `v`,
 `event_id` and `at` filled in, and checked for what the SDK can know before sending, so that a
 mistake raises at the call that made it rather than in the background sender.
 This module never does I/O."""

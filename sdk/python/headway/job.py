@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import weakref
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from . import display
 from .errors import HeadwayError
 from .events import check_amount, check_attempt, check_id, check_label, timestamp
+from .ports import JobClient
 from .progress import _UNSET, Reporter, TaskProgress
-
-if TYPE_CHECKING:
-    from .client import Headway
 
 Result = Union[str, Mapping[str, Any]]
 
@@ -21,7 +19,7 @@ class Job:
     """A handle on one job: ``job_id``, and when it was created by this client, ``status_url``,
     ``websocket_url`` and ``subscriber_token`` (hand the token to whoever watches the job)."""
 
-    def __init__(self, client: "Headway", job_id: str, status_url: Optional[str] = None,
+    def __init__(self, client: JobClient, job_id: str, status_url: Optional[str] = None,
                  websocket_url: Optional[str] = None, subscriber_token: Optional[str] = None) -> None:
         self._client = client
         self.job_id = check_id("job_id", job_id)

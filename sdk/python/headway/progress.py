@@ -6,12 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from .events import check_amount
-
-if TYPE_CHECKING:
-    from .job import Execution
+from .ports import ProgressTarget
 
 
 class TaskProgress:
@@ -80,7 +78,7 @@ class Reporter:
     (``timer(delay, fire)`` returning something with ``cancel()``) are injectable for tests.
     """
 
-    def __init__(self, execution: "Execution", update_interval: Optional[float] = _UNSET, update_step: Optional[float] = None,
+    def __init__(self, execution: ProgressTarget, update_interval: Optional[float] = _UNSET, update_step: Optional[float] = None,
                  clock: Callable[[], float] = time.time, timer: Timer = _start_timer) -> None:
         if update_interval is _UNSET:
             update_interval = DEFAULT_UPDATE_INTERVAL if update_step is None else None
