@@ -6,7 +6,7 @@
  * redriven) applies on top and ends where a fault-free run ends. On dynalite and (where Java
  * exists) DynamoDB Local, with an injected clock.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Event } from "../core/contract/events.ts";
 import { reduce } from "../core/estimator/reduce.ts";
@@ -20,7 +20,7 @@ import type { RenderedJob } from "../functions/ticker/channels/channel.ts";
 import { silentLog } from "../functions/config.ts";
 import { EVENTS } from "../functions/settings.ts";
 import { createTicker } from "../functions/ticker/index.ts";
-import { DYNAMO_BACKENDS, newTable, type TestTable } from "./support/dynamo.ts";
+import { DYNAMO_BACKENDS, useTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
 
@@ -46,16 +46,7 @@ function dyingClient(real: DynamoDBClient, dieAt: (sk: string) => boolean): Dyna
 
 for (const backend of DYNAMO_BACKENDS) {
   describe(`an abandoned write on ${backend.name}`, () => {
-    let emulator: { endpoint: string; close(): Promise<void> };
-    let table: TestTable;
-    beforeAll(async () => {
-      emulator = await backend.start();
-      table = await newTable(emulator.endpoint);
-    });
-    afterAll(async () => {
-      await table?.close();
-      await emulator?.close();
-    });
+    const table = useTable(backend);
 
     /** A job of four files over four parts, and a batch touching them all whose writer dies before its head. */
     async function tornJob(jobId: string, clock: { nowMs: number }, dieAt: (sk: string) => boolean = (sk) => sk === "HEAD") {

@@ -1,12 +1,12 @@
 import { BatchWriteItemCommand } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Event } from "../core/contract/events.ts";
 import { StoreConflict } from "../core/errors.ts";
 import { reduce } from "../core/estimator/reduce.ts";
 import { renderSnapshot } from "../core/estimator/snapshot.ts";
 import { createJobState } from "../core/estimator/state.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
-import { DYNAMO_BACKENDS, newTable, type TestTable } from "./support/dynamo.ts";
+import { DYNAMO_BACKENDS, useTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
 
@@ -16,16 +16,7 @@ const meta = (jobId: string, tenant = "t1", incarnation = `inc-${jobId}`) => ({ 
 
 for (const backend of DYNAMO_BACKENDS) {
   describe(`DynamoDB store on ${backend.name}`, () => {
-    let emulator: { endpoint: string; close(): Promise<void> };
-    let table: TestTable;
-    beforeAll(async () => {
-      emulator = await backend.start();
-      table = await newTable(emulator.endpoint);
-    });
-    afterAll(async () => {
-      await table?.close();
-      await emulator?.close();
-    });
+    const table = useTable(backend);
 
     const storeOf = () => createDynamoStore({ client: table.client, tableName: table.name, now: Date.now });
 

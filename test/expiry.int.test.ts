@@ -7,7 +7,7 @@
  * every item whose `expires_at` has passed (dynalite has no TTL), and its stream record by the
  * reaper's input built from the deleted head. On dynalite and (where Java exists) DynamoDB Local.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DeleteItemCommand, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
 import type { Event } from "../core/contract/events.ts";
@@ -18,7 +18,7 @@ import { createJobState } from "../core/estimator/state.ts";
 import { createDynamoStore } from "../functions/adapters/dynamo/store.ts";
 import { createReaper } from "../functions/reaper.ts";
 import { silentLog } from "../functions/config.ts";
-import { DYNAMO_BACKENDS, newTable, type TestTable } from "./support/dynamo.ts";
+import { DYNAMO_BACKENDS, useTable, type TestTable } from "./support/dynamo.ts";
 import { eventFactory, VIDEO_PLAN } from "./support/events.ts";
 import { fold } from "./support/fold.ts";
 
@@ -55,16 +55,7 @@ const ttlRemovals = (items: readonly Item[]): DynamoDBStreamEvent => ({
 
 for (const backend of DYNAMO_BACKENDS) {
   describe(`expiry on ${backend.name}`, () => {
-    let emulator: { endpoint: string; close(): Promise<void> };
-    let table: TestTable;
-    beforeAll(async () => {
-      emulator = await backend.start();
-      table = await newTable(emulator.endpoint);
-    });
-    afterAll(async () => {
-      await table?.close();
-      await emulator?.close();
-    });
+    const table = useTable(backend);
 
     it("keeps every part of a job active for 60 days, rewriting only what each batch touches, and reaps it all once it has been idle past the retention", async () => {
       let nowMs = START;
