@@ -17,7 +17,7 @@ const SECRET = "test-secret";
 const TENANT = "default";
 const PLAN = { encoded: { robot: "/video/encode", use: ":original" } };
 
-/** In-memory ports of a few lines: what ws.ts and the WebSocket channel post is all this test looks at. */
+/** In-memory ports of a few lines: what the WebSocket routes (functions/websocket-routes.ts) and the WebSocket channel post is all this test looks at. */
 function world(jobs: Record<string, JobState>) {
   const posted: string[] = [];
   const connections = new Map<string, Connection>();
@@ -93,7 +93,7 @@ function running(jobId: string, originals: number, extra: (e: ReturnType<typeof 
 }
 
 describe("server frames (the zod schemas of core/delivery/frames.ts)", () => {
-  it("parses, without losing a field, every frame ws.ts and the WebSocket channel send", async () => {
+  it("parses, without losing a field, every frame the WebSocket routes and the WebSocket channel send", async () => {
     const longMessage = "m".repeat(1_500);
     const jobs = {
       small: running("small", 2, (e) => [e.progress("encoded", "an-original-with-a-rather-long-identifier-000000", [3, 10], { unit: "Bytes", step_index: [0, 2], message: "copying" })]),

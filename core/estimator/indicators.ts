@@ -96,7 +96,7 @@ export function sumOf(sums: Map<number, LabelSums>, part: number, labelKey: stri
 /**
  * A key kept as it is when short; a long one (an event id up to 128 characters, a label key up to
  * 101) as `~` and a 53-bit hash, so that a full memory of event ids stays under ~17 KB and a
- * mirror per label stays small. `~` starts neither an id (contract.ts Id) nor a label key.
+ * mirror per label stays small. `~` starts neither an id (contract/fields.ts Id) nor a label key.
  */
 export function compactKey(key: string): string {
   if (key.length <= 16) return key;
