@@ -131,8 +131,13 @@ export function workLeftOf(plan: CompiledPlan, counts: readonly StepCount[], exe
       entry.runningAtMs += report.atMs;
     }
   }
-  if (isFailed) return left;
   const isSized = sizeBytes > 0;
+  if (isSized) {
+    left.sizedFiles = 1;
+    left.sizedFileBytes = sizeBytes;
+    left.sizedFileSquares = sizeBytes * sizeBytes;
+  }
+  if (isFailed) return left;
   let earlierMs: number | null | undefined;
   for (const { step, predicted, tally } of counts) {
     if (predicted === null) continue; // then the fraction, and so the ETA, is unavailable anyway
@@ -273,6 +278,7 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
   if (msPerWeight === null) return null;
   const msPerByteWeight = priorRate(perByte);
   const priorWeight = priorExecutions(eta, plan, durations);
+  const fileSizes = left.sizedFiles > 0 && left.sizedFileBytes > 0 ? { meanBytes: left.sizedFileBytes / left.sizedFiles, meanSquareBytes: left.sizedFileSquares / left.sizedFiles } : null;
 
   let workMs = 0;
   let squaredMs = 0;
@@ -281,7 +287,7 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
   for (const step of plan.steps) {
     const stepLeft = left.steps.get(step.name);
     if (stepLeft === undefined || stepLeft.executions <= 1e-9) continue;
-    const rates = stepRates(eta.steps.get(step.name), stepLeft, priorWeight, msPerWeight * step.weight, msPerByteWeight === null ? null : msPerByteWeight * step.weight);
+    const rates = stepRates(eta.steps.get(step.name), stepLeft, priorWeight, msPerWeight * step.weight, msPerByteWeight === null ? null : msPerByteWeight * step.weight, fileSizes);
     // Running executions have gone on since their latest report: that much of their part left is done.
     const sinceReportsMs = Math.max(0, stepLeft.running * nowMs - stepLeft.runningAtMs);
     const stepWorkMs = Math.max(0, stepMs(stepLeft, rates) - sinceReportsMs);
@@ -303,8 +309,20 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
   return Math.max(workMs / concurrency + tailMs, longestChainMs(plan, ownMs));
 }
 
+/** The files of known size: their mean size and mean squared size, in bytes. */
+interface FileSizes {
+  meanBytes: number;
+  meanSquareBytes: number;
+}
+
 interface StepRates {
   meanMs: number;
+  /**
+   * An execution of a file of unknown size: the time the step takes for the mean of the known
+   * sizes (else `meanMs`), and the mean of its square (unequal files make a longer tail).
+   */
+  unsizedMs: number;
+  unsizedSquaredMs: number;
   msPerByte: number | null;
   /** Milliseconds of this step per millisecond of the file's earlier execution; null until learned. */
   perEarlierMs: number | null;
@@ -314,7 +332,7 @@ interface StepRates {
  * A step's rates: its own evidence (finished executions, and the running ones by what they did)
  * weighed against `priorExecutions` executions' worth of the borrowed rate.
  */
-function stepRates(timing: StepTiming | undefined, left: StepLeft, priorExecutions: number, priorMs: number, priorMsPerByte: number | null): StepRates {
+function stepRates(timing: StepTiming | undefined, left: StepLeft, priorExecutions: number, priorMs: number, priorMsPerByte: number | null, fileSizes: FileSizes | null): StepRates {
   const executions = (timing?.executions ?? 0) + left.runningDone;
   const meanMs = ((timing?.totalMs ?? 0) + left.runningMs + priorExecutions * priorMs) / (executions + priorExecutions);
   const sizedMs = (timing?.sizedMs ?? 0) + left.runningSizedMs;
@@ -326,22 +344,25 @@ function stepRates(timing: StepTiming | undefined, left: StepLeft, priorExecutio
     msPerByte = (sizedMs + priorBytes * (priorMsPerByte ?? 0)) / (sizedBytes + priorBytes);
   }
   const perEarlierMs = timing !== undefined && timing.earlierMs > 0 ? timing.timedMs / timing.earlierMs : null;
-  return { meanMs, msPerByte, perEarlierMs };
+  const bySize = msPerByte !== null && fileSizes !== null;
+  const unsizedMs = bySize ? msPerByte! * fileSizes!.meanBytes : meanMs;
+  const unsizedSquaredMs = bySize ? msPerByte! * msPerByte! * fileSizes!.meanSquareBytes : meanMs * meanMs;
+  return { meanMs, unsizedMs, unsizedSquaredMs, msPerByte, perEarlierMs };
 }
 
 /** A step's work left in milliseconds: each file scaled by its size where that is known and the step has shown how size tells. */
 function stepMs(left: StepLeft, rates: StepRates): number {
   const plain = Math.max(0, left.executions - left.sizedExecutions - left.timedExecutions);
   const sized = rates.msPerByte === null ? left.sizedExecutions * rates.meanMs : left.sizedBytes * rates.msPerByte;
-  const timed = rates.perEarlierMs === null ? left.timedExecutions * rates.meanMs : left.timedMs * rates.perEarlierMs;
-  return plain * rates.meanMs + sized + timed;
+  const timed = rates.perEarlierMs === null ? left.timedExecutions * rates.unsizedMs : left.timedMs * rates.perEarlierMs;
+  return plain * rates.unsizedMs + sized + timed;
 }
 
 /** Σ over the step's executions left of (time left)²: with stepMs, how unequal they are (the tail of the job). */
 function stepSquaredMs(left: StepLeft, rates: StepRates): number {
-  if (rates.msPerByte === null || left.sizedExecutions <= 0) return left.squares * rates.meanMs * rates.meanMs;
+  if (rates.msPerByte === null || left.sizedExecutions <= 0) return left.squares * rates.unsizedSquaredMs;
   const unsizedShare = Math.max(0, 1 - left.sizedExecutions / left.executions);
-  return left.sizedSquares * rates.msPerByte * rates.msPerByte + left.squares * unsizedShare * rates.meanMs * rates.meanMs;
+  return left.sizedSquares * rates.msPerByte * rates.msPerByte + left.squares * unsizedShare * rates.unsizedSquaredMs;
 }
 
 /** The longest path of steps with work left (each step counting one execution's time at most), which no number of workers shortens. */

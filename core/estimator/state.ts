@@ -210,10 +210,18 @@ export interface WorkLeft {
   /** Executions begun and not finished, and the sum of their first reports' times. */
   open: number;
   openSinceMs: number;
+  /**
+   * Files whose size in bytes is known, finished or not, Σ their sizes and Σ sizes²: what a file
+   * not started yet is expected to weigh, and how unequal files are (the finished ones alone would
+   * favour the small files, which finish first).
+   */
+  sizedFiles: number;
+  sizedFileBytes: number;
+  sizedFileSquares: number;
 }
 
 export function emptyWorkLeft(): WorkLeft {
-  return { steps: new Map(), open: 0, openSinceMs: 0 };
+  return { steps: new Map(), open: 0, openSinceMs: 0, sizedFiles: 0, sizedFileBytes: 0, sizedFileSquares: 0 };
 }
 
 export const NO_WORK_LEFT: WorkLeft = emptyWorkLeft();
@@ -221,6 +229,9 @@ export const NO_WORK_LEFT: WorkLeft = emptyWorkLeft();
 export function addWorkLeft(into: WorkLeft, left: WorkLeft, sign: 1 | -1): void {
   into.open += sign * left.open;
   into.openSinceMs += sign * left.openSinceMs;
+  into.sizedFiles += sign * left.sizedFiles;
+  into.sizedFileBytes += sign * left.sizedFileBytes;
+  into.sizedFileSquares += sign * left.sizedFileSquares;
   for (const [step, add] of left.steps) {
     const sum = into.steps.get(step);
     if (sum === undefined) {
