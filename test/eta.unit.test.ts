@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { JOB_KINDS, measureKind, observeJob, simulateJob, type SimulatedJob } from "../bench/eta.ts";
+import { JOB_KINDS, measureKind, observeJob, simulateJob, VARIED_SCENARIOS, type SimulatedJob } from "../bench/eta.ts";
 import type { Event } from "../core/contract/events.ts";
 import type { Plan } from "../core/contract/plan.ts";
 import type { Snapshot } from "../core/contract/snapshot.ts";
@@ -288,6 +288,13 @@ describe("eta_seconds on simulated jobs (bench/eta.ts, fewer jobs)", () => {
     const planted = measureKind("bursty", 40, undefined, 1, stampedOnArrival);
     expect(honest.overNaive).toBeLessThanOrEqual(1);
     expect(planted.overNaive).toBeGreaterThan(1);
+  });
+
+  it("ends a slow step on the execution that started last: within 15 % at 75 % done, for slow-step jobs on 16–32 workers", () => {
+    // The encodings left all run at once, each at its own point: the job waits for the one furthest from its end.
+    const atThreeQuarters = measureKind("slow", 40, VARIED_SCENARIOS.many_workers).checkpoints.find((checkpoint) => checkpoint.percent === 75)!;
+    expect(atThreeQuarters.nulls).toBe(0);
+    expect(atThreeQuarters.error).toBeLessThan(15);
   });
 
   it("is within 10 % of the true remaining time at 50 % done, for simulated steady jobs", () => {

@@ -196,12 +196,15 @@ export function emptyTotals(): Totals {
  *   report to their latest, and Σ fraction done; `runningSizedMs`, `runningSizedBytes`: the same
  *   for those whose file's size is known, in bytes done; `running`, `runningAtMs`: how many they
  *   are, and Σ their latest reports' times (they have gone on working since).
+ * - `squares`, `sizedSquares`: Σ (part left)², and the same × the file's size² for those of known size.
+ * - `pending`: the executions not finished, each counted whole (with `executions` and `squares`,
+ *   how many are left and how unequal: the last of them ends later than the mean one).
  */
-export const STEP_LEFT_FIELDS = ["executions", "sizedExecutions", "sizedBytes", "timedExecutions", "timedMs", "runningMs", "runningDone", "runningSizedMs", "runningSizedBytes", "running", "runningAtMs", "squares", "sizedSquares"] as const;
+export const STEP_LEFT_FIELDS = ["executions", "sizedExecutions", "sizedBytes", "timedExecutions", "timedMs", "runningMs", "runningDone", "runningSizedMs", "runningSizedBytes", "running", "runningAtMs", "squares", "sizedSquares", "pending"] as const;
 export type StepLeft = Record<(typeof STEP_LEFT_FIELDS)[number], number>;
 
 export function emptyStepLeft(): StepLeft {
-  return { executions: 0, sizedExecutions: 0, sizedBytes: 0, timedExecutions: 0, timedMs: 0, runningMs: 0, runningDone: 0, runningSizedMs: 0, runningSizedBytes: 0, running: 0, runningAtMs: 0, squares: 0, sizedSquares: 0 };
+  return { executions: 0, sizedExecutions: 0, sizedBytes: 0, timedExecutions: 0, timedMs: 0, runningMs: 0, runningDone: 0, runningSizedMs: 0, runningSizedBytes: 0, running: 0, runningAtMs: 0, squares: 0, sizedSquares: 0, pending: 0 };
 }
 
 /** Work left in a bucket, part or job, for the ETA: per step, and the executions running now. */
@@ -260,6 +263,7 @@ function addStepLeft(into: StepLeft, add: StepLeft, sign: 1 | -1): StepLeft {
   into.runningAtMs += sign * add.runningAtMs;
   into.squares += sign * add.squares;
   into.sizedSquares += sign * add.sizedSquares;
+  into.pending += sign * add.pending;
   return into;
 }
 
