@@ -302,7 +302,8 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
     // On the longest chain, a step counts the time left of the execution that ends last: the
     // expected longest of its executions left (a running one for the part it has left, a big file
     // for its size), less the time they have run since their latest reports.
-    const pending = stepLeft.pending > 0 ? stepLeft.pending : Math.ceil(stepLeft.executions - 1e-9);
+    // At least one: a pro-rata share of a prediction can leave less than one execution pending.
+    const pending = Math.max(1, stepLeft.pending > 0 ? stepLeft.pending : Math.ceil(stepLeft.executions - 1e-9));
     ownMs[step.index] = stepWorkMs > 0 ? Math.max(0, expectedLongestMs(pending, stepMs(stepLeft, rates), stepSquared) - sinceReportsMs / pending) : 0;
   }
   const busyMs = eta.busyMs + left.open * nowMs - left.openSinceMs;
