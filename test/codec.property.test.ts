@@ -159,6 +159,7 @@ function expectSameWorkLeft(fromHead: WorkLeft, fromLeaves: WorkLeft): void {
   const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
   const empty = emptyStepLeft();
   expect(near(fromHead.open, fromLeaves.open) && near(fromHead.openSinceMs, fromLeaves.openSinceMs)).toBe(true);
+  for (const field of ["sizedFiles", "sizedFileBytes", "sizedFileSquares"] as const) expect(near(fromHead[field], fromLeaves[field]), `${field}: ${fromHead[field]} vs ${fromLeaves[field]}`).toBe(true);
   for (const step of new Set([...fromHead.steps.keys(), ...fromLeaves.steps.keys()])) {
     const a = fromHead.steps.get(step) ?? empty;
     const b = fromLeaves.steps.get(step) ?? empty;
@@ -184,7 +185,9 @@ describe("storage codec", () => {
             // Job-level (archive) reports name no original: most no input either, some one of a few inputs, so that job parts split too.
             const where = step === "archive" ? undefined : `f${original}`;
             const input = step === "archive" && original > 4 ? { input_id: `bundle-${original}` } : {};
-            if (kind === "progress") events.push(e.progress(step, where, [amount, 100], { attempt, ...input }));
+            // Some reports count bytes: the file's size then feeds the ETA's work left.
+            const unit = amount % 3 === 0 ? { unit: "Bytes" } : {};
+            if (kind === "progress") events.push(e.progress(step, where, [amount, 100], { attempt, ...input, ...unit }));
             if (kind === "completed") events.push(e.completed(step, where, { attempt, result_count: amount % 3, ...input }));
             if (kind === "failed") events.push(e.failed(step, where, amount % 2 === 0, { attempt, ...input }));
             if (kind === "added") events.push(e.added(amount, `t${original}`, { attempt, label: original % 2 ? "a" : null }));

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { JOB_KINDS, measureKind, observeJob, simulateJob, type SimulatedJob } from "../bench/eta.ts";
+import { JOB_KINDS, measureKind, observeJob, simulateJob, VARIED_SCENARIOS, type SimulatedJob } from "../bench/eta.ts";
 import type { Event } from "../core/contract/events.ts";
 import type { Plan } from "../core/contract/plan.ts";
 import type { Snapshot } from "../core/contract/snapshot.ts";
@@ -209,6 +209,22 @@ describe("how the ETA is worked out", () => {
     expect(snapshot.eta_seconds).toBe(90);
   });
 
+  it("expects a file not started yet to weigh the mean of the sizes known, the big file still running included", () => {
+    // One worker, 10 s a MB: a 1 MB file took 10 s, a 19 MB file has done 1 MB in 10 s, a third has not started.
+    // The third is expected to weigh (1 + 19) ÷ 2 = 10 MB: 180 s + 100 s left. Timing it by the executions
+    // seen instead (20 s for 1 + 1/19 of them: 19 s) would favour the small file, which finished first.
+    const e = eventFactory();
+    const events = [
+      ...jobOf(e, one, 3),
+      e.started("stored", "f0", 1, { at: at(0) }),
+      e.progress("stored", "f0", [MB / 2, MB], { at: at(5), unit: "Bytes" }),
+      e.completed("stored", "f0", { at: at(10) }),
+      e.started("stored", "f1", 1, { at: at(10) }),
+      e.progress("stored", "f1", [MB, 19 * MB], { at: at(20), unit: "Bytes" }),
+    ];
+    expect(renderSnapshot(stateOf(events)).eta_seconds).toBe(280);
+  });
+
   it("scales a file's work left by its earlier step's duration when its reports carry no bytes", () => {
     // Step a took 10 s for f0 and 40 s for f1; step b took f0 5 s. f1's b should take 20 s, not 5.
     const e = eventFactory();
@@ -272,6 +288,13 @@ describe("eta_seconds on simulated jobs (bench/eta.ts, fewer jobs)", () => {
     const planted = measureKind("bursty", 40, undefined, 1, stampedOnArrival);
     expect(honest.overNaive).toBeLessThanOrEqual(1);
     expect(planted.overNaive).toBeGreaterThan(1);
+  });
+
+  it("ends a slow step on the execution that started last: within 15 % at 75 % done, for slow-step jobs on 16–32 workers", () => {
+    // The encodings left all run at once, each at its own point: the job waits for the one furthest from its end.
+    const atThreeQuarters = measureKind("slow", 40, VARIED_SCENARIOS.many_workers).checkpoints.find((checkpoint) => checkpoint.percent === 75)!;
+    expect(atThreeQuarters.nulls).toBe(0);
+    expect(atThreeQuarters.error).toBeLessThan(15);
   });
 
   it("is within 10 % of the true remaining time at 50 % done, for simulated steady jobs", () => {

@@ -12,14 +12,17 @@
  * - The work left (`workLeftOf`): per bucket of work (a file, or the job-level executions), per
  *   step, the executions not finished (a running one counts for the part it has left), with what
  *   is known of the file's size: the largest byte total its reports carried, or else the duration
- *   of its first finished execution. Sums of facts, kept in each part's summary beside the
- *   percentages' sums, so the job's total is a sum over parts, never a pass over every file.
+ *   of its first finished execution; a file of unknown size is expected to weigh the mean of the
+ *   sizes known (of every file that reported one, the big ones still running included). Sums of
+ *   facts, kept in each part's summary beside the percentages' sums, so the job's total is a sum
+ *   over parts, never a pass over every file.
  * - The concurrency observed: the job's busy time (finished executions' durations plus the
  *   running ones' time so far) over the time since its first work report, capped by how many
  *   executions a step has left (a few files on many workers do not run faster).
  *
  * ETA = max(Σ steps' work left in ms ÷ concurrency + the tail (the workers do not all finish
- * together), the longest chain of steps left). A step with little evidence of its own leans on
+ * together), the longest chain of steps left, each step counting the expected longest of its
+ * executions left: the one that ends last, not the mean one). A step with little evidence of its own leans on
  * the others' rate (empirical Bayes: strongly when the steps agree, hardly when they differ); a
  * step with none borrows the rate of the quickest learned steps. With no evidence of any step's
  * duration (or no plan: counted work), the rate since the first work report stands in: the time
@@ -131,8 +134,13 @@ export function workLeftOf(plan: CompiledPlan, counts: readonly StepCount[], exe
       entry.runningAtMs += report.atMs;
     }
   }
-  if (isFailed) return left;
   const isSized = sizeBytes > 0;
+  if (isSized) {
+    left.sizedFiles = 1;
+    left.sizedFileBytes = sizeBytes;
+    left.sizedFileSquares = sizeBytes * sizeBytes;
+  }
+  if (isFailed) return left;
   let earlierMs: number | null | undefined;
   for (const { step, predicted, tally } of counts) {
     if (predicted === null) continue; // then the fraction, and so the ETA, is unavailable anyway
@@ -144,6 +152,7 @@ export function workLeftOf(plan: CompiledPlan, counts: readonly StepCount[], exe
     // Σ (part left)²: 1 for each execution not started or running without a report, its part left squared for the others.
     const notStarted = Math.max(predicted, finished + tally.inFlight) - finished - tally.inFlight;
     entry.squares += notStarted + tally.inFlight - (reported?.get(step.name) ?? 0);
+    entry.pending = notStarted + tally.inFlight;
     if (isSized) {
       entry.sizedExecutions = remaining;
       entry.sizedBytes = remaining * sizeBytes;
@@ -273,6 +282,7 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
   if (msPerWeight === null) return null;
   const msPerByteWeight = priorRate(perByte);
   const priorWeight = priorExecutions(eta, plan, durations);
+  const fileSizes = left.sizedFiles > 0 && left.sizedFileBytes > 0 ? { meanBytes: left.sizedFileBytes / left.sizedFiles, meanSquareBytes: left.sizedFileSquares / left.sizedFiles } : null;
 
   let workMs = 0;
   let squaredMs = 0;
@@ -281,7 +291,7 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
   for (const step of plan.steps) {
     const stepLeft = left.steps.get(step.name);
     if (stepLeft === undefined || stepLeft.executions <= 1e-9) continue;
-    const rates = stepRates(eta.steps.get(step.name), stepLeft, priorWeight, msPerWeight * step.weight, msPerByteWeight === null ? null : msPerByteWeight * step.weight);
+    const rates = stepRates(eta.steps.get(step.name), stepLeft, priorWeight, msPerWeight * step.weight, msPerByteWeight === null ? null : msPerByteWeight * step.weight, fileSizes);
     // Running executions have gone on since their latest report: that much of their part left is done.
     const sinceReportsMs = Math.max(0, stepLeft.running * nowMs - stepLeft.runningAtMs);
     const stepWorkMs = Math.max(0, stepMs(stepLeft, rates) - sinceReportsMs);
@@ -289,10 +299,12 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
     workMs += stepWorkMs;
     squaredMs += stepSquared;
     width = Math.max(width, Math.ceil(stepLeft.executions - 1e-9));
-    // On the longest chain, a step counts the time left of the execution a worker is most likely
-    // to be busy with: the mean weighted by length (big files weigh; a running execution counts
-    // for the part it has left).
-    ownMs[step.index] = stepWorkMs > 0 ? stepSquared / stepWorkMs : 0;
+    // On the longest chain, a step counts the time left of the execution that ends last: the
+    // expected longest of its executions left (a running one for the part it has left, a big file
+    // for its size), less the time they have run since their latest reports.
+    // At least one: a pro-rata share of a prediction can leave less than one execution pending.
+    const pending = Math.max(1, stepLeft.pending > 0 ? stepLeft.pending : Math.ceil(stepLeft.executions - 1e-9));
+    ownMs[step.index] = stepWorkMs > 0 ? Math.max(0, expectedLongestMs(pending, stepMs(stepLeft, rates), stepSquared) - sinceReportsMs / pending) : 0;
   }
   const busyMs = eta.busyMs + left.open * nowMs - left.openSinceMs;
   // No more executions run side by side than a step has left (a few files on many workers), or than run now.
@@ -303,8 +315,20 @@ function learnedMs(eta: EtaState, plan: CompiledPlan, left: WorkLeft, elapsedMs:
   return Math.max(workMs / concurrency + tailMs, longestChainMs(plan, ownMs));
 }
 
+/** The files of known size: their mean size and mean squared size, in bytes. */
+interface FileSizes {
+  meanBytes: number;
+  meanSquareBytes: number;
+}
+
 interface StepRates {
   meanMs: number;
+  /**
+   * An execution of a file of unknown size: the time the step takes for the mean of the known
+   * sizes (else `meanMs`), and the mean of its square (unequal files make a longer tail).
+   */
+  unsizedMs: number;
+  unsizedSquaredMs: number;
   msPerByte: number | null;
   /** Milliseconds of this step per millisecond of the file's earlier execution; null until learned. */
   perEarlierMs: number | null;
@@ -314,7 +338,7 @@ interface StepRates {
  * A step's rates: its own evidence (finished executions, and the running ones by what they did)
  * weighed against `priorExecutions` executions' worth of the borrowed rate.
  */
-function stepRates(timing: StepTiming | undefined, left: StepLeft, priorExecutions: number, priorMs: number, priorMsPerByte: number | null): StepRates {
+function stepRates(timing: StepTiming | undefined, left: StepLeft, priorExecutions: number, priorMs: number, priorMsPerByte: number | null, fileSizes: FileSizes | null): StepRates {
   const executions = (timing?.executions ?? 0) + left.runningDone;
   const meanMs = ((timing?.totalMs ?? 0) + left.runningMs + priorExecutions * priorMs) / (executions + priorExecutions);
   const sizedMs = (timing?.sizedMs ?? 0) + left.runningSizedMs;
@@ -326,22 +350,38 @@ function stepRates(timing: StepTiming | undefined, left: StepLeft, priorExecutio
     msPerByte = (sizedMs + priorBytes * (priorMsPerByte ?? 0)) / (sizedBytes + priorBytes);
   }
   const perEarlierMs = timing !== undefined && timing.earlierMs > 0 ? timing.timedMs / timing.earlierMs : null;
-  return { meanMs, msPerByte, perEarlierMs };
+  const bySize = msPerByte !== null && fileSizes !== null;
+  const unsizedMs = bySize ? msPerByte! * fileSizes!.meanBytes : meanMs;
+  const unsizedSquaredMs = bySize ? msPerByte! * msPerByte! * fileSizes!.meanSquareBytes : meanMs * meanMs;
+  return { meanMs, unsizedMs, unsizedSquaredMs, msPerByte, perEarlierMs };
 }
 
 /** A step's work left in milliseconds: each file scaled by its size where that is known and the step has shown how size tells. */
 function stepMs(left: StepLeft, rates: StepRates): number {
   const plain = Math.max(0, left.executions - left.sizedExecutions - left.timedExecutions);
   const sized = rates.msPerByte === null ? left.sizedExecutions * rates.meanMs : left.sizedBytes * rates.msPerByte;
-  const timed = rates.perEarlierMs === null ? left.timedExecutions * rates.meanMs : left.timedMs * rates.perEarlierMs;
-  return plain * rates.meanMs + sized + timed;
+  const timed = rates.perEarlierMs === null ? left.timedExecutions * rates.unsizedMs : left.timedMs * rates.perEarlierMs;
+  return plain * rates.unsizedMs + sized + timed;
 }
 
 /** Σ over the step's executions left of (time left)²: with stepMs, how unequal they are (the tail of the job). */
 function stepSquaredMs(left: StepLeft, rates: StepRates): number {
-  if (rates.msPerByte === null || left.sizedExecutions <= 0) return left.squares * rates.meanMs * rates.meanMs;
+  if (rates.msPerByte === null || left.sizedExecutions <= 0) return left.squares * rates.unsizedSquaredMs;
   const unsizedShare = Math.max(0, 1 - left.sizedExecutions / left.executions);
-  return left.sizedSquares * rates.msPerByte * rates.msPerByte + left.squares * unsizedShare * rates.meanMs * rates.meanMs;
+  return left.sizedSquares * rates.msPerByte * rates.msPerByte + left.squares * unsizedShare * rates.unsizedSquaredMs;
+}
+
+/**
+ * The expected longest of `count` executions whose times left sum to `sumMs` and their squares to
+ * `squaredMs`: the mean plus the normal order statistic's share of the spread (Blom's plotting
+ * position; the quantile by Tukey's lambda approximation, within 1 % where it is used).
+ */
+function expectedLongestMs(count: number, sumMs: number, squaredMs: number): number {
+  if (count <= 0) return 0;
+  const meanMs = sumMs / count;
+  const spreadMs = Math.sqrt(Math.max(0, squaredMs / count - meanMs * meanMs));
+  const p = (count - 0.375) / (count + 0.25);
+  return meanMs + spreadMs * 4.91 * (p ** 0.14 - (1 - p) ** 0.14);
 }
 
 /** The longest path of steps with work left (each step counting one execution's time at most), which no number of workers shortens. */

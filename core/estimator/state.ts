@@ -196,12 +196,15 @@ export function emptyTotals(): Totals {
  *   report to their latest, and Σ fraction done; `runningSizedMs`, `runningSizedBytes`: the same
  *   for those whose file's size is known, in bytes done; `running`, `runningAtMs`: how many they
  *   are, and Σ their latest reports' times (they have gone on working since).
+ * - `squares`, `sizedSquares`: Σ (part left)², and the same × the file's size² for those of known size.
+ * - `pending`: the executions not finished, each counted whole (with `executions` and `squares`,
+ *   how many are left and how unequal: the last of them ends later than the mean one).
  */
-export const STEP_LEFT_FIELDS = ["executions", "sizedExecutions", "sizedBytes", "timedExecutions", "timedMs", "runningMs", "runningDone", "runningSizedMs", "runningSizedBytes", "running", "runningAtMs", "squares", "sizedSquares"] as const;
+export const STEP_LEFT_FIELDS = ["executions", "sizedExecutions", "sizedBytes", "timedExecutions", "timedMs", "runningMs", "runningDone", "runningSizedMs", "runningSizedBytes", "running", "runningAtMs", "squares", "sizedSquares", "pending"] as const;
 export type StepLeft = Record<(typeof STEP_LEFT_FIELDS)[number], number>;
 
 export function emptyStepLeft(): StepLeft {
-  return { executions: 0, sizedExecutions: 0, sizedBytes: 0, timedExecutions: 0, timedMs: 0, runningMs: 0, runningDone: 0, runningSizedMs: 0, runningSizedBytes: 0, running: 0, runningAtMs: 0, squares: 0, sizedSquares: 0 };
+  return { executions: 0, sizedExecutions: 0, sizedBytes: 0, timedExecutions: 0, timedMs: 0, runningMs: 0, runningDone: 0, runningSizedMs: 0, runningSizedBytes: 0, running: 0, runningAtMs: 0, squares: 0, sizedSquares: 0, pending: 0 };
 }
 
 /** Work left in a bucket, part or job, for the ETA: per step, and the executions running now. */
@@ -210,10 +213,18 @@ export interface WorkLeft {
   /** Executions begun and not finished, and the sum of their first reports' times. */
   open: number;
   openSinceMs: number;
+  /**
+   * Files whose size in bytes is known, finished or not, Σ their sizes and Σ sizes²: what a file
+   * not started yet is expected to weigh, and how unequal files are (the finished ones alone would
+   * favour the small files, which finish first).
+   */
+  sizedFiles: number;
+  sizedFileBytes: number;
+  sizedFileSquares: number;
 }
 
 export function emptyWorkLeft(): WorkLeft {
-  return { steps: new Map(), open: 0, openSinceMs: 0 };
+  return { steps: new Map(), open: 0, openSinceMs: 0, sizedFiles: 0, sizedFileBytes: 0, sizedFileSquares: 0 };
 }
 
 export const NO_WORK_LEFT: WorkLeft = emptyWorkLeft();
@@ -221,6 +232,9 @@ export const NO_WORK_LEFT: WorkLeft = emptyWorkLeft();
 export function addWorkLeft(into: WorkLeft, left: WorkLeft, sign: 1 | -1): void {
   into.open += sign * left.open;
   into.openSinceMs += sign * left.openSinceMs;
+  into.sizedFiles += sign * left.sizedFiles;
+  into.sizedFileBytes += sign * left.sizedFileBytes;
+  into.sizedFileSquares += sign * left.sizedFileSquares;
   for (const [step, add] of left.steps) {
     const sum = into.steps.get(step);
     if (sum === undefined) {
@@ -249,6 +263,7 @@ function addStepLeft(into: StepLeft, add: StepLeft, sign: 1 | -1): StepLeft {
   into.runningAtMs += sign * add.runningAtMs;
   into.squares += sign * add.squares;
   into.sizedSquares += sign * add.sizedSquares;
+  into.pending += sign * add.pending;
   return into;
 }
 

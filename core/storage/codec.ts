@@ -117,8 +117,8 @@ const undeclared = <T>(c: [T, StampCode] | null): Declared<T> | null => (c === n
 
 // ---------------------------------------------------------------- head
 
-/** The work left as the ETA sees it: [open, Σ their first reports' times, per step [name, ...STEP_LEFT_FIELDS]]. */
-type WorkLeftCode = [number, number, [string, ...number[]][]];
+/** The work left as the ETA sees it: [open, Σ their first reports' times, per step [name, ...STEP_LEFT_FIELDS], files of known size, Σ their bytes, Σ bytes²] (the last three left out when 0). */
+type WorkLeftCode = [number, number, [string, ...number[]][], number?, number?, number?];
 /** The last entries (loose work and loose done; the work left) are left out when they are 0 and none. */
 type TotalsCode = [number, number, number, number, number, number, number, number?, number?, WorkLeftCode?];
 
@@ -129,21 +129,26 @@ type TotalsCode = [number, number, number, number, number, number, number, numbe
  */
 function totalsCode(key: number, t: Totals, base: number): TotalsCode {
   const code: TotalsCode = [key, t.work, t.done, t.unavailable, t.unfinished, t.originals, t.declared];
-  const { open, openSinceMs, steps } = t.left;
-  const hasWorkLeft = open !== 0 || steps.size > 0;
+  const { open, openSinceMs, steps, sizedFiles, sizedFileBytes, sizedFileSquares } = t.left;
+  const hasWorkLeft = open !== 0 || steps.size > 0 || sizedFiles !== 0;
   if (t.looseWork !== 0 || t.looseDone !== 0 || hasWorkLeft) code.push(t.looseWork, t.looseDone);
   if (!hasWorkLeft) return code;
   const stepCodes = [...steps].map(([step, l]): [string, ...number[]] => [step, ...STEP_LEFT_FIELDS.map((field) => (field === "runningAtMs" ? l.runningAtMs - l.running * base : l[field]))]);
-  code.push([open, openSinceMs - open * base, stepCodes]);
+  const leftCode: WorkLeftCode = [open, openSinceMs - open * base, stepCodes];
+  if (sizedFiles !== 0) leftCode.push(sizedFiles, sizedFileBytes, sizedFileSquares);
+  code.push(leftCode);
   return code;
 }
 
 function totalsOfCode(c: TotalsCode, base: number): Totals {
   const left = emptyWorkLeft();
   if (c[9] !== undefined) {
-    const [open, openSinceMs, steps] = c[9];
+    const [open, openSinceMs, steps, sizedFiles, sizedFileBytes, sizedFileSquares] = c[9];
     left.open = open;
     left.openSinceMs = openSinceMs + open * base;
+    left.sizedFiles = sizedFiles ?? 0;
+    left.sizedFileBytes = sizedFileBytes ?? 0;
+    left.sizedFileSquares = sizedFileSquares ?? 0;
     for (const [step, ...values] of steps) {
       const entry = emptyStepLeft();
       STEP_LEFT_FIELDS.forEach((field, index) => (entry[field] = values[index] ?? 0));
