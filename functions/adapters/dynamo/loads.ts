@@ -94,7 +94,7 @@ export async function loadForBatch(io: StoreIo, ref: JobRef, events: readonly Ev
     groups: new Set(),
     buckets: new Set(buckets),
     taskParts: new Map(),
-    // An older head holding its job-level executions has job part 0 loaded already (core/storage/codec.ts).
+    // An older head holding its job-level executions has job part 0 loaded already (core/storage/head.ts).
     jobParts: new Set(state.loadedJobParts),
     storedJobPartCount: state.jobPartCount,
     storedPartCount: state.partCount,
