@@ -11,7 +11,7 @@ import { type Event } from "../core/contract/events.ts";
 import { issuesOf } from "../core/contract/issues.ts";
 import { filterVerdict } from "../core/instructions/filter.ts";
 import { eventFactory } from "./support/events.ts";
-import { snapshotOf } from "./support/fold.ts";
+import { filesOf, snapshotOf } from "./support/fold.ts";
 
 type Steps = Record<string, Record<string, unknown>>;
 
@@ -26,7 +26,7 @@ function predict(steps: Steps, originals: { id: string; mime: string; field?: st
   return {
     steps: Object.fromEntries(snapshot.detail!.steps.map((step) => [step.step, step.predicted])),
     combined: snapshot.progress_combined,
-    files: Object.fromEntries(snapshot.progress_per_original_file.map((file) => [file.original_id, file.progress])),
+    files: filesOf(snapshot),
   };
 }
 

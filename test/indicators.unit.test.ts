@@ -5,7 +5,7 @@ import { LIMITS } from "../core/contract/fields.ts";
 import { applyEvents } from "../core/estimator/fold.ts";
 import { createJobState } from "../core/estimator/state.ts";
 import { eventFactory } from "./support/events.ts";
-import { snapshotOf } from "./support/fold.ts";
+import { snapshotAfterEach, snapshotOf } from "./support/fold.ts";
 
 function reported(e: ReturnType<typeof eventFactory>, task: string, added: number, done: number, fields: { attempt?: number; label?: string; event_id?: string } = {}): Event {
   const base = e.added(0, task); // borrow a unique id and time from the factory
@@ -66,5 +66,79 @@ describe("memory of event ids per task attempt", () => {
     const long = "x".repeat(120);
     const snapshot = snapshotOf([e.added(10, "t1"), e.done(3, "t1", { event_id: long }), e.done(3, "t1", { event_id: long }), e.done(3, "t1", { event_id: `${long.slice(1)}y` })]);
     expect(snapshot.indicators).toEqual([{ label: null, total: 10, done: 6 }]);
+  });
+});
+
+describe("counted work (indicators)", () => {
+  it("pools done and total over every label and task", () => {
+    const e = eventFactory();
+    const snapshot = snapshotOf([
+      e.added(10, "t1"),
+      e.done(3, "t1"),
+      e.added(4, "t2", { label: "step1" }),
+      e.done(4, "t2", { label: "step1" }),
+    ]);
+    expect(snapshot.indicators).toEqual([
+      { label: null, done: 3, total: 10 },
+      { label: "step1", done: 4, total: 4 },
+    ]);
+    expect(snapshot.progress_combined).toBe(50);
+    expect(snapshot.status).toBe("executing");
+  });
+
+  it("counts only the last execution of a retried task", () => {
+    const e = eventFactory();
+    const snapshot = snapshotOf([
+      e.added(10, "t1"),
+      e.done(7, "t1"),
+      e.added(10, "t1", { attempt: 2 }),
+      e.done(2, "t1", { attempt: 2 }),
+      e.done(5, "t1", { attempt: 1 }),
+    ]);
+    expect(snapshot.indicators).toEqual([{ label: null, done: 2, total: 10 }]);
+  });
+
+  it("lets a task's higher attempt replace what lower attempts reported under every label", () => {
+    const e = eventFactory();
+    const events = [
+      e.reported("t1", 2, 1, { label: "a" }),
+      e.added(2, "t2", { label: "a" }),
+      e.reported("t1", 2, 0, { label: "b", attempt: 2 }),
+      e.reported("t1", 5, 5, { label: "c" }), // a late report of the first attempt
+    ];
+    const expected = [
+      { label: "a", done: 0, total: 2 },
+      { label: "b", done: 0, total: 2 },
+      { label: "c", done: 0, total: 0 },
+    ];
+    expect(snapshotOf(events).indicators).toEqual(expected);
+    expect(snapshotAfterEach(events).indicators).toEqual(expected);
+    expect(snapshotAfterEach([...events].reverse()).indicators).toEqual(expected);
+    expect(snapshotOf(events).progress_combined).toBe(0);
+  });
+
+  it("adds the amounts of one attempt, counting each event id once", () => {
+    const e = eventFactory();
+    const twice = e.done(2, "t1");
+    const snapshot = snapshotOf([e.added(10, "t1"), twice, twice, e.done(3, "t1")]);
+    expect(snapshot.indicators).toEqual([{ label: null, done: 5, total: 10 }]);
+  });
+
+  it("reaches 100 when done equals a positive total", () => {
+    const e = eventFactory();
+    expect(snapshotOf([e.added(2, "t1"), e.done(2, "t1")]).progress_combined).toBe(100);
+    const f = eventFactory();
+    expect(snapshotOf([f.declared({})]).progress_combined).toBeNull();
+  });
+
+  it("refuses a job's 1,001st label and keeps the rest", async () => {
+    const { foldEvents } = await import("../core/estimator/reduce.ts");
+    const { applyEvents } = await import("../core/estimator/fold.ts");
+    const e = eventFactory();
+    const state = foldEvents("job-1", Array.from({ length: 1000 }, (_, i) => e.added(1, "t", { label: `l${i}` })), 0);
+    const rejections = applyEvents(state, [e.added(1, "t", { label: "one-too-many" }), e.added(1, "t2", { label: "l1" })]);
+    expect(rejections.map((r) => r.code)).toEqual(["too_many_labels"]);
+    const { labelCount } = await import("../core/estimator/indicators.ts");
+    expect(labelCount(state)).toBe(1000);
   });
 });

@@ -21,3 +21,7 @@ export function snapshotAfterEach(events: readonly Event[], options: { detail?: 
 export function snapshotOf(events: readonly Event[], options: { detail?: boolean } = {}): Snapshot {
   return renderSnapshot(fold([events], events[0]?.job_id), options);
 }
+
+/** Each file's displayed progress, by original id. */
+export const filesOf = (snapshot: Pick<Snapshot, "progress_per_original_file">): Record<string, number | null> =>
+  Object.fromEntries(snapshot.progress_per_original_file.map((file) => [file.original_id, file.progress]));
